@@ -1,0 +1,351 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 dpdk-vhostfix authors
+ */
+
+#include "vhf_net.h"
+
+/** Guest buffers one packet may take (mergeable RX). */
+#define VHF_RX_MAX_BUFS 128
+/** Host segments one packet's guest buffers may map to. */
+#define VHF_RX_MAX_IOV (4 * VHF_CHAIN_MAX_IOV)
+
+enum vhf_reserve {
+	VHF_RESERVE_OK,
+	VHF_RESERVE_SHORT,   /* not enough published; mark says what we saw */
+	VHF_RESERVE_TOO_BIG, /* can never fit: drop the packet */
+	VHF_RESERVE_BROKEN,
+};
+
+/** Buffers reserved for the packet being delivered. */
+struct vhf_rx_room {
+	uint16_t nbufs;
+	uint16_t niov;
+	struct vhf_buf bufs[VHF_RX_MAX_BUFS];
+	struct vhf_iov iov[VHF_RX_MAX_IOV];
+};
+
+/*
+ * Reserve guest buffers for need bytes (header included) at the cursor, the
+ * "avail space" step of the protocol. On SHORT nothing stays reserved and
+ * *mark is the avail index the decision was based on.
+ */
+static inline enum vhf_reserve
+vhf_rx_reserve(struct vhf_vq *vq, uint32_t need, struct vhf_rx_room *room, int *mark)
+{
+	uint16_t start = vq->next_avail;
+	bool start_wrap = vq->next_avail_wrap;
+	uint32_t bytes = 0;
+	uint32_t slots = 0;
+
+	room->nbufs = 0;
+	room->niov = 0;
+	while (bytes < need) {
+		struct vhf_buf *buf = &room->bufs[room->nbufs];
+		int ret;
+
+		if (room->nbufs == VHF_RX_MAX_BUFS ||
+		    room->niov > VHF_RX_MAX_IOV - VHF_CHAIN_MAX_IOV || slots >= vq->size)
+			goto too_big;
+		ret = vhf_vq_next_avail(vq, mark);
+		if (unlikely(ret < 0))
+			return VHF_RESERVE_BROKEN;
+		if (ret == 0) {
+			vhf_vq_rewind(vq, start, start_wrap);
+			return VHF_RESERVE_SHORT;
+		}
+		if (unlikely(vhf_vq_fetch(vq, true, buf, room->iov, &room->niov) < 0))
+			return VHF_RESERVE_BROKEN;
+		bytes += buf->len;
+		slots += buf->ndesc;
+		room->nbufs++;
+		/* Without MRG_RXBUF a packet must fit in one buffer. */
+		if (!vq->mrg_rxbuf && bytes < need)
+			goto too_big;
+	}
+	return VHF_RESERVE_OK;
+
+too_big:
+	vhf_vq_rewind(vq, start, start_wrap);
+	return VHF_RESERVE_TOO_BIG;
+}
+
+/*
+ * The legacy notification request: QEMU before the fix named a fresh read of
+ * avail->idx (split) or its shadow position (packed), not the index the
+ * decision was based on, and trusted one more look.
+ */
+static inline int
+vhf_rx_legacy_mark(struct vhf_vq *vq, int mark)
+{
+	if (vq->packed)
+		return mark;
+	return vhf_shm_load_acquire16(&vq->avail->idx);
+}
+
+/*
+ * Find room for need bytes, or arm the guest RX kick and say why not.
+ * This is the never-stall rule: when short, enable notification naming the
+ * mark the decision was based on, full barrier, and retry if the guest
+ * published past it. Returns OK/TOO_BIG/BROKEN from the reservation, or SHORT
+ * with *status WAIT_KICK (safe to sleep) or RETRY (poll again).
+ */
+static enum vhf_reserve
+vhf_rx_make_room(struct vhf_vq *vq, uint32_t need, struct vhf_rx_room *room,
+		 enum vhf_rx_status *status)
+{
+	unsigned int tries;
+	int mark;
+
+	for (tries = 0; tries < VHF_MAX_RECHECKS; tries++) {
+		enum vhf_reserve r = vhf_rx_reserve(vq, need, room, &mark);
+
+		if (r != VHF_RESERVE_SHORT) {
+			if (r == VHF_RESERVE_OK)
+				vhf_vq_disable_notify(vq);
+			return r;
+		}
+		switch (vq->notify_algo) {
+		case VHF_NOTIFY_LEGACY:
+			vhf_vq_request_notify(vq, vhf_rx_legacy_mark(vq, mark));
+			/* Same barrier as the fixed path: the bug is in what is rechecked. */
+			vhf_shm_mb();
+			r = vhf_rx_reserve(vq, need, room, &mark);
+			if (r == VHF_RESERVE_OK)
+				vhf_vq_disable_notify(vq);
+			if (r != VHF_RESERVE_SHORT)
+				return r;
+			vhf_vq_count(vq, VHF_VQ_CNT_kick_waits);
+			*status = VHF_RX_WAIT_KICK;
+			return VHF_RESERVE_SHORT;
+		case VHF_NOTIFY_CONSUMED_IDX:
+			vhf_vq_request_notify(vq, mark);
+			vhf_shm_mb(); /* as in vhf_vq_enable_notify_and_check() */
+			/* The mistake: compare with what we consumed, not with what we saw. */
+			if (!vhf_vq_published_since(vq, vq->packed ?
+						    vhf_mark_packed(vq->next_avail, vq->next_avail_wrap) :
+						    vq->next_avail)) {
+				vhf_vq_count(vq, VHF_VQ_CNT_kick_waits);
+				*status = VHF_RX_WAIT_KICK;
+				return VHF_RESERVE_SHORT;
+			}
+			break;
+		case VHF_NOTIFY_FIXED:
+		default:
+			if (!vhf_vq_enable_notify_and_check(vq, mark)) {
+				vhf_vq_count(vq, VHF_VQ_CNT_kick_waits);
+				*status = VHF_RX_WAIT_KICK;
+				return VHF_RESERVE_SHORT;
+			}
+			break;
+		}
+		vhf_vq_count(vq, VHF_VQ_CNT_recheck_retry);
+	}
+	/*
+	 * The guest keeps publishing without ever making room: do not spin here,
+	 * and do not sleep either (the kick may already have been decided against).
+	 */
+	vhf_vq_count(vq, VHF_VQ_CNT_recheck_cap);
+	*status = VHF_RX_RETRY;
+	return VHF_RESERVE_SHORT;
+}
+
+/* Scatter copy from packet segments to guest iovs; both lists are long enough. */
+struct vhf_iov_cursor {
+	const struct vhf_iov *iov;
+	uint16_t idx;
+	uint32_t off;
+};
+
+static inline void
+vhf_iov_write(struct vhf_iov_cursor *cur, const void *src, uint32_t len)
+{
+	const uint8_t *s = src;
+
+	while (len > 0) {
+		const struct vhf_iov *iov = &cur->iov[cur->idx];
+		uint32_t chunk = iov->len - cur->off;
+
+		if (chunk > len)
+			chunk = len;
+		memcpy((uint8_t *)iov->base + cur->off, s, chunk);
+		s += chunk;
+		len -= chunk;
+		cur->off += chunk;
+		if (cur->off == iov->len) {
+			cur->idx++;
+			cur->off = 0;
+		}
+	}
+}
+
+/* Copy one packet into the reserved buffers and stage their used entries. */
+static inline void
+vhf_rx_deliver(struct vhf_vq *vq, const struct vhf_rx_pkt *pkt, const struct vhf_rx_room *room)
+{
+	struct vhf_iov_cursor cur = { .iov = room->iov, .idx = 0, .off = 0 };
+	struct vhf_net_hdr hdr;
+	uint32_t remaining = pkt->len + vq->net_hdr_len;
+	uint16_t i;
+
+	if (pkt->hdr != NULL)
+		hdr = *pkt->hdr;
+	else
+		memset(&hdr, 0, sizeof(hdr));
+	hdr.num_buffers = room->nbufs;
+	vhf_iov_write(&cur, &hdr, vq->net_hdr_len);
+	for (i = 0; i < pkt->nsegs; i++)
+		vhf_iov_write(&cur, pkt->segs[i].data, pkt->segs[i].len);
+
+	for (i = 0; i < room->nbufs; i++) {
+		const struct vhf_buf *buf = &room->bufs[i];
+		uint32_t used_len = buf->len < remaining ? buf->len : remaining;
+
+		remaining -= used_len;
+		vhf_vq_used_add(vq, buf->id, buf->ndesc, used_len);
+	}
+}
+
+uint16_t
+vhf_net_rx_enqueue(struct vhf_vq *vq, const struct vhf_rx_pkt *pkts, uint16_t n,
+		   struct vhf_burst_result *res)
+{
+	struct vhf_rx_room room;
+	uint16_t i;
+
+	res->status = VHF_RX_DONE;
+	res->call = false;
+	if (unlikely(vq->broken)) {
+		vq->cnt[VHF_VQ_CNT_drop_broken] += n;
+		res->status = VHF_RX_BROKEN;
+		return n;
+	}
+	vhf_vq_rewind(vq, vq->last_avail, vq->avail_wrap);
+	for (i = 0; i < n; i++) {
+		const struct vhf_rx_pkt *pkt = &pkts[i];
+		enum vhf_reserve r;
+
+		r = vhf_rx_make_room(vq, pkt->len + vq->net_hdr_len, &room, &res->status);
+		if (r == VHF_RESERVE_SHORT)
+			break;
+		if (r == VHF_RESERVE_TOO_BIG) {
+			vhf_vq_count(vq, VHF_VQ_CNT_drop_too_big);
+			continue;
+		}
+		if (r == VHF_RESERVE_BROKEN) {
+			vq->cnt[VHF_VQ_CNT_drop_broken] += n - i;
+			res->status = VHF_RX_BROKEN;
+			i = n;
+			break;
+		}
+		vhf_rx_deliver(vq, pkt, &room);
+		vhf_vq_commit(vq);
+		vhf_vq_count(vq, VHF_VQ_CNT_packets);
+		vq->cnt[VHF_VQ_CNT_bytes] += pkt->len;
+	}
+	res->call = vhf_vq_flush_and_need_call(vq);
+	return i;
+}
+
+enum vhf_rx_status
+vhf_net_rx_has_room(struct vhf_vq *vq, uint32_t need_bytes)
+{
+	struct vhf_rx_room room;
+	enum vhf_rx_status status = VHF_RX_DONE;
+	enum vhf_reserve r;
+
+	if (vq->broken)
+		return VHF_RX_BROKEN;
+	vhf_vq_rewind(vq, vq->last_avail, vq->avail_wrap);
+	r = vhf_rx_make_room(vq, need_bytes + vq->net_hdr_len, &room, &status);
+	vhf_vq_rewind(vq, vq->last_avail, vq->avail_wrap);
+	if (r == VHF_RESERVE_BROKEN)
+		return VHF_RX_BROKEN;
+	/* Room, or a packet that can never fit and will be dropped: either way, no waiting. */
+	return r == VHF_RESERVE_SHORT ? status : VHF_RX_DONE;
+}
+
+uint32_t
+vhf_iov_copy_out(void *dst, const struct vhf_iov *iov, uint16_t niov, uint32_t skip, uint32_t len)
+{
+	uint8_t *d = dst;
+	uint32_t done = 0;
+	uint16_t i;
+
+	for (i = 0; i < niov && done < len; i++) {
+		uint32_t chunk;
+
+		if (skip >= iov[i].len) {
+			skip -= iov[i].len;
+			continue;
+		}
+		chunk = iov[i].len - skip;
+		if (chunk > len - done)
+			chunk = len - done;
+		memcpy(d + done, (const uint8_t *)iov[i].base + skip, chunk);
+		done += chunk;
+		skip = 0;
+	}
+	return done;
+}
+
+/* Drop the first len bytes (the virtio-net header) from an iov list, in place. */
+static inline void
+vhf_iov_pull(struct vhf_tx_pkt *pkt, uint32_t len)
+{
+	uint16_t i = 0, j;
+
+	while (i < pkt->niov && len >= pkt->iov[i].len) {
+		len -= pkt->iov[i].len;
+		i++;
+	}
+	if (i < pkt->niov && len > 0) {
+		pkt->iov[i].base = (uint8_t *)pkt->iov[i].base + len;
+		pkt->iov[i].len -= len;
+	}
+	for (j = 0; i + j < pkt->niov; j++)
+		pkt->iov[j] = pkt->iov[i + j];
+	pkt->niov = j;
+}
+
+int
+vhf_net_tx_next(struct vhf_vq *vq, struct vhf_tx_pkt *pkt)
+{
+	for (;;) {
+		struct vhf_buf buf;
+		uint16_t niov = 0;
+		int mark, ret;
+
+		if (unlikely(vq->broken))
+			return -EIO;
+		vhf_vq_rewind(vq, vq->last_avail, vq->avail_wrap);
+		ret = vhf_vq_next_avail(vq, &mark);
+		if (ret <= 0)
+			return ret < 0 ? -EIO : 0;
+		/* Busy now: the guest need not kick us until we go idle again. */
+		vhf_vq_disable_notify(vq);
+		if (unlikely(vhf_vq_fetch(vq, false, &buf, pkt->iov, &niov) < 0))
+			return -EIO;
+		vhf_vq_commit(vq);
+		/* The payload stays readable until vhf_net_tx_finish() publishes this. */
+		vhf_vq_used_add(vq, buf.id, buf.ndesc, 0);
+		if (unlikely(buf.len < vq->net_hdr_len)) {
+			/* Returned to the guest unread; the queue itself is still sound. */
+			vhf_vq_count(vq, VHF_VQ_CNT_err_hdr);
+			continue;
+		}
+		memset(&pkt->hdr, 0, sizeof(pkt->hdr));
+		vhf_iov_copy_out(&pkt->hdr, pkt->iov, niov, 0, vq->net_hdr_len);
+		pkt->niov = niov;
+		vhf_iov_pull(pkt, vq->net_hdr_len);
+		pkt->len = buf.len - vq->net_hdr_len;
+		vhf_vq_count(vq, VHF_VQ_CNT_packets);
+		vq->cnt[VHF_VQ_CNT_bytes] += pkt->len;
+		return 1;
+	}
+}
+
+bool
+vhf_net_tx_finish(struct vhf_vq *vq)
+{
+	return vhf_vq_flush_and_need_call(vq);
+}

@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 dpdk-vhostfix authors
+ */
+
+#ifndef VHF_NET_H
+#define VHF_NET_H
+
+/**
+ * @file
+ * virtio-net over a vhf_vq: host -> guest (guest RX queue, "enqueue") and
+ * guest -> host (guest TX queue, "dequeue"). Packets are plain segment lists so
+ * the core needs no mbufs; the PMD turns mbuf chains into segments.
+ */
+
+#include "vhf_vq.h"
+
+/** One contiguous piece of a packet in host memory. */
+struct vhf_seg {
+	const void *data;
+	uint32_t len;
+};
+
+/** A packet to deliver to the guest. */
+struct vhf_rx_pkt {
+	const struct vhf_seg *segs;
+	uint16_t nsegs;
+	uint32_t len;                /**< sum of segs[].len */
+	const struct vhf_net_hdr *hdr; /**< offload fields to give the guest; NULL: none */
+};
+
+/** How an RX burst ended. */
+enum vhf_rx_status {
+	/** Every packet was taken. */
+	VHF_RX_DONE = 0,
+	/**
+	 * The guest's buffers are short for the next packet and the guest RX kick
+	 * is armed against what we saw: it is safe to sleep until the kick.
+	 */
+	VHF_RX_WAIT_KICK,
+	/** Short, but the guest kept publishing; poll again, do not sleep. */
+	VHF_RX_RETRY,
+	/** The queue is broken (guest misbehaved); packets were taken and dropped. */
+	VHF_RX_BROKEN,
+};
+
+/** Result of a burst. */
+struct vhf_burst_result {
+	enum vhf_rx_status status;
+	bool call; /**< the guest wants an interrupt: write its call eventfd once */
+};
+
+/**
+ * Deliver up to n packets into the guest's RX buffers.
+ *
+ * Packets that can never fit (larger than the whole ring, or than one buffer
+ * without MRG_RXBUF) are taken and counted as drop_too_big. Used entries are
+ * published once, at the end, and the interrupt decision is taken after a full
+ * barrier.
+ *
+ * @return packets taken (delivered or dropped); the rest stay with the caller,
+ *   and res->status says whether it may sleep on the guest's RX kick.
+ */
+uint16_t vhf_net_rx_enqueue(struct vhf_vq *vq, const struct vhf_rx_pkt *pkts, uint16_t n,
+			    struct vhf_burst_result *res);
+
+/**
+ * The never-stall room check on its own: are there guest buffers for
+ * need_bytes of packet (header excluded)? If not, the kick is armed and the
+ * answer is VHF_RX_WAIT_KICK (sleep) or VHF_RX_RETRY (poll again).
+ */
+enum vhf_rx_status vhf_net_rx_has_room(struct vhf_vq *vq, uint32_t need_bytes);
+
+/** A guest TX packet: header and payload segments in guest memory (read them before finish). */
+struct vhf_tx_pkt {
+	struct vhf_net_hdr hdr;
+	uint32_t len;   /**< payload bytes, header excluded */
+	uint16_t niov;
+	struct vhf_iov iov[VHF_CHAIN_MAX_IOV];
+};
+
+/**
+ * Take the next packet the guest sent. The chain is consumed: its used entry
+ * is staged and published by vhf_net_tx_finish(), so copy the payload first.
+ * Malformed chains break the queue (counted) and end the burst.
+ *
+ * @return 1 with *pkt filled, 0 if the guest published nothing more, -EIO if
+ *   the queue is broken.
+ */
+int vhf_net_tx_next(struct vhf_vq *vq, struct vhf_tx_pkt *pkt);
+
+/**
+ * End a TX burst: publish used entries and decide whether to interrupt.
+ * @return true if the guest's call eventfd must be written.
+ */
+bool vhf_net_tx_finish(struct vhf_vq *vq);
+
+/**
+ * Copy len bytes starting skip bytes into an iov list to dst.
+ * @return bytes copied (less than len only if the list is shorter).
+ */
+uint32_t vhf_iov_copy_out(void *dst, const struct vhf_iov *iov, uint16_t niov, uint32_t skip,
+			  uint32_t len);
+
+#endif /* VHF_NET_H */

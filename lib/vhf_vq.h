@@ -1,0 +1,196 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 dpdk-vhostfix authors
+ */
+
+#ifndef VHF_VQ_H
+#define VHF_VQ_H
+
+/**
+ * @file
+ * Device side of one virtqueue, split or packed: reading what the driver
+ * published, walking descriptor chains with every bound checked, publishing
+ * used buffers, and the notification protocol that lets a device sleep without
+ * losing a wake-up.
+ *
+ * The protocol, for a device that wants "enough" of something (bytes of guest
+ * RX buffers, or any TX chain):
+ *
+ *  1. look at what the driver published; remember the index the decision was
+ *     based on (the opaque "avail mark": split avail->idx, or packed position
+ *     and wrap counter of the first slot found not available);
+ *  2. enough: disable driver->device notifications and go on;
+ *  3. not enough: enable notifications naming that mark, full barrier, and look
+ *     whether the driver published past the mark. If it did, go back to 1: its
+ *     kick decision may have been taken against our old notification state, so
+ *     no kick is coming. If it did not, any later publication will kick.
+ *
+ * The hot-path helpers are static inline; nothing here calls the EAL.
+ */
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "vhf_mem.h"
+#include "vhf_shm.h"
+#include "vhf_virtio.h"
+
+#ifndef likely
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+#endif
+
+/** Host segments one descriptor chain (or one packet's worth of chains) may map to. */
+#define VHF_CHAIN_MAX_IOV 256
+/** Longest indirect table accepted (entries); the spec's queue maximum. */
+#define VHF_INDIRECT_MAX VHF_VQ_MAX_SIZE
+/** Rechecks the has-room loop makes before telling the caller to poll again. */
+#define VHF_MAX_RECHECKS 64
+
+/** How the device decides it may sleep on a short RX queue. */
+enum vhf_notify_algo {
+	/** Enable naming the decision's avail mark, full barrier, recheck against the mark. */
+	VHF_NOTIFY_FIXED = 0,
+	/** QEMU before the fix: enable, check room once more, give up. Stalls. */
+	VHF_NOTIFY_LEGACY,
+	/** Recheck compares avail with the consumed index instead of the mark. Livelocks. */
+	VHF_NOTIFY_CONSUMED_IDX,
+};
+
+/**
+ * Per-queue counters, by reason. X(name, "xstat-name").
+ * Errors that break the queue are counted once, when they happen.
+ */
+#define VHF_VQ_COUNTERS(X)                                                                         \
+	X(packets, "packets")                                                                      \
+	X(bytes, "bytes")                                                                          \
+	X(bufs, "guest_buffers")                                                                   \
+	X(calls, "calls_needed")                                                                   \
+	X(call_suppressed, "calls_suppressed")                                                     \
+	X(notify_enable, "notify_enables")                                                         \
+	X(kick_waits, "kick_waits")                                                                \
+	X(recheck_retry, "recheck_retries")                                                        \
+	X(recheck_cap, "recheck_cap_hits")                                                         \
+	X(drop_too_big, "drop_too_big")                                                            \
+	X(drop_broken, "drop_queue_broken")                                                        \
+	X(drop_no_mbuf, "drop_no_mbuf")                                                            \
+	X(err_desc_index, "err_desc_index")                                                        \
+	X(err_desc_flags, "err_desc_flags")                                                        \
+	X(err_desc_loop, "err_desc_loop")                                                          \
+	X(err_desc_len, "err_desc_len")                                                            \
+	X(err_desc_addr, "err_desc_addr")                                                          \
+	X(err_desc_iov, "err_desc_too_many_segments")                                              \
+	X(err_avail_idx, "err_avail_idx")                                                          \
+	X(err_hdr, "err_net_hdr")
+
+enum vhf_vq_counter {
+#define VHF_X_ENUM(name, str) VHF_VQ_CNT_##name,
+	VHF_VQ_COUNTERS(VHF_X_ENUM)
+#undef VHF_X_ENUM
+	VHF_VQ_CNT_MAX
+};
+
+/** xstat-style names of the counters, indexed by enum vhf_vq_counter. */
+extern const char *const vhf_vq_counter_names[VHF_VQ_CNT_MAX];
+
+/** Everything the device needs to know about one virtqueue. */
+struct vhf_vq_config {
+	uint16_t size;       /**< entries; power of two for split */
+	bool packed;         /**< VIRTIO_F_RING_PACKED */
+	bool event_idx;      /**< VIRTIO_RING_F_EVENT_IDX */
+	bool indirect;       /**< VIRTIO_RING_F_INDIRECT_DESC */
+	bool mrg_rxbuf;      /**< VIRTIO_NET_F_MRG_RXBUF (RX queues) */
+	uint8_t net_hdr_len; /**< 10 or 12 (12 with MRG_RXBUF or VERSION_1) */
+	enum vhf_notify_algo notify_algo;
+
+	/* Split layout, host addresses. */
+	struct vhf_vring_desc *desc;
+	struct vhf_vring_avail *avail;
+	struct vhf_vring_used *used;
+
+	/* Packed layout, host addresses. */
+	struct vhf_vring_packed_desc *desc_packed;
+	struct vhf_vring_packed_event *driver_event; /**< written by the driver */
+	struct vhf_vring_packed_event *device_event; /**< written by us */
+
+	/**
+	 * Where to resume, as vhost-user's GET/SET_VRING_BASE express it: split,
+	 * free-running indexes; packed, position | wrap counter << 15.
+	 */
+	uint16_t last_avail;
+	uint16_t last_used;
+
+	const struct vhf_mem *mem; /**< guest memory; must outlive the queue's use */
+};
+
+/** One guest buffer (descriptor chain) taken from the ring. */
+struct vhf_buf {
+	uint16_t id;      /**< split: head index; packed: buffer id */
+	uint16_t ndesc;   /**< ring slots it took (packed); 1 for split */
+	uint32_t len;     /**< bytes the chain describes */
+	uint16_t iov_first;
+	uint16_t niov;
+};
+
+/** Device-side state of one virtqueue. One thread at a time uses it. */
+struct vhf_vq {
+	/* Read-mostly. */
+	uint16_t size;
+	uint16_t mask; /**< size - 1, split only */
+	bool packed;
+	bool event_idx;
+	bool indirect;
+	bool mrg_rxbuf;
+	uint8_t net_hdr_len;
+	enum vhf_notify_algo notify_algo;
+	const struct vhf_mem *mem;
+	uint32_t mem_hint;
+
+	struct vhf_vring_desc *desc;
+	struct vhf_vring_avail *avail;
+	struct vhf_vring_used *used;
+	struct vhf_vring_packed_desc *desc_packed;
+	struct vhf_vring_packed_event *driver_event;
+	struct vhf_vring_packed_event *device_event;
+
+	/* Consumer side. Split: free-running; packed: slot position + wrap. */
+	uint16_t last_avail;
+	bool avail_wrap;
+	uint16_t shadow_avail;    /**< split: last avail->idx read */
+	uint16_t next_avail;      /**< reservation cursor inside a burst */
+	bool next_avail_wrap;
+
+	/* Producer side (used). */
+	uint16_t last_used;       /**< split: free-running used idx; packed: position */
+	bool used_wrap;
+	uint16_t used_pending;    /**< entries written but not yet published */
+	uint16_t pending_first;   /**< packed: slot whose flags publish the batch */
+	uint16_t pending_first_flags;
+	uint16_t signalled_used;  /**< used position at the last call decision */
+	bool signalled_used_valid;
+
+	bool notify_enabled;      /**< driver->device kicks currently enabled by us */
+	bool broken;              /**< sticky until re-initialised: the driver misbehaved */
+	int16_t broken_reason;    /**< enum vhf_vq_counter that broke it */
+
+	uint64_t cnt[VHF_VQ_CNT_MAX];
+};
+
+/**
+ * Set up a queue from its configuration. Validates the layout (size, pointers,
+ * header length) and the resume indexes.
+ *
+ * @return 0 or -EINVAL.
+ */
+int vhf_vq_init(struct vhf_vq *vq, const struct vhf_vq_config *cfg);
+
+/**
+ * Where the queue stands, in vhost-user's GET_VRING_BASE encoding; call it with
+ * nothing pending (after a burst).
+ */
+void vhf_vq_get_base(const struct vhf_vq *vq, uint16_t *last_avail, uint16_t *last_used);
+
+#include "vhf_vq_ring.h"
+
+#endif /* VHF_VQ_H */

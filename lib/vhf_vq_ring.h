@@ -1,0 +1,582 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 dpdk-vhostfix authors
+ */
+
+#ifndef VHF_VQ_RING_H
+#define VHF_VQ_RING_H
+
+/**
+ * @file
+ * Inline ring operations of struct vhf_vq (included by vhf_vq.h).
+ *
+ * Naming: vhf_split_* and vhf_packed_* work on one layout, vhf_vq_* dispatch.
+ * "Mark" is the opaque avail index a decision was based on: split avail->idx,
+ * packed position | wrap << 15, the same encoding as a packed off_wrap.
+ */
+
+#ifndef VHF_VQ_H
+#error "include vhf_vq.h"
+#endif
+
+/*
+ * The window between reading the avail index and writing the notification
+ * request, where the guest's publication races with us. Empty in production.
+ * Unit tests build with VHF_TEST_HOOKS to run a guest step exactly there; the
+ * stall reproducer builds with VHF_RACE_WINDOW_US to widen it.
+ */
+#if defined(VHF_TEST_HOOKS)
+void vhf_test_race_window(void);
+#define VHF_RACE_WINDOW_DELAY() vhf_test_race_window()
+#elif defined(VHF_RACE_WINDOW_US) && VHF_RACE_WINDOW_US > 0
+#include <time.h>
+static inline void
+vhf_race_window_delay(void)
+{
+	struct timespec ts = { .tv_sec = 0, .tv_nsec = VHF_RACE_WINDOW_US * 1000L };
+
+	nanosleep(&ts, NULL);
+}
+#define VHF_RACE_WINDOW_DELAY() vhf_race_window_delay()
+#else
+#define VHF_RACE_WINDOW_DELAY() do { } while (0)
+#endif
+
+static inline void
+vhf_vq_count(struct vhf_vq *vq, enum vhf_vq_counter c)
+{
+	vq->cnt[c]++;
+}
+
+/** Mark the queue broken: it stays so until re-initialised, like a device needing reset. */
+static inline int
+vhf_vq_break(struct vhf_vq *vq, enum vhf_vq_counter reason)
+{
+	vhf_vq_count(vq, reason);
+	if (!vq->broken) {
+		vq->broken = true;
+		vq->broken_reason = (int16_t)reason;
+	}
+	return -EIO;
+}
+
+static inline uint16_t
+vhf_mark_packed(uint16_t pos, bool wrap)
+{
+	return (uint16_t)(pos | ((uint16_t)wrap << VHF_EVENT_WRAP_SHIFT));
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Descriptor chains                                                                        */
+
+/**
+ * Check one descriptor's direction and length and map it into iov[].
+ * device_writes: RX buffers must be device-writable, TX buffers device-readable.
+ */
+static inline int
+vhf_desc_map(struct vhf_vq *vq, uint64_t addr, uint32_t len, uint16_t flags, bool device_writes,
+	     struct vhf_buf *buf, struct vhf_iov *iov, uint16_t *niov)
+{
+	int ret;
+
+	if (unlikely(!!(flags & VHF_DESC_F_WRITE) != device_writes))
+		return vhf_vq_break(vq, VHF_VQ_CNT_err_desc_flags);
+	if (unlikely((uint64_t)buf->len + len > UINT32_MAX))
+		return vhf_vq_break(vq, VHF_VQ_CNT_err_desc_len);
+	if (len == 0)
+		return 0;
+	ret = vhf_mem_map(vq->mem, addr, len, iov, niov, VHF_CHAIN_MAX_IOV, &vq->mem_hint);
+	if (unlikely(ret == -EFAULT))
+		return vhf_vq_break(vq, VHF_VQ_CNT_err_desc_addr);
+	if (unlikely(ret < 0))
+		return vhf_vq_break(vq, VHF_VQ_CNT_err_desc_iov);
+	buf->len += len;
+	buf->niov++;
+	return 0;
+}
+
+/** Map an indirect table; it must be whole descriptors, in one region, within bounds. */
+static inline const void *
+vhf_indirect_table(struct vhf_vq *vq, uint64_t addr, uint32_t len, uint32_t *nent)
+{
+	const void *table;
+
+	if (unlikely(!vq->indirect || len == 0 || len % 16 != 0 || len / 16 > VHF_INDIRECT_MAX)) {
+		vhf_vq_break(vq, VHF_VQ_CNT_err_desc_len);
+		return NULL;
+	}
+	table = vhf_mem_map_contig(vq->mem, addr, len, &vq->mem_hint);
+	if (unlikely(table == NULL)) {
+		vhf_vq_break(vq, VHF_VQ_CNT_err_desc_addr);
+		return NULL;
+	}
+	*nent = len / 16;
+	return table;
+}
+
+/**
+ * Walk the split chain whose head sits in avail slot pos. Every descriptor is
+ * copied out of guest memory once, then checked: the guest may rewrite the
+ * table under us and must not make us read or write out of bounds.
+ */
+static inline int
+vhf_split_fetch(struct vhf_vq *vq, uint16_t pos, bool device_writes, struct vhf_buf *buf,
+		struct vhf_iov *iov, uint16_t *niov)
+{
+	const struct vhf_vring_desc *table = vq->desc;
+	uint32_t table_size = vq->size;
+	uint32_t seen = 0;
+	bool in_indirect = false;
+	uint16_t start = *niov;
+	uint16_t idx;
+
+	/* Published by the avail->idx acquire load that made pos visible. */
+	idx = vq->avail->ring[pos & vq->mask];
+	if (unlikely(idx >= vq->size))
+		return vhf_vq_break(vq, VHF_VQ_CNT_err_desc_index);
+	buf->id = idx;
+	buf->ndesc = 1;
+	buf->len = 0;
+	buf->iov_first = start;
+	buf->niov = 0;
+
+	for (;;) {
+		struct vhf_vring_desc desc;
+		int ret;
+
+		/* A chain visiting more descriptors than its table holds has a loop. */
+		if (unlikely(++seen > table_size))
+			return vhf_vq_break(vq, VHF_VQ_CNT_err_desc_loop);
+		memcpy(&desc, &table[idx], sizeof(desc));
+
+		if (desc.flags & VHF_DESC_F_INDIRECT) {
+			uint32_t nent;
+
+			if (unlikely(in_indirect || (desc.flags & VHF_DESC_F_NEXT)))
+				return vhf_vq_break(vq, VHF_VQ_CNT_err_desc_flags);
+			table = vhf_indirect_table(vq, desc.addr, desc.len, &nent);
+			if (table == NULL)
+				return -EIO;
+			table_size = nent;
+			in_indirect = true;
+			seen = 0;
+			idx = 0;
+			continue;
+		}
+		ret = vhf_desc_map(vq, desc.addr, desc.len, desc.flags, device_writes, buf, iov, niov);
+		if (unlikely(ret < 0))
+			return ret;
+		if (!(desc.flags & VHF_DESC_F_NEXT))
+			break;
+		idx = desc.next;
+		if (unlikely(idx >= table_size))
+			return vhf_vq_break(vq, VHF_VQ_CNT_err_desc_index);
+	}
+	buf->niov = (uint16_t)(*niov - start);
+	return 0;
+}
+
+static inline bool
+vhf_packed_desc_is_avail(uint16_t flags, bool wrap)
+{
+	return !!(flags & VHF_DESC_F_AVAIL) == wrap && !!(flags & VHF_DESC_F_USED) != wrap;
+}
+
+/** Is the packed slot pos available for wrap counter wrap? One acquire load. */
+static inline bool
+vhf_packed_slot_avail(struct vhf_vq *vq, uint16_t pos, bool wrap)
+{
+	/* Pairs with the driver's release store of the chain's first flags. */
+	return vhf_packed_desc_is_avail(vhf_shm_load_acquire16(&vq->desc_packed[pos].flags), wrap);
+}
+
+/**
+ * Walk the packed chain starting at slot *pos (known available). Advances
+ * *pos / *wrap past it. The chain's later descriptors were written before its
+ * first descriptor's flags, which the caller loaded with acquire.
+ */
+static inline int
+vhf_packed_fetch(struct vhf_vq *vq, uint16_t *pos, bool *wrap, bool device_writes,
+		 struct vhf_buf *buf, struct vhf_iov *iov, uint16_t *niov)
+{
+	uint16_t start = *niov;
+	uint16_t p = *pos;
+	bool w = *wrap;
+	uint32_t seen = 0;
+
+	buf->len = 0;
+	buf->iov_first = start;
+	buf->niov = 0;
+	buf->ndesc = 0;
+
+	for (;;) {
+		struct vhf_vring_packed_desc desc;
+		int ret;
+
+		if (unlikely(++seen > vq->size))
+			return vhf_vq_break(vq, VHF_VQ_CNT_err_desc_loop);
+		memcpy(&desc, &vq->desc_packed[p], sizeof(desc));
+		buf->ndesc++;
+		if (++p == vq->size) {
+			p = 0;
+			w = !w;
+		}
+
+		if (desc.flags & VHF_DESC_F_INDIRECT) {
+			const struct vhf_vring_packed_desc *table;
+			uint32_t nent, i;
+
+			/* An indirect descriptor is a buffer on its own (spec 2.8.19). */
+			if (unlikely(seen != 1 || (desc.flags & VHF_DESC_F_NEXT)))
+				return vhf_vq_break(vq, VHF_VQ_CNT_err_desc_flags);
+			table = vhf_indirect_table(vq, desc.addr, desc.len, &nent);
+			if (table == NULL)
+				return -EIO;
+			for (i = 0; i < nent; i++) {
+				struct vhf_vring_packed_desc ind;
+
+				memcpy(&ind, &table[i], sizeof(ind));
+				ret = vhf_desc_map(vq, ind.addr, ind.len, ind.flags, device_writes, buf,
+						   iov, niov);
+				if (unlikely(ret < 0))
+					return ret;
+			}
+			buf->id = desc.id;
+			break;
+		}
+		ret = vhf_desc_map(vq, desc.addr, desc.len, desc.flags, device_writes, buf, iov, niov);
+		if (unlikely(ret < 0))
+			return ret;
+		if (!(desc.flags & VHF_DESC_F_NEXT)) {
+			/* The buffer id is the last descriptor's. */
+			buf->id = desc.id;
+			break;
+		}
+	}
+	buf->niov = (uint16_t)(*niov - start);
+	*pos = p;
+	*wrap = w;
+	return 0;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* What the driver published                                                                */
+
+/**
+ * Split: read avail->idx and check it. The driver may be at most size entries
+ * ahead of what we consumed; anything else is a wild index and breaks the queue.
+ */
+static inline int
+vhf_split_refresh_avail(struct vhf_vq *vq)
+{
+	/* Pairs with the driver's release store of avail->idx after the ring entries. */
+	uint16_t idx = vhf_shm_load_acquire16(&vq->avail->idx);
+
+	if (unlikely((uint16_t)(idx - vq->last_avail) > vq->size))
+		return vhf_vq_break(vq, VHF_VQ_CNT_err_avail_idx);
+	vq->shadow_avail = idx;
+	return 0;
+}
+
+/**
+ * Is there a chain at the reservation cursor? Split re-reads avail->idx only
+ * when the shadow copy is exhausted. On "no", *mark is what the answer was
+ * based on. Returns 1 yes, 0 no, -EIO broken.
+ */
+static inline int
+vhf_vq_next_avail(struct vhf_vq *vq, int *mark)
+{
+	if (vq->packed) {
+		if (vhf_packed_slot_avail(vq, vq->next_avail, vq->next_avail_wrap))
+			return 1;
+		*mark = vhf_mark_packed(vq->next_avail, vq->next_avail_wrap);
+		return 0;
+	}
+	if (vq->next_avail != vq->shadow_avail)
+		return 1;
+	if (vhf_split_refresh_avail(vq) < 0)
+		return -EIO;
+	if (vq->next_avail != vq->shadow_avail)
+		return 1;
+	*mark = vq->shadow_avail;
+	return 0;
+}
+
+/** Take the chain at the reservation cursor (vhf_vq_next_avail() said yes). */
+static inline int
+vhf_vq_fetch(struct vhf_vq *vq, bool device_writes, struct vhf_buf *buf, struct vhf_iov *iov,
+	     uint16_t *niov)
+{
+	int ret;
+
+	if (vq->packed)
+		return vhf_packed_fetch(vq, &vq->next_avail, &vq->next_avail_wrap, device_writes, buf,
+					iov, niov);
+	ret = vhf_split_fetch(vq, vq->next_avail, device_writes, buf, iov, niov);
+	if (ret == 0)
+		vq->next_avail++;
+	return ret;
+}
+
+/** Forget reservations made since the last commit. */
+static inline void
+vhf_vq_rewind(struct vhf_vq *vq, uint16_t pos, bool wrap)
+{
+	vq->next_avail = pos;
+	vq->next_avail_wrap = wrap;
+}
+
+/** Reservations up to the cursor are now consumed. */
+static inline void
+vhf_vq_commit(struct vhf_vq *vq)
+{
+	vq->last_avail = vq->next_avail;
+	vq->avail_wrap = vq->next_avail_wrap;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Driver -> device notifications (kicks)                                                   */
+
+/** Stop asking for kicks: we are going to look at the ring anyway. */
+static inline void
+vhf_vq_disable_notify(struct vhf_vq *vq)
+{
+	if (!vq->notify_enabled)
+		return;
+	vq->notify_enabled = false;
+	if (vq->packed) {
+		vhf_shm_store_relaxed16(&vq->device_event->flags, VHF_EVENT_F_DISABLE);
+	} else if (!vq->event_idx) {
+		uint16_t flags = vhf_shm_load_relaxed16(&vq->used->flags);
+
+		vhf_shm_store_relaxed16(&vq->used->flags, flags | VHF_USED_F_NO_NOTIFY);
+	}
+	/*
+	 * Split with EVENT_IDX: nothing to write. A stale avail_event costs at
+	 * most one spurious kick when the driver next crosses it.
+	 */
+}
+
+/** Ask for a kick once the driver publishes past mark. No barrier: callers add it. */
+static inline void
+vhf_vq_request_notify(struct vhf_vq *vq, int mark)
+{
+	VHF_RACE_WINDOW_DELAY();
+	vq->notify_enabled = true;
+	vhf_vq_count(vq, VHF_VQ_CNT_notify_enable);
+	if (vq->packed) {
+		if (vq->event_idx) {
+			vhf_shm_store_relaxed16(&vq->device_event->off_wrap, (uint16_t)mark);
+			vhf_shm_store_relaxed16(&vq->device_event->flags, VHF_EVENT_F_DESC);
+		} else {
+			vhf_shm_store_relaxed16(&vq->device_event->flags, VHF_EVENT_F_ENABLE);
+		}
+	} else if (vq->event_idx) {
+		vhf_shm_store_relaxed16(vhf_split_avail_event(vq->used, vq->size), (uint16_t)mark);
+	} else {
+		uint16_t flags = vhf_shm_load_relaxed16(&vq->used->flags);
+
+		vhf_shm_store_relaxed16(&vq->used->flags, flags & (uint16_t)~VHF_USED_F_NO_NOTIFY);
+	}
+}
+
+/**
+ * Has the driver published past mark? Split: avail->idx moved; packed: the
+ * slot at mark became available for mark's wrap counter.
+ */
+static inline bool
+vhf_vq_published_since(struct vhf_vq *vq, int mark)
+{
+	if (vq->packed) {
+		uint16_t pos = (uint16_t)mark & (uint16_t)~(1u << VHF_EVENT_WRAP_SHIFT);
+
+		return vhf_packed_slot_avail(vq, pos, (uint16_t)mark >> VHF_EVENT_WRAP_SHIFT);
+	}
+	return vhf_shm_load_acquire16(&vq->avail->idx) != (uint16_t)mark;
+}
+
+/**
+ * Enable driver->device notifications naming mark, then check whether the
+ * driver published since mark. If it did, its kick decision may have read our
+ * old notification state: the caller must look again instead of sleeping.
+ *
+ * @param mark from a short vhf_vq_next_avail()/room check; negative: the
+ *   decision failed, nothing to recheck.
+ * @return true if the driver published since mark.
+ */
+static inline bool
+vhf_vq_enable_notify_and_check(struct vhf_vq *vq, int mark)
+{
+	vhf_vq_request_notify(vq, mark);
+	/*
+	 * Store-load barrier: our notification request must be visible before we
+	 * re-read the driver's index. Pairs with the driver's barrier between its
+	 * index publication and its read of avail_event / used->flags / the device
+	 * event area (Linux: virtqueue_kick_prepare). One of the two sides is then
+	 * guaranteed to see the other's store.
+	 */
+	vhf_shm_mb();
+	if (mark < 0)
+		return false;
+	return vhf_vq_published_since(vq, mark);
+}
+
+/**
+ * Arm the kick for a queue the caller wants to sleep on until the driver
+ * publishes anything (guest TX, or a guest RX queue with no packet pending).
+ *
+ * @return true: armed, nothing pending, safe to sleep until the kick;
+ *   false: the driver has published something, notifications are disabled
+ *   again and the caller must process it.
+ */
+static inline bool
+vhf_vq_arm_kick(struct vhf_vq *vq)
+{
+	int mark;
+	unsigned int tries;
+
+	if (vq->broken)
+		return true; /* nothing will be processed until reset */
+	vhf_vq_rewind(vq, vq->last_avail, vq->avail_wrap);
+	for (tries = 0; tries < VHF_MAX_RECHECKS; tries++) {
+		int ret = vhf_vq_next_avail(vq, &mark);
+
+		if (ret != 0)
+			break; /* work pending, or broken (reported by the next burst) */
+		if (!vhf_vq_enable_notify_and_check(vq, mark)) {
+			vhf_vq_count(vq, VHF_VQ_CNT_kick_waits);
+			return true;
+		}
+		vhf_vq_count(vq, VHF_VQ_CNT_recheck_retry);
+	}
+	vhf_vq_disable_notify(vq);
+	return false;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Used buffers and device -> driver notifications (calls)                                  */
+
+/** Stage one used buffer; it becomes visible at vhf_vq_used_flush(). */
+static inline void
+vhf_vq_used_add(struct vhf_vq *vq, uint16_t id, uint16_t ndesc, uint32_t len)
+{
+	if (vq->packed) {
+		struct vhf_vring_packed_desc *desc = &vq->desc_packed[vq->last_used];
+		uint16_t flags = vq->used_wrap ? (VHF_DESC_F_AVAIL | VHF_DESC_F_USED) : 0;
+
+		if (len > 0)
+			flags |= VHF_DESC_F_WRITE;
+		desc->id = id;
+		desc->len = len;
+		if (vq->used_pending == 0) {
+			/* Its flags publish the whole batch: written last, in flush. */
+			vq->pending_first = vq->last_used;
+			vq->pending_first_flags = flags;
+		} else {
+			/*
+			 * The driver reads slots in order and stops at the batch's first,
+			 * so this one is not looked at before flush; release keeps its id
+			 * and len ahead of its flags all the same.
+			 */
+			vhf_shm_store_release16(&desc->flags, flags);
+		}
+		vq->last_used = (uint16_t)(vq->last_used + ndesc);
+		if (vq->last_used >= vq->size) {
+			vq->last_used = (uint16_t)(vq->last_used - vq->size);
+			vq->used_wrap = !vq->used_wrap;
+		}
+	} else {
+		struct vhf_vring_used_elem *elem =
+			&vq->used->ring[(uint16_t)(vq->last_used + vq->used_pending) & vq->mask];
+
+		elem->id = id;
+		elem->len = len;
+	}
+	vq->used_pending++;
+}
+
+/** Publish the staged used buffers with one store. */
+static inline void
+vhf_vq_used_flush(struct vhf_vq *vq)
+{
+	if (vq->used_pending == 0)
+		return;
+	vq->cnt[VHF_VQ_CNT_bufs] += vq->used_pending;
+	if (vq->packed) {
+		/* Pairs with the driver's acquire load of this slot's flags. */
+		vhf_shm_store_release16(&vq->desc_packed[vq->pending_first].flags,
+					vq->pending_first_flags);
+	} else {
+		vq->last_used = (uint16_t)(vq->last_used + vq->used_pending);
+		/* Pairs with the driver's acquire load of used->idx before the elements. */
+		vhf_shm_store_release16(&vq->used->idx, vq->last_used);
+	}
+	vq->used_pending = 0;
+}
+
+/**
+ * After vhf_vq_used_flush(): does the driver want an interrupt? Evaluated
+ * after a full barrier against the driver's "enable callbacks, barrier,
+ * re-read used" sequence, so an interrupt is never lost.
+ */
+static inline bool
+vhf_vq_need_call(struct vhf_vq *vq)
+{
+	uint16_t old, new;
+	bool valid, need;
+
+	/*
+	 * Store-load barrier: the used index (or used descriptor flags) we just
+	 * published must be visible before we read the driver's interrupt
+	 * suppression. Pairs with the driver's barrier between writing used_event
+	 * (or clearing NO_INTERRUPT / enabling its event area) and re-reading the
+	 * used ring (Linux: virtqueue_enable_cb_prepare + virtqueue_poll).
+	 */
+	vhf_shm_mb();
+
+	old = vq->signalled_used;
+	new = vq->last_used;
+	valid = vq->signalled_used_valid;
+	vq->signalled_used = new;
+	vq->signalled_used_valid = true;
+
+	if (vq->packed) {
+		uint16_t flags = vhf_shm_load_acquire16(&vq->driver_event->flags);
+		uint16_t off_wrap, off;
+
+		if (flags != VHF_EVENT_F_DESC)
+			need = flags != VHF_EVENT_F_DISABLE;
+		else if (!valid)
+			need = true;
+		else {
+			/* Acquire above orders this read after the flags read. */
+			off_wrap = vhf_shm_load_relaxed16(&vq->driver_event->off_wrap);
+			off = off_wrap & (uint16_t)~(1u << VHF_EVENT_WRAP_SHIFT);
+			/* Express old and the event in the current lap. */
+			if (new <= old)
+				old = (uint16_t)(old - vq->size);
+			if ((off_wrap >> VHF_EVENT_WRAP_SHIFT) != vq->used_wrap)
+				off = (uint16_t)(off - vq->size);
+			need = vhf_need_event(off, new, old);
+		}
+	} else if (vq->event_idx) {
+		uint16_t event = vhf_shm_load_relaxed16(vhf_split_used_event(vq->avail, vq->size));
+
+		need = !valid || vhf_need_event(event, new, old);
+	} else {
+		need = !(vhf_shm_load_relaxed16(&vq->avail->flags) & VHF_AVAIL_F_NO_INTERRUPT);
+	}
+	vhf_vq_count(vq, need ? VHF_VQ_CNT_calls : VHF_VQ_CNT_call_suppressed);
+	return need;
+}
+
+/** Publish staged used buffers and take the interrupt decision; false if nothing was staged. */
+static inline bool
+vhf_vq_flush_and_need_call(struct vhf_vq *vq)
+{
+	if (vq->used_pending == 0)
+		return false;
+	vhf_vq_used_flush(vq);
+	return vhf_vq_need_call(vq);
+}
+
+#endif /* VHF_VQ_RING_H */
