@@ -1,0 +1,331 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 dpdk-vhostfix authors
+ */
+
+/*
+ * A hostile or broken guest: every malformed ring breaks only its own queue,
+ * is counted by reason, and never makes the device touch memory outside the
+ * guest's regions (the sanitizer build checks the latter).
+ */
+
+#include "vhf_test_env.h"
+
+#define QSIZE 16
+
+struct hostile {
+	struct vhf_test_env env;
+	struct vhf_vring_desc *desc;
+	struct vhf_vring_avail *avail;
+	uint64_t buf_gpa; /* a valid 4 KiB guest buffer */
+};
+
+static void
+hostile_init(struct hostile *h, bool indirect)
+{
+	struct vhf_guest_config g;
+
+	memset(&g, 0, sizeof(g));
+	g.size = QSIZE;
+	g.event_idx = true;
+	g.indirect = indirect;
+	g.mrg_rxbuf = true;
+	g.hdr_len = VHF_NET_HDR_LEN_MRG;
+	g.buf_len = 2048;
+	vhf_test_env_init(&h->env, &g, VHF_NOTIFY_FIXED);
+	h->desc = vhf_guest_split_desc(h->env.guest);
+	h->avail = vhf_guest_split_avail(h->env.guest);
+	h->buf_gpa = vhf_guest_alloc(h->env.guest, 4096, 64);
+	assert_true(h->buf_gpa != 0);
+}
+
+static void
+set_desc(struct hostile *h, uint16_t i, uint64_t addr, uint32_t len, uint16_t flags, uint16_t next)
+{
+	h->desc[i] = (struct vhf_vring_desc){ .addr = addr, .len = len, .flags = flags,
+					      .next = next };
+}
+
+/* Publish one avail entry naming head. */
+static void
+publish(struct hostile *h, uint16_t head)
+{
+	h->avail->ring[h->avail->idx & (QSIZE - 1)] = head;
+	__atomic_store_n(&h->avail->idx, (uint16_t)(h->avail->idx + 1), __ATOMIC_RELEASE);
+}
+
+/* RX must break the queue with reason, then refuse and count further bursts. */
+static void
+expect_rx_broken(struct hostile *h, enum vhf_vq_counter reason)
+{
+	struct vhf_burst_result res;
+
+	assert_int_equal(vhf_test_rx_one(&h->env, 100, 1, 1, &res), 1);
+	assert_int_equal(res.status, VHF_RX_BROKEN);
+	assert_true(h->env.vq.broken);
+	assert_int_equal(h->env.vq.broken_reason, reason);
+	assert_int_equal(h->env.vq.cnt[reason], 1);
+	assert_int_equal(h->env.vq.cnt[VHF_VQ_CNT_packets], 0);
+	assert_int_equal(vhf_test_rx_one(&h->env, 100, 1, 1, &res), 1);
+	assert_int_equal(res.status, VHF_RX_BROKEN);
+	assert_int_equal(h->env.vq.cnt[VHF_VQ_CNT_drop_broken], 2);
+	vhf_test_env_fini(&h->env);
+}
+
+static void
+test_head_out_of_range(void **state)
+{
+	struct hostile h;
+
+	(void)state;
+	hostile_init(&h, false);
+	publish(&h, QSIZE);
+	expect_rx_broken(&h, VHF_VQ_CNT_err_desc_index);
+}
+
+static void
+test_next_out_of_range(void **state)
+{
+	struct hostile h;
+
+	(void)state;
+	hostile_init(&h, false);
+	set_desc(&h, 0, h.buf_gpa, 16, VHF_DESC_F_WRITE | VHF_DESC_F_NEXT, 500);
+	publish(&h, 0);
+	expect_rx_broken(&h, VHF_VQ_CNT_err_desc_index);
+}
+
+static void
+test_chain_loop(void **state)
+{
+	struct hostile h;
+
+	(void)state;
+	hostile_init(&h, false);
+	/* Short buffers so the walk does not stop early for having enough bytes. */
+	set_desc(&h, 0, h.buf_gpa, 1, VHF_DESC_F_WRITE | VHF_DESC_F_NEXT, 1);
+	set_desc(&h, 1, h.buf_gpa, 1, VHF_DESC_F_WRITE | VHF_DESC_F_NEXT, 0);
+	publish(&h, 0);
+	expect_rx_broken(&h, VHF_VQ_CNT_err_desc_loop);
+}
+
+static void
+test_unmapped_address(void **state)
+{
+	static const uint64_t bad[] = { 0, 0xfff, UINT64_MAX - 8, 0x7fff00000000 };
+	unsigned int i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct hostile h;
+
+		hostile_init(&h, false);
+		set_desc(&h, 0, bad[i], 2048, VHF_DESC_F_WRITE, 0);
+		publish(&h, 0);
+		expect_rx_broken(&h, VHF_VQ_CNT_err_desc_addr);
+	}
+}
+
+static void
+test_wrong_direction(void **state)
+{
+	struct hostile h;
+
+	(void)state;
+	hostile_init(&h, false);
+	set_desc(&h, 0, h.buf_gpa, 2048, 0, 0); /* read-only buffer offered for RX */
+	publish(&h, 0);
+	expect_rx_broken(&h, VHF_VQ_CNT_err_desc_flags);
+}
+
+static void
+test_wild_avail_idx(void **state)
+{
+	struct hostile h;
+
+	(void)state;
+	hostile_init(&h, false);
+	__atomic_store_n(&h.avail->idx, (uint16_t)(QSIZE + 1), __ATOMIC_RELEASE);
+	expect_rx_broken(&h, VHF_VQ_CNT_err_avail_idx);
+}
+
+static void
+test_indirect_abuse(void **state)
+{
+	struct hostile h;
+	struct vhf_vring_desc *table;
+	uint64_t table_gpa;
+
+	(void)state;
+	/* Indirect not negotiated. */
+	hostile_init(&h, false);
+	set_desc(&h, 0, h.buf_gpa, 64, VHF_DESC_F_INDIRECT, 0);
+	publish(&h, 0);
+	expect_rx_broken(&h, VHF_VQ_CNT_err_desc_len);
+
+	/* Length not a multiple of a descriptor. */
+	hostile_init(&h, true);
+	set_desc(&h, 0, h.buf_gpa, 40, VHF_DESC_F_INDIRECT, 0);
+	publish(&h, 0);
+	expect_rx_broken(&h, VHF_VQ_CNT_err_desc_len);
+
+	/* INDIRECT together with NEXT. */
+	hostile_init(&h, true);
+	set_desc(&h, 0, h.buf_gpa, 64, VHF_DESC_F_INDIRECT | VHF_DESC_F_NEXT, 1);
+	publish(&h, 0);
+	expect_rx_broken(&h, VHF_VQ_CNT_err_desc_flags);
+
+	/* Table outside guest memory. */
+	hostile_init(&h, true);
+	set_desc(&h, 0, 0x10, 64, VHF_DESC_F_INDIRECT, 0);
+	publish(&h, 0);
+	expect_rx_broken(&h, VHF_VQ_CNT_err_desc_addr);
+
+	/* Nested indirect, and a loop inside a table. */
+	hostile_init(&h, true);
+	table_gpa = vhf_guest_alloc(h.env.guest, 4 * sizeof(*table), 16);
+	table = vhf_guest_gpa_to_host(h.env.guest, table_gpa, 4 * sizeof(*table));
+	assert_non_null(table);
+	table[0] = (struct vhf_vring_desc){ h.buf_gpa, 1, VHF_DESC_F_WRITE | VHF_DESC_F_NEXT, 1 };
+	table[1] = (struct vhf_vring_desc){ table_gpa, 64, VHF_DESC_F_INDIRECT, 0 };
+	set_desc(&h, 0, table_gpa, 4 * sizeof(*table), VHF_DESC_F_INDIRECT, 0);
+	publish(&h, 0);
+	expect_rx_broken(&h, VHF_VQ_CNT_err_desc_flags);
+
+	hostile_init(&h, true);
+	table_gpa = vhf_guest_alloc(h.env.guest, 4 * sizeof(*table), 16);
+	table = vhf_guest_gpa_to_host(h.env.guest, table_gpa, 4 * sizeof(*table));
+	table[0] = (struct vhf_vring_desc){ h.buf_gpa, 1, VHF_DESC_F_WRITE | VHF_DESC_F_NEXT, 1 };
+	table[1] = (struct vhf_vring_desc){ h.buf_gpa, 1, VHF_DESC_F_WRITE | VHF_DESC_F_NEXT, 0 };
+	set_desc(&h, 0, table_gpa, 2 * sizeof(*table), VHF_DESC_F_INDIRECT, 0);
+	publish(&h, 0);
+	expect_rx_broken(&h, VHF_VQ_CNT_err_desc_loop);
+}
+
+/* A well-formed chain after a re-initialisation works again: broken is per queue life. */
+static void
+test_reinit_recovers(void **state)
+{
+	struct hostile h;
+	struct vhf_vq_config cfg;
+	struct vhf_burst_result res;
+	uint8_t out[200];
+	uint32_t len;
+
+	(void)state;
+	hostile_init(&h, false);
+	publish(&h, QSIZE + 3);
+	assert_int_equal(vhf_test_rx_one(&h.env, 100, 1, 1, &res), 1);
+	assert_true(h.env.vq.broken);
+
+	/* The guest resets the queue: fix the entry, device re-inits at its base. */
+	h.avail->ring[0] = 0;
+	set_desc(&h, 0, h.buf_gpa, 2048, VHF_DESC_F_WRITE, 0);
+	memset(&cfg, 0, sizeof(cfg));
+	vhf_guest_vq_config(h.env.guest, &cfg);
+	assert_int_equal(vhf_vq_init(&h.env.vq, &cfg), 0);
+	assert_int_equal(vhf_test_rx_one(&h.env, 100, 5, 1, &res), 1);
+	assert_int_equal(res.status, VHF_RX_DONE);
+	assert_int_equal(h.env.vq.cnt[VHF_VQ_CNT_packets], 1);
+	(void)out;
+	(void)len;
+	vhf_test_env_fini(&h.env);
+}
+
+/* TX side: a loop or a write-only buffer breaks the queue; dequeue reports it. */
+static void
+test_tx_hostile(void **state)
+{
+	struct vhf_guest_config g;
+	struct vhf_test_env env;
+	struct vhf_vring_desc *desc;
+	struct vhf_vring_avail *avail;
+	static struct vhf_tx_pkt pkt;
+	uint64_t gpa;
+
+	(void)state;
+	memset(&g, 0, sizeof(g));
+	g.size = QSIZE;
+	g.hdr_len = VHF_NET_HDR_LEN_MRG;
+	vhf_test_env_init(&env, &g, VHF_NOTIFY_FIXED);
+	desc = vhf_guest_split_desc(env.guest);
+	avail = vhf_guest_split_avail(env.guest);
+	gpa = vhf_guest_alloc(env.guest, 4096, 64);
+	desc[0] = (struct vhf_vring_desc){ gpa, 100, VHF_DESC_F_NEXT, 1 };
+	desc[1] = (struct vhf_vring_desc){ gpa, 100, VHF_DESC_F_NEXT, 0 };
+	avail->ring[0] = 0;
+	__atomic_store_n(&avail->idx, 1, __ATOMIC_RELEASE);
+	assert_int_equal(vhf_net_tx_next(&env.vq, &pkt), -EIO);
+	assert_int_equal(env.vq.cnt[VHF_VQ_CNT_err_desc_loop], 1);
+	assert_int_equal(vhf_net_tx_next(&env.vq, &pkt), -EIO);
+	vhf_test_env_fini(&env);
+
+	/* A chain shorter than the header is returned and skipped, not fatal. */
+	vhf_test_env_init(&env, &g, VHF_NOTIFY_FIXED);
+	desc = vhf_guest_split_desc(env.guest);
+	avail = vhf_guest_split_avail(env.guest);
+	gpa = vhf_guest_alloc(env.guest, 4096, 64);
+	desc[0] = (struct vhf_vring_desc){ gpa, 4, 0, 0 };
+	avail->ring[0] = 0;
+	__atomic_store_n(&avail->idx, 1, __ATOMIC_RELEASE);
+	assert_int_equal(vhf_net_tx_next(&env.vq, &pkt), 0);
+	assert_int_equal(env.vq.cnt[VHF_VQ_CNT_err_hdr], 1);
+	assert_false(env.vq.broken);
+	vhf_net_tx_finish(&env.vq);
+	assert_int_equal(__atomic_load_n(&vhf_guest_split_used(env.guest)->idx, __ATOMIC_ACQUIRE), 1);
+	vhf_test_env_fini(&env);
+}
+
+/* Packed: a chain whose NEXT never ends is caught after one ring's worth of slots. */
+static void
+test_packed_endless_chain(void **state)
+{
+	struct vhf_guest_config g;
+	struct vhf_test_env env;
+	struct vhf_vring_packed_desc *desc;
+	struct vhf_burst_result res;
+	uint64_t gpa;
+	uint16_t i;
+
+	(void)state;
+	memset(&g, 0, sizeof(g));
+	g.size = 8;
+	g.packed = true;
+	g.mrg_rxbuf = true;
+	g.hdr_len = VHF_NET_HDR_LEN_MRG;
+	g.buf_len = 2048;
+	vhf_test_env_init(&env, &g, VHF_NOTIFY_FIXED);
+	desc = vhf_guest_packed_desc(env.guest);
+	gpa = vhf_guest_alloc(env.guest, 4096, 64);
+	/* Every slot available (wrap 1: AVAIL set, USED clear) and chained onwards. */
+	for (i = 8; i-- > 0;) {
+		desc[i].addr = gpa;
+		desc[i].len = 1;
+		desc[i].id = i;
+		__atomic_store_n(&desc[i].flags,
+				 VHF_DESC_F_AVAIL | VHF_DESC_F_WRITE | VHF_DESC_F_NEXT,
+				 __ATOMIC_RELEASE);
+	}
+	assert_int_equal(vhf_test_rx_one(&env, 100, 1, 1, &res), 1);
+	assert_int_equal(res.status, VHF_RX_BROKEN);
+	assert_int_equal(env.vq.cnt[VHF_VQ_CNT_err_desc_loop], 1);
+	vhf_test_env_fini(&env);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_head_out_of_range),
+		cmocka_unit_test(test_next_out_of_range),
+		cmocka_unit_test(test_chain_loop),
+		cmocka_unit_test(test_unmapped_address),
+		cmocka_unit_test(test_wrong_direction),
+		cmocka_unit_test(test_wild_avail_idx),
+		cmocka_unit_test(test_indirect_abuse),
+		cmocka_unit_test(test_reinit_recovers),
+		cmocka_unit_test(test_tx_hostile),
+		cmocka_unit_test(test_packed_endless_chain),
+	};
+
+	return cmocka_run_group_tests_name("hostile", tests, NULL, NULL);
+}

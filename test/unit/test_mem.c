@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 dpdk-vhostfix authors
+ */
+
+/* Guest memory table: validation and translation, across region boundaries. */
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "vhf_mem.h"
+
+static uint8_t host_a[4096], host_b[8192];
+
+/* Two regions adjacent in guest physical space, apart in host space. */
+static void
+two_regions(struct vhf_mem *mem)
+{
+	struct vhf_mem_region r[2] = {
+		{ .guest_phys_addr = 0x10000, .size = sizeof(host_a),
+		  .host_addr = (uintptr_t)host_a },
+		{ .guest_phys_addr = 0x10000 + sizeof(host_a), .size = sizeof(host_b),
+		  .host_addr = (uintptr_t)host_b },
+	};
+
+	assert_int_equal(vhf_mem_set(mem, r, 2), 0);
+}
+
+static void
+test_set_rejects_bad_tables(void **state)
+{
+	struct vhf_mem mem;
+	struct vhf_mem_region r[VHF_MEM_MAX_REGIONS + 1];
+	unsigned int i;
+
+	(void)state;
+	memset(r, 0, sizeof(r));
+	for (i = 0; i <= VHF_MEM_MAX_REGIONS; i++) {
+		r[i].guest_phys_addr = 0x1000 * (i + 1);
+		r[i].size = 0x1000;
+		r[i].host_addr = 0x100000 + 0x1000 * i;
+	}
+	assert_int_equal(vhf_mem_set(&mem, r, VHF_MEM_MAX_REGIONS + 1), -E2BIG);
+	assert_int_equal(mem.nregions, 0);
+	assert_int_equal(vhf_mem_set(&mem, r, VHF_MEM_MAX_REGIONS), 0);
+
+	r[1].guest_phys_addr = 0x1800; /* overlaps region 0 */
+	assert_int_equal(vhf_mem_set(&mem, r, 2), -EINVAL);
+	r[1].guest_phys_addr = 0x2000;
+	r[1].size = 0;
+	assert_int_equal(vhf_mem_set(&mem, r, 2), -EINVAL);
+	r[1].size = 0x1000;
+	r[1].guest_phys_addr = UINT64_MAX - 0x10; /* wraps the address space */
+	assert_int_equal(vhf_mem_set(&mem, r, 2), -EINVAL);
+}
+
+static void
+test_map_inside_and_across(void **state)
+{
+	struct vhf_mem mem;
+	struct vhf_iov iov[4];
+	uint16_t n = 0;
+	uint32_t hint = 0;
+
+	(void)state;
+	two_regions(&mem);
+	assert_int_equal(vhf_mem_map(&mem, 0x10010, 100, iov, &n, 4, &hint), 0);
+	assert_int_equal(n, 1);
+	assert_ptr_equal(iov[0].base, host_a + 0x10);
+	assert_int_equal(iov[0].len, 100);
+
+	/* 16 bytes before the boundary, 84 after: two host segments. */
+	n = 0;
+	assert_int_equal(vhf_mem_map(&mem, 0x10000 + sizeof(host_a) - 16, 100, iov, &n, 4, &hint),
+			 0);
+	assert_int_equal(n, 2);
+	assert_ptr_equal(iov[0].base, host_a + sizeof(host_a) - 16);
+	assert_int_equal(iov[0].len, 16);
+	assert_ptr_equal(iov[1].base, host_b);
+	assert_int_equal(iov[1].len, 84);
+	assert_int_equal(hint, 1);
+
+	/* The same range must not translate as one contiguous area. */
+	assert_null(vhf_mem_map_contig(&mem, 0x10000 + sizeof(host_a) - 16, 100, &hint));
+	assert_ptr_equal(vhf_mem_map_contig(&mem, 0x10000, sizeof(host_a), &hint), host_a);
+}
+
+static void
+test_map_rejects_unmapped(void **state)
+{
+	struct vhf_mem mem;
+	struct vhf_iov iov[4];
+	uint16_t n = 0;
+	uint32_t hint = 7; /* stale hints are harmless */
+
+	(void)state;
+	two_regions(&mem);
+	/* Last byte one past the end of region b. */
+	assert_int_equal(vhf_mem_map(&mem, 0x10000 + sizeof(host_a) + sizeof(host_b) - 10, 11, iov,
+				     &n, 4, &hint),
+			 -EFAULT);
+	assert_int_equal(n, 0);
+	assert_int_equal(vhf_mem_map(&mem, 0xfff0, 0x20, iov, &n, 4, &hint), -EFAULT);
+	assert_int_equal(vhf_mem_map(&mem, UINT64_MAX - 4, 16, iov, &n, 4, &hint), -EFAULT);
+	assert_int_equal(vhf_mem_map(&mem, 0, 1, iov, &n, 4, &hint), -EFAULT);
+	/* A range needing more segments than allowed. */
+	assert_int_equal(vhf_mem_map(&mem, 0x10000 + sizeof(host_a) - 16, 100, iov, &n, 1, &hint),
+			 -ENOBUFS);
+	assert_int_equal(n, 0);
+	assert_null(vhf_mem_map_contig(&mem, 0x10000 + sizeof(host_a) + sizeof(host_b) - 1, 2,
+				       &hint));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_set_rejects_bad_tables),
+		cmocka_unit_test(test_map_inside_and_across),
+		cmocka_unit_test(test_map_rejects_unmapped),
+	};
+
+	return cmocka_run_group_tests_name("mem", tests, NULL, NULL);
+}

@@ -1,0 +1,432 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 dpdk-vhostfix authors
+ */
+
+/*
+ * Host -> guest delivery for every ring layout x EVENT_IDX x MRG_RXBUF, and
+ * the never-stall rule: the seed's four steps replayed, index wrap, livelock.
+ */
+
+#include <stdio.h>
+
+#include "vhf_test_env.h"
+
+struct variant {
+	bool packed;
+	bool event_idx;
+	bool mrg;
+	char name[48];
+};
+
+static struct variant variants[8];
+
+static struct vhf_guest_config
+gcfg_for(const struct variant *v, uint16_t size, uint32_t buf_len)
+{
+	struct vhf_guest_config g;
+
+	memset(&g, 0, sizeof(g));
+	g.size = size;
+	g.packed = v->packed;
+	g.event_idx = v->event_idx;
+	g.mrg_rxbuf = v->mrg;
+	g.hdr_len = v->mrg ? VHF_NET_HDR_LEN_MRG : VHF_NET_HDR_LEN_LEGACY;
+	g.buf_len = buf_len;
+	g.descs_per_buf = 1;
+	return g;
+}
+
+static uint32_t
+bufs_needed(uint32_t pkt_len, uint32_t hdr_len, uint32_t buf_len)
+{
+	return (pkt_len + hdr_len + buf_len - 1) / buf_len;
+}
+
+/* Receive one packet in the guest and check it byte for byte. */
+static void
+guest_expect(struct vhf_test_env *env, uint32_t len, uint32_t seq, uint16_t num_buffers)
+{
+	static uint8_t out[70000];
+	struct vhf_net_hdr hdr;
+	uint32_t got = 0;
+
+	assert_int_equal(vhf_guest_rx_get(env->guest, out, sizeof(out), &got, &hdr), 1);
+	assert_int_equal(got, len);
+	assert_int_equal(vhf_test_check(out, got, seq), 0);
+	if (env->vq.mrg_rxbuf)
+		assert_int_equal(hdr.num_buffers, num_buffers);
+}
+
+static void
+test_rx_roundtrip(void **state)
+{
+	const struct variant *v = *state;
+	static const uint32_t lens[] = { 60, 64, 1514, 9000, 1, 4000, 9000, 64 };
+	uint32_t buf_len = v->mrg ? 1536 : 9100;
+	struct vhf_guest_config g = gcfg_for(v, 256, buf_len);
+	struct vhf_test_env env;
+	unsigned int round, i;
+	uint32_t seq = 0;
+
+	vhf_test_env_init(&env, &g, VHF_NOTIFY_FIXED);
+	/* Several rounds so both layouts go round the ring and wrap. */
+	for (round = 0; round < 40; round++) {
+		vhf_guest_rx_add(env.guest, 64);
+		for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+			struct vhf_burst_result res;
+
+			assert_int_equal(vhf_test_rx_one(&env, lens[i], seq, (uint16_t)(1 + i % 4),
+							 &res), 1);
+			assert_int_equal(res.status, VHF_RX_DONE);
+			guest_expect(&env, lens[i], seq,
+				     (uint16_t)bufs_needed(lens[i], env.vq.net_hdr_len, buf_len));
+			seq++;
+		}
+	}
+	assert_int_equal(env.vq.cnt[VHF_VQ_CNT_packets], seq);
+	assert_false(env.vq.broken);
+	vhf_test_env_fini(&env);
+}
+
+/* A burst of several packets is published once and gets one interrupt decision. */
+static void
+test_rx_burst_one_call(void **state)
+{
+	const struct variant *v = *state;
+	struct vhf_guest_config g = gcfg_for(v, 64, v->mrg ? 1536 : 2048);
+	struct vhf_test_env env;
+	struct vhf_burst_result res;
+	struct vhf_rx_pkt pkts[8];
+	struct vhf_seg segs[8];
+	uint8_t data[8][200];
+	unsigned int i;
+
+	vhf_test_env_init(&env, &g, VHF_NOTIFY_FIXED);
+	vhf_guest_rx_add(env.guest, 32);
+	assert_false(vhf_guest_enable_cb_and_check(env.guest));
+	for (i = 0; i < 8; i++) {
+		vhf_test_fill(data[i], sizeof(data[i]), i);
+		segs[i].data = data[i];
+		segs[i].len = sizeof(data[i]);
+		pkts[i].segs = &segs[i];
+		pkts[i].nsegs = 1;
+		pkts[i].len = sizeof(data[i]);
+		pkts[i].hdr = NULL;
+	}
+	assert_int_equal(vhf_net_rx_enqueue(&env.vq, pkts, 8, &res), 8);
+	assert_true(res.call);
+	assert_int_equal(env.vq.cnt[VHF_VQ_CNT_calls], 1);
+	for (i = 0; i < 8; i++)
+		guest_expect(&env, sizeof(data[i]), i, 1);
+
+	/* Interrupts off: EVENT_IDX leaves used_event behind, otherwise NO_INTERRUPT. */
+	vhf_guest_disable_cb(env.guest);
+	assert_int_equal(vhf_net_rx_enqueue(&env.vq, pkts, 8, &res), 8);
+	assert_false(res.call);
+	for (i = 0; i < 8; i++)
+		guest_expect(&env, sizeof(data[i]), i, 1);
+
+	/* Re-armed with nothing pending: the next burst interrupts again. */
+	assert_false(vhf_guest_enable_cb_and_check(env.guest));
+	assert_int_equal(vhf_net_rx_enqueue(&env.vq, pkts, 1, &res), 1);
+	assert_true(res.call);
+	vhf_test_env_fini(&env);
+}
+
+/*
+ * Index wrap: the ring starts so that the 9229-byte frame's five buffers
+ * straddle the 16-bit (split) or ring-end (packed) wrap while too few are posted.
+ */
+static void
+run_wrap(const struct variant *v, uint16_t start)
+{
+	const uint32_t frame = 9229;
+	uint32_t buf_len = v->mrg ? 2048 : 9300;
+	struct vhf_guest_config g = gcfg_for(v, v->packed ? 8 : 256, buf_len);
+	unsigned int need = v->mrg ? bufs_needed(frame, VHF_NET_HDR_LEN_MRG, buf_len) : 1;
+	struct vhf_test_env env;
+	struct vhf_burst_result res;
+
+	env.guest = vhf_guest_create(&g);
+	assert_non_null(env.guest);
+	assert_int_equal(vhf_guest_set_start_index(env.guest, start), 0);
+	{
+		struct vhf_vq_config cfg;
+
+		memset(&cfg, 0, sizeof(cfg));
+		vhf_guest_vq_config(env.guest, &cfg);
+		assert_int_equal(vhf_vq_init(&env.vq, &cfg), 0);
+	}
+	assert_int_equal(need, v->mrg ? 5 : 1);
+
+	/* Too few posted: nothing taken, the kick is armed. */
+	vhf_guest_rx_add(env.guest, need - 1);
+	vhf_guest_kick_prepare(env.guest);
+	assert_int_equal(vhf_test_rx_one(&env, frame, 7, 3, &res), 0);
+	assert_int_equal(res.status, VHF_RX_WAIT_KICK);
+
+	/* The guest refills: its publication must kick us. */
+	vhf_guest_rx_add(env.guest, 1);
+	assert_true(vhf_guest_kick_prepare(env.guest));
+	assert_int_equal(vhf_test_rx_one(&env, frame, 7, 3, &res), 1);
+	assert_int_equal(res.status, VHF_RX_DONE);
+	guest_expect(&env, frame, 7, (uint16_t)need);
+	vhf_test_env_fini(&env);
+}
+
+static void
+test_rx_index_wrap(void **state)
+{
+	const struct variant *v = *state;
+
+	if (v->packed) {
+		/* Packed positions with the wrap counter (bit 15): end of an 8-slot ring. */
+		run_wrap(v, (uint16_t)(7 | 1u << 15));
+		run_wrap(v, (uint16_t)(6 | 1u << 15));
+		run_wrap(v, 5);
+	} else {
+		run_wrap(v, 65535);
+		run_wrap(v, 65534);
+		run_wrap(v, 65533);
+	}
+}
+
+/* ---- the seed's four steps ---- */
+
+struct seed_ctx {
+	struct vhf_test_env *env;
+	bool kicked_in_step2;
+};
+
+/* Step 2: the guest adds a buffer and decides whether to kick, inside the device's window. */
+static void
+seed_step2(void *arg)
+{
+	struct seed_ctx *ctx = arg;
+
+	vhf_guest_rx_add(ctx->env->guest, 1);
+	ctx->kicked_in_step2 = vhf_guest_kick_prepare(ctx->env->guest);
+}
+
+/*
+ * Returns whether the guest's step-4 publication kicked the device. Steps:
+ *  1. host reads avail idx: 3 buffers for a frame that needs 5;
+ *  2. guest adds one and checks for a kick: notifications are still off;
+ *  3. host enables notification (the variant decides what it names and rechecks);
+ *  4. guest finishes its NAPI loop, adds two more, checks for a kick again.
+ */
+static bool
+run_seed(const struct variant *v, enum vhf_notify_algo algo, struct vhf_test_env *env)
+{
+	struct vhf_guest_config g = gcfg_for(v, 64, 2048);
+	struct seed_ctx ctx = { .env = env };
+	struct vhf_burst_result res;
+
+	vhf_test_env_init(env, &g, algo);
+	/* Before: traffic flowing, notifications disabled by a successful burst. */
+	vhf_guest_rx_add(env->guest, 1);
+	vhf_guest_kick_prepare(env->guest);
+	assert_int_equal(vhf_test_rx_one(env, 64, 1, 1, &res), 1);
+	guest_expect(env, 64, 1, 1);
+
+	vhf_guest_rx_add(env->guest, 3);
+	vhf_guest_kick_prepare(env->guest);
+
+	vhf_test_set_window(seed_step2, &ctx);
+	assert_int_equal(vhf_test_rx_one(env, 9229, 2, 2, &res), 0); /* steps 1-3 */
+	assert_int_equal(res.status, VHF_RX_WAIT_KICK);
+	assert_false(ctx.kicked_in_step2);
+
+	vhf_guest_rx_add(env->guest, 2); /* step 4 */
+	return vhf_guest_kick_prepare(env->guest);
+}
+
+static void
+test_seed_four_steps(void **state)
+{
+	const struct variant *v = *state;
+	struct vhf_test_env env;
+	struct vhf_burst_result res;
+	bool kicked;
+
+
+	/* Legacy: with EVENT_IDX the guest never kicks although 6 buffers wait: the stall. */
+	kicked = run_seed(v, VHF_NOTIFY_LEGACY, &env);
+	if (v->event_idx) {
+		assert_false(kicked);
+		/* Room is there: only a lost wake-up keeps the frame from the guest. */
+		assert_int_equal(vhf_guest_rx_posted(env.guest), 6);
+		assert_int_equal(vhf_net_rx_has_room(&env.vq, 9229), VHF_RX_DONE);
+	} else {
+		/* Flag-based notification stays enabled, so the later publication kicks. */
+		assert_true(kicked);
+	}
+	vhf_test_env_fini(&env);
+
+	/* Fixed: the recheck sees step 2, names the new index, and step 4 kicks. */
+	kicked = run_seed(v, VHF_NOTIFY_FIXED, &env);
+	assert_true(kicked);
+	if (v->event_idx)
+		assert_true(env.vq.cnt[VHF_VQ_CNT_recheck_retry] >= 1);
+	assert_int_equal(vhf_test_rx_one(&env, 9229, 2, 2, &res), 1);
+	guest_expect(&env, 9229, 2, 5);
+	vhf_test_env_fini(&env);
+}
+
+/* Buffers stay short and the guest adds nothing: wait, not spin. */
+static void
+test_livelock(void **state)
+{
+	const struct variant *v = *state;
+	struct vhf_guest_config g = gcfg_for(v, 64, v->mrg ? 2048 : 9300);
+	struct vhf_test_env env;
+	struct vhf_burst_result res;
+
+	vhf_test_env_init(&env, &g, VHF_NOTIFY_FIXED);
+	vhf_guest_rx_add(env.guest, 3);
+	assert_int_equal(vhf_test_rx_one(&env, 9229, 1, 1, &res), 0);
+	assert_int_equal(res.status, VHF_RX_WAIT_KICK);
+	assert_int_equal(env.vq.cnt[VHF_VQ_CNT_recheck_retry], 0);
+	assert_int_equal(env.vq.cnt[VHF_VQ_CNT_recheck_cap], 0);
+	vhf_test_env_fini(&env);
+
+	/* The consumed-index recheck always "sees" the three short buffers. */
+	vhf_test_env_init(&env, &g, VHF_NOTIFY_CONSUMED_IDX);
+	vhf_guest_rx_add(env.guest, 3);
+	assert_int_equal(vhf_test_rx_one(&env, 9229, 1, 1, &res), 0);
+	assert_int_equal(res.status, VHF_RX_RETRY);
+	assert_int_equal(env.vq.cnt[VHF_VQ_CNT_recheck_retry], VHF_MAX_RECHECKS);
+	assert_int_equal(env.vq.cnt[VHF_VQ_CNT_recheck_cap], 1);
+	vhf_test_env_fini(&env);
+}
+
+/* The two protocol steps on their own: avail space returns the mark, the recheck uses it. */
+static void
+test_avail_space_mark(void **state)
+{
+	const struct variant *v = *state;
+	struct vhf_guest_config g = gcfg_for(v, 64, 2048);
+	struct vhf_test_env env;
+	uint32_t bytes;
+	int mark, mark2;
+
+	vhf_test_env_init(&env, &g, VHF_NOTIFY_FIXED);
+	vhf_guest_rx_add(env.guest, 3);
+	vhf_guest_kick_prepare(env.guest);
+	mark = vhf_net_rx_avail_space(&env.vq, 9229, &bytes);
+	assert_true(mark >= 0);
+	assert_int_equal(bytes, 3 * 2048);
+	assert_false(vhf_vq_enable_notify_and_check(&env.vq, mark));
+
+	/* The guest publishes one more: the recheck against the old mark sees it. */
+	vhf_guest_rx_add(env.guest, 1);
+	assert_true(vhf_vq_enable_notify_and_check(&env.vq, mark));
+	mark2 = vhf_net_rx_avail_space(&env.vq, 9229, &bytes);
+	assert_true(mark2 >= 0 && mark2 != mark);
+	assert_int_equal(bytes, 4 * 2048);
+	assert_false(vhf_vq_enable_notify_and_check(&env.vq, mark2));
+	vhf_guest_kick_prepare(env.guest);
+
+	/* Armed against mark2: the next publication must kick. */
+	vhf_guest_rx_add(env.guest, 1);
+	assert_true(vhf_guest_kick_prepare(env.guest));
+	assert_int_equal(vhf_net_rx_avail_space(&env.vq, 9229, &bytes) >= 0, 1);
+	assert_int_equal(bytes, 5 * 2048); /* covered: the walk stops there */
+	vhf_test_env_fini(&env);
+}
+
+/* A frame that can never fit is dropped without taking buffers. */
+static void
+test_too_big(void **state)
+{
+	const struct variant *v = *state;
+	struct vhf_guest_config g = gcfg_for(v, 8, 1024);
+	struct vhf_test_env env;
+	struct vhf_burst_result res;
+
+	vhf_test_env_init(&env, &g, VHF_NOTIFY_FIXED);
+	vhf_guest_rx_add(env.guest, 8);
+	/* 8 x 1 KiB cannot hold 9000 bytes, mergeable or not. */
+	assert_int_equal(vhf_test_rx_one(&env, 9000, 1, 1, &res), 1);
+	assert_int_equal(res.status, VHF_RX_DONE);
+	assert_int_equal(env.vq.cnt[VHF_VQ_CNT_drop_too_big], 1);
+	assert_int_equal(vhf_guest_rx_posted(env.guest), 8);
+	/* The buffers are still there for a frame that fits. */
+	assert_int_equal(vhf_test_rx_one(&env, 500, 2, 1, &res), 1);
+	guest_expect(&env, 500, 2, 1);
+	assert_false(env.vq.broken);
+	vhf_test_env_fini(&env);
+}
+
+/* Resuming at GET_VRING_BASE's indexes continues the stream. */
+static void
+test_get_base_resume(void **state)
+{
+	const struct variant *v = *state;
+	struct vhf_guest_config g = gcfg_for(v, 16, 2048);
+	struct vhf_test_env env;
+	struct vhf_burst_result res;
+	struct vhf_vq_config cfg;
+	uint16_t last_avail, last_used;
+	unsigned int i;
+
+	vhf_test_env_init(&env, &g, VHF_NOTIFY_FIXED);
+	for (i = 0; i < 37; i++) {
+		vhf_guest_rx_add(env.guest, 1);
+		assert_int_equal(vhf_test_rx_one(&env, 100, i, 1, &res), 1);
+		guest_expect(&env, 100, i, 1);
+	}
+	vhf_vq_get_base(&env.vq, &last_avail, &last_used);
+	memset(&cfg, 0, sizeof(cfg));
+	vhf_guest_vq_config(env.guest, &cfg);
+	cfg.last_avail = last_avail;
+	cfg.last_used = last_used;
+	assert_int_equal(vhf_vq_init(&env.vq, &cfg), 0);
+	vhf_guest_rx_add(env.guest, 1);
+	assert_int_equal(vhf_test_rx_one(&env, 100, 99, 1, &res), 1);
+	guest_expect(&env, 100, 99, 1);
+	vhf_test_env_fini(&env);
+}
+
+int
+main(void)
+{
+	/* mrg_only: the scenario is a frame spread over several buffers. */
+	static const struct {
+		const char *name;
+		CMUnitTestFunction fn;
+		bool mrg_only;
+	} cases[] = {
+		{ "roundtrip", test_rx_roundtrip, false },
+		{ "burst_one_call", test_rx_burst_one_call, false },
+		{ "index_wrap", test_rx_index_wrap, false },
+		{ "seed_four_steps", test_seed_four_steps, true },
+		{ "livelock", test_livelock, true },
+		{ "too_big", test_too_big, false },
+		{ "avail_space_mark", test_avail_space_mark, true },
+		{ "get_base_resume", test_get_base_resume, false },
+	};
+	enum { NCASES = sizeof(cases) / sizeof(cases[0]) };
+	static char names[8 * NCASES][80];
+	struct CMUnitTest tests[8 * NCASES];
+	unsigned int i, c, n = 0;
+
+	for (i = 0; i < 8; i++) {
+		struct variant *v = &variants[i];
+
+		v->packed = i & 1;
+		v->event_idx = i & 2;
+		v->mrg = i & 4;
+		snprintf(v->name, sizeof(v->name), "%s%s%s", v->packed ? "packed" : "split",
+			 v->event_idx ? "+event_idx" : "", v->mrg ? "+mrg_rxbuf" : "");
+		for (c = 0; c < NCASES; c++) {
+			if (cases[c].mrg_only && !v->mrg)
+				continue;
+			snprintf(names[n], sizeof(names[n]), "%s/%s", cases[c].name, v->name);
+			tests[n] = (struct CMUnitTest){ .name = names[n], .test_func = cases[c].fn,
+							.initial_state = v };
+			n++;
+		}
+	}
+	return _cmocka_run_group_tests("rx", tests, n, NULL, NULL);
+}

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright(c) 2026 dpdk-vhostfix authors
+#
+# Install what dpdk-vhostfix needs on Debian 12 (run as root). Idempotent: asks
+# apt only for packages that are missing.
+set -euo pipefail
+
+packages=(
+	build-essential pkg-config meson ninja-build python3 python3-pyelftools
+	libdpdk-dev dpdk libnuma-dev libcmocka-dev
+	clang llvm libclang-rt-14-dev
+	iproute2 procps
+)
+
+missing=()
+for p in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+		missing+=("$p")
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "vhf-setup: missing packages (${missing[*]}); run as root to install them" >&2
+		exit 1
+	fi
+	echo "vhf-setup: installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -q
+	apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+pkg-config --exists libdpdk || { echo "vhf-setup: pkg-config cannot find libdpdk" >&2; exit 1; }
+echo "vhf-setup: DPDK $(pkg-config --modversion libdpdk), $(meson --version | sed 's/^/meson /')"
