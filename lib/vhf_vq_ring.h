@@ -366,7 +366,8 @@ vhf_vq_request_notify(struct vhf_vq *vq, int mark)
 	if (vq->packed) {
 		if (vq->event_idx) {
 			vhf_shm_store_relaxed16(&vq->device_event->off_wrap, (uint16_t)mark);
-			vhf_shm_store_relaxed16(&vq->device_event->flags, VHF_EVENT_F_DESC);
+			/* Release: a driver that reads DESC (acquire) reads this off_wrap. */
+			vhf_shm_store_release16(&vq->device_event->flags, VHF_EVENT_F_DESC);
 		} else {
 			vhf_shm_store_relaxed16(&vq->device_event->flags, VHF_EVENT_F_ENABLE);
 		}
