@@ -30,7 +30,8 @@ struct vhf_rx_room {
  * *mark is the avail index the decision was based on.
  */
 static inline enum vhf_reserve
-vhf_rx_reserve(struct vhf_vq *vq, uint32_t need, struct vhf_rx_room *room, int *mark)
+vhf_rx_reserve(struct vhf_vq *vq, uint32_t need, struct vhf_rx_room *room, int *mark,
+	       uint32_t *bytes_seen)
 {
 	uint16_t start = vq->next_avail;
 	bool start_wrap = vq->next_avail_wrap;
@@ -50,6 +51,7 @@ vhf_rx_reserve(struct vhf_vq *vq, uint32_t need, struct vhf_rx_room *room, int *
 		if (unlikely(ret < 0))
 			return VHF_RESERVE_BROKEN;
 		if (ret == 0) {
+			*bytes_seen = bytes;
 			vhf_vq_rewind(vq, start, start_wrap);
 			return VHF_RESERVE_SHORT;
 		}
@@ -62,9 +64,13 @@ vhf_rx_reserve(struct vhf_vq *vq, uint32_t need, struct vhf_rx_room *room, int *
 		if (!vq->mrg_rxbuf && bytes < need)
 			goto too_big;
 	}
+	*bytes_seen = bytes;
+	*mark = vq->packed ? vhf_mark_packed(vq->next_avail, vq->next_avail_wrap) :
+			     vq->shadow_avail;
 	return VHF_RESERVE_OK;
 
 too_big:
+	*bytes_seen = bytes;
 	vhf_vq_rewind(vq, start, start_wrap);
 	return VHF_RESERVE_TOO_BIG;
 }
@@ -94,10 +100,11 @@ vhf_rx_make_room(struct vhf_vq *vq, uint32_t need, struct vhf_rx_room *room,
 		 enum vhf_rx_status *status)
 {
 	unsigned int tries;
+	uint32_t bytes;
 	int mark;
 
 	for (tries = 0; tries < VHF_MAX_RECHECKS; tries++) {
-		enum vhf_reserve r = vhf_rx_reserve(vq, need, room, &mark);
+		enum vhf_reserve r = vhf_rx_reserve(vq, need, room, &mark, &bytes);
 
 		if (r != VHF_RESERVE_SHORT) {
 			if (r == VHF_RESERVE_OK)
@@ -109,7 +116,7 @@ vhf_rx_make_room(struct vhf_vq *vq, uint32_t need, struct vhf_rx_room *room,
 			vhf_vq_request_notify(vq, vhf_rx_legacy_mark(vq, mark));
 			/* Same barrier as the fixed path: the bug is in what is rechecked. */
 			vhf_shm_mb();
-			r = vhf_rx_reserve(vq, need, room, &mark);
+			r = vhf_rx_reserve(vq, need, room, &mark, &bytes);
 			if (r == VHF_RESERVE_OK)
 				vhf_vq_disable_notify(vq);
 			if (r != VHF_RESERVE_SHORT)
@@ -262,6 +269,26 @@ vhf_net_rx_has_room(struct vhf_vq *vq, uint32_t need_bytes)
 		return VHF_RX_BROKEN;
 	/* Room, or a packet that can never fit and will be dropped: either way, no waiting. */
 	return r == VHF_RESERVE_SHORT ? status : VHF_RX_DONE;
+}
+
+int
+vhf_net_rx_avail_space(struct vhf_vq *vq, uint32_t need_bytes, uint32_t *bytes)
+{
+	struct vhf_rx_room room;
+	enum vhf_reserve r;
+	int mark = -1;
+
+	*bytes = 0;
+	if (vq->broken)
+		return -EIO;
+	vhf_vq_rewind(vq, vq->last_avail, vq->avail_wrap);
+	r = vhf_rx_reserve(vq, need_bytes + vq->net_hdr_len, &room, &mark, bytes);
+	vhf_vq_rewind(vq, vq->last_avail, vq->avail_wrap);
+	if (r == VHF_RESERVE_BROKEN)
+		return -EIO;
+	if (r == VHF_RESERVE_TOO_BIG)
+		return -EMSGSIZE;
+	return mark;
 }
 
 uint32_t
