@@ -231,6 +231,11 @@ vhf_net_rx_enqueue(struct vhf_vq *vq, const struct vhf_rx_pkt *pkts, uint16_t n,
 		const struct vhf_rx_pkt *pkt = &pkts[i];
 		enum vhf_reserve r;
 
+		/* Keeps need + header from wrapping; no guest buffer list is that long. */
+		if (unlikely(pkt->len > VHF_NET_MAX_PKT_LEN)) {
+			vhf_vq_count(vq, VHF_VQ_CNT_drop_too_big);
+			continue;
+		}
 		r = vhf_rx_make_room(vq, pkt->len + vq->net_hdr_len, &room, &res->status);
 		if (r == VHF_RESERVE_SHORT)
 			break;
@@ -262,6 +267,8 @@ vhf_net_rx_has_room(struct vhf_vq *vq, uint32_t need_bytes)
 
 	if (vq->broken)
 		return VHF_RX_BROKEN;
+	if (need_bytes > VHF_NET_MAX_PKT_LEN)
+		return VHF_RX_DONE; /* would be dropped, not waited for */
 	vhf_vq_rewind(vq, vq->last_avail, vq->avail_wrap);
 	r = vhf_rx_make_room(vq, need_bytes + vq->net_hdr_len, &room, &status);
 	vhf_vq_rewind(vq, vq->last_avail, vq->avail_wrap);
@@ -281,6 +288,8 @@ vhf_net_rx_avail_space(struct vhf_vq *vq, uint32_t need_bytes, uint32_t *bytes)
 	*bytes = 0;
 	if (vq->broken)
 		return -EIO;
+	if (need_bytes > VHF_NET_MAX_PKT_LEN)
+		return -EMSGSIZE;
 	vhf_vq_rewind(vq, vq->last_avail, vq->avail_wrap);
 	r = vhf_rx_reserve(vq, need_bytes + vq->net_hdr_len, &room, &mark, bytes);
 	vhf_vq_rewind(vq, vq->last_avail, vq->avail_wrap);

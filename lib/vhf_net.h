@@ -14,6 +14,9 @@
 
 #include "vhf_vq.h"
 
+/** Largest packet (header excluded) either direction carries: a 64 KiB GSO frame. */
+#define VHF_NET_MAX_PKT_LEN 65536
+
 /** One contiguous piece of a packet in host memory. */
 struct vhf_seg {
 	const void *data;

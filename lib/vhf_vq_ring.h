@@ -84,7 +84,9 @@ vhf_desc_map(struct vhf_vq *vq, uint64_t addr, uint32_t len, uint16_t flags, boo
 		return vhf_vq_break(vq, VHF_VQ_CNT_err_desc_len);
 	if (len == 0)
 		return 0;
-	ret = vhf_mem_map(vq->mem, addr, len, iov, niov, VHF_CHAIN_MAX_IOV, &vq->mem_hint);
+	/* The limit is per chain: iov[] may already hold earlier buffers of the same packet. */
+	ret = vhf_mem_map(vq->mem, addr, len, iov, niov, buf->iov_first + VHF_CHAIN_MAX_IOV,
+			  &vq->mem_hint);
 	if (unlikely(ret == -EFAULT))
 		return vhf_vq_break(vq, VHF_VQ_CNT_err_desc_addr);
 	if (unlikely(ret < 0))
@@ -270,8 +272,10 @@ vhf_split_refresh_avail(struct vhf_vq *vq)
 {
 	/* Pairs with the driver's release store of avail->idx after the ring entries. */
 	uint16_t idx = vhf_shm_load_acquire16(&vq->avail->idx);
+	uint16_t ahead = (uint16_t)(idx - vq->last_avail);
 
-	if (unlikely((uint16_t)(idx - vq->last_avail) > vq->size))
+	/* Nor behind what this burst has already reserved: published entries are never taken back. */
+	if (unlikely(ahead > vq->size || ahead < (uint16_t)(vq->next_avail - vq->last_avail)))
 		return vhf_vq_break(vq, VHF_VQ_CNT_err_avail_idx);
 	vq->shadow_avail = idx;
 	return 0;

@@ -340,6 +340,31 @@ test_avail_space_mark(void **state)
 	vhf_test_env_fini(&env);
 }
 
+/*
+ * A legitimate frame spread over many small chained buffers: 36 buffers of
+ * 8 x 32-byte descriptors, 288 host segments in all (a 1024-entry ring holds
+ * the descriptors), more than one chain may
+ * have. The per-chain limit must not apply to the whole packet.
+ */
+static void
+test_many_segments(void **state)
+{
+	const struct variant *v = *state;
+	struct vhf_guest_config g = gcfg_for(v, 1024, 256);
+	struct vhf_test_env env;
+	struct vhf_burst_result res;
+
+	g.descs_per_buf = 8;
+	g.two_regions = false;
+	vhf_test_env_init(&env, &g, VHF_NOTIFY_FIXED);
+	vhf_guest_rx_add(env.guest, 40);
+	assert_int_equal(vhf_test_rx_one(&env, 9000, 3, 4, &res), 1);
+	assert_int_equal(res.status, VHF_RX_DONE);
+	assert_false(env.vq.broken);
+	guest_expect(&env, 9000, 3, (uint16_t)bufs_needed(9000, VHF_NET_HDR_LEN_MRG, 256));
+	vhf_test_env_fini(&env);
+}
+
 /* A frame that can never fit is dropped without taking buffers. */
 static void
 test_too_big(void **state)
@@ -409,6 +434,7 @@ main(void)
 		{ "livelock", test_livelock, true },
 		{ "too_big", test_too_big, false },
 		{ "avail_space_mark", test_avail_space_mark, true },
+		{ "many_segments", test_many_segments, true },
 		{ "get_base_resume", test_get_base_resume, false },
 	};
 	enum { NCASES = sizeof(cases) / sizeof(cases[0]) };
