@@ -342,9 +342,9 @@ test_avail_space_mark(void **state)
 
 /*
  * A legitimate frame spread over many small chained buffers: 36 buffers of
- * 8 x 32-byte descriptors, 288 host segments in all (a 1024-entry ring holds
- * the descriptors), more than one chain may
- * have. The per-chain limit must not apply to the whole packet.
+ * 8 x 32-byte descriptors (a 1024-entry ring holds them), 288 host segments in
+ * all, more than one chain may have. The per-chain limit must not apply to the
+ * whole packet.
  */
 static void
 test_many_segments(void **state)
