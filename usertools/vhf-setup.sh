@@ -8,7 +8,7 @@ set -euo pipefail
 
 packages=(
 	build-essential pkg-config meson ninja-build python3 python3-pyelftools
-	libdpdk-dev dpdk libnuma-dev libcmocka-dev
+	libdpdk-dev dpdk dpdk-dev libnuma-dev libcmocka-dev dpkg-dev
 	clang llvm libclang-rt-14-dev spin
 	iproute2 procps
 )

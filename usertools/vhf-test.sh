@@ -29,7 +29,7 @@ run_build() {
 }
 
 echo "=== build: gcc ==="
-run_build build "" || status=1
+run_build build "" -Dpmd=enabled || status=1
 
 echo "=== build: clang + ASan/UBSan + libFuzzer ==="
 CC=clang run_build build-asan "unit race fuzz" \

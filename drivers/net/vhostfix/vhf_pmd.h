@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 dpdk-vhostfix authors
+ */
+
+#ifndef VHF_PMD_H
+#define VHF_PMD_H
+
+/**
+ * @file
+ * Internals of the net_vhostfix PMD, shared by its control path
+ * (vhf_pmd_ctrl.c: vhost-user events from librte_vhost), its ethdev ops
+ * (vhf_pmd_ethdev.c) and its burst functions (vhf_pmd_rxtx.c).
+ *
+ * Ownership: librte_vhost owns the socket, guest memory mappings and ring
+ * addresses; the datapath (lib/) only ever sees them through a vhf_vq that the
+ * control path attaches while they are valid and detaches, waiting for the
+ * lcore to leave, before librte_vhost may change or unmap them.
+ */
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_common.h>
+#include <rte_ethdev.h>
+#include <rte_log.h>
+#include <rte_mempool.h>
+
+#include "vhf_net.h"
+
+/** Queue pairs one port may have (vhost-user's VHOST_MAX_QUEUE_PAIRS is 128; keep it small). */
+#define VHF_PMD_MAX_QUEUES 16
+/** Packets handed to lib/ per enqueue call (the caller's burst is cut into these). */
+#define VHF_PMD_BATCH 32
+/** Packet segments one enqueue batch may carry. */
+#define VHF_PMD_BATCH_SEGS 256
+
+extern int vhf_logtype;
+#define VHF_LOG(level, fmt, ...)                                                                   \
+	rte_log(RTE_LOG_##level, vhf_logtype, "net_vhostfix: " fmt "\n", ##__VA_ARGS__)
+
+struct vhf_port;
+
+/**
+ * One direction of one queue pair: an ethdev rx queue serves the guest's TX
+ * virtqueue (vring 2q+1), an ethdev tx queue the guest's RX virtqueue (vring 2q).
+ */
+struct vhf_pmd_queue {
+	/*
+	 * The lcore/control handshake. The control path clears attached, then
+	 * waits for in_use to drop; the datapath sets in_use, then checks
+	 * attached. Both sides use sequentially consistent accesses, so at least
+	 * one of them sees the other's store: either the lcore backs off, or the
+	 * control path waits for it to finish its burst.
+	 */
+	uint32_t attached; /**< vq, callfd and guest memory are valid */
+	uint32_t in_use;   /**< an lcore is inside a burst on this queue */
+
+	struct vhf_vq vq;
+	int callfd;                /**< guest interrupt eventfd, -1 if none */
+	int kickfd;                /**< guest notification eventfd, -1 if none */
+	bool broken_logged;        /**< the guest's misbehaviour was logged in this queue life */
+	bool is_rx;                /**< ethdev rx queue (guest TX virtqueue) */
+	uint16_t qid;              /**< ethdev queue index */
+	uint16_t vring;            /**< vhost-user vring index */
+	uint16_t port_id;
+	struct vhf_port *port;
+	struct rte_mempool *mb_pool; /**< rx queues: where packets from the guest go */
+
+	/*
+	 * Counters that survive queue lives: vq->cnt[] restarts at every attach, so
+	 * a detach folds it into cnt_saved; stats are saved + live - reset.
+	 */
+	uint64_t cnt_saved[VHF_VQ_CNT_MAX];
+	uint64_t cnt_reset[VHF_VQ_CNT_MAX];
+
+	/** Scratch for one guest TX packet (large: kept off the lcore's stack). */
+	struct vhf_tx_pkt tx_pkt;
+} __rte_cache_aligned;
+
+/** Devargs, as parsed at probe. */
+struct vhf_port_args {
+	char *iface;
+	uint16_t queues;
+	bool client;
+	bool packed;
+	bool mrg_rxbuf;
+	bool event_idx;
+	enum vhf_notify_algo notify;
+};
+
+/** dev_private of a net_vhostfix port. */
+struct vhf_port {
+	struct vhf_port_args args;
+	uint16_t port_id;
+	struct rte_eth_dev *eth_dev;
+	bool vhost_registered;
+
+	/* Control state; lock held by the vhost-user callbacks and by close. */
+	pthread_mutex_t lock;
+	int vid;                   /**< connected vhost device, -1 if none */
+	bool running;              /**< between new_device and destroy_device */
+	bool reattach;             /**< queues were detached for a message; reattach after it */
+	uint64_t features;         /**< negotiated */
+	bool vring_enabled[2 * VHF_PMD_MAX_QUEUES];
+	struct vhf_mem mem;        /**< guest memory, as librte_vhost mapped it */
+	uint64_t broken_log_tsc;   /**< last "guest misbehaved" log, for rate limiting */
+
+	struct vhf_pmd_queue *rxq; /**< args.queues entries */
+	struct vhf_pmd_queue *txq;
+};
+
+/* vhf_pmd_ctrl.c */
+int vhf_ctrl_register(struct vhf_port *port);
+void vhf_ctrl_unregister(struct vhf_port *port);
+
+/* vhf_pmd_rxtx.c */
+uint16_t vhf_pmd_rx_burst(void *rxq, struct rte_mbuf **pkts, uint16_t n);
+uint16_t vhf_pmd_tx_burst(void *txq, struct rte_mbuf **pkts, uint16_t n);
+
+/** Current counter c of a queue, across queue lives, since the last reset. */
+static inline uint64_t
+vhf_queue_counter(const struct vhf_pmd_queue *q, enum vhf_vq_counter c)
+{
+	/* The lcore may be updating the live counter: a torn view is one burst old at most. */
+	uint64_t live = __atomic_load_n(&q->attached, __ATOMIC_ACQUIRE) ? q->vq.cnt[c] : 0;
+
+	return q->cnt_saved[c] + live - q->cnt_reset[c];
+}
+
+#endif /* VHF_PMD_H */

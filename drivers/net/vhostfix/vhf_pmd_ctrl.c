@@ -1,0 +1,522 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 dpdk-vhostfix authors
+ */
+
+/*
+ * Control path: librte_vhost runs the vhost-user socket and tells us, from its
+ * event thread, when a guest's rings become usable or stop being so. We turn
+ * that into attach/detach of our queues. librte_vhost's own datapath is off
+ * (rte_vhost_driver_set_features), and so are its queue locks as far as we are
+ * concerned: nothing but our attach/detach handshake keeps an lcore away from
+ * rings and memory the library is about to change.
+ */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+
+#include <ethdev_driver.h>
+#include <rte_pause.h>
+#include <rte_vhost.h>
+
+#include "vhf_pmd.h"
+
+/* vhost-user protocol feature bit "protocol features supported" (not a virtio bit). */
+#define VHF_VHOST_USER_F_PROTOCOL_FEATURES 30
+
+/* vhost-user front-end requests (vhost-user specification, "Front-end message types"). */
+enum vhf_vhost_user_req {
+	VHF_VU_SET_FEATURES = 2,
+	VHF_VU_RESET_OWNER = 4,
+	VHF_VU_SET_MEM_TABLE = 5,
+	VHF_VU_SET_VRING_NUM = 8,
+	VHF_VU_SET_VRING_ADDR = 9,
+	VHF_VU_SET_VRING_BASE = 10,
+	VHF_VU_GET_VRING_BASE = 11,
+	VHF_VU_SET_VRING_KICK = 12,
+	VHF_VU_SET_VRING_CALL = 13,
+	VHF_VU_SET_VRING_ENABLE = 18,
+	VHF_VU_IOTLB_MSG = 22,
+};
+
+/* The head of every vhost-user message, and the vring state payload. */
+struct vhf_vu_msg {
+	uint32_t request;
+	uint32_t flags;
+	uint32_t size;
+	struct {
+		uint32_t index;
+		uint32_t num;
+	} state;
+};
+
+/* Ports by socket path: librte_vhost callbacks only give a vid. */
+static TAILQ_HEAD(, vhf_port_entry) vhf_ports = TAILQ_HEAD_INITIALIZER(vhf_ports);
+static pthread_mutex_t vhf_ports_lock = PTHREAD_MUTEX_INITIALIZER;
+
+struct vhf_port_entry {
+	TAILQ_ENTRY(vhf_port_entry) next;
+	struct vhf_port *port;
+};
+
+static struct vhf_port *
+vhf_port_by_vid(int vid)
+{
+	struct vhf_port_entry *e;
+	struct vhf_port *port = NULL;
+	char ifname[PATH_MAX];
+
+	if (rte_vhost_get_ifname(vid, ifname, sizeof(ifname)) != 0)
+		return NULL;
+	pthread_mutex_lock(&vhf_ports_lock);
+	TAILQ_FOREACH(e, &vhf_ports, next) {
+		if (strcmp(e->port->args.iface, ifname) == 0) {
+			port = e->port;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&vhf_ports_lock);
+	return port;
+}
+
+static struct vhf_pmd_queue *
+vhf_queue_of_vring(struct vhf_port *port, uint16_t vring)
+{
+	uint16_t qid = vring / 2;
+
+	if (qid >= port->args.queues)
+		return NULL;
+	/* Even vrings are the guest's RX queues: what we transmit. */
+	return (vring & 1) ? &port->rxq[qid] : &port->txq[qid];
+}
+
+/*
+ * Take a queue away from the lcores: after this returns, no burst runs on it
+ * until the next attach, and librte_vhost knows where the queue stands.
+ */
+static void
+vhf_queue_detach(struct vhf_port *port, struct vhf_pmd_queue *q)
+{
+	uint16_t last_avail, last_used;
+	unsigned int i;
+
+	if (!__atomic_load_n(&q->attached, __ATOMIC_RELAXED))
+		return;
+	/* Pairs with the seq_cst store of in_use and load of attached in vhf_queue_enter(). */
+	__atomic_store_n(&q->attached, 0, __ATOMIC_SEQ_CST);
+	while (__atomic_load_n(&q->in_use, __ATOMIC_SEQ_CST))
+		rte_pause();
+	/* The lcore's last burst (its release of in_use) is visible: read its state. */
+	for (i = 0; i < VHF_VQ_CNT_MAX; i++)
+		q->cnt_saved[i] += q->vq.cnt[i];
+	if (!q->vq.broken) {
+		/*
+		 * So that GET_VRING_BASE (answered by the library from its copy), a
+		 * reconnect or a reattach resume where we stopped.
+		 */
+		vhf_vq_get_base(&q->vq, &last_avail, &last_used);
+		if (rte_vhost_set_vring_base(port->vid, q->vring, last_avail, last_used) != 0)
+			VHF_LOG(ERR, "%s: vring %u: cannot save ring base", port->args.iface,
+				q->vring);
+	}
+	q->callfd = -1;
+	q->kickfd = -1;
+}
+
+static void
+vhf_port_detach_all(struct vhf_port *port)
+{
+	uint16_t i;
+
+	for (i = 0; i < port->args.queues; i++) {
+		vhf_queue_detach(port, &port->rxq[i]);
+		vhf_queue_detach(port, &port->txq[i]);
+	}
+}
+
+/* Refresh our copy of the guest memory table; queues must all be detached. */
+static int
+vhf_port_load_mem(struct vhf_port *port)
+{
+	struct vhf_mem_region regions[VHF_MEM_MAX_REGIONS];
+	struct rte_vhost_memory *vmem = NULL;
+	uint32_t i;
+	int ret;
+
+	if (rte_vhost_get_mem_table(port->vid, &vmem) != 0 || vmem == NULL) {
+		VHF_LOG(ERR, "%s: no guest memory table", port->args.iface);
+		return -EINVAL;
+	}
+	if (vmem->nregions > VHF_MEM_MAX_REGIONS) {
+		VHF_LOG(ERR, "%s: %u guest memory regions, at most %u supported",
+			port->args.iface, vmem->nregions, VHF_MEM_MAX_REGIONS);
+		free(vmem);
+		return -E2BIG;
+	}
+	for (i = 0; i < vmem->nregions; i++) {
+		regions[i].guest_phys_addr = vmem->regions[i].guest_phys_addr;
+		regions[i].size = vmem->regions[i].size;
+		regions[i].host_addr = vmem->regions[i].host_user_addr;
+		regions[i].mmap_offset = 0;
+	}
+	ret = vhf_mem_set(&port->mem, regions, vmem->nregions);
+	free(vmem);
+	if (ret != 0)
+		VHF_LOG(ERR, "%s: guest memory table rejected: %s", port->args.iface,
+			strerror(-ret));
+	return ret;
+}
+
+/* Give a queue to the lcores, from librte_vhost's current view of its vring. */
+static int
+vhf_queue_attach(struct vhf_port *port, struct vhf_pmd_queue *q)
+{
+	struct rte_vhost_vring vring;
+	struct vhf_vq_config cfg;
+	uint64_t f = port->features;
+	int ret;
+
+	if (__atomic_load_n(&q->attached, __ATOMIC_RELAXED) || !port->vring_enabled[q->vring])
+		return 0;
+	if (rte_vhost_get_vhost_vring(port->vid, q->vring, &vring) != 0)
+		return 0; /* the guest did not set this vring up (fewer queues than us) */
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.size = vring.size;
+	cfg.packed = f & VHF_FEATURE(VHF_F_RING_PACKED);
+	cfg.event_idx = f & VHF_FEATURE(VHF_F_RING_EVENT_IDX);
+	cfg.indirect = f & VHF_FEATURE(VHF_F_RING_INDIRECT_DESC);
+	cfg.mrg_rxbuf = !q->is_rx && (f & VHF_FEATURE(VHF_F_NET_MRG_RXBUF));
+	cfg.net_hdr_len = (f & (VHF_FEATURE(VHF_F_NET_MRG_RXBUF) | VHF_FEATURE(VHF_F_VERSION_1))) ?
+			  VHF_NET_HDR_LEN_MRG : VHF_NET_HDR_LEN_LEGACY;
+	cfg.notify_algo = port->args.notify;
+	if (cfg.packed) {
+		cfg.desc_packed = (struct vhf_vring_packed_desc *)vring.desc_packed;
+		cfg.driver_event = (struct vhf_vring_packed_event *)vring.driver_event;
+		cfg.device_event = (struct vhf_vring_packed_event *)vring.device_event;
+	} else {
+		cfg.desc = (struct vhf_vring_desc *)vring.desc;
+		cfg.avail = (struct vhf_vring_avail *)vring.avail;
+		cfg.used = (struct vhf_vring_used *)vring.used;
+	}
+	if (rte_vhost_get_vring_base(port->vid, q->vring, &cfg.last_avail, &cfg.last_used) != 0) {
+		VHF_LOG(ERR, "%s: vring %u: no ring base", port->args.iface, q->vring);
+		return -EINVAL;
+	}
+	cfg.mem = &port->mem;
+	ret = vhf_vq_init(&q->vq, &cfg);
+	if (ret != 0) {
+		VHF_LOG(ERR, "%s: vring %u: rejected (size %u, %s, base %u/%u)", port->args.iface,
+			q->vring, cfg.size, cfg.packed ? "packed" : "split", cfg.last_avail,
+			cfg.last_used);
+		return ret;
+	}
+	q->callfd = vring.callfd;
+	q->kickfd = vring.kickfd;
+	q->broken_logged = false;
+	/* Publishes the vq and fds above to the lcore's acquire in vhf_queue_enter(). */
+	__atomic_store_n(&q->attached, 1, __ATOMIC_RELEASE);
+	VHF_LOG(DEBUG, "%s: vring %u attached (size %u, %s, base %u/%u)", port->args.iface,
+		q->vring, cfg.size, cfg.packed ? "packed" : "split", cfg.last_avail, cfg.last_used);
+	return 0;
+}
+
+static void
+vhf_port_attach_all(struct vhf_port *port)
+{
+	uint16_t i;
+
+	if (vhf_port_load_mem(port) != 0)
+		return; /* queues stay detached: no traffic rather than a wild pointer */
+	for (i = 0; i < port->args.queues; i++) {
+		vhf_queue_attach(port, &port->rxq[i]);
+		vhf_queue_attach(port, &port->txq[i]);
+	}
+}
+
+static void
+vhf_port_set_link(struct vhf_port *port, bool up)
+{
+	struct rte_eth_dev *dev = port->eth_dev;
+	struct rte_eth_link link = {
+		.link_speed = RTE_ETH_SPEED_NUM_10G,
+		.link_duplex = RTE_ETH_LINK_FULL_DUPLEX,
+		.link_autoneg = RTE_ETH_LINK_FIXED,
+		.link_status = up ? RTE_ETH_LINK_UP : RTE_ETH_LINK_DOWN,
+	};
+
+	rte_eth_linkstatus_set(dev, &link);
+	rte_eth_dev_callback_process(dev, RTE_ETH_EVENT_INTR_LSC, NULL);
+}
+
+static int
+vhf_new_device(int vid)
+{
+	struct vhf_port *port = vhf_port_by_vid(vid);
+
+	if (port == NULL)
+		return -1;
+	pthread_mutex_lock(&port->lock);
+	port->vid = vid;
+	if (rte_vhost_get_negotiated_features(vid, &port->features) != 0) {
+		pthread_mutex_unlock(&port->lock);
+		VHF_LOG(ERR, "%s: no negotiated features", port->args.iface);
+		return -1;
+	}
+	port->running = true;
+	vhf_port_attach_all(port);
+	pthread_mutex_unlock(&port->lock);
+	VHF_LOG(INFO, "%s: guest up (port %u, features 0x%" PRIx64 ", %s ring)", port->args.iface,
+		port->port_id, port->features,
+		(port->features & VHF_FEATURE(VHF_F_RING_PACKED)) ? "packed" : "split");
+	vhf_port_set_link(port, true);
+	return 0;
+}
+
+static void
+vhf_destroy_device(int vid)
+{
+	struct vhf_port *port = vhf_port_by_vid(vid);
+
+	if (port == NULL)
+		return;
+	pthread_mutex_lock(&port->lock);
+	/* Before returning: the library unmaps guest memory right after this. */
+	vhf_port_detach_all(port);
+	port->running = false;
+	pthread_mutex_unlock(&port->lock);
+	VHF_LOG(INFO, "%s: guest down (port %u)", port->args.iface, port->port_id);
+	vhf_port_set_link(port, false);
+}
+
+static int
+vhf_vring_state_changed(int vid, uint16_t vring, int enable)
+{
+	struct vhf_port *port = vhf_port_by_vid(vid);
+	struct vhf_pmd_queue *q;
+
+	if (port == NULL || vring >= 2 * VHF_PMD_MAX_QUEUES)
+		return 0;
+	pthread_mutex_lock(&port->lock);
+	port->vring_enabled[vring] = enable != 0;
+	q = vhf_queue_of_vring(port, vring);
+	if (q != NULL && port->running) {
+		if (enable)
+			vhf_queue_attach(port, q);
+		else
+			vhf_queue_detach(port, q);
+	}
+	pthread_mutex_unlock(&port->lock);
+	VHF_LOG(DEBUG, "%s: vring %u %s", port->args.iface, vring,
+		enable ? "enabled" : "disabled");
+	return 0;
+}
+
+/*
+ * librte_vhost changes rings, fds and memory while handling these messages and
+ * tells the application afterwards, if at all (a new memory table, for one, is
+ * only announced to async-copy users). So every such message that arrives
+ * while a guest is running detaches our queues first, and the post hook
+ * attaches them again from the library's new state.
+ */
+static bool
+vhf_msg_disrupts(uint32_t request)
+{
+	switch (request) {
+	case VHF_VU_SET_FEATURES:
+	case VHF_VU_RESET_OWNER:
+	case VHF_VU_SET_MEM_TABLE:
+	case VHF_VU_SET_VRING_NUM:
+	case VHF_VU_SET_VRING_ADDR:
+	case VHF_VU_SET_VRING_BASE:
+	case VHF_VU_GET_VRING_BASE:
+	case VHF_VU_SET_VRING_KICK:
+	case VHF_VU_SET_VRING_CALL:
+	case VHF_VU_SET_VRING_ENABLE:
+	case VHF_VU_IOTLB_MSG:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static enum rte_vhost_msg_result
+vhf_pre_msg(int vid, void *msg)
+{
+	const struct vhf_vu_msg *m = msg;
+	struct vhf_port *port = vhf_port_by_vid(vid);
+
+	if (port == NULL || !vhf_msg_disrupts(m->request))
+		return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
+	pthread_mutex_lock(&port->lock);
+	/* A disable must not be undone by the reattach below, before the library reports it. */
+	if (m->request == VHF_VU_SET_VRING_ENABLE && m->state.num == 0 &&
+	    m->state.index < 2 * VHF_PMD_MAX_QUEUES)
+		port->vring_enabled[m->state.index] = false;
+	if (port->running) {
+		vhf_port_detach_all(port);
+		port->reattach = true;
+	}
+	pthread_mutex_unlock(&port->lock);
+	return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
+}
+
+static enum rte_vhost_msg_result
+vhf_post_msg(int vid, void *msg __rte_unused)
+{
+	struct vhf_port *port = vhf_port_by_vid(vid);
+
+	if (port == NULL)
+		return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
+	pthread_mutex_lock(&port->lock);
+	if (port->reattach) {
+		port->reattach = false;
+		/* GET_VRING_BASE and RESET_OWNER stop the device: running is false then. */
+		if (port->running)
+			vhf_port_attach_all(port);
+	}
+	pthread_mutex_unlock(&port->lock);
+	return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
+}
+
+static const struct rte_vhost_user_extern_ops vhf_extern_ops = {
+	.pre_msg_handle = vhf_pre_msg,
+	.post_msg_handle = vhf_post_msg,
+};
+
+static int
+vhf_new_connection(int vid)
+{
+	struct vhf_port *port = vhf_port_by_vid(vid);
+
+	if (port == NULL)
+		return -1;
+	/* Per connection: the hooks guard every message of this guest from the first one. */
+	if (rte_vhost_extern_callback_register(vid, &vhf_extern_ops, port) != 0) {
+		VHF_LOG(ERR, "%s: cannot hook vhost-user messages", port->args.iface);
+		return -1;
+	}
+	pthread_mutex_lock(&port->lock);
+	port->vid = vid;
+	memset(port->vring_enabled, 0, sizeof(port->vring_enabled));
+	pthread_mutex_unlock(&port->lock);
+	VHF_LOG(INFO, "%s: guest connected", port->args.iface);
+	return 0;
+}
+
+static void
+vhf_destroy_connection(int vid)
+{
+	struct vhf_port *port = vhf_port_by_vid(vid);
+
+	if (port == NULL)
+		return;
+	pthread_mutex_lock(&port->lock);
+	port->vid = -1;
+	pthread_mutex_unlock(&port->lock);
+	VHF_LOG(INFO, "%s: guest disconnected", port->args.iface);
+}
+
+static const struct rte_vhost_device_ops vhf_vhost_ops = {
+	.new_device = vhf_new_device,
+	.destroy_device = vhf_destroy_device,
+	.vring_state_changed = vhf_vring_state_changed,
+	.new_connection = vhf_new_connection,
+	.destroy_connection = vhf_destroy_connection,
+};
+
+/* The virtio features we offer, from the devargs. */
+static uint64_t
+vhf_port_features(const struct vhf_port *port)
+{
+	uint64_t f = VHF_FEATURE(VHF_F_VERSION_1) | VHF_FEATURE(VHF_F_RING_INDIRECT_DESC) |
+		     VHF_FEATURE(VHF_VHOST_USER_F_PROTOCOL_FEATURES);
+
+	if (port->args.mrg_rxbuf)
+		f |= VHF_FEATURE(VHF_F_NET_MRG_RXBUF);
+	if (port->args.event_idx)
+		f |= VHF_FEATURE(VHF_F_RING_EVENT_IDX);
+	if (port->args.packed)
+		f |= VHF_FEATURE(VHF_F_RING_PACKED);
+	/* The front-end (QEMU, virtio-user) serves the control queue and steers queue pairs. */
+	if (port->args.queues > 1)
+		f |= VHF_FEATURE(VHF_F_NET_MQ) | VHF_FEATURE(VHF_F_NET_CTRL_VQ);
+	return f;
+}
+
+int
+vhf_ctrl_register(struct vhf_port *port)
+{
+	struct vhf_port_entry *e;
+	uint64_t flags = port->args.client ? RTE_VHOST_USER_CLIENT : 0;
+	const char *iface = port->args.iface;
+	int ret;
+
+	e = calloc(1, sizeof(*e));
+	if (e == NULL)
+		return -ENOMEM;
+	e->port = port;
+	pthread_mutex_lock(&vhf_ports_lock);
+	TAILQ_INSERT_TAIL(&vhf_ports, e, next);
+	pthread_mutex_unlock(&vhf_ports_lock);
+
+	if (rte_vhost_driver_register(iface, flags) != 0) {
+		VHF_LOG(ERR, "%s: cannot register the vhost-user socket", iface);
+		ret = -EIO;
+		goto unlist;
+	}
+	port->vhost_registered = true;
+	/* Setting the features also switches librte_vhost's own virtio-net datapath off. */
+	if (rte_vhost_driver_set_features(iface, vhf_port_features(port)) != 0 ||
+	    rte_vhost_driver_callback_register(iface, &vhf_vhost_ops) != 0) {
+		VHF_LOG(ERR, "%s: cannot configure the vhost-user socket", iface);
+		ret = -EIO;
+		goto unregister;
+	}
+	if (rte_vhost_driver_start(iface) != 0) {
+		VHF_LOG(ERR, "%s: cannot start the vhost-user socket (%s)", iface,
+			port->args.client ? "client" : "server");
+		ret = -EIO;
+		goto unregister;
+	}
+	return 0;
+
+unregister:
+	rte_vhost_driver_unregister(iface);
+	port->vhost_registered = false;
+unlist:
+	pthread_mutex_lock(&vhf_ports_lock);
+	TAILQ_REMOVE(&vhf_ports, e, next);
+	pthread_mutex_unlock(&vhf_ports_lock);
+	free(e);
+	return ret;
+}
+
+void
+vhf_ctrl_unregister(struct vhf_port *port)
+{
+	struct vhf_port_entry *e;
+
+	if (port->vhost_registered) {
+		/*
+		 * A connected guest is destroyed from here, through our callbacks,
+		 * which must still find the port in the list: unlist it afterwards.
+		 */
+		if (rte_vhost_driver_unregister(port->args.iface) != 0)
+			VHF_LOG(ERR, "%s: cannot unregister the vhost-user socket",
+				port->args.iface);
+		port->vhost_registered = false;
+	}
+	pthread_mutex_lock(&vhf_ports_lock);
+	TAILQ_FOREACH(e, &vhf_ports, next) {
+		if (e->port == port) {
+			TAILQ_REMOVE(&vhf_ports, e, next);
+			free(e);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&vhf_ports_lock);
+}

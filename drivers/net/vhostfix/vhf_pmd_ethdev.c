@@ -1,0 +1,575 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 dpdk-vhostfix authors
+ */
+
+/*
+ * net_vhostfix: the ethdev side. Devargs, probe/remove, and the ethdev ops;
+ * the vhost-user events are in vhf_pmd_ctrl.c, the bursts in vhf_pmd_rxtx.c.
+ */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bus_vdev_driver.h>
+#include <ethdev_driver.h>
+#include <ethdev_vdev.h>
+#include <rte_kvargs.h>
+#include <rte_malloc.h>
+
+#include "vhf_pmd.h"
+
+RTE_LOG_REGISTER_DEFAULT(vhf_logtype, NOTICE);
+
+#define VHF_ARG_IFACE "iface"
+#define VHF_ARG_QUEUES "queues"
+#define VHF_ARG_CLIENT "client"
+#define VHF_ARG_NOTIFY "notify"
+#define VHF_ARG_PACKED "packed"
+#define VHF_ARG_MRG_RXBUF "mrg_rxbuf"
+#define VHF_ARG_EVENT_IDX "event_idx"
+
+static const char *const vhf_valid_args[] = {
+	VHF_ARG_IFACE, VHF_ARG_QUEUES, VHF_ARG_CLIENT, VHF_ARG_NOTIFY, VHF_ARG_PACKED,
+	VHF_ARG_MRG_RXBUF, VHF_ARG_EVENT_IDX, NULL,
+};
+
+/* Largest frame a guest can be handed: one 64 KiB GSO-less virtio-net packet. */
+#define VHF_MAX_RX_PKTLEN 65535
+
+/* ---------------------------------------------------------------------------------------- */
+/* Devargs                                                                                  */
+
+static int
+vhf_arg_bool(const char *key, const char *value, void *opaque)
+{
+	bool *out = opaque;
+
+	if (strcmp(value, "0") == 0) {
+		*out = false;
+	} else if (strcmp(value, "1") == 0) {
+		*out = true;
+	} else {
+		VHF_LOG(ERR, "devarg %s=%s: expected 0 or 1", key, value);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int
+vhf_arg_queues(const char *key, const char *value, void *opaque)
+{
+	uint16_t *out = opaque;
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(value, &end, 10);
+	if (errno != 0 || *value == '\0' || *end != '\0' || v < 1 || v > VHF_PMD_MAX_QUEUES) {
+		VHF_LOG(ERR, "devarg %s=%s: expected 1 to %u", key, value, VHF_PMD_MAX_QUEUES);
+		return -EINVAL;
+	}
+	*out = (uint16_t)v;
+	return 0;
+}
+
+static int
+vhf_arg_notify(const char *key, const char *value, void *opaque)
+{
+	enum vhf_notify_algo *out = opaque;
+
+	if (strcmp(value, "fixed") == 0) {
+		*out = VHF_NOTIFY_FIXED;
+	} else if (strcmp(value, "legacy") == 0) {
+		*out = VHF_NOTIFY_LEGACY;
+	} else {
+		VHF_LOG(ERR, "devarg %s=%s: expected fixed or legacy", key, value);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int
+vhf_arg_iface(const char *key, const char *value, void *opaque)
+{
+	char **out = opaque;
+
+	if (*value == '\0' || strlen(value) >= PATH_MAX) {
+		VHF_LOG(ERR, "devarg %s: expected a socket path", key);
+		return -EINVAL;
+	}
+	free(*out);
+	*out = strdup(value);
+	return *out == NULL ? -ENOMEM : 0;
+}
+
+/* Parse "key=value,..." into args, naming the devarg at fault when it fails. */
+static int
+vhf_parse_args(const char *name, const char *params, struct vhf_port_args *args)
+{
+	struct rte_kvargs *kvlist;
+	unsigned int i, j;
+	int ret = -EINVAL;
+
+	memset(args, 0, sizeof(*args));
+	args->queues = 1;
+	args->mrg_rxbuf = true;
+	args->event_idx = true;
+	args->notify = VHF_NOTIFY_FIXED;
+
+	/* No key filter here: an unknown key is reported by name below. */
+	kvlist = rte_kvargs_parse(params != NULL ? params : "", NULL);
+	if (kvlist == NULL) {
+		VHF_LOG(ERR, "%s: cannot parse devargs '%s'", name, params);
+		return -EINVAL;
+	}
+	for (i = 0; i < kvlist->count; i++) {
+		const char *key = kvlist->pairs[i].key;
+
+		for (j = 0; vhf_valid_args[j] != NULL; j++)
+			if (strcmp(key, vhf_valid_args[j]) == 0)
+				break;
+		if (vhf_valid_args[j] == NULL) {
+			VHF_LOG(ERR, "%s: unknown devarg '%s' (valid: iface, queues, client, "
+				"notify, packed, mrg_rxbuf, event_idx)", name, key);
+			goto out;
+		}
+		if (kvlist->pairs[i].value == NULL) {
+			VHF_LOG(ERR, "%s: devarg '%s' needs a value", name, key);
+			goto out;
+		}
+		if (rte_kvargs_count(kvlist, key) > 1) {
+			VHF_LOG(ERR, "%s: devarg '%s' given more than once", name, key);
+			goto out;
+		}
+	}
+	if (rte_kvargs_count(kvlist, VHF_ARG_IFACE) != 1) {
+		VHF_LOG(ERR, "%s: devarg '%s=<socket path>' is required", name, VHF_ARG_IFACE);
+		goto out;
+	}
+	if (rte_kvargs_process(kvlist, VHF_ARG_IFACE, vhf_arg_iface, &args->iface) != 0 ||
+	    rte_kvargs_process(kvlist, VHF_ARG_QUEUES, vhf_arg_queues, &args->queues) != 0 ||
+	    rte_kvargs_process(kvlist, VHF_ARG_CLIENT, vhf_arg_bool, &args->client) != 0 ||
+	    rte_kvargs_process(kvlist, VHF_ARG_NOTIFY, vhf_arg_notify, &args->notify) != 0 ||
+	    rte_kvargs_process(kvlist, VHF_ARG_PACKED, vhf_arg_bool, &args->packed) != 0 ||
+	    rte_kvargs_process(kvlist, VHF_ARG_MRG_RXBUF, vhf_arg_bool, &args->mrg_rxbuf) != 0 ||
+	    rte_kvargs_process(kvlist, VHF_ARG_EVENT_IDX, vhf_arg_bool, &args->event_idx) != 0) {
+		VHF_LOG(ERR, "%s: invalid devargs '%s'", name, params);
+		goto out;
+	}
+	ret = 0;
+out:
+	rte_kvargs_free(kvlist);
+	if (ret != 0) {
+		free(args->iface);
+		args->iface = NULL;
+	}
+	return ret;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* ethdev ops                                                                               */
+
+static int
+vhf_dev_configure(struct rte_eth_dev *dev)
+{
+	struct vhf_port *port = dev->data->dev_private;
+
+	if (dev->data->nb_rx_queues > port->args.queues ||
+	    dev->data->nb_tx_queues > port->args.queues) {
+		VHF_LOG(ERR, "port %u: %u rx / %u tx queues asked, devarg queues=%u", port->port_id,
+			dev->data->nb_rx_queues, dev->data->nb_tx_queues, port->args.queues);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int
+vhf_dev_start(struct rte_eth_dev *dev)
+{
+	uint16_t i;
+
+	for (i = 0; i < dev->data->nb_rx_queues; i++)
+		dev->data->rx_queue_state[i] = RTE_ETH_QUEUE_STATE_STARTED;
+	for (i = 0; i < dev->data->nb_tx_queues; i++)
+		dev->data->tx_queue_state[i] = RTE_ETH_QUEUE_STATE_STARTED;
+	return 0;
+}
+
+static int
+vhf_dev_stop(struct rte_eth_dev *dev)
+{
+	uint16_t i;
+
+	/* The guest stays attached: the app simply stops calling the bursts. */
+	for (i = 0; i < dev->data->nb_rx_queues; i++)
+		dev->data->rx_queue_state[i] = RTE_ETH_QUEUE_STATE_STOPPED;
+	for (i = 0; i < dev->data->nb_tx_queues; i++)
+		dev->data->tx_queue_state[i] = RTE_ETH_QUEUE_STATE_STOPPED;
+	return 0;
+}
+
+static void
+vhf_port_free(struct vhf_port *port)
+{
+	vhf_ctrl_unregister(port);
+	rte_free(port->rxq);
+	rte_free(port->txq);
+	port->rxq = NULL;
+	port->txq = NULL;
+	free(port->args.iface);
+	port->args.iface = NULL;
+	pthread_mutex_destroy(&port->lock);
+}
+
+static int
+vhf_dev_close(struct rte_eth_dev *dev)
+{
+	struct vhf_port *port = dev->data->dev_private;
+
+	if (rte_eal_process_type() != RTE_PROC_PRIMARY)
+		return 0;
+	/* Destroys a connected guest first, detaching the queues (our destroy_device). */
+	vhf_port_free(port);
+	/* ethdev frees its queue pointer arrays; our rx/tx_queue_release have nothing to do. */
+	return 0;
+}
+
+static int
+vhf_dev_info_get(struct rte_eth_dev *dev, struct rte_eth_dev_info *info)
+{
+	struct vhf_port *port = dev->data->dev_private;
+
+	info->max_mac_addrs = 1;
+	info->max_rx_pktlen = VHF_MAX_RX_PKTLEN;
+	info->max_rx_queues = port->args.queues;
+	info->max_tx_queues = port->args.queues;
+	info->min_rx_bufsize = 0;
+	info->rx_offload_capa = RTE_ETH_RX_OFFLOAD_SCATTER;
+	info->tx_offload_capa = RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+	return 0;
+}
+
+static int
+vhf_queue_setup_common(struct rte_eth_dev *dev, uint16_t qid, bool is_rx,
+		       struct rte_mempool *mb_pool)
+{
+	struct vhf_port *port = dev->data->dev_private;
+	struct vhf_pmd_queue *q;
+
+	if (qid >= port->args.queues)
+		return -EINVAL;
+	q = is_rx ? &port->rxq[qid] : &port->txq[qid];
+	/* The vq itself is attached by the control path whenever a guest is there. */
+	q->mb_pool = mb_pool;
+	q->port_id = port->port_id;
+	if (is_rx)
+		dev->data->rx_queues[qid] = q;
+	else
+		dev->data->tx_queues[qid] = q;
+	return 0;
+}
+
+static int
+vhf_rx_queue_setup(struct rte_eth_dev *dev, uint16_t qid, uint16_t nb_desc __rte_unused,
+		   unsigned int socket_id __rte_unused,
+		   const struct rte_eth_rxconf *conf __rte_unused, struct rte_mempool *mb_pool)
+{
+	return vhf_queue_setup_common(dev, qid, true, mb_pool);
+}
+
+static int
+vhf_tx_queue_setup(struct rte_eth_dev *dev, uint16_t qid, uint16_t nb_desc __rte_unused,
+		   unsigned int socket_id __rte_unused,
+		   const struct rte_eth_txconf *conf __rte_unused)
+{
+	return vhf_queue_setup_common(dev, qid, false, NULL);
+}
+
+static void
+vhf_queue_release(struct rte_eth_dev *dev __rte_unused, uint16_t qid __rte_unused)
+{
+	/* Queue structs live as long as the port. */
+}
+
+static int
+vhf_link_update(struct rte_eth_dev *dev __rte_unused, int wait __rte_unused)
+{
+	/* Kept current by the vhost-user callbacks. */
+	return 0;
+}
+
+static int
+vhf_stats_get(struct rte_eth_dev *dev, struct rte_eth_stats *stats)
+{
+	struct vhf_port *port = dev->data->dev_private;
+	uint16_t i;
+
+	for (i = 0; i < dev->data->nb_rx_queues && i < port->args.queues; i++) {
+		const struct vhf_pmd_queue *q = &port->rxq[i];
+		uint64_t pkts = vhf_queue_counter(q, VHF_VQ_CNT_packets);
+		uint64_t bytes = vhf_queue_counter(q, VHF_VQ_CNT_bytes);
+
+		stats->ipackets += pkts;
+		stats->ibytes += bytes;
+		stats->rx_nombuf += vhf_queue_counter(q, VHF_VQ_CNT_drop_no_mbuf);
+		stats->ierrors += vhf_queue_counter(q, VHF_VQ_CNT_err_hdr);
+		if (i < RTE_ETHDEV_QUEUE_STAT_CNTRS) {
+			stats->q_ipackets[i] = pkts;
+			stats->q_ibytes[i] = bytes;
+		}
+	}
+	for (i = 0; i < dev->data->nb_tx_queues && i < port->args.queues; i++) {
+		const struct vhf_pmd_queue *q = &port->txq[i];
+		uint64_t pkts = vhf_queue_counter(q, VHF_VQ_CNT_packets);
+		uint64_t bytes = vhf_queue_counter(q, VHF_VQ_CNT_bytes);
+		uint64_t drops = vhf_queue_counter(q, VHF_VQ_CNT_drop_too_big) +
+				 vhf_queue_counter(q, VHF_VQ_CNT_drop_broken);
+
+		stats->opackets += pkts;
+		stats->obytes += bytes;
+		stats->oerrors += drops;
+		if (i < RTE_ETHDEV_QUEUE_STAT_CNTRS) {
+			stats->q_opackets[i] = pkts;
+			stats->q_obytes[i] = bytes;
+			stats->q_errors[i] = drops;
+		}
+	}
+	return 0;
+}
+
+static void
+vhf_queue_stats_reset(struct vhf_pmd_queue *q)
+{
+	unsigned int c;
+
+	for (c = 0; c < VHF_VQ_CNT_MAX; c++)
+		q->cnt_reset[c] += vhf_queue_counter(q, c);
+}
+
+static int
+vhf_stats_reset(struct rte_eth_dev *dev)
+{
+	struct vhf_port *port = dev->data->dev_private;
+	uint16_t i;
+
+	for (i = 0; i < port->args.queues; i++) {
+		vhf_queue_stats_reset(&port->rxq[i]);
+		vhf_queue_stats_reset(&port->txq[i]);
+	}
+	return 0;
+}
+
+/* xstats: every lib/ counter of every configured queue, rx queues first. */
+static unsigned int
+vhf_xstats_count(const struct rte_eth_dev *dev)
+{
+	return (dev->data->nb_rx_queues + dev->data->nb_tx_queues) * VHF_VQ_CNT_MAX;
+}
+
+static const struct vhf_pmd_queue *
+vhf_xstat_queue(const struct rte_eth_dev *dev, unsigned int i, unsigned int *c)
+{
+	const struct vhf_port *port = dev->data->dev_private;
+	unsigned int qi = i / VHF_VQ_CNT_MAX;
+
+	*c = i % VHF_VQ_CNT_MAX;
+	if (qi < dev->data->nb_rx_queues)
+		return &port->rxq[qi];
+	return &port->txq[qi - dev->data->nb_rx_queues];
+}
+
+static int
+vhf_xstats_get_names(struct rte_eth_dev *dev, struct rte_eth_xstat_name *names,
+		     unsigned int size)
+{
+	unsigned int n = vhf_xstats_count(dev);
+	unsigned int i, c;
+
+	if (names == NULL || size < n)
+		return (int)n;
+	for (i = 0; i < n; i++) {
+		const struct vhf_pmd_queue *q = vhf_xstat_queue(dev, i, &c);
+
+		snprintf(names[i].name, sizeof(names[i].name), "%s_q%u_%s",
+			 q->is_rx ? "rx" : "tx", q->qid, vhf_vq_counter_names[c]);
+	}
+	return (int)n;
+}
+
+static int
+vhf_xstats_get(struct rte_eth_dev *dev, struct rte_eth_xstat *xstats, unsigned int size)
+{
+	unsigned int n = vhf_xstats_count(dev);
+	unsigned int i, c;
+
+	if (xstats == NULL || size < n)
+		return (int)n;
+	for (i = 0; i < n; i++) {
+		const struct vhf_pmd_queue *q = vhf_xstat_queue(dev, i, &c);
+
+		xstats[i].id = i;
+		xstats[i].value = vhf_queue_counter(q, c);
+	}
+	return (int)n;
+}
+
+static int
+vhf_xstats_reset(struct rte_eth_dev *dev)
+{
+	return vhf_stats_reset(dev);
+}
+
+static int
+vhf_promiscuous_noop(struct rte_eth_dev *dev __rte_unused)
+{
+	/* A guest sees every frame we send it: nothing to filter. */
+	return 0;
+}
+
+static const struct eth_dev_ops vhf_ops = {
+	.dev_configure = vhf_dev_configure,
+	.dev_start = vhf_dev_start,
+	.dev_stop = vhf_dev_stop,
+	.dev_close = vhf_dev_close,
+	.dev_infos_get = vhf_dev_info_get,
+	.rx_queue_setup = vhf_rx_queue_setup,
+	.tx_queue_setup = vhf_tx_queue_setup,
+	.rx_queue_release = vhf_queue_release,
+	.tx_queue_release = vhf_queue_release,
+	.link_update = vhf_link_update,
+	.stats_get = vhf_stats_get,
+	.stats_reset = vhf_stats_reset,
+	.xstats_get = vhf_xstats_get,
+	.xstats_get_names = vhf_xstats_get_names,
+	.xstats_reset = vhf_xstats_reset,
+	.promiscuous_enable = vhf_promiscuous_noop,
+	.promiscuous_disable = vhf_promiscuous_noop,
+	.allmulticast_enable = vhf_promiscuous_noop,
+	.allmulticast_disable = vhf_promiscuous_noop,
+};
+
+/* ---------------------------------------------------------------------------------------- */
+/* Probe / remove                                                                           */
+
+static int
+vhf_port_init_queues(struct vhf_port *port, int socket)
+{
+	size_t sz = sizeof(struct vhf_pmd_queue) * port->args.queues;
+	uint16_t i;
+
+	port->rxq = rte_zmalloc_socket("vhf_rxq", sz, RTE_CACHE_LINE_SIZE, socket);
+	port->txq = rte_zmalloc_socket("vhf_txq", sz, RTE_CACHE_LINE_SIZE, socket);
+	if (port->rxq == NULL || port->txq == NULL)
+		return -ENOMEM;
+	for (i = 0; i < port->args.queues; i++) {
+		struct vhf_pmd_queue *rq = &port->rxq[i], *tq = &port->txq[i];
+
+		rq->is_rx = true;
+		rq->qid = i;
+		rq->vring = (uint16_t)(2 * i + 1); /* the guest's TX virtqueue */
+		rq->port = port;
+		rq->callfd = rq->kickfd = -1;
+		tq->is_rx = false;
+		tq->qid = i;
+		tq->vring = (uint16_t)(2 * i); /* the guest's RX virtqueue */
+		tq->port = port;
+		tq->callfd = tq->kickfd = -1;
+	}
+	return 0;
+}
+
+static int
+vhf_probe(struct rte_vdev_device *vdev)
+{
+	const char *name = rte_vdev_device_name(vdev);
+	struct rte_eth_dev *dev;
+	struct vhf_port *port;
+	struct vhf_port_args args;
+	struct rte_ether_addr mac;
+	int ret;
+
+	if (rte_eal_process_type() != RTE_PROC_PRIMARY) {
+		VHF_LOG(ERR, "%s: secondary processes are not supported", name);
+		return -ENOTSUP;
+	}
+	ret = vhf_parse_args(name, rte_vdev_device_args(vdev), &args);
+	if (ret != 0)
+		return ret;
+
+	dev = rte_eth_vdev_allocate(vdev, sizeof(*port));
+	if (dev == NULL) {
+		free(args.iface);
+		return -ENOMEM;
+	}
+	port = dev->data->dev_private;
+	port->args = args;
+	port->eth_dev = dev;
+	port->port_id = dev->data->port_id;
+	port->vid = -1;
+	pthread_mutex_init(&port->lock, NULL);
+
+	ret = vhf_port_init_queues(port, vdev->device.numa_node);
+	if (ret != 0)
+		goto fail;
+	dev->data->mac_addrs = rte_zmalloc_socket(name, sizeof(mac), 0,
+						  vdev->device.numa_node);
+	if (dev->data->mac_addrs == NULL) {
+		ret = -ENOMEM;
+		goto fail;
+	}
+	rte_eth_random_addr(mac.addr_bytes);
+	rte_ether_addr_copy(&mac, dev->data->mac_addrs);
+	dev->data->dev_link.link_status = RTE_ETH_LINK_DOWN;
+	dev->data->dev_link.link_speed = RTE_ETH_SPEED_NUM_10G;
+	dev->data->dev_link.link_duplex = RTE_ETH_LINK_FULL_DUPLEX;
+	/* No AUTOFILL_QUEUE_XSTATS: our own per-queue xstats say more. */
+	dev->data->dev_flags = RTE_ETH_DEV_INTR_LSC;
+	dev->dev_ops = &vhf_ops;
+	dev->rx_pkt_burst = vhf_pmd_rx_burst;
+	dev->tx_pkt_burst = vhf_pmd_tx_burst;
+
+	ret = vhf_ctrl_register(port);
+	if (ret != 0)
+		goto fail;
+	rte_eth_dev_probing_finish(dev);
+	VHF_LOG(INFO, "%s: port %u on %s (%s, %u queue pair(s), notify=%s, packed=%d, "
+		"mrg_rxbuf=%d, event_idx=%d)", name, port->port_id, port->args.iface,
+		port->args.client ? "client" : "server", port->args.queues,
+		port->args.notify == VHF_NOTIFY_LEGACY ? "legacy" : "fixed", port->args.packed,
+		port->args.mrg_rxbuf, port->args.event_idx);
+	return 0;
+
+fail:
+	vhf_port_free(port);
+	rte_eth_dev_release_port(dev);
+	return ret;
+}
+
+static int
+vhf_remove(struct rte_vdev_device *vdev)
+{
+	struct rte_eth_dev *dev = rte_eth_dev_allocated(rte_vdev_device_name(vdev));
+
+	if (dev == NULL)
+		return 0; /* already closed by the application */
+	rte_eth_dev_close(dev->data->port_id);
+	return 0;
+}
+
+static struct rte_vdev_driver vhf_vdev_driver = {
+	.probe = vhf_probe,
+	.remove = vhf_remove,
+};
+
+RTE_PMD_REGISTER_VDEV(net_vhostfix, vhf_vdev_driver);
+RTE_PMD_REGISTER_PARAM_STRING(net_vhostfix,
+	"iface=<path> "
+	"queues=<int> "
+	"client=<0|1> "
+	"notify=<fixed|legacy> "
+	"packed=<0|1> "
+	"mrg_rxbuf=<0|1> "
+	"event_idx=<0|1>");

@@ -1,0 +1,204 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright(c) 2026 dpdk-vhostfix authors
+#
+# net_vhostfix loaded into Debian's dpdk-testpmd with -d, against DPDK's own
+# virtio-user PMD in a second dpdk-testpmd process over a real vhost-user
+# socket. Each case runs one host/guest pair, starts forwarding with tx_first on
+# both sides (io forwarding, each port looped to itself, so the packets bounce
+# between the two processes) and checks that both sides received and sent.
+#
+# Usage: test_testpmd_virtio_user.sh <librte_net_vhostfix.so>
+# Prints TAP. Needs root (the plugin is copied under /run, see below).
+
+set -u
+
+so=${1:-}
+testpmd=${DPDK_TESTPMD:-dpdk-testpmd}
+# Seconds of traffic per case, and the least each side must have seen by then.
+run_s=${VHF_PMD_TEST_SECONDS:-3}
+min_pkts=${VHF_PMD_TEST_MIN_PKTS:-1000}
+
+tap_n=0
+tap_failed=0
+ok() {
+	tap_n=$((tap_n + 1))
+	echo "ok $tap_n - $*"
+}
+not_ok() {
+	tap_n=$((tap_n + 1))
+	tap_failed=$((tap_failed + 1))
+	echo "not ok $tap_n - $*"
+}
+diag() {
+	sed 's/^/# /'
+}
+
+ncases=4
+echo "1..$ncases"
+if [ -z "$so" ] || [ ! -f "$so" ]; then
+	echo "Bail out! usage: $0 <librte_net_vhostfix.so>"
+	exit 1
+fi
+if ! command -v "$testpmd" >/dev/null; then
+	echo "Bail out! $testpmd not found (Debian package dpdk-dev)"
+	exit 1
+fi
+if [ "$(id -u)" != 0 ]; then
+	for i in $(seq 1 $ncases); do echo "ok $i # SKIP needs root"; done
+	exit 0
+fi
+
+# EAL refuses -d from a directory any parent of which is world-writable (/tmp,
+# a checkout under /tmp, /var/tmp): load a copy from a root-owned 0755
+# directory under /run instead, so the test works wherever the build is.
+plugdir=/run/vhostfix-test.$$
+rundir=/var/run/dpdk
+verbose=${VHF_PMD_TEST_VERBOSE:-0}
+work=$(mktemp -d /tmp/vhf-pmd-test.XXXXXX) || exit 1
+pids=()
+
+cleanup() {
+	local pid
+	exec 3>&- 4>&- 2>/dev/null
+	for pid in "${pids[@]}"; do
+		kill -TERM "$pid" 2>/dev/null
+	done
+	for pid in "${pids[@]}"; do
+		wait_pid "$pid" 5 || { kill -KILL "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; }
+	done
+	pids=()
+	# EAL leaves its runtime directory behind; these are this run's prefixes.
+	rm -rf "$plugdir" "$work" "$rundir/vhfA$$" "$rundir/vhfB$$" "$rundir/vhfC$$"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# wait_pid PID SECONDS: true once PID has exited.
+wait_pid() {
+	local i
+	for ((i = 0; i < $2 * 10; i++)); do
+		kill -0 "$1" 2>/dev/null || { wait "$1" 2>/dev/null; return 0; }
+		sleep 0.1
+	done
+	return 1
+}
+
+# wait_for FILE PATTERN SECONDS PID: true once PATTERN shows up in FILE.
+wait_for() {
+	local i
+	for ((i = 0; i < $3 * 10; i++)); do
+		grep -q -- "$2" "$1" 2>/dev/null && return 0
+		kill -0 "$4" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
+mkdir -m 0755 "$plugdir" || { echo "Bail out! cannot create $plugdir"; exit 1; }
+cp "$so" "$plugdir/librte_net_vhostfix.so" || exit 1
+plugin=$plugdir/librte_net_vhostfix.so
+
+# Stats of port 0 as printed by "show port stats 0": "<rx> <tx>" of the last report.
+port_stats() {
+	awk '/RX-packets:/ { rx = $2 } /TX-packets:/ { tx = $2 } END { print rx + 0, tx + 0 }' "$1"
+}
+
+# stop_testpmd PID FD: ask it to quit, then insist, by PID.
+stop_testpmd() {
+	{ if [ "$2" = 3 ]; then echo "quit" >&3; else echo "quit" >&4; fi; } 2>/dev/null
+	if ! wait_pid "$1" 10; then
+		kill -TERM "$1" 2>/dev/null
+		wait_pid "$1" 5 || { kill -KILL "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
+	fi
+}
+
+# run_case NAME HOST_DEVARGS GUEST_DEVARGS
+run_case() {
+	local name=$1 hargs=$2 gargs=$3
+	local dir=$work/$name sock hpid gpid hrx htx grx gtx
+	mkdir -p "$dir"
+	sock=$dir/vhost.sock
+	mkfifo "$dir/host.in" "$dir/guest.in"
+
+	stdbuf -oL "$testpmd" -l 0,1 --no-huge -m 512 --no-pci --file-prefix=vhfA$$ \
+		--log-level=pmd.net.vhostfix:info -d "$plugin" \
+		--vdev "net_vhostfix0,iface=$sock$hargs" \
+		-- -i --port-topology=loop --total-num-mbufs=16384 \
+		<"$dir/host.in" >"$dir/host.log" 2>&1 &
+	hpid=$!
+	pids+=("$hpid")
+	exec 3>"$dir/host.in"
+	if ! wait_for "$dir/host.log" "testpmd>" 20 "$hpid" || [ ! -S "$sock" ]; then
+		not_ok "$name: host testpmd with net_vhostfix did not come up"
+		diag <"$dir/host.log"
+		stop_testpmd "$hpid" 3
+		exec 3>&-
+		return
+	fi
+
+	# The guest's forwarding lcore on the other CPU than the host's: with both
+	# on one CPU the ping-pong advances once per scheduler time slice.
+	stdbuf -oL "$testpmd" --lcores 0@1,1@0 --no-huge -m 512 --no-pci --file-prefix=vhfB$$ \
+		--vdev "net_virtio_user0,path=$sock,queues=1$gargs" \
+		-- -i --port-topology=loop --total-num-mbufs=16384 \
+		<"$dir/guest.in" >"$dir/guest.log" 2>&1 &
+	gpid=$!
+	pids+=("$gpid")
+	exec 4>"$dir/guest.in"
+	if ! wait_for "$dir/guest.log" "testpmd>" 20 "$gpid" ||
+		! wait_for "$dir/host.log" "guest up" 10 "$hpid"; then
+		not_ok "$name: guest did not attach"
+		diag <"$dir/host.log"
+		diag <"$dir/guest.log"
+	else
+		echo "start tx_first" >&3
+		echo "start tx_first" >&4
+		sleep "$run_s"
+		echo "show port stats 0" >&3
+		echo "show port stats 0" >&4
+		sleep 1
+		read -r hrx htx < <(port_stats "$dir/host.log")
+		read -r grx gtx < <(port_stats "$dir/guest.log")
+		echo "stop" >&3
+		echo "stop" >&4
+		if [ "$hrx" -ge "$min_pkts" ] && [ "$htx" -ge "$min_pkts" ] &&
+			[ "$grx" -ge "$min_pkts" ] && [ "$gtx" -ge "$min_pkts" ]; then
+			ok "$name: host rx $hrx tx $htx, guest rx $grx tx $gtx"
+		else
+			not_ok "$name: host rx $hrx tx $htx, guest rx $grx tx $gtx" \
+				"(want >= $min_pkts each)"
+			diag <"$dir/host.log"
+			diag <"$dir/guest.log"
+		fi
+	fi
+	stop_testpmd "$gpid" 4
+	stop_testpmd "$hpid" 3
+	exec 3>&- 4>&-
+	if [ "$verbose" = 1 ]; then
+		diag <"$dir/host.log"
+		diag <"$dir/guest.log"
+	fi
+	pids=()
+	rm -f "$sock"
+}
+
+# A wrong devarg fails the probe, and the message names it.
+check_devarg() {
+	local name=$1 vdev=$2 want=$3 log=$work/devarg-$1.log
+	timeout 60 "$testpmd" -l 0 --no-huge -m 256 --no-pci --file-prefix=vhfC$$ -d "$plugin" \
+		--vdev "$vdev" -- --total-num-mbufs=2048 </dev/null >"$log" 2>&1
+	if grep -q -- "$want" "$log"; then
+		ok "$name: probe fails naming it"
+	else
+		not_ok "$name: no message naming '$want'"
+		diag <"$log"
+	fi
+}
+
+run_case split "" ""
+run_case packed ",packed=1" ",packed_vq=1"
+check_devarg "missing iface" "net_vhostfix0,queues=1" "devarg 'iface=<socket path>' is required"
+check_devarg "unknown devarg" "net_vhostfix0,iface=$work/x.sock,bogus=1" "unknown devarg 'bogus'"
+
+[ "$tap_failed" -eq 0 ]
