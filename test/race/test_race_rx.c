@@ -212,6 +212,10 @@ race_name_addr(void *arg, const void *addr)
 	static char name[48];
 	uint16_t i;
 
+	if (addr == &c->kick)
+		return "kick eventfd";
+	if (addr == &c->irq)
+		return "call eventfd";
 	if (c->vq.packed) {
 		if (addr == &c->vq.device_event->flags)
 			return "device_event.flags";
