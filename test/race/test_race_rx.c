@@ -392,7 +392,7 @@ main(int argc, char **argv)
 		*cfg = (struct race_cfg){ .packed = false, .event_idx = true,
 					  .algo = VHF_NOTIFY_FIXED, .tso = tso,
 					  .ignore_fences_mask = 1u << T_DEVICE, .qsize = 4,
-					  .npkts = 2, .initial = 1, .budget = 5, .batch = 2 };
+					  .npkts = 2, .initial = 1, .budget = 6, .batch = 2 };
 		snprintf(names[n], sizeof(names[n]), "fixed split+event_idx without device fences %s",
 			 tso ? "TSO (must fail)" : "SC (cannot fail)");
 		cfg->name = names[n++];
