@@ -237,6 +237,13 @@ vhf_packed_fetch(struct vhf_vq *vq, uint16_t *pos, bool *wrap, bool device_write
 				struct vhf_vring_packed_desc ind;
 
 				memcpy(&ind, &table[i], sizeof(ind));
+				/*
+				 * A buffer the device only reads is read-only whatever its
+				 * entries say: DPDK's virtio driver leaves WRITE set on
+				 * packed indirect TX entries. Bounds are checked the same.
+				 */
+				if (!device_writes)
+					ind.flags &= (uint16_t)~VHF_DESC_F_WRITE;
 				ret = vhf_desc_map(vq, ind.addr, ind.len, ind.flags, device_writes, buf,
 						   iov, niov);
 				if (unlikely(ret < 0))

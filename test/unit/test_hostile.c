@@ -341,6 +341,51 @@ test_packed_endless_chain(void **state)
 	vhf_test_env_fini(&env);
 }
 
+/*
+ * Packed TX indirect entries carrying WRITE (as DPDK's virtio driver leaves
+ * them) are still read: the device only reads a TX buffer.
+ */
+static void
+test_packed_tx_indirect_write_flag(void **state)
+{
+	struct vhf_guest_config g;
+	struct vhf_test_env env;
+	struct vhf_vring_packed_desc *desc, *table;
+	static struct vhf_tx_pkt pkt;
+	uint64_t table_gpa, buf_gpa;
+	uint8_t *buf, out[100];
+
+	(void)state;
+	memset(&g, 0, sizeof(g));
+	g.size = 8;
+	g.packed = true;
+	g.indirect = true;
+	g.hdr_len = VHF_NET_HDR_LEN_MRG;
+	vhf_test_env_init(&env, &g, VHF_NOTIFY_FIXED);
+	desc = vhf_guest_packed_desc(env.guest);
+	buf_gpa = vhf_guest_alloc(env.guest, 256, 64);
+	table_gpa = vhf_guest_alloc(env.guest, 2 * sizeof(*table), 16);
+	buf = vhf_guest_gpa_to_host(env.guest, buf_gpa, 256);
+	table = vhf_guest_gpa_to_host(env.guest, table_gpa, 2 * sizeof(*table));
+	assert_non_null(buf);
+	assert_non_null(table);
+	memset(buf, 0, VHF_NET_HDR_LEN_MRG);
+	vhf_test_fill(buf + 64, 100, 9);
+	table[0] = (struct vhf_vring_packed_desc){ buf_gpa, VHF_NET_HDR_LEN_MRG, 0,
+						   VHF_DESC_F_WRITE };
+	table[1] = (struct vhf_vring_packed_desc){ buf_gpa + 64, 100, 0, VHF_DESC_F_WRITE };
+	desc[0].addr = table_gpa;
+	desc[0].len = 2 * sizeof(*table);
+	desc[0].id = 0;
+	__atomic_store_n(&desc[0].flags, VHF_DESC_F_AVAIL | VHF_DESC_F_INDIRECT, __ATOMIC_RELEASE);
+	assert_int_equal(vhf_net_tx_next(&env.vq, &pkt), 1);
+	assert_int_equal(pkt.len, 100);
+	assert_int_equal(vhf_iov_copy_out(out, pkt.iov, pkt.niov, 0, 100), 100);
+	assert_int_equal(vhf_test_check(out, 100, 9), 0);
+	assert_false(env.vq.broken);
+	vhf_test_env_fini(&env);
+}
+
 int
 main(void)
 {
@@ -356,6 +401,7 @@ main(void)
 		cmocka_unit_test(test_reinit_recovers),
 		cmocka_unit_test(test_tx_hostile),
 		cmocka_unit_test(test_packed_endless_chain),
+		cmocka_unit_test(test_packed_tx_indirect_write_flag),
 	};
 
 	return cmocka_run_group_tests_name("hostile", tests, NULL, NULL);
