@@ -122,7 +122,7 @@ run_case() {
 	mkfifo "$dir/host.in" "$dir/guest.in"
 
 	stdbuf -oL "$testpmd" -l 0,1 --no-huge -m 512 --no-pci --file-prefix=vhfA$$ \
-		--log-level=pmd.net.vhostfix:info -d "$plugin" \
+		--log-level='pmd.net.vhostfix*:info' -d "$plugin" \
 		--vdev "net_vhostfix0,iface=$sock$hargs" \
 		-- -i --port-topology=loop --total-num-mbufs=16384 \
 		<"$dir/host.in" >"$dir/host.log" 2>&1 &

@@ -36,8 +36,14 @@
 #define VHF_PMD_BATCH_SEGS 256
 
 extern int vhf_logtype;
+extern int vhf_logtype_ctrl;
+extern int vhf_logtype_rx;
+extern int vhf_logtype_tx;
 #define VHF_LOG(level, fmt, ...)                                                                   \
 	rte_log(RTE_LOG_##level, vhf_logtype, "net_vhostfix: " fmt "\n", ##__VA_ARGS__)
+/** Log on one of the sub-types pmd.net.vhostfix.{ctrl,rx,tx}; never from a burst. */
+#define VHF_LOG_T(type, level, fmt, ...)                                                           \
+	rte_log(RTE_LOG_##level, vhf_logtype_##type, "net_vhostfix: " fmt "\n", ##__VA_ARGS__)
 
 struct vhf_port;
 
@@ -59,6 +65,15 @@ struct vhf_pmd_queue {
 	struct vhf_vq vq;
 	int callfd;                /**< guest interrupt eventfd, -1 if none */
 	int kickfd;                /**< guest notification eventfd, -1 if none */
+	/*
+	 * What an application sleeps on, stable for the port's life whatever the
+	 * guest's kick fd of the moment: an epoll instance holding the current
+	 * kickfd (added at attach, removed at detach) and wake_fd, an eventfd of
+	 * ours that the arming code writes when it finds work pending, so that a
+	 * sleep about to start ends at once instead of missing that work.
+	 */
+	int wait_epfd;
+	int wake_fd;
 	bool broken_logged;        /**< the guest's misbehaviour was logged in this queue life */
 	bool is_rx;                /**< ethdev rx queue (guest TX virtqueue) */
 	uint16_t qid;              /**< ethdev queue index */
@@ -86,6 +101,7 @@ struct vhf_port_args {
 	bool packed;
 	bool mrg_rxbuf;
 	bool event_idx;
+	bool in_order;
 	enum vhf_notify_algo notify;
 };
 
@@ -106,6 +122,9 @@ struct vhf_port {
 	struct vhf_mem mem;        /**< guest memory, as librte_vhost mapped it */
 	uint64_t broken_log_tsc;   /**< last "guest misbehaved" log, for rate limiting */
 
+	/** rx interrupts: efds[q] = rxq[q].wait_epfd, for rte_eth_dev_rx_intr_ctl_q() */
+	struct rte_intr_handle *intr_handle;
+
 	struct vhf_pmd_queue *rxq; /**< args.queues entries */
 	struct vhf_pmd_queue *txq;
 };
@@ -113,6 +132,16 @@ struct vhf_port {
 /* vhf_pmd_ctrl.c */
 int vhf_ctrl_register(struct vhf_port *port);
 void vhf_ctrl_unregister(struct vhf_port *port);
+
+/* vhf_pmd_wait.c */
+int vhf_wait_init(struct vhf_pmd_queue *q);
+void vhf_wait_fini(struct vhf_pmd_queue *q);
+void vhf_wait_attach(struct vhf_pmd_queue *q);
+void vhf_wait_detach(struct vhf_pmd_queue *q);
+int vhf_intr_setup(struct vhf_port *port);
+void vhf_intr_free(struct vhf_port *port);
+int vhf_rx_queue_intr_enable(struct rte_eth_dev *dev, uint16_t qid);
+int vhf_rx_queue_intr_disable(struct rte_eth_dev *dev, uint16_t qid);
 
 /* vhf_pmd_rxtx.c */
 uint16_t vhf_pmd_rx_burst(void *rxq, struct rte_mbuf **pkts, uint16_t n);
@@ -126,6 +155,35 @@ vhf_queue_counter(const struct vhf_pmd_queue *q, enum vhf_vq_counter c)
 	uint64_t live = __atomic_load_n(&q->attached, __ATOMIC_ACQUIRE) ? q->vq.cnt[c] : 0;
 
 	return q->cnt_saved[c] + live - q->cnt_reset[c];
+}
+
+/*
+ * Enter a burst on q, or return false if the queue is not (or no longer)
+ * attached. See struct vhf_pmd_queue for the handshake with the control path.
+ */
+static __rte_always_inline bool
+vhf_queue_enter(struct vhf_pmd_queue *q)
+{
+	/* Cheap test first: a port without a guest costs one load per burst. */
+	if (!__atomic_load_n(&q->attached, __ATOMIC_RELAXED))
+		return false;
+	__atomic_store_n(&q->in_use, 1, __ATOMIC_SEQ_CST);
+	/*
+	 * Pairs with vhf_queue_detach(): store attached = 0, then load in_use.
+	 * Acquire side: the vq and fds written before attach = 1 are visible.
+	 */
+	if (unlikely(!__atomic_load_n(&q->attached, __ATOMIC_SEQ_CST))) {
+		__atomic_store_n(&q->in_use, 0, __ATOMIC_RELEASE);
+		return false;
+	}
+	return true;
+}
+
+static __rte_always_inline void
+vhf_queue_leave(struct vhf_pmd_queue *q)
+{
+	/* Our ring and counter updates are visible to the control path once it sees 0. */
+	__atomic_store_n(&q->in_use, 0, __ATOMIC_RELEASE);
 }
 
 #endif /* VHF_PMD_H */

@@ -22,6 +22,9 @@
 #include "vhf_pmd.h"
 
 RTE_LOG_REGISTER_DEFAULT(vhf_logtype, NOTICE);
+RTE_LOG_REGISTER_SUFFIX(vhf_logtype_ctrl, ctrl, NOTICE);
+RTE_LOG_REGISTER_SUFFIX(vhf_logtype_rx, rx, NOTICE);
+RTE_LOG_REGISTER_SUFFIX(vhf_logtype_tx, tx, NOTICE);
 
 #define VHF_ARG_IFACE "iface"
 #define VHF_ARG_QUEUES "queues"
@@ -30,10 +33,11 @@ RTE_LOG_REGISTER_DEFAULT(vhf_logtype, NOTICE);
 #define VHF_ARG_PACKED "packed"
 #define VHF_ARG_MRG_RXBUF "mrg_rxbuf"
 #define VHF_ARG_EVENT_IDX "event_idx"
+#define VHF_ARG_IN_ORDER "in_order"
 
 static const char *const vhf_valid_args[] = {
 	VHF_ARG_IFACE, VHF_ARG_QUEUES, VHF_ARG_CLIENT, VHF_ARG_NOTIFY, VHF_ARG_PACKED,
-	VHF_ARG_MRG_RXBUF, VHF_ARG_EVENT_IDX, NULL,
+	VHF_ARG_MRG_RXBUF, VHF_ARG_EVENT_IDX, VHF_ARG_IN_ORDER, NULL,
 };
 
 /* Largest frame a guest can be handed: one 64 KiB GSO-less virtio-net packet. */
@@ -117,6 +121,7 @@ vhf_parse_args(const char *name, const char *params, struct vhf_port_args *args)
 	args->queues = 1;
 	args->mrg_rxbuf = true;
 	args->event_idx = true;
+	args->in_order = true;
 	args->notify = VHF_NOTIFY_FIXED;
 
 	/* No key filter here: an unknown key is reported by name below. */
@@ -133,7 +138,7 @@ vhf_parse_args(const char *name, const char *params, struct vhf_port_args *args)
 				break;
 		if (vhf_valid_args[j] == NULL) {
 			VHF_LOG(ERR, "%s: unknown devarg '%s' (valid: iface, queues, client, "
-				"notify, packed, mrg_rxbuf, event_idx)", name, key);
+				"notify, packed, mrg_rxbuf, event_idx, in_order)", name, key);
 			goto out;
 		}
 		if (kvlist->pairs[i].value == NULL) {
@@ -155,7 +160,8 @@ vhf_parse_args(const char *name, const char *params, struct vhf_port_args *args)
 	    rte_kvargs_process(kvlist, VHF_ARG_NOTIFY, vhf_arg_notify, &args->notify) != 0 ||
 	    rte_kvargs_process(kvlist, VHF_ARG_PACKED, vhf_arg_bool, &args->packed) != 0 ||
 	    rte_kvargs_process(kvlist, VHF_ARG_MRG_RXBUF, vhf_arg_bool, &args->mrg_rxbuf) != 0 ||
-	    rte_kvargs_process(kvlist, VHF_ARG_EVENT_IDX, vhf_arg_bool, &args->event_idx) != 0) {
+	    rte_kvargs_process(kvlist, VHF_ARG_EVENT_IDX, vhf_arg_bool, &args->event_idx) != 0 ||
+	    rte_kvargs_process(kvlist, VHF_ARG_IN_ORDER, vhf_arg_bool, &args->in_order) != 0) {
 		VHF_LOG(ERR, "%s: invalid devargs '%s'", name, params);
 		goto out;
 	}
@@ -214,7 +220,15 @@ vhf_dev_stop(struct rte_eth_dev *dev)
 static void
 vhf_port_free(struct vhf_port *port)
 {
+	uint16_t i;
+
 	vhf_ctrl_unregister(port);
+	/* No guest any more: nothing watches the wait fds but the application's epoll. */
+	vhf_intr_free(port);
+	for (i = 0; i < port->args.queues && port->rxq != NULL && port->txq != NULL; i++) {
+		vhf_wait_fini(&port->rxq[i]);
+		vhf_wait_fini(&port->txq[i]);
+	}
 	rte_free(port->rxq);
 	rte_free(port->txq);
 	port->rxq = NULL;
@@ -445,6 +459,8 @@ static const struct eth_dev_ops vhf_ops = {
 	.xstats_get = vhf_xstats_get,
 	.xstats_get_names = vhf_xstats_get_names,
 	.xstats_reset = vhf_xstats_reset,
+	.rx_queue_intr_enable = vhf_rx_queue_intr_enable,
+	.rx_queue_intr_disable = vhf_rx_queue_intr_disable,
 	.promiscuous_enable = vhf_promiscuous_noop,
 	.promiscuous_disable = vhf_promiscuous_noop,
 	.allmulticast_enable = vhf_promiscuous_noop,
@@ -477,8 +493,20 @@ vhf_port_init_queues(struct vhf_port *port, int socket)
 		tq->vring = (uint16_t)(2 * i); /* the guest's RX virtqueue */
 		tq->port = port;
 		tq->callfd = tq->kickfd = -1;
+		rq->wait_epfd = rq->wake_fd = tq->wait_epfd = tq->wake_fd = -1;
 	}
-	return 0;
+	for (i = 0; i < port->args.queues; i++) {
+		int ret = vhf_wait_init(&port->rxq[i]);
+
+		if (ret == 0)
+			ret = vhf_wait_init(&port->txq[i]);
+		if (ret != 0) {
+			VHF_LOG(ERR, "%s: queue %u: cannot create its wait fds: %s",
+				port->args.iface, i, strerror(-ret));
+			return ret;
+		}
+	}
+	return vhf_intr_setup(port);
 }
 
 static int
@@ -536,10 +564,10 @@ vhf_probe(struct rte_vdev_device *vdev)
 		goto fail;
 	rte_eth_dev_probing_finish(dev);
 	VHF_LOG(INFO, "%s: port %u on %s (%s, %u queue pair(s), notify=%s, packed=%d, "
-		"mrg_rxbuf=%d, event_idx=%d)", name, port->port_id, port->args.iface,
+		"mrg_rxbuf=%d, event_idx=%d, in_order=%d)", name, port->port_id, port->args.iface,
 		port->args.client ? "client" : "server", port->args.queues,
 		port->args.notify == VHF_NOTIFY_LEGACY ? "legacy" : "fixed", port->args.packed,
-		port->args.mrg_rxbuf, port->args.event_idx);
+		port->args.mrg_rxbuf, port->args.event_idx, port->args.in_order);
 	return 0;
 
 fail:
@@ -572,4 +600,5 @@ RTE_PMD_REGISTER_PARAM_STRING(net_vhostfix,
 	"notify=<fixed|legacy> "
 	"packed=<0|1> "
 	"mrg_rxbuf=<0|1> "
-	"event_idx=<0|1>");
+	"event_idx=<0|1> "
+	"in_order=<0|1>");

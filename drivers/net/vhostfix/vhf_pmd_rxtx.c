@@ -18,35 +18,6 @@
 /* Guest misbehaviour is logged at most this often per port, whatever the number of queues. */
 #define VHF_BROKEN_LOG_INTERVAL_S 1
 
-/*
- * Enter a burst on q, or return false if the queue is not (or no longer)
- * attached. See struct vhf_pmd_queue for the handshake with the control path.
- */
-static __rte_always_inline bool
-vhf_queue_enter(struct vhf_pmd_queue *q)
-{
-	/* Cheap test first: a port without a guest costs one load per burst. */
-	if (!__atomic_load_n(&q->attached, __ATOMIC_RELAXED))
-		return false;
-	__atomic_store_n(&q->in_use, 1, __ATOMIC_SEQ_CST);
-	/*
-	 * Pairs with vhf_queue_detach(): store attached = 0, then load in_use.
-	 * Acquire side: the vq and fds written before attach = 1 are visible.
-	 */
-	if (unlikely(!__atomic_load_n(&q->attached, __ATOMIC_SEQ_CST))) {
-		__atomic_store_n(&q->in_use, 0, __ATOMIC_RELEASE);
-		return false;
-	}
-	return true;
-}
-
-static __rte_always_inline void
-vhf_queue_leave(struct vhf_pmd_queue *q)
-{
-	/* Our ring and counter updates are visible to the control path once it sees 0. */
-	__atomic_store_n(&q->in_use, 0, __ATOMIC_RELEASE);
-}
-
 static __rte_always_inline void
 vhf_queue_call(struct vhf_pmd_queue *q)
 {
@@ -68,9 +39,10 @@ vhf_queue_log_broken(struct vhf_pmd_queue *q)
 	if (last != 0 && now - last < VHF_BROKEN_LOG_INTERVAL_S * rte_get_timer_hz())
 		return; /* the counters still tell */
 	__atomic_store_n(&port->broken_log_tsc, now, __ATOMIC_RELAXED);
-	VHF_LOG(ERR, "%s: port %u %s queue %u (vring %u): guest misbehaved (%s); queue stopped "
-		"until the guest resets it", port->args.iface, q->port_id, q->is_rx ? "rx" : "tx",
-		q->qid, q->vring,
+	rte_log(RTE_LOG_ERR, q->is_rx ? vhf_logtype_rx : vhf_logtype_tx,
+		"net_vhostfix: %s: port %u %s queue %u (vring %u): guest misbehaved (%s); queue "
+		"stopped until the guest resets it\n", port->args.iface, q->port_id,
+		q->is_rx ? "rx" : "tx", q->qid, q->vring,
 		reason >= 0 && reason < VHF_VQ_CNT_MAX ? vhf_vq_counter_names[reason] : "unknown");
 }
 

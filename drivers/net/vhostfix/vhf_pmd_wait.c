@@ -1,0 +1,276 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 dpdk-vhostfix authors
+ */
+
+/*
+ * Sleeping without missing a kick: ethdev rx interrupts (guest TX queues) and
+ * the tx-wait API of rte_pmd_vhostfix.h (guest RX queues).
+ *
+ * Every queue has one fd an application may sleep on for the port's whole life,
+ * wait_epfd: an epoll instance holding the guest's kick eventfd of the moment
+ * and wake_fd, an eventfd of ours. The guest's kickfd changes at every
+ * reconnect (and at SET_VRING_KICK); wrapping it keeps the application's
+ * registration (rte_eth_dev_rx_intr_ctl_q, a poll set) valid across those
+ * changes. wake_fd is written
+ *  - when arming finds work pending (lib's recheck says the guest published
+ *    past what we saw): its kick may have been decided against our old state,
+ *    so it may never come, and the sleep that follows must end at once;
+ *  - when a guest attaches, so that a sleep begun with no guest ends then.
+ *
+ * Arming runs on the lcore that polls the queue, inside the same
+ * vhf_queue_enter()/leave() handshake as a burst: the vq is the lcore's.
+ */
+
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <ethdev_driver.h>
+#include <rte_interrupts.h>
+
+#include "rte_pmd_vhostfix.h"
+#include "vhf_pmd.h"
+
+/* epoll data tags: which of the two fds became readable. */
+#define VHF_WAIT_TAG_KICK 1
+#define VHF_WAIT_TAG_WAKE 2
+
+int
+vhf_wait_init(struct vhf_pmd_queue *q)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = VHF_WAIT_TAG_WAKE };
+
+	q->wait_epfd = epoll_create1(EPOLL_CLOEXEC);
+	q->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (q->wait_epfd < 0 || q->wake_fd < 0 ||
+	    epoll_ctl(q->wait_epfd, EPOLL_CTL_ADD, q->wake_fd, &ev) != 0) {
+		int ret = -errno;
+
+		vhf_wait_fini(q);
+		return ret;
+	}
+	return 0;
+}
+
+void
+vhf_wait_fini(struct vhf_pmd_queue *q)
+{
+	if (q->wait_epfd >= 0)
+		close(q->wait_epfd);
+	if (q->wake_fd >= 0)
+		close(q->wake_fd);
+	q->wait_epfd = -1;
+	q->wake_fd = -1;
+}
+
+static void
+vhf_wait_wake(struct vhf_pmd_queue *q)
+{
+	(void)eventfd_write(q->wake_fd, 1);
+}
+
+/* Control path, queue just attached: watch the new kickfd, end sleeps begun without a guest. */
+void
+vhf_wait_attach(struct vhf_pmd_queue *q)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = VHF_WAIT_TAG_KICK };
+
+	if (q->wait_epfd < 0)
+		return;
+	if (q->kickfd >= 0 && epoll_ctl(q->wait_epfd, EPOLL_CTL_ADD, q->kickfd, &ev) != 0 &&
+	    errno != EEXIST)
+		VHF_LOG_T(ctrl, ERR, "%s: vring %u: cannot watch the guest's kick fd: %s",
+			  q->port->args.iface, q->vring, strerror(errno));
+	vhf_wait_wake(q);
+}
+
+/* Control path, queue detached (the kickfd is still open: librte_vhost closes it later). */
+void
+vhf_wait_detach(struct vhf_pmd_queue *q)
+{
+	if (q->wait_epfd >= 0 && q->kickfd >= 0)
+		(void)epoll_ctl(q->wait_epfd, EPOLL_CTL_DEL, q->kickfd, NULL);
+}
+
+/*
+ * Consume what made wait_epfd readable, before arming: a kick or wake-up that
+ * arrives after this is a new one and ends the coming sleep. wake_fd first,
+ * outside the queue; the guest's kickfd only while the queue is entered, when
+ * the control path cannot close it under us (and only if readable: the guest
+ * may have made it blocking).
+ */
+static void
+vhf_wait_drain_wake(struct vhf_pmd_queue *q)
+{
+	eventfd_t v;
+
+	(void)eventfd_read(q->wake_fd, &v); /* non-blocking: EAGAIN when already clear */
+}
+
+static void
+vhf_wait_drain_kick(struct vhf_pmd_queue *q)
+{
+	struct pollfd pfd = { .fd = q->kickfd, .events = POLLIN };
+	eventfd_t v;
+
+	if (q->kickfd >= 0 && poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLIN))
+		(void)eventfd_read(q->kickfd, &v);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* ethdev rx interrupts                                                                     */
+
+int
+vhf_intr_setup(struct vhf_port *port)
+{
+	struct rte_intr_handle *h;
+	uint16_t i;
+
+	h = rte_intr_instance_alloc(RTE_INTR_INSTANCE_F_PRIVATE);
+	if (h == NULL)
+		return -ENOMEM;
+	/*
+	 * VDEV with a counter size of 0: EAL's epoll callback reads nothing from
+	 * our epoll fds; rx_queue_intr_enable drains what woke the sleeper.
+	 */
+	if (rte_intr_type_set(h, RTE_INTR_HANDLE_VDEV) != 0 ||
+	    rte_intr_efd_counter_size_set(h, 0) != 0 ||
+	    rte_intr_nb_efd_set(h, port->args.queues) != 0 ||
+	    rte_intr_max_intr_set(h, port->args.queues + 1) != 0 ||
+	    rte_intr_vec_list_alloc(h, "vhf_intr_vec", port->args.queues) != 0)
+		goto fail;
+	for (i = 0; i < port->args.queues; i++) {
+		if (rte_intr_efds_index_set(h, i, port->rxq[i].wait_epfd) != 0 ||
+		    rte_intr_vec_list_index_set(h, i, RTE_INTR_VEC_RXTX_OFFSET + i) != 0)
+			goto fail;
+	}
+	port->intr_handle = h;
+	port->eth_dev->intr_handle = h;
+	return 0;
+fail:
+	rte_intr_vec_list_free(h);
+	rte_intr_instance_free(h);
+	return -ENOMEM;
+}
+
+void
+vhf_intr_free(struct vhf_port *port)
+{
+	if (port->intr_handle == NULL)
+		return;
+	rte_intr_vec_list_free(port->intr_handle);
+	rte_intr_instance_free(port->intr_handle);
+	port->intr_handle = NULL;
+	port->eth_dev->intr_handle = NULL;
+}
+
+/*
+ * Arm the guest TX kick of rx queue qid: the application is about to sleep on
+ * the queue's interrupt. If lib's recheck finds packets the guest published
+ * meanwhile, wake_fd is written, so that the sleep ends at once: the standard
+ * API has no way to say "do not sleep", and an application that sleeps anyway
+ * must not miss them.
+ */
+int
+vhf_rx_queue_intr_enable(struct rte_eth_dev *dev, uint16_t qid)
+{
+	struct vhf_port *port = dev->data->dev_private;
+	struct vhf_pmd_queue *q;
+
+	if (qid >= port->args.queues)
+		return -EINVAL;
+	q = &port->rxq[qid];
+	vhf_wait_drain_wake(q);
+	if (!vhf_queue_enter(q))
+		return 0; /* no guest: its attach writes wake_fd */
+	vhf_wait_drain_kick(q);
+	if (!vhf_vq_arm_kick(&q->vq))
+		vhf_wait_wake(q);
+	vhf_queue_leave(q);
+	return 0;
+}
+
+int
+vhf_rx_queue_intr_disable(struct rte_eth_dev *dev, uint16_t qid)
+{
+	struct vhf_port *port = dev->data->dev_private;
+	struct vhf_pmd_queue *q;
+
+	if (qid >= port->args.queues)
+		return -EINVAL;
+	q = &port->rxq[qid];
+	/* Polling again: guest kicks would only cost it system calls. */
+	if (!vhf_queue_enter(q))
+		return 0;
+	vhf_vq_disable_notify(&q->vq);
+	vhf_queue_leave(q);
+	return 0;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* rte_pmd_vhostfix.h                                                                       */
+
+static struct vhf_pmd_queue *
+vhf_api_txq(uint16_t port_id, uint16_t queue_id, int *err)
+{
+	struct rte_eth_dev *dev;
+	struct vhf_port *port;
+
+	if (!rte_eth_dev_is_valid_port(port_id)) {
+		*err = -ENODEV;
+		return NULL;
+	}
+	dev = &rte_eth_devices[port_id];
+	/* Ours if it has our ops: other PMDs' dev_private is nothing we can read. */
+	if (dev->dev_ops == NULL ||
+	    dev->dev_ops->rx_queue_intr_enable != vhf_rx_queue_intr_enable) {
+		*err = -ENODEV;
+		return NULL;
+	}
+	port = dev->data->dev_private;
+	if (queue_id >= port->args.queues) {
+		*err = -EINVAL;
+		return NULL;
+	}
+	return &port->txq[queue_id];
+}
+
+int
+rte_pmd_vhostfix_tx_wait_fd(uint16_t port_id, uint16_t queue_id)
+{
+	int err = 0;
+	struct vhf_pmd_queue *q = vhf_api_txq(port_id, queue_id, &err);
+
+	return q == NULL ? err : q->wait_epfd;
+}
+
+int
+rte_pmd_vhostfix_tx_wait_arm(uint16_t port_id, uint16_t queue_id, uint32_t need_bytes)
+{
+	int err = 0;
+	struct vhf_pmd_queue *q = vhf_api_txq(port_id, queue_id, &err);
+	enum vhf_rx_status st;
+
+	if (q == NULL)
+		return err;
+	vhf_wait_drain_wake(q);
+	if (!vhf_queue_enter(q))
+		return -ENOTCONN; /* the fd becomes readable when a guest attaches */
+	vhf_wait_drain_kick(q);
+	st = vhf_net_rx_has_room(&q->vq, need_bytes);
+	vhf_queue_leave(q);
+	switch (st) {
+	case VHF_RX_DONE:
+		return RTE_PMD_VHOSTFIX_TX_ROOM;
+	case VHF_RX_WAIT_KICK:
+		return RTE_PMD_VHOSTFIX_TX_WAIT;
+	case VHF_RX_RETRY:
+		return -EAGAIN;
+	case VHF_RX_BROKEN:
+	default:
+		return -EIO;
+	}
+}

@@ -1,0 +1,107 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright(c) 2026 dpdk-vhostfix authors
+#
+# Sourced by the test/pmd scripts that run vhf_pmd_check pairs: TAP helpers,
+# process bookkeeping (every process started is stopped by PID at exit), and
+# start/wait helpers for one host (net_vhostfix) and one guest
+# (net_virtio_user) process.
+
+tap_n=0
+tap_failed=0
+ok() {
+	tap_n=$((tap_n + 1))
+	echo "ok $tap_n - $*"
+}
+not_ok() {
+	tap_n=$((tap_n + 1))
+	tap_failed=$((tap_failed + 1))
+	echo "not ok $tap_n - $*"
+}
+diag() {
+	sed 's/^/# /' | tail -n "${VHF_PMD_TEST_DIAG_LINES:-60}"
+}
+
+pair_pids=()
+pair_work=
+pair_rundir=/var/run/dpdk
+pair_prefix=vhfchk$$
+
+pair_cleanup() {
+	local pid
+	for pid in "${pair_pids[@]}"; do
+		kill -TERM "$pid" 2>/dev/null
+	done
+	for pid in "${pair_pids[@]}"; do
+		pair_wait_pid "$pid" 5 || { kill -KILL "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; }
+	done
+	pair_pids=()
+	[ -n "$pair_work" ] && rm -rf "$pair_work"
+	rm -rf "$pair_rundir/${pair_prefix}"*
+}
+
+# pair_init NCASES: TAP plan, root check, work directory, traps.
+pair_init() {
+	local i
+	echo "1..$1"
+	if [ ! -x "$check" ]; then
+		echo "Bail out! usage: $0 <vhf_pmd_check>"
+		exit 1
+	fi
+	if [ "$(id -u)" != 0 ]; then
+		for i in $(seq 1 "$1"); do echo "ok $i # SKIP needs root"; done
+		exit 0
+	fi
+	pair_work=$(mktemp -d /tmp/vhf-pmd-check.XXXXXX) || exit 1
+	trap pair_cleanup EXIT
+	trap 'exit 130' INT TERM
+}
+
+# pair_wait_pid PID SECONDS: true once PID has exited (and was reaped).
+pair_wait_pid() {
+	local i
+	for ((i = 0; i < $2 * 10; i++)); do
+		kill -0 "$1" 2>/dev/null || { wait "$1" 2>/dev/null; return 0; }
+		sleep 0.1
+	done
+	return 1
+}
+
+# pair_wait_for FILE PATTERN SECONDS PID: true once PATTERN shows up in FILE.
+pair_wait_for() {
+	local i
+	for ((i = 0; i < $3 * 10; i++)); do
+		grep -q -- "$2" "$1" 2>/dev/null && return 0
+		kill -0 "$4" 2>/dev/null || { grep -q -- "$2" "$1" 2>/dev/null; return; }
+		sleep 0.1
+	done
+	return 1
+}
+
+# pair_stop PID: SIGTERM (the app prints its RESULT), then insist.
+pair_stop() {
+	kill -TERM "$1" 2>/dev/null
+	pair_wait_pid "$1" 10 || { kill -KILL "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
+}
+
+# pair_forget PID: no longer ours to stop.
+pair_forget() {
+	local p keep=()
+	for p in "${pair_pids[@]}"; do
+		[ "$p" != "$1" ] && keep+=("$p")
+	done
+	pair_pids=("${keep[@]}")
+}
+
+# pair_start LOG CPU PREFIX VDEV APPARGS...: start one side; sets pair_pid.
+# Host and guest poll on different CPUs: sharing one, the pair advances
+# once per scheduler time slice.
+pair_start() {
+	local log=$1 cpu=$2 prefix=$3 vdev=$4
+	shift 4
+	stdbuf -oL "$check" --lcores "0@$cpu" --no-huge -m 512 --no-pci \
+		--file-prefix="$pair_prefix$prefix" --log-level='pmd.net.vhostfix*:info' \
+		--vdev "$vdev" -- "$@" >"$log" 2>&1 &
+	pair_pid=$!
+	pair_pids+=("$pair_pid")
+}

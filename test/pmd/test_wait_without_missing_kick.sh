@@ -1,0 +1,89 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright(c) 2026 dpdk-vhostfix authors
+#
+# Sleeping on net_vhostfix without missing a kick, against DPDK's virtio-user,
+# split and packed, EVENT_IDX on and off:
+#  - rx interrupts: our side only receives and, whenever a poll finds nothing,
+#    sleeps on rte_eth_dev_rx_intr_ctl_q/rte_epoll_wait after
+#    rte_eth_dev_rx_intr_enable; the guest sends paced bursts. Every frame must
+#    arrive (bytes checked), our side must have slept, and no sleep may reach
+#    the safety timeout (that is a stall: failure).
+#  - tx wait: our side only sends; the guest stops refilling its RX queue for
+#    a while now and then, so tx_burst comes back short; our side then arms with
+#    rte_pmd_vhostfix_tx_wait_arm and sleeps on rte_pmd_vhostfix_tx_wait_fd.
+#    The guest's refill kick must end every sleep before the safety timeout;
+#    every frame must arrive, bytes checked. Jumbo frames with mergeable
+#    buffers wait for several guest buffers at once.
+#
+# Usage: test_wait_without_missing_kick.sh <vhf_pmd_check>
+# Prints TAP. Needs root.
+
+set -u
+check=${1:-}
+. "$(dirname "$0")/pmd_pair.sh"
+
+stall_ms=${VHF_PMD_TEST_STALL_MS:-5000}
+
+# field RESULT_LINE NAME: the number after NAME.
+field() {
+	awk -v f="$2" '{ for (i = 1; i < NF; i++) if ($i == f) print $(i + 1) }' <<<"$1"
+}
+
+# run_case NAME MODE HOSTDEV GUESTDEV HOSTARGS GUESTARGS
+run_case() {
+	local name=$1 mode=$2 dir=$pair_work/$1 sock hpid gpid hres gres rx why=
+	mkdir -p "$dir"
+	sock=$dir/vhost.sock
+	pair_start "$dir/host.log" 0 H "net_vhostfix0,iface=$sock$3" --role host --mode "$mode" \
+		--stall-ms "$stall_ms" --seconds 60 $5
+	hpid=$pair_pid
+	if ! pair_wait_for "$dir/host.log" "READY" 20 "$hpid"; then
+		not_ok "$name: our side did not come up"
+		diag <"$dir/host.log"
+		pair_stop "$hpid"
+		return
+	fi
+	pair_start "$dir/guest.log" 1 G "net_virtio_user0,path=$sock$4" --role guest \
+		--mode "$mode" --seconds 60 $6
+	gpid=$pair_pid
+	pair_wait_for "$dir/host.log" "^RESULT" 70 "$hpid"
+	pair_wait_for "$dir/guest.log" "^RESULT" 10 "$gpid"
+	pair_stop "$gpid"
+	pair_stop "$hpid"
+	pair_pids=()
+	hres=$(grep "^RESULT" "$dir/host.log")
+	gres=$(grep "^RESULT" "$dir/guest.log")
+	[[ "$hres" == "RESULT ok"* ]] || why+=" our side failed;"
+	[[ "$gres" == "RESULT ok"* ]] || why+=" guest failed;"
+	[ "$(field "$hres" sleeps)" -gt 0 ] 2>/dev/null || why+=" never slept;"
+	[ "$(field "$hres" stalls)" = 0 ] || why+=" stalled;"
+	if [ "$mode" = txwait ]; then
+		[ "$(field "$hres" short_tx)" -gt 0 ] 2>/dev/null || why+=" tx_burst never short;"
+	fi
+	if [ "$mode" = txwait ]; then rx=$(field "$gres" received); else rx=$(field "$hres" received); fi
+	if [ -z "$why" ]; then
+		ok "$name: sleeps $(field "$hres" sleeps), woken $(field "$hres" wakes)," \
+			"not slept (work pending) $(field "$hres" no_sleep), stalls 0;" \
+			"$rx frames received, bytes checked"
+	else
+		not_ok "$name:$why host: ${hres:-no result}; guest: ${gres:-no result}"
+		diag <"$dir/host.log"
+		diag <"$dir/guest.log"
+	fi
+	rm -f "$sock"
+}
+
+pair_init 10
+for ring in split packed; do
+	if [ "$ring" = packed ]; then h=",packed=1" g=",packed_vq=1"; else h= g=; fi
+	for ev in 1 0; do
+		run_case "rx-intr-$ring-event_idx$ev" rxintr "$h,event_idx=$ev" "$g" \
+			"--count 3000" "--count 3000 --pace-ms 10"
+		run_case "tx-wait-$ring-event_idx$ev" txwait "$h,event_idx=$ev" "$g" \
+			"--count 20000" "--count 20000 --pause-every 1000 --pause-ms 50"
+	done
+	run_case "tx-wait-$ring-jumbo-mergeable" txwait "$h" "$g" \
+		"--count 3000 --lens 64,9000" "--count 3000 --lens 64,9000 --pause-every 300 --pause-ms 50"
+done
+[ "$tap_failed" -eq 0 ]
