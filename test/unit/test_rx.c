@@ -421,26 +421,21 @@ test_get_base_resume(void **state)
 int
 main(void)
 {
-	/* mrg_only: the scenario is a frame spread over several buffers. */
-	static const struct {
-		const char *name;
-		CMUnitTestFunction fn;
-		bool mrg_only;
-	} cases[] = {
-		{ "roundtrip", test_rx_roundtrip, false },
-		{ "burst_one_call", test_rx_burst_one_call, false },
-		{ "index_wrap", test_rx_index_wrap, false },
-		{ "seed_four_steps", test_seed_four_steps, true },
-		{ "livelock", test_livelock, true },
-		{ "too_big", test_too_big, false },
-		{ "avail_space_mark", test_avail_space_mark, true },
-		{ "many_segments", test_many_segments, true },
-		{ "get_base_resume", test_get_base_resume, false },
+	/* need_bits 4 (MRG_RXBUF): the scenario is a frame spread over several buffers. */
+	static const struct vhf_test_case cases[] = {
+		{ "roundtrip", test_rx_roundtrip, 0 },
+		{ "burst_one_call", test_rx_burst_one_call, 0 },
+		{ "index_wrap", test_rx_index_wrap, 0 },
+		{ "seed_four_steps", test_seed_four_steps, 4 },
+		{ "livelock", test_livelock, 4 },
+		{ "too_big", test_too_big, 0 },
+		{ "avail_space_mark", test_avail_space_mark, 4 },
+		{ "many_segments", test_many_segments, 4 },
+		{ "get_base_resume", test_get_base_resume, 0 },
 	};
-	enum { NCASES = sizeof(cases) / sizeof(cases[0]) };
-	static char names[8 * NCASES][80];
-	struct CMUnitTest tests[8 * NCASES];
-	unsigned int i, c, n = 0;
+	void *states[8];
+	const char *vnames[8];
+	unsigned int i;
 
 	for (i = 0; i < 8; i++) {
 		struct variant *v = &variants[i];
@@ -450,14 +445,9 @@ main(void)
 		v->mrg = i & 4;
 		snprintf(v->name, sizeof(v->name), "%s%s%s", v->packed ? "packed" : "split",
 			 v->event_idx ? "+event_idx" : "", v->mrg ? "+mrg_rxbuf" : "");
-		for (c = 0; c < NCASES; c++) {
-			if (cases[c].mrg_only && !v->mrg)
-				continue;
-			snprintf(names[n], sizeof(names[n]), "%s/%s", cases[c].name, v->name);
-			tests[n] = (struct CMUnitTest){ .name = names[n], .test_func = cases[c].fn,
-							.initial_state = v };
-			n++;
-		}
+		states[i] = v;
+		vnames[i] = v->name;
 	}
-	return _cmocka_run_group_tests("rx", tests, n, NULL, NULL);
+	return vhf_test_run_matrix("rx", cases, sizeof(cases) / sizeof(cases[0]), states, vnames,
+				   8);
 }

@@ -174,18 +174,14 @@ test_tx_arm_kick(void **state)
 int
 main(void)
 {
-	static const struct {
-		const char *name;
-		CMUnitTestFunction fn;
-	} cases[] = {
-		{ "roundtrip", test_tx_roundtrip },
-		{ "burst", test_tx_burst },
-		{ "arm_kick", test_tx_arm_kick },
+	static const struct vhf_test_case cases[] = {
+		{ "roundtrip", test_tx_roundtrip, 0 },
+		{ "burst", test_tx_burst, 0 },
+		{ "arm_kick", test_tx_arm_kick, 0 },
 	};
-	enum { NCASES = sizeof(cases) / sizeof(cases[0]) };
-	static char names[8 * NCASES][80];
-	struct CMUnitTest tests[8 * NCASES];
-	unsigned int i, c, n = 0;
+	void *states[8];
+	const char *vnames[8];
+	unsigned int i;
 
 	for (i = 0; i < 8; i++) {
 		struct variant *v = &variants[i];
@@ -195,11 +191,9 @@ main(void)
 		v->indirect = i & 4;
 		snprintf(v->name, sizeof(v->name), "%s%s%s", v->packed ? "packed" : "split",
 			 v->event_idx ? "+event_idx" : "", v->indirect ? "+indirect" : "");
-		for (c = 0; c < NCASES; c++, n++) {
-			snprintf(names[n], sizeof(names[n]), "%s/%s", cases[c].name, v->name);
-			tests[n] = (struct CMUnitTest){ .name = names[n], .test_func = cases[c].fn,
-							.initial_state = v };
-		}
+		states[i] = v;
+		vnames[i] = v->name;
 	}
-	return _cmocka_run_group_tests("tx", tests, n, NULL, NULL);
+	return vhf_test_run_matrix("tx", cases, sizeof(cases) / sizeof(cases[0]), states, vnames,
+				   8);
 }

@@ -2,6 +2,8 @@
  * Copyright(c) 2026 dpdk-vhostfix authors
  */
 
+#include <stdio.h>
+
 #include "vhf_test_env.h"
 
 static vhf_test_window_fn window_fn;
@@ -92,4 +94,30 @@ vhf_test_rx_one(struct vhf_test_env *env, uint32_t len, uint32_t seq, uint16_t n
 	pkt.len = len;
 	pkt.hdr = NULL;
 	return vhf_net_rx_enqueue(&env->vq, &pkt, 1, res);
+}
+
+int
+vhf_test_run_matrix(const char *group, const struct vhf_test_case *cases, unsigned int ncases,
+		    void *const *states, const char *const *vnames, unsigned int nvariants)
+{
+	struct CMUnitTest *tests = calloc(ncases * nvariants, sizeof(*tests));
+	char (*names)[96] = calloc(ncases * nvariants, sizeof(*names));
+	unsigned int i, c, n = 0;
+	int ret;
+
+	if (tests == NULL || names == NULL)
+		abort();
+	for (i = 0; i < nvariants; i++)
+		for (c = 0; c < ncases; c++) {
+			if ((i & cases[c].need_bits) != cases[c].need_bits)
+				continue;
+			snprintf(names[n], sizeof(names[n]), "%s/%s", cases[c].name, vnames[i]);
+			tests[n] = (struct CMUnitTest){ .name = names[n], .test_func = cases[c].fn,
+							.initial_state = states[i] };
+			n++;
+		}
+	ret = _cmocka_run_group_tests(group, tests, n, NULL, NULL);
+	free(names);
+	free(tests);
+	return ret;
 }

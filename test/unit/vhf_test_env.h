@@ -45,4 +45,19 @@ int vhf_test_check(const uint8_t *buf, uint32_t len, uint32_t seq);
 uint16_t vhf_test_rx_one(struct vhf_test_env *env, uint32_t len, uint32_t seq, uint16_t nsegs,
 			 struct vhf_burst_result *res);
 
+/* A test case of a feature matrix; it runs on variants whose bits include need_bits. */
+struct vhf_test_case {
+	const char *name;
+	CMUnitTestFunction fn;
+	unsigned int need_bits;
+};
+
+/*
+ * Run every case against every variant: variant i (its feature bits are i) has
+ * state states[i] and name vnames[i]; tests are named "case/variant".
+ */
+int vhf_test_run_matrix(const char *group, const struct vhf_test_case *cases,
+			unsigned int ncases, void *const *states, const char *const *vnames,
+			unsigned int nvariants);
+
 #endif /* VHF_TEST_ENV_H */
