@@ -129,6 +129,15 @@ struct vhf_port {
 	struct vhf_pmd_queue *txq;
 };
 
+/*
+ * vhf_pmd_ethdev.c, for the dpdk-vhostfix app, which serves net_vhost<N>
+ * vdevs with this PMD under a driver of its own: probe with a socket path to
+ * use when the devargs have no iface= (NULL: iface= is required), and remove.
+ */
+struct rte_vdev_device;
+int vhf_pmd_probe(struct rte_vdev_device *vdev, const char *default_iface);
+int vhf_pmd_remove(struct rte_vdev_device *vdev);
+
 /* vhf_pmd_ctrl.c */
 int vhf_ctrl_register(struct vhf_port *port);
 void vhf_ctrl_unregister(struct vhf_port *port);

@@ -111,7 +111,8 @@ vhf_arg_iface(const char *key, const char *value, void *opaque)
 
 /* Parse "key=value,..." into args, naming the devarg at fault when it fails. */
 static int
-vhf_parse_args(const char *name, const char *params, struct vhf_port_args *args)
+vhf_parse_args(const char *name, const char *params, const char *default_iface,
+	       struct vhf_port_args *args)
 {
 	struct rte_kvargs *kvlist;
 	unsigned int i, j;
@@ -150,7 +151,13 @@ vhf_parse_args(const char *name, const char *params, struct vhf_port_args *args)
 			goto out;
 		}
 	}
-	if (rte_kvargs_count(kvlist, VHF_ARG_IFACE) != 1) {
+	if (rte_kvargs_count(kvlist, VHF_ARG_IFACE) == 0 && default_iface != NULL) {
+		args->iface = strdup(default_iface);
+		if (args->iface == NULL) {
+			ret = -ENOMEM;
+			goto out;
+		}
+	} else if (rte_kvargs_count(kvlist, VHF_ARG_IFACE) != 1) {
 		VHF_LOG(ERR, "%s: devarg '%s=<socket path>' is required", name, VHF_ARG_IFACE);
 		goto out;
 	}
@@ -509,8 +516,8 @@ vhf_port_init_queues(struct vhf_port *port, int socket)
 	return vhf_intr_setup(port);
 }
 
-static int
-vhf_probe(struct rte_vdev_device *vdev)
+int
+vhf_pmd_probe(struct rte_vdev_device *vdev, const char *default_iface)
 {
 	const char *name = rte_vdev_device_name(vdev);
 	struct rte_eth_dev *dev;
@@ -523,7 +530,7 @@ vhf_probe(struct rte_vdev_device *vdev)
 		VHF_LOG(ERR, "%s: secondary processes are not supported", name);
 		return -ENOTSUP;
 	}
-	ret = vhf_parse_args(name, rte_vdev_device_args(vdev), &args);
+	ret = vhf_parse_args(name, rte_vdev_device_args(vdev), default_iface, &args);
 	if (ret != 0)
 		return ret;
 
@@ -577,7 +584,13 @@ fail:
 }
 
 static int
-vhf_remove(struct rte_vdev_device *vdev)
+vhf_probe(struct rte_vdev_device *vdev)
+{
+	return vhf_pmd_probe(vdev, NULL);
+}
+
+int
+vhf_pmd_remove(struct rte_vdev_device *vdev)
 {
 	struct rte_eth_dev *dev = rte_eth_dev_allocated(rte_vdev_device_name(vdev));
 
@@ -589,7 +602,7 @@ vhf_remove(struct rte_vdev_device *vdev)
 
 static struct rte_vdev_driver vhf_vdev_driver = {
 	.probe = vhf_probe,
-	.remove = vhf_remove,
+	.remove = vhf_pmd_remove,
 };
 
 RTE_PMD_REGISTER_VDEV(net_vhostfix, vhf_vdev_driver);
