@@ -12,6 +12,15 @@ packages=(
 	clang llvm libclang-rt-14-dev spin
 	iproute2 procps
 )
+# Packages of the integration suites (QEMU guests, OVS...): one list per suite,
+# a package per line, '#' comments.
+for list in "$(dirname "$0")"/packages/*.txt; do
+	[ -f "$list" ] || continue
+	while read -r p _; do
+		case "$p" in ''|'#'*) continue ;; esac
+		packages+=("$p")
+	done <"$list"
+done
 
 missing=()
 for p in "${packages[@]}"; do
