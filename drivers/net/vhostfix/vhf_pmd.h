@@ -131,11 +131,12 @@ struct vhf_port {
 
 /*
  * vhf_pmd_ethdev.c, for the dpdk-vhostfix app, which serves net_vhost<N>
- * vdevs with this PMD under a driver of its own: probe with a socket path to
- * use when the devargs have no iface= (NULL: iface= is required), and remove.
+ * vdevs with this PMD under a driver of its own: probe with default devargs
+ * ("iface=...,notify=...") for the keys the user's devargs lack (NULL: none;
+ * iface= is then required), and remove.
  */
 struct rte_vdev_device;
-int vhf_pmd_probe(struct rte_vdev_device *vdev, const char *default_iface);
+int vhf_pmd_probe(struct rte_vdev_device *vdev, const char *default_args);
 int vhf_pmd_remove(struct rte_vdev_device *vdev);
 
 /* vhf_pmd_ctrl.c */

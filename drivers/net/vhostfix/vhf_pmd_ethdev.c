@@ -111,8 +111,7 @@ vhf_arg_iface(const char *key, const char *value, void *opaque)
 
 /* Parse "key=value,..." into args, naming the devarg at fault when it fails. */
 static int
-vhf_parse_args(const char *name, const char *params, const char *default_iface,
-	       struct vhf_port_args *args)
+vhf_parse_args(const char *name, const char *params, struct vhf_port_args *args)
 {
 	struct rte_kvargs *kvlist;
 	unsigned int i, j;
@@ -151,13 +150,7 @@ vhf_parse_args(const char *name, const char *params, const char *default_iface,
 			goto out;
 		}
 	}
-	if (rte_kvargs_count(kvlist, VHF_ARG_IFACE) == 0 && default_iface != NULL) {
-		args->iface = strdup(default_iface);
-		if (args->iface == NULL) {
-			ret = -ENOMEM;
-			goto out;
-		}
-	} else if (rte_kvargs_count(kvlist, VHF_ARG_IFACE) != 1) {
+	if (rte_kvargs_count(kvlist, VHF_ARG_IFACE) != 1) {
 		VHF_LOG(ERR, "%s: devarg '%s=<socket path>' is required", name, VHF_ARG_IFACE);
 		goto out;
 	}
@@ -516,8 +509,42 @@ vhf_port_init_queues(struct vhf_port *port, int socket)
 	return vhf_intr_setup(port);
 }
 
+/*
+ * params, then each "key=value" of defaults whose key params lacks: a
+ * malloc'ed string, NULL when out of memory or defaults cannot be parsed.
+ */
+static char *
+vhf_args_with_defaults(const char *params, const char *defaults)
+{
+	struct rte_kvargs *given = rte_kvargs_parse(params != NULL ? params : "", NULL);
+	struct rte_kvargs *extra = rte_kvargs_parse(defaults, NULL);
+	size_t len = (params != NULL ? strlen(params) : 0) + strlen(defaults) + 2;
+	char *out = NULL;
+	unsigned int i;
+
+	/* An unparsable params is reported by vhf_parse_args(): pass it on as it is. */
+	if (extra == NULL)
+		goto done;
+	out = malloc(len);
+	if (out == NULL)
+		goto done;
+	snprintf(out, len, "%s", params != NULL ? params : "");
+	for (i = 0; i < extra->count; i++) {
+		const struct rte_kvargs_pair *p = &extra->pairs[i];
+
+		if (given != NULL && rte_kvargs_count(given, p->key) != 0)
+			continue;
+		snprintf(out + strlen(out), len - strlen(out), "%s%s=%s",
+			 out[0] != '\0' ? "," : "", p->key, p->value != NULL ? p->value : "");
+	}
+done:
+	rte_kvargs_free(given);
+	rte_kvargs_free(extra);
+	return out;
+}
+
 int
-vhf_pmd_probe(struct rte_vdev_device *vdev, const char *default_iface)
+vhf_pmd_probe(struct rte_vdev_device *vdev, const char *default_args)
 {
 	const char *name = rte_vdev_device_name(vdev);
 	struct rte_eth_dev *dev;
@@ -530,7 +557,16 @@ vhf_pmd_probe(struct rte_vdev_device *vdev, const char *default_iface)
 		VHF_LOG(ERR, "%s: secondary processes are not supported", name);
 		return -ENOTSUP;
 	}
-	ret = vhf_parse_args(name, rte_vdev_device_args(vdev), default_iface, &args);
+	if (default_args != NULL) {
+		char *merged = vhf_args_with_defaults(rte_vdev_device_args(vdev), default_args);
+
+		if (merged == NULL)
+			return -ENOMEM;
+		ret = vhf_parse_args(name, merged, &args);
+		free(merged);
+	} else {
+		ret = vhf_parse_args(name, rte_vdev_device_args(vdev), &args);
+	}
 	if (ret != 0)
 		return ret;
 
