@@ -61,6 +61,9 @@ enum vhf_notify_algo {
 /**
  * Per-queue counters, by reason. X(name, "xstat-name").
  * Errors that break the queue are counted once, when they happen.
+ * guest_kicks and wakeups are kept by the sleeping code of the caller (the
+ * PMD: kick eventfd counts it drained, sleeps that ended on an event); the
+ * csum_*, gso_* and *_offload counters by whoever applies vhf_net_offload.h.
  */
 #define VHF_VQ_COUNTERS(X)                                                                         \
 	X(packets, "packets")                                                                      \
@@ -82,7 +85,14 @@ enum vhf_notify_algo {
 	X(err_desc_addr, "err_desc_addr")                                                          \
 	X(err_desc_iov, "err_desc_too_many_segments")                                              \
 	X(err_avail_idx, "err_avail_idx")                                                          \
-	X(err_hdr, "err_net_hdr")
+	X(err_hdr, "err_net_hdr")                                                                  \
+	X(guest_kicks, "guest_kicks")                                                              \
+	X(wakeups, "wakeups")                                                                      \
+	X(csum_offloaded, "csum_offloaded")                                                        \
+	X(gso_offloaded, "gso_offloaded")                                                          \
+	X(csum_sw, "csum_sw_completed")                                                            \
+	X(drop_bad_offload, "drop_bad_offload")                                                    \
+	X(drop_no_guest_tso, "drop_tso_no_guest_tso")
 
 enum vhf_vq_counter {
 #define VHF_X_ENUM(name, str) VHF_VQ_CNT_##name,

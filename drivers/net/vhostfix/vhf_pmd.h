@@ -75,6 +75,14 @@ struct vhf_pmd_queue {
 	int wait_epfd;
 	int wake_fd;
 	bool broken_logged;        /**< the guest's misbehaviour was logged in this queue life */
+	bool armed;                /**< the last arm said "safe to sleep"; lcore only */
+	/*
+	 * Offloads. features: negotiated, written at attach before attached is
+	 * published. rx queues: whether the application takes partial L4
+	 * checksums (RX_L4_CKSUM_NONE) or wants them completed here.
+	 */
+	uint64_t features;
+	bool rx_csum_offload;
 	bool is_rx;                /**< ethdev rx queue (guest TX virtqueue) */
 	uint16_t qid;              /**< ethdev queue index */
 	uint16_t vring;            /**< vhost-user vring index */
@@ -102,6 +110,8 @@ struct vhf_port_args {
 	bool mrg_rxbuf;
 	bool event_idx;
 	bool in_order;
+	bool csum;  /**< offer VIRTIO_NET_F_CSUM + GUEST_CSUM */
+	bool tso;   /**< offer HOST_TSO4/6 + GUEST_TSO4/6 (needs csum) */
 	enum vhf_notify_algo notify;
 };
 

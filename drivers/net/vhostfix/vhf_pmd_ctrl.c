@@ -221,6 +221,7 @@ vhf_queue_attach(struct vhf_port *port, struct vhf_pmd_queue *q)
 	}
 	q->callfd = vring.callfd;
 	q->kickfd = vring.kickfd;
+	q->features = f;
 	q->broken_logged = false;
 	/* Publishes the vq and fds above to the lcore's acquire in vhf_queue_enter(). */
 	__atomic_store_n(&q->attached, 1, __ATOMIC_RELEASE);
@@ -464,6 +465,16 @@ vhf_port_features(const struct vhf_port *port)
 		f |= VHF_FEATURE(VHF_F_RING_PACKED);
 	else
 		f |= VHF_FEATURE(VHF_F_RING_INDIRECT_DESC);
+	/*
+	 * Offloads, both directions at once: what the guest may leave to us
+	 * (CSUM, HOST_TSO*) and what it may take from us (GUEST_*). Each is
+	 * used only as far as the guest negotiates it; see vhf_pmd_rxtx.c.
+	 */
+	if (port->args.csum)
+		f |= VHF_FEATURE(VHF_F_NET_CSUM) | VHF_FEATURE(VHF_F_NET_GUEST_CSUM);
+	if (port->args.tso)
+		f |= VHF_FEATURE(VHF_F_NET_HOST_TSO4) | VHF_FEATURE(VHF_F_NET_HOST_TSO6) |
+		     VHF_FEATURE(VHF_F_NET_GUEST_TSO4) | VHF_FEATURE(VHF_F_NET_GUEST_TSO6);
 	/* The front-end (QEMU, virtio-user) serves the control queue and steers queue pairs. */
 	if (port->args.queues > 1)
 		f |= VHF_FEATURE(VHF_F_NET_MQ) | VHF_FEATURE(VHF_F_NET_CTRL_VQ);

@@ -34,10 +34,12 @@ RTE_LOG_REGISTER_SUFFIX(vhf_logtype_tx, tx, NOTICE);
 #define VHF_ARG_MRG_RXBUF "mrg_rxbuf"
 #define VHF_ARG_EVENT_IDX "event_idx"
 #define VHF_ARG_IN_ORDER "in_order"
+#define VHF_ARG_CSUM "csum"
+#define VHF_ARG_TSO "tso"
 
 static const char *const vhf_valid_args[] = {
 	VHF_ARG_IFACE, VHF_ARG_QUEUES, VHF_ARG_CLIENT, VHF_ARG_NOTIFY, VHF_ARG_PACKED,
-	VHF_ARG_MRG_RXBUF, VHF_ARG_EVENT_IDX, VHF_ARG_IN_ORDER, NULL,
+	VHF_ARG_MRG_RXBUF, VHF_ARG_EVENT_IDX, VHF_ARG_IN_ORDER, VHF_ARG_CSUM, VHF_ARG_TSO, NULL,
 };
 
 /* Largest frame a guest can be handed: one 64 KiB GSO-less virtio-net packet. */
@@ -138,7 +140,7 @@ vhf_parse_args(const char *name, const char *params, struct vhf_port_args *args)
 				break;
 		if (vhf_valid_args[j] == NULL) {
 			VHF_LOG(ERR, "%s: unknown devarg '%s' (valid: iface, queues, client, "
-				"notify, packed, mrg_rxbuf, event_idx, in_order)", name, key);
+				"notify, packed, mrg_rxbuf, event_idx, in_order, csum, tso)", name, key);
 			goto out;
 		}
 		if (kvlist->pairs[i].value == NULL) {
@@ -161,8 +163,15 @@ vhf_parse_args(const char *name, const char *params, struct vhf_port_args *args)
 	    rte_kvargs_process(kvlist, VHF_ARG_PACKED, vhf_arg_bool, &args->packed) != 0 ||
 	    rte_kvargs_process(kvlist, VHF_ARG_MRG_RXBUF, vhf_arg_bool, &args->mrg_rxbuf) != 0 ||
 	    rte_kvargs_process(kvlist, VHF_ARG_EVENT_IDX, vhf_arg_bool, &args->event_idx) != 0 ||
-	    rte_kvargs_process(kvlist, VHF_ARG_IN_ORDER, vhf_arg_bool, &args->in_order) != 0) {
+	    rte_kvargs_process(kvlist, VHF_ARG_IN_ORDER, vhf_arg_bool, &args->in_order) != 0 ||
+	    rte_kvargs_process(kvlist, VHF_ARG_CSUM, vhf_arg_bool, &args->csum) != 0 ||
+	    rte_kvargs_process(kvlist, VHF_ARG_TSO, vhf_arg_bool, &args->tso) != 0) {
 		VHF_LOG(ERR, "%s: invalid devargs '%s'", name, params);
+		goto out;
+	}
+	/* Segmentation offload without checksum offload is not a virtio combination (5.1.3.1). */
+	if (args->tso && !args->csum) {
+		VHF_LOG(ERR, "%s: devarg '%s=1' needs '%s=1'", name, VHF_ARG_TSO, VHF_ARG_CSUM);
 		goto out;
 	}
 	ret = 0;
@@ -263,6 +272,23 @@ vhf_dev_info_get(struct rte_eth_dev *dev, struct rte_eth_dev_info *info)
 	info->min_rx_bufsize = 0;
 	info->rx_offload_capa = RTE_ETH_RX_OFFLOAD_SCATTER;
 	info->tx_offload_capa = RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+	/*
+	 * Only what the devargs offer. Whatever the guest negotiates, the
+	 * capabilities hold: where it cannot take an offload, the PMD does the
+	 * work in software (checksums) or drops and counts (TSO to a guest
+	 * without GUEST_TSO: we do not segment).
+	 */
+	if (port->args.csum) {
+		info->rx_offload_capa |= RTE_ETH_RX_OFFLOAD_TCP_CKSUM |
+					 RTE_ETH_RX_OFFLOAD_UDP_CKSUM;
+		info->tx_offload_capa |= RTE_ETH_TX_OFFLOAD_TCP_CKSUM |
+					 RTE_ETH_TX_OFFLOAD_UDP_CKSUM |
+					 RTE_ETH_TX_OFFLOAD_IPV4_CKSUM;
+	}
+	if (port->args.tso) {
+		info->rx_offload_capa |= RTE_ETH_RX_OFFLOAD_TCP_LRO;
+		info->tx_offload_capa |= RTE_ETH_TX_OFFLOAD_TCP_TSO;
+	}
 	return 0;
 }
 
@@ -288,10 +314,22 @@ vhf_queue_setup_common(struct rte_eth_dev *dev, uint16_t qid, bool is_rx,
 
 static int
 vhf_rx_queue_setup(struct rte_eth_dev *dev, uint16_t qid, uint16_t nb_desc __rte_unused,
-		   unsigned int socket_id __rte_unused,
-		   const struct rte_eth_rxconf *conf __rte_unused, struct rte_mempool *mb_pool)
+		   unsigned int socket_id __rte_unused, const struct rte_eth_rxconf *conf,
+		   struct rte_mempool *mb_pool)
 {
-	return vhf_queue_setup_common(dev, qid, true, mb_pool);
+	struct vhf_port *port = dev->data->dev_private;
+	uint64_t offloads = dev->data->dev_conf.rxmode.offloads;
+	int ret;
+
+	ret = vhf_queue_setup_common(dev, qid, true, mb_pool);
+	if (ret != 0)
+		return ret;
+	if (conf != NULL)
+		offloads |= conf->offloads;
+	/* Either one: a partial checksum left for the app is flagged, not completed. */
+	port->rxq[qid].rx_csum_offload =
+		(offloads & (RTE_ETH_RX_OFFLOAD_TCP_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM)) != 0;
+	return 0;
 }
 
 static int
@@ -607,10 +645,11 @@ vhf_pmd_probe(struct rte_vdev_device *vdev, const char *default_args)
 		goto fail;
 	rte_eth_dev_probing_finish(dev);
 	VHF_LOG(INFO, "%s: port %u on %s (%s, %u queue pair(s), notify=%s, packed=%d, "
-		"mrg_rxbuf=%d, event_idx=%d, in_order=%d)", name, port->port_id, port->args.iface,
-		port->args.client ? "client" : "server", port->args.queues,
+		"mrg_rxbuf=%d, event_idx=%d, in_order=%d, csum=%d, tso=%d)", name, port->port_id,
+		port->args.iface, port->args.client ? "client" : "server", port->args.queues,
 		port->args.notify == VHF_NOTIFY_LEGACY ? "legacy" : "fixed", port->args.packed,
-		port->args.mrg_rxbuf, port->args.event_idx, port->args.in_order);
+		port->args.mrg_rxbuf, port->args.event_idx, port->args.in_order, port->args.csum,
+		port->args.tso);
 	return 0;
 
 fail:
@@ -650,4 +689,6 @@ RTE_PMD_REGISTER_PARAM_STRING(net_vhostfix,
 	"packed=<0|1> "
 	"mrg_rxbuf=<0|1> "
 	"event_idx=<0|1> "
-	"in_order=<0|1>");
+	"in_order=<0|1> "
+	"csum=<0|1> "
+	"tso=<0|1>");

@@ -6,13 +6,34 @@
  * Burst functions: mbufs <-> lib/ packets. Every guest-visible step (ring
  * walking, notification arming, used publication, the interrupt decision) is
  * lib/'s; this file only copies, counts and writes the call eventfd.
+ *
+ * Offloads (devargs csum=1, tso=1): the virtio-net header is checked and
+ * translated by lib/vhf_net_offload.h; this file maps it to and from mbuf
+ * flags and does the software work on the mbufs:
+ *  - from the guest: a partial TCP/UDP checksum is handed on as
+ *    RTE_MBUF_F_RX_L4_CKSUM_NONE when the application enabled the matching rx
+ *    offload, and completed here otherwise (or when it is not at the L4
+ *    header); DATA_VALID gives RX_L4_CKSUM_GOOD; a GSO packet gives RX_LRO
+ *    and tso_segsz. A header the guest could not have sent honestly is
+ *    counted (drop_bad_offload) and its packet dropped.
+ *  - to the guest: RTE_MBUF_F_TX_{TCP,UDP}_CKSUM and TX_TCP_SEG become
+ *    NEEDS_CSUM and GSO_TCPV4/6 when the guest negotiated GUEST_CSUM and
+ *    GUEST_TSO4/6; without GUEST_CSUM the checksum is computed here; TSO to a
+ *    guest without GUEST_TSO is dropped and counted (drop_tso_no_guest_tso):
+ *    we do not segment. TX_IP_CKSUM is always done here (virtio has none).
+ *    These software steps write the packet's checksum fields in the mbuf, as
+ *    DPDK drivers' tx_prepare does; what they write does not depend on what
+ *    was there, so a packet sent twice (a short burst, a clone) comes out the
+ *    same.
  */
 
 #include <sys/eventfd.h>
 
 #include <rte_cycles.h>
+#include <rte_ip.h>
 #include <rte_mbuf.h>
 
+#include "vhf_net_offload.h"
 #include "vhf_pmd.h"
 
 /* Guest misbehaviour is logged at most this often per port, whatever the number of queues. */
@@ -44,6 +65,89 @@ vhf_queue_log_broken(struct vhf_pmd_queue *q)
 		"stopped until the guest resets it\n", port->args.iface, q->port_id,
 		q->is_rx ? "rx" : "tx", q->qid, q->vring,
 		reason >= 0 && reason < VHF_VQ_CNT_MAX ? vhf_vq_counter_names[reason] : "unknown");
+}
+
+/* Write len bytes at offset off of an mbuf chain (the caller checked off + len <= pkt_len). */
+static void
+vhf_mbuf_write(struct rte_mbuf *m, uint32_t off, const void *src, uint32_t len)
+{
+	const uint8_t *s = src;
+
+	while (m != NULL && off >= m->data_len) {
+		off -= m->data_len;
+		m = m->next;
+	}
+	while (m != NULL && len > 0) {
+		uint32_t chunk = RTE_MIN(len, (uint32_t)m->data_len - off);
+
+		rte_memcpy(rte_pktmbuf_mtod_offset(m, uint8_t *, off), s, chunk);
+		s += chunk;
+		len -= chunk;
+		off = 0;
+		m = m->next;
+	}
+}
+
+static void
+vhf_mbuf_put16(struct rte_mbuf *m, uint32_t off, uint16_t v)
+{
+	uint8_t b[2];
+
+	vhf_ofl_put16(b, v);
+	vhf_mbuf_write(m, off, b, sizeof(b));
+}
+
+/*
+ * Complete a partial checksum: fold [start, pkt_len) and store the result at
+ * start + offset (lib/ checked that both lie inside the packet).
+ */
+static void
+vhf_mbuf_csum_complete(struct rte_mbuf *m, uint32_t start, uint32_t offset)
+{
+	uint16_t sum = 0;
+	uint16_t v;
+
+	/* rte_raw_cksum works on words in memory order: store its result the same way. */
+	if (rte_raw_cksum_mbuf(m, start, rte_pktmbuf_pkt_len(m) - start, &sum) != 0)
+		return;
+	v = vhf_ofl_csum_final(sum);
+	vhf_mbuf_write(m, start + offset, &v, sizeof(v));
+}
+
+/* Turn what the guest's header said into mbuf metadata (or checksums done here). */
+static void
+vhf_rx_offload_apply(struct vhf_pmd_queue *q, struct rte_mbuf *m, const struct vhf_ofl_rx *ofl)
+{
+	struct vhf_vq *vq = &q->vq;
+
+	switch (ofl->csum) {
+	case VHF_OFL_CSUM_GOOD:
+		m->ol_flags |= RTE_MBUF_F_RX_L4_CKSUM_GOOD;
+		break;
+	case VHF_OFL_CSUM_PARTIAL_L4:
+		if (q->rx_csum_offload) {
+			/* "Not correct in the data, but the integrity is verified." */
+			m->ol_flags |= RTE_MBUF_F_RX_L4_CKSUM_NONE;
+			vhf_vq_count(vq, VHF_VQ_CNT_csum_offloaded);
+			break;
+		}
+		vhf_mbuf_csum_complete(m, ofl->csum_start, ofl->csum_offset);
+		m->ol_flags |= RTE_MBUF_F_RX_L4_CKSUM_GOOD;
+		vhf_vq_count(vq, VHF_VQ_CNT_csum_sw);
+		break;
+	case VHF_OFL_CSUM_PARTIAL_OTHER:
+		/* Not a checksum the application could recognise: ours to finish. */
+		vhf_mbuf_csum_complete(m, ofl->csum_start, ofl->csum_offset);
+		vhf_vq_count(vq, VHF_VQ_CNT_csum_sw);
+		break;
+	default:
+		break;
+	}
+	if (ofl->gso_size != 0) {
+		m->ol_flags |= RTE_MBUF_F_RX_LRO;
+		m->tso_segsz = ofl->gso_size;
+		vhf_vq_count(vq, VHF_VQ_CNT_gso_offloaded);
+	}
 }
 
 /* Copy a guest TX packet into a chain of mbufs from pool; NULL if the pool ran dry. */
@@ -81,33 +185,55 @@ vhf_pmd_rx_burst(void *rxq, struct rte_mbuf **pkts, uint16_t n)
 {
 	struct vhf_pmd_queue *q = rxq;
 	struct vhf_vq *vq = &q->vq;
+	struct rte_mbuf *m = NULL;
 	uint16_t i = 0;
 
 	if (!vhf_queue_enter(q))
 		return 0;
 	while (i < n) {
-		struct rte_mbuf *m;
+		const struct vhf_tx_pkt *pkt = &q->tx_pkt;
+		struct vhf_ofl_rx ofl;
+		bool plain;
 		int ret;
 
 		/* Allocate before taking a packet: a dry pool then leaves it in the ring. */
-		m = rte_pktmbuf_alloc(q->mb_pool);
-		if (unlikely(m == NULL)) {
-			vhf_vq_count(vq, VHF_VQ_CNT_drop_no_mbuf);
-			break;
+		if (m == NULL) {
+			m = rte_pktmbuf_alloc(q->mb_pool);
+			if (unlikely(m == NULL)) {
+				vhf_vq_count(vq, VHF_VQ_CNT_drop_no_mbuf);
+				break;
+			}
 		}
 		ret = vhf_net_tx_next(vq, &q->tx_pkt);
-		if (ret <= 0) {
-			rte_pktmbuf_free(m);
+		if (ret <= 0)
 			break;
+		plain = vhf_ofl_hdr_is_plain(&pkt->hdr);
+		if (unlikely(!plain)) {
+			uint8_t head[VHF_OFL_HDR_MAX];
+			uint32_t head_len = RTE_MIN(pkt->len, (uint32_t)VHF_OFL_HDR_MAX);
+
+			/* A copy: the guest may rewrite its buffer while we look. */
+			head_len = vhf_iov_copy_out(head, pkt->iov, pkt->niov, 0, head_len);
+			if (vhf_ofl_from_guest(&pkt->hdr, head, head_len, pkt->len, q->features,
+					       &ofl) != VHF_OFL_OK) {
+				/* Consumed (its used entry is staged), never delivered. */
+				vhf_vq_count(vq, VHF_VQ_CNT_drop_bad_offload);
+				continue;
+			}
 		}
-		m = vhf_pkt_to_mbuf(q, m, &q->tx_pkt);
+		m = vhf_pkt_to_mbuf(q, m, pkt);
 		if (unlikely(m == NULL)) {
 			/* Taken from the ring already: it is lost, and counted. */
 			vhf_vq_count(vq, VHF_VQ_CNT_drop_no_mbuf);
 			break;
 		}
+		if (unlikely(!plain))
+			vhf_rx_offload_apply(q, m, &ofl);
 		pkts[i++] = m;
+		m = NULL;
 	}
+	if (m != NULL)
+		rte_pktmbuf_free(m);
 	/* Once per burst: publish what we consumed, interrupt the guest if it asked. */
 	if (vhf_net_tx_finish(vq))
 		vhf_queue_call(q);
@@ -117,26 +243,127 @@ vhf_pmd_rx_burst(void *rxq, struct rte_mbuf **pkts, uint16_t n)
 	return i;
 }
 
+/* mbuf tx flags that need a look before the packet goes to the guest. */
+#define VHF_TX_OFL_MASK (RTE_MBUF_F_TX_L4_MASK | RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_IP_CKSUM)
+
+/* Per packet of a batch: which offload counters it adds once delivered. */
+#define VHF_TX_DID_CSUM 1
+#define VHF_TX_DID_GSO 2
+#define VHF_TX_DID_SW 4
+
+/*
+ * Prepare an mbuf's offloads for the guest: the software part now, the
+ * virtio-net header into *hdr.
+ * @return 0 (no header needed), 1 (*hdr filled), or -1 with *drop set to the
+ *   counter to charge when the packet is dropped.
+ */
+static int
+vhf_tx_offload(const struct vhf_pmd_queue *q, struct rte_mbuf *m, struct vhf_net_hdr *hdr,
+	       uint8_t *did, enum vhf_vq_counter *drop)
+{
+	uint64_t ol = m->ol_flags;
+	struct vhf_ofl_tx req = {
+		.pkt_len = rte_pktmbuf_pkt_len(m),
+		.l2_len = m->l2_len,
+		.l3_len = m->l3_len,
+		.l4_len = m->l4_len,
+		.tso_segsz = m->tso_segsz,
+	};
+	struct vhf_ofl_tx_plan plan;
+	int ret;
+
+	*drop = VHF_VQ_CNT_drop_bad_offload;
+	switch (ol & RTE_MBUF_F_TX_L4_MASK) {
+	case RTE_MBUF_F_TX_L4_NO_CKSUM:
+		break;
+	case RTE_MBUF_F_TX_TCP_CKSUM:
+		req.flags |= VHF_OFL_TX_TCP_CKSUM;
+		break;
+	case RTE_MBUF_F_TX_UDP_CKSUM:
+		req.flags |= VHF_OFL_TX_UDP_CKSUM;
+		break;
+	default:
+		return -1; /* SCTP: not offered */
+	}
+	if (ol & RTE_MBUF_F_TX_TCP_SEG)
+		req.flags |= VHF_OFL_TX_TCP_SEG;
+	if (ol & RTE_MBUF_F_TX_IPV4)
+		req.flags |= VHF_OFL_TX_IPV4;
+	if (ol & RTE_MBUF_F_TX_IPV6)
+		req.flags |= VHF_OFL_TX_IPV6;
+	if (ol & RTE_MBUF_F_TX_IP_CKSUM)
+		req.flags |= VHF_OFL_TX_IP_CKSUM;
+	ret = vhf_ofl_to_guest(&req, q->features, &plan);
+	if (ret == VHF_OFL_TX_ERR_NO_TSO)
+		*drop = VHF_VQ_CNT_drop_no_guest_tso;
+	if (ret != 0)
+		return -1;
+
+	*did = 0;
+	if (plan.todo & (VHF_OFL_DO_IP_CSUM | VHF_OFL_DO_PHDR)) {
+		uint8_t l3buf[60];
+		uint32_t l3_copy = plan.todo & VHF_OFL_DO_IP_CSUM ? req.l3_len : 40;
+		const uint8_t *l3;
+
+		/* IPv4: the addresses are in the first 20 bytes; lib/ checked l3_len. */
+		if (plan.l3 == VHF_OFL_L3_IPV4 && !(plan.todo & VHF_OFL_DO_IP_CSUM))
+			l3_copy = 20;
+		l3 = rte_pktmbuf_read(m, req.l2_len, l3_copy, l3buf);
+		if (l3 == NULL)
+			return -1;
+		if (plan.todo & VHF_OFL_DO_IP_CSUM)
+			vhf_mbuf_put16(m, req.l2_len + 10, vhf_ofl_ipv4_csum(l3, req.l3_len));
+		if (plan.todo & VHF_OFL_DO_PHDR)
+			vhf_mbuf_put16(m, (uint32_t)plan.csum_start + plan.csum_offset,
+				       vhf_ofl_phdr(l3, plan.l3, plan.l4_proto,
+						    req.pkt_len - plan.csum_start));
+	}
+	if (plan.todo & VHF_OFL_DO_L4_CSUM) {
+		vhf_mbuf_csum_complete(m, plan.csum_start, plan.csum_offset);
+		*did |= VHF_TX_DID_SW;
+	}
+	if (plan.hdr.flags == 0 && plan.hdr.gso_type == VHF_NET_HDR_GSO_NONE)
+		return 0;
+	*hdr = plan.hdr;
+	*did |= VHF_TX_DID_CSUM;
+	if (plan.hdr.gso_type != VHF_NET_HDR_GSO_NONE)
+		*did |= VHF_TX_DID_GSO;
+	return 1;
+}
+
 /*
  * Describe up to n mbuf chains as lib/ packets, as long as their segments fit
- * in segs[VHF_PMD_BATCH_SEGS].
- * @return packets described; 0 if the first alone has too many segments.
+ * in segs[VHF_PMD_BATCH_SEGS], preparing their offloads. Stops before a
+ * packet whose offload request cannot be served.
+ * @return packets described; 0 if the first alone has too many segments, or
+ *   cannot be served (then *drop says why, else it is VHF_VQ_CNT_drop_too_big).
  */
 static inline uint16_t
-vhf_mbufs_to_pkts(struct rte_mbuf **mbufs, uint16_t n, struct vhf_rx_pkt *pkts,
-		  struct vhf_seg *segs)
+vhf_mbufs_to_pkts(const struct vhf_pmd_queue *q, struct rte_mbuf **mbufs, uint16_t n,
+		  struct vhf_rx_pkt *pkts, struct vhf_seg *segs, struct vhf_net_hdr *hdrs,
+		  uint8_t *did, enum vhf_vq_counter *drop)
 {
 	uint16_t i, nsegs = 0;
 
+	*drop = VHF_VQ_CNT_drop_too_big;
 	for (i = 0; i < n; i++) {
 		struct rte_mbuf *m = mbufs[i];
 
 		if (m->nb_segs > VHF_PMD_BATCH_SEGS - nsegs)
 			break;
+		pkts[i].hdr = NULL;
+		did[i] = 0;
+		if (unlikely(m->ol_flags & VHF_TX_OFL_MASK)) {
+			int ret = vhf_tx_offload(q, m, &hdrs[i], &did[i], drop);
+
+			if (ret < 0)
+				break;
+			if (ret > 0)
+				pkts[i].hdr = &hdrs[i];
+		}
 		pkts[i].segs = &segs[nsegs];
 		pkts[i].nsegs = m->nb_segs;
 		pkts[i].len = m->pkt_len;
-		pkts[i].hdr = NULL;
 		for (; m != NULL; m = m->next) {
 			segs[nsegs].data = rte_pktmbuf_mtod(m, const void *);
 			segs[nsegs].len = m->data_len;
@@ -154,6 +381,8 @@ vhf_pmd_tx_burst(void *txq, struct rte_mbuf **pkts, uint16_t n)
 	struct vhf_vq *vq = &q->vq;
 	struct vhf_rx_pkt batch[VHF_PMD_BATCH];
 	struct vhf_seg segs[VHF_PMD_BATCH_SEGS];
+	struct vhf_net_hdr hdrs[VHF_PMD_BATCH];
+	uint8_t did[VHF_PMD_BATCH];
 	struct vhf_burst_result res;
 	bool call = false;
 	uint16_t done = 0;
@@ -161,18 +390,33 @@ vhf_pmd_tx_burst(void *txq, struct rte_mbuf **pkts, uint16_t n)
 	if (!vhf_queue_enter(q))
 		return 0;
 	while (done < n) {
-		uint16_t cnt = vhf_mbufs_to_pkts(&pkts[done], RTE_MIN(n - done, VHF_PMD_BATCH),
-						 batch, segs);
-		uint16_t taken;
+		enum vhf_vq_counter drop;
+		uint16_t cnt = vhf_mbufs_to_pkts(q, &pkts[done], RTE_MIN(n - done, VHF_PMD_BATCH),
+						 batch, segs, hdrs, did, &drop);
+		uint16_t taken, i;
 
 		if (unlikely(cnt == 0)) {
-			/* More segments than we describe at once: no guest could want it. */
-			vhf_vq_count(vq, VHF_VQ_CNT_drop_too_big);
+			/*
+			 * More segments than we describe at once (no guest could want
+			 * it), or an offload we cannot serve: dropped, counted.
+			 */
+			vhf_vq_count(vq, drop);
 			rte_pktmbuf_free(pkts[done++]);
 			continue;
 		}
 		taken = vhf_net_rx_enqueue(vq, batch, cnt, &res);
 		call |= res.call;
+		/* Counted once taken: a packet left to the caller is prepared again next time. */
+		for (i = 0; i < taken; i++) {
+			if (likely(did[i] == 0))
+				continue;
+			if (did[i] & VHF_TX_DID_CSUM)
+				vhf_vq_count(vq, VHF_VQ_CNT_csum_offloaded);
+			if (did[i] & VHF_TX_DID_GSO)
+				vhf_vq_count(vq, VHF_VQ_CNT_gso_offloaded);
+			if (did[i] & VHF_TX_DID_SW)
+				vhf_vq_count(vq, VHF_VQ_CNT_csum_sw);
+		}
 		/* Copied into the guest (or dropped and counted): the mbufs are ours to free. */
 		rte_pktmbuf_free_bulk(&pkts[done], taken);
 		done += taken;

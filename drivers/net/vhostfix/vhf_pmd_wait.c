@@ -102,22 +102,38 @@ vhf_wait_detach(struct vhf_pmd_queue *q)
  * the control path cannot close it under us (and only if readable: the guest
  * may have made it blocking).
  */
-static void
+static bool
 vhf_wait_drain_wake(struct vhf_pmd_queue *q)
 {
-	eventfd_t v;
+	eventfd_t v = 0;
 
-	(void)eventfd_read(q->wake_fd, &v); /* non-blocking: EAGAIN when already clear */
+	/* Non-blocking: EAGAIN when already clear. */
+	return eventfd_read(q->wake_fd, &v) == 0 && v != 0;
 }
 
+/*
+ * With the queue entered. The eventfd's value is the number of kicks the
+ * guest sent since the last drain: that is what guest_kicks counts (a queue
+ * that is only ever polled is never drained, and its kicks are not counted;
+ * the guest sends few then anyway, notifications being disabled while we poll).
+ * A drain that finds anything after an arm that said "sleep" ends that sleep:
+ * it counts as a wake-up (whether the application slept or not, the arm's
+ * promise was kept).
+ */
 static void
-vhf_wait_drain_kick(struct vhf_pmd_queue *q)
+vhf_wait_drain_kick(struct vhf_pmd_queue *q, bool woken)
 {
 	struct pollfd pfd = { .fd = q->kickfd, .events = POLLIN };
-	eventfd_t v;
+	eventfd_t v = 0;
 
-	if (q->kickfd >= 0 && poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLIN))
-		(void)eventfd_read(q->kickfd, &v);
+	if (q->kickfd >= 0 && poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLIN) &&
+	    eventfd_read(q->kickfd, &v) == 0 && v != 0) {
+		q->vq.cnt[VHF_VQ_CNT_guest_kicks] += v;
+		woken = true;
+	}
+	if (q->armed && woken)
+		vhf_vq_count(&q->vq, VHF_VQ_CNT_wakeups);
+	q->armed = false;
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -179,15 +195,18 @@ vhf_rx_queue_intr_enable(struct rte_eth_dev *dev, uint16_t qid)
 {
 	struct vhf_port *port = dev->data->dev_private;
 	struct vhf_pmd_queue *q;
+	bool woken;
 
 	if (qid >= port->args.queues)
 		return -EINVAL;
 	q = &port->rxq[qid];
-	vhf_wait_drain_wake(q);
+	woken = vhf_wait_drain_wake(q);
 	if (!vhf_queue_enter(q))
 		return 0; /* no guest: its attach writes wake_fd */
-	vhf_wait_drain_kick(q);
-	if (!vhf_vq_arm_kick(&q->vq))
+	vhf_wait_drain_kick(q, woken);
+	if (vhf_vq_arm_kick(&q->vq))
+		q->armed = true;
+	else
 		vhf_wait_wake(q);
 	vhf_queue_leave(q);
 	return 0;
@@ -198,13 +217,20 @@ vhf_rx_queue_intr_disable(struct rte_eth_dev *dev, uint16_t qid)
 {
 	struct vhf_port *port = dev->data->dev_private;
 	struct vhf_pmd_queue *q;
+	bool woken;
 
 	if (qid >= port->args.queues)
 		return -EINVAL;
 	q = &port->rxq[qid];
-	/* Polling again: guest kicks would only cost it system calls. */
+	/*
+	 * Polling again: guest kicks would only cost it system calls. What woke
+	 * the sleep is consumed here (and counted); the next enable rechecks the
+	 * ring whatever the fds say.
+	 */
+	woken = vhf_wait_drain_wake(q);
 	if (!vhf_queue_enter(q))
 		return 0;
+	vhf_wait_drain_kick(q, woken);
 	vhf_vq_disable_notify(&q->vq);
 	vhf_queue_leave(q);
 	return 0;
@@ -253,14 +279,16 @@ rte_pmd_vhostfix_tx_wait_arm(uint16_t port_id, uint16_t queue_id, uint32_t need_
 	int err = 0;
 	struct vhf_pmd_queue *q = vhf_api_txq(port_id, queue_id, &err);
 	enum vhf_rx_status st;
+	bool woken;
 
 	if (q == NULL)
 		return err;
-	vhf_wait_drain_wake(q);
+	woken = vhf_wait_drain_wake(q);
 	if (!vhf_queue_enter(q))
 		return -ENOTCONN; /* the fd becomes readable when a guest attaches */
-	vhf_wait_drain_kick(q);
+	vhf_wait_drain_kick(q, woken);
 	st = vhf_net_rx_has_room(&q->vq, need_bytes);
+	q->armed = st == VHF_RX_WAIT_KICK;
 	vhf_queue_leave(q);
 	switch (st) {
 	case VHF_RX_DONE:
