@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 dpdk-vhostfix authors
+ */
+
+#ifndef VHF_APP_H
+#define VHF_APP_H
+
+/**
+ * @file
+ * dpdk-vhostfix: forwards between NIC queues and guest virtqueues.
+ *
+ * The unit of work is a stream: rx queue q of one port -> tx queue q of its
+ * pair. Both streams of a queue index of a pair run on one worker lcore, so
+ * every ethdev queue is polled by exactly one thread and the hot path takes
+ * no lock. Each stream owns a bounded backlog: packets its destination could
+ * not take yet (a guest short of RX buffers), sent before anything newer.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_common.h>
+#include <rte_epoll.h>
+#include <rte_ethdev.h>
+#include <rte_log.h>
+#include <rte_mbuf.h>
+
+extern int vhf_app_logtype;
+#define APP_LOG(level, fmt, ...)                                                                   \
+	rte_log(RTE_LOG_##level, vhf_app_logtype, "dpdk-vhostfix: " fmt "\n", ##__VA_ARGS__)
+
+#define APP_MAX_PORTS 32
+#define APP_MAX_QUEUES 16
+#define APP_MAX_STREAMS (APP_MAX_PORTS * APP_MAX_QUEUES)
+#define APP_BURST 32
+
+enum app_mode { APP_MODE_POLL, APP_MODE_SLEEP };
+
+/** What a stream does when its backlog is full. */
+enum app_full_policy {
+	APP_FULL_PAUSE, /**< stop taking from the source queue, as QEMU does */
+	APP_FULL_DROP,  /**< keep taking, drop what does not fit */
+};
+
+struct app_options {
+	enum app_mode mode;
+	bool notify_legacy;
+	enum app_full_policy full_policy;
+	uint32_t backlog;         /**< packets per stream */
+	uint32_t stats_interval;  /**< seconds; 0: only at exit */
+	uint32_t idle_us;         /**< sleep mode: idle time before sleeping */
+	uint32_t poll_ms;         /**< sleep mode: re-poll interval of sources without interrupts */
+	uint16_t nb_rxd;
+	uint16_t nb_txd;
+	uint32_t nb_mbufs;
+	uint16_t queues;          /**< queues per port; 0: as many as both ports of a pair have */
+	const char *config_file;
+	int npairs;               /**< 0: pair ports 0-1, 2-3, ... */
+	/** Port ids or ethdev names, resolved once the ports exist. */
+	char pairs[APP_MAX_PORTS][2][RTE_ETH_NAME_MAX_LEN];
+};
+
+/** Counters of a stream, written by its lcore only, read by the main lcore. */
+struct app_stream_stats {
+	uint64_t rx;
+	uint64_t tx;
+	uint64_t drop_backlog_full; /**< APP_FULL_DROP: did not fit in the backlog */
+	uint64_t drop_broken;       /**< destination queue broken by its guest */
+	uint64_t drop_shutdown;     /**< still in the backlog at exit */
+	uint64_t paused;            /**< times rx stopped because the backlog was full */
+	uint64_t backlog_max;
+};
+
+struct app_stream {
+	uint16_t rx_port, rx_queue;
+	uint16_t tx_port, tx_queue;
+	bool dst_is_vhostfix;       /**< the tx-wait API serves the destination */
+	bool src_has_intr;          /**< rx interrupts work on the source queue */
+	bool paused;
+	bool intr_armed;            /**< rx interrupt enabled for the coming sleep */
+	/* Backlog: a ring of mbufs, cap a power of two. */
+	struct rte_mbuf **backlog;
+	uint32_t cap, mask, head, count;
+	struct rte_epoll_event txwait_ev; /**< the destination's tx-wait fd, in the lcore's set */
+	struct app_stream_stats st;
+	uint32_t backlog_now;       /**< depth, for the main lcore */
+} __rte_cache_aligned;
+
+struct app_lcore_stats {
+	uint64_t sleeps;
+	uint64_t wakeups;
+	uint64_t wake_timeouts;     /**< sleeps ended by the poll interval, not an event */
+	uint64_t sleep_aborted;     /**< arming found work pending: polled on instead */
+	uint64_t busy_cycles;
+	uint64_t sleep_ns;
+};
+
+struct app_lcore {
+	unsigned int lcore_id;
+	uint16_t nb_streams;
+	struct app_stream *streams[APP_MAX_STREAMS];
+	int epfd;                     /**< what the lcore sleeps on */
+	int quit_fd;                  /**< eventfd the main lcore writes at shutdown */
+	struct rte_epoll_event quit_ev;
+	struct app_lcore_stats st;
+} __rte_cache_aligned;
+
+struct app_port {
+	bool used;
+	bool is_vhostfix;
+	bool has_rx_intr;
+	uint16_t queues;
+	uint16_t peer;
+	char name[RTE_ETH_NAME_MAX_LEN];
+	char driver[64];
+};
+
+extern struct app_options app_opts;
+extern struct app_port app_ports[APP_MAX_PORTS];
+extern struct app_stream app_streams[APP_MAX_STREAMS];
+extern uint16_t app_nb_streams;
+extern struct app_lcore app_lcores[RTE_MAX_LCORE];
+extern bool app_quit; /**< atomic accesses only */
+
+/* options.c */
+int app_parse_options(int argc, char **argv, struct app_options *opts);
+int app_parse_config_file(const char *path, struct app_options *opts);
+void app_usage(const char *prog);
+
+/* ports.c */
+int app_discover_ports(void);
+uint32_t app_mbufs_needed(void);
+int app_setup_ports(struct rte_mempool *pool);
+int app_map_streams(void);
+void app_close_ports(void);
+
+/* fwd.c */
+int app_lcore_main(void *arg);
+void app_stream_drain(struct app_stream *s);
+
+/* stats.c */
+void app_stats_print(FILE *f);
+int app_telemetry_register(void);
+
+/** Store from the owning lcore, for a relaxed reader on another lcore. */
+#define APP_STAT_ADD(field, n) __atomic_store_n(&(field), (field) + (n), __ATOMIC_RELAXED)
+#define APP_STAT_READ(field) __atomic_load_n(&(field), __ATOMIC_RELAXED)
+
+#endif /* VHF_APP_H */

@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 dpdk-vhostfix authors
+ */
+
+/* Stats: printed every --stats seconds and at exit, and served as /vhostfix/stats. */
+
+#include <inttypes.h>
+#include <stdio.h>
+
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_telemetry.h>
+
+#include "app.h"
+
+static const char *
+app_stream_name(const struct app_stream *s, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s:%u->%s:%u", app_ports[s->rx_port].name, s->rx_queue,
+		 app_ports[s->tx_port].name, s->tx_queue);
+	return buf;
+}
+
+void
+app_stats_print(FILE *f)
+{
+	unsigned int lcore_id;
+	uint16_t p, i;
+	char name[2 * RTE_ETH_NAME_MAX_LEN + 16];
+
+	fprintf(f, "---- dpdk-vhostfix stats ----\n");
+	for (p = 0; p < APP_MAX_PORTS; p++) {
+		struct rte_eth_stats st;
+
+		if (!app_ports[p].used || rte_eth_stats_get(p, &st) != 0)
+			continue;
+		fprintf(f, "port %u %-16s rx %" PRIu64 " tx %" PRIu64 " rx-missed %" PRIu64
+			" rx-errors %" PRIu64 " tx-errors %" PRIu64 " rx-nombuf %" PRIu64 "\n",
+			p, app_ports[p].name, st.ipackets, st.opackets, st.imissed, st.ierrors,
+			st.oerrors, st.rx_nombuf);
+	}
+	for (i = 0; i < app_nb_streams; i++) {
+		struct app_stream *s = &app_streams[i];
+
+		fprintf(f, "stream %-36s rx %" PRIu64 " tx %" PRIu64 " backlog %u (max %" PRIu64
+			") paused %" PRIu64 " drop-backlog-full %" PRIu64 " drop-broken %" PRIu64
+			" drop-shutdown %" PRIu64 "\n",
+			app_stream_name(s, name, sizeof(name)), APP_STAT_READ(s->st.rx),
+			APP_STAT_READ(s->st.tx), APP_STAT_READ(s->backlog_now),
+			APP_STAT_READ(s->st.backlog_max), APP_STAT_READ(s->st.paused),
+			APP_STAT_READ(s->st.drop_backlog_full), APP_STAT_READ(s->st.drop_broken),
+			APP_STAT_READ(s->st.drop_shutdown));
+	}
+	RTE_LCORE_FOREACH_WORKER(lcore_id) {
+		struct app_lcore *lc = &app_lcores[lcore_id];
+
+		if (lc->nb_streams == 0)
+			continue;
+		fprintf(f, "lcore %u sleeps %" PRIu64 " wakeups %" PRIu64 " wake-timeouts %" PRIu64
+			" sleep-aborted %" PRIu64 " slept-ms %" PRIu64 "\n", lcore_id,
+			APP_STAT_READ(lc->st.sleeps), APP_STAT_READ(lc->st.wakeups),
+			APP_STAT_READ(lc->st.wake_timeouts), APP_STAT_READ(lc->st.sleep_aborted),
+			APP_STAT_READ(lc->st.sleep_ns) / 1000000);
+	}
+	fflush(f);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* telemetry                                                                                */
+
+static struct rte_tel_data *
+app_tel_stream(const struct app_stream *s)
+{
+	struct rte_tel_data *d = rte_tel_data_alloc();
+
+	if (d == NULL)
+		return NULL;
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_string(d, "from", app_ports[s->rx_port].name);
+	rte_tel_data_add_dict_u64(d, "from_queue", s->rx_queue);
+	rte_tel_data_add_dict_string(d, "to", app_ports[s->tx_port].name);
+	rte_tel_data_add_dict_u64(d, "to_queue", s->tx_queue);
+	rte_tel_data_add_dict_u64(d, "rx", APP_STAT_READ(s->st.rx));
+	rte_tel_data_add_dict_u64(d, "tx", APP_STAT_READ(s->st.tx));
+	rte_tel_data_add_dict_u64(d, "backlog", APP_STAT_READ(s->backlog_now));
+	rte_tel_data_add_dict_u64(d, "backlog_max", APP_STAT_READ(s->st.backlog_max));
+	rte_tel_data_add_dict_u64(d, "paused", APP_STAT_READ(s->st.paused));
+	rte_tel_data_add_dict_u64(d, "drop_backlog_full", APP_STAT_READ(s->st.drop_backlog_full));
+	rte_tel_data_add_dict_u64(d, "drop_broken", APP_STAT_READ(s->st.drop_broken));
+	rte_tel_data_add_dict_u64(d, "drop_shutdown", APP_STAT_READ(s->st.drop_shutdown));
+	return d;
+}
+
+static struct rte_tel_data *
+app_tel_lcore(unsigned int lcore_id)
+{
+	const struct app_lcore *lc = &app_lcores[lcore_id];
+	struct rte_tel_data *d = rte_tel_data_alloc();
+
+	if (d == NULL)
+		return NULL;
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_u64(d, "lcore", lcore_id);
+	rte_tel_data_add_dict_u64(d, "streams", lc->nb_streams);
+	rte_tel_data_add_dict_u64(d, "sleeps", APP_STAT_READ(lc->st.sleeps));
+	rte_tel_data_add_dict_u64(d, "wakeups", APP_STAT_READ(lc->st.wakeups));
+	rte_tel_data_add_dict_u64(d, "wake_timeouts", APP_STAT_READ(lc->st.wake_timeouts));
+	rte_tel_data_add_dict_u64(d, "sleep_aborted", APP_STAT_READ(lc->st.sleep_aborted));
+	rte_tel_data_add_dict_u64(d, "slept_ms", APP_STAT_READ(lc->st.sleep_ns) / 1000000);
+	return d;
+}
+
+static int
+app_tel_stats(const char *cmd __rte_unused, const char *params __rte_unused,
+	      struct rte_tel_data *d)
+{
+	struct rte_tel_data *streams = rte_tel_data_alloc();
+	struct rte_tel_data *lcores = rte_tel_data_alloc();
+	unsigned int lcore_id;
+	uint16_t i;
+
+	if (streams == NULL || lcores == NULL) {
+		rte_tel_data_free(streams);
+		rte_tel_data_free(lcores);
+		return -ENOMEM;
+	}
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_string(d, "mode", app_opts.mode == APP_MODE_SLEEP ? "sleep" : "poll");
+	rte_tel_data_add_dict_string(d, "notify", app_opts.notify_legacy ? "legacy" : "fixed");
+	rte_tel_data_start_array(streams, RTE_TEL_CONTAINER);
+	for (i = 0; i < app_nb_streams; i++) {
+		struct rte_tel_data *s = app_tel_stream(&app_streams[i]);
+
+		if (s != NULL)
+			rte_tel_data_add_array_container(streams, s, 0);
+	}
+	rte_tel_data_start_array(lcores, RTE_TEL_CONTAINER);
+	RTE_LCORE_FOREACH_WORKER(lcore_id) {
+		struct rte_tel_data *l = app_tel_lcore(lcore_id);
+
+		if (l != NULL)
+			rte_tel_data_add_array_container(lcores, l, 0);
+	}
+	rte_tel_data_add_dict_container(d, "streams", streams, 0);
+	rte_tel_data_add_dict_container(d, "lcores", lcores, 0);
+	return 0;
+}
+
+int
+app_telemetry_register(void)
+{
+	return rte_telemetry_register_cmd("/vhostfix/stats", app_tel_stats,
+		"dpdk-vhostfix forwarding stats: per stream packets, backlog, drops by reason; "
+		"per lcore sleeps and wake-ups. No parameters");
+}

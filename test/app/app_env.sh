@@ -1,0 +1,49 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright(c) 2026 dpdk-vhostfix authors
+#
+# Sourced by the test/app scripts: the TAP helpers and process bookkeeping of
+# test/pmd/pmd_pair.sh (every process is stopped by PID at exit, the work
+# directory and the EAL runtime directories removed), plus starting the app.
+# Expects $app (dpdk-vhostfix) and $check (vhf_pmd_check) to be set.
+
+. "$(dirname "${BASH_SOURCE[0]}")/../pmd/pmd_pair.sh"
+
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+app_prefix=${pair_prefix}A
+
+# app_start LOG EAL_AND_APP_ARGS...: start dpdk-vhostfix (main lcore on CPU 0,
+# the worker on CPU 1); sets app_pid.
+app_start() {
+	local log=$1
+	shift
+	stdbuf -oL "$app" -l 0-1 --no-huge -m 512 --no-pci --file-prefix="$app_prefix" \
+		"$@" >"$log" 2>&1 &
+	app_pid=$!
+	pair_pids+=("$app_pid")
+}
+
+# app_up LOG: wait until the app forwards (or died).
+app_up() {
+	pair_wait_for "$1" "dpdk-vhostfix: forwarding" 20 "$app_pid"
+}
+
+# app_stop: SIGTERM, and the exit status it ended with (0 expected).
+app_stop() {
+	local i
+	kill -TERM "$app_pid" 2>/dev/null
+	for ((i = 0; i < 100; i++)); do
+		kill -0 "$app_pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$app_pid" 2>/dev/null; then
+		kill -KILL "$app_pid" 2>/dev/null
+		wait "$app_pid" 2>/dev/null
+		pair_forget "$app_pid"
+		return 124
+	fi
+	wait "$app_pid"
+	local rc=$?
+	pair_forget "$app_pid"
+	return $rc
+}

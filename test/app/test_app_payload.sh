@@ -1,0 +1,97 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright(c) 2026 dpdk-vhostfix authors
+#
+# dpdk-vhostfix between two guests: DPDK's virtio-user in two vhf_pmd_check
+# processes, one on each of the app's net_vhost ports. Frames cross the app
+# both ways and every byte is checked, in order, none lost: in poll and sleep
+# modes, split and packed rings, 64 B and jumbo frames, and with a guest that
+# stops refilling now and then, so that the app's backlog fills and it stops
+# taking from the other guest (QEMU-style backpressure) instead of dropping.
+#
+# Usage: test_app_payload.sh <dpdk-vhostfix> <vhf_pmd_check>
+
+set -u
+app=${1:-}
+check=${2:-}
+. "$(dirname "$0")/app_env.sh"
+
+count=${VHF_APP_TEST_COUNT:-20000}
+count_jumbo=${VHF_APP_TEST_COUNT_JUMBO:-3000}
+
+# run_case NAME MODE RING LENS "APP OPTIONS" "GUEST OPTIONS" EXPECT_PAUSE
+run_case() {
+	local name=$1 mode=$2 ring=$3 lens=$4 appopts=$5 gopts=$6 expect_pause=$7
+	local dir=$pair_work/$name n=$count v0 v1 p0 p1 hres gres rc stats
+	mkdir -p "$dir"
+	[ "$lens" != 64 ] && n=$count_jumbo
+	v0="net_vhost0,iface=$dir/v0.sock"
+	v1="net_vhost1,iface=$dir/v1.sock"
+	p0="net_virtio_user0,path=$dir/v0.sock"
+	p1="net_virtio_user1,path=$dir/v1.sock"
+	if [ "$ring" = packed ]; then
+		v0+=",packed=1"; v1+=",packed=1"
+		p0+=",packed_vq=1"; p1+=",packed_vq=1"
+	fi
+	# shellcheck disable=SC2086
+	app_start "$dir/app.log" --vdev "$v0" --vdev "$v1" -- --mode "$mode" $appopts
+	if ! app_up "$dir/app.log"; then
+		not_ok "$name: the app did not come up"
+		diag <"$dir/app.log"
+		app_stop
+		return
+	fi
+	pair_start "$dir/host.log" 0 H "$p0" --role host --mode verify --count "$n" \
+		--lens "$lens" --seconds 90
+	local hpid=$pair_pid
+	# shellcheck disable=SC2086
+	pair_start "$dir/guest.log" 1 G "$p1" --role guest --mode verify --count "$n" \
+		--lens "$lens" --seconds 90 $gopts
+	local gpid=$pair_pid
+	pair_wait_for "$dir/host.log" "^RESULT" 100 "$hpid"
+	pair_wait_for "$dir/guest.log" "^RESULT" 20 "$gpid"
+	pair_stop "$hpid"
+	pair_stop "$gpid"
+	pair_forget "$hpid"
+	pair_forget "$gpid"
+	app_stop
+	rc=$?
+	hres=$(grep "^RESULT" "$dir/host.log")
+	gres=$(grep "^RESULT" "$dir/guest.log")
+	stats=$(grep "^stream" "$dir/app.log" | tail -2)
+	local fail=
+	[[ "$hres" == "RESULT ok"* ]] || fail+=" host: ${hres:-no result};"
+	[[ "$gres" == "RESULT ok"* ]] || fail+=" guest: ${gres:-no result};"
+	[ "$rc" -eq 0 ] || fail+=" app exit status $rc;"
+	grep -q "drop-backlog-full 0 drop-broken 0" <<<"$stats" && \
+		! grep -q "drop-backlog-full [1-9]\|drop-broken [1-9]" <<<"$stats" ||
+		fail+=" app dropped;"
+	if [ "$expect_pause" = 1 ] && ! grep -q "paused [1-9]" <<<"$stats"; then
+		fail+=" the backlog never filled (no backpressure exercised);"
+	fi
+	if [ -z "$fail" ]; then
+		ok "$name: $n frames each way through the app, every byte checked$(
+			[ "$expect_pause" = 1 ] && echo ", backlog filled and the source paused")"
+		[ -n "${VHF_APP_TEST_VERBOSE:-}" ] && diag <"$dir/app.log"
+	else
+		not_ok "$name:$fail"
+		diag <"$dir/app.log"
+		diag <"$dir/host.log"
+		diag <"$dir/guest.log"
+	fi
+}
+
+pair_init 8
+run_case poll-split-64 poll split 64 "" "" 0
+run_case poll-packed-64 poll packed 64 "" "" 0
+run_case sleep-split-64 sleep split 64 "" "" 0
+run_case sleep-packed-64 sleep packed 64 "" "" 0
+run_case sleep-split-jumbo sleep split 64,1500,9000 "" "" 0
+run_case poll-packed-jumbo poll packed 64,1500,9000 "" "" 0
+# The receiving guest stops refilling for 30 ms every 2000 frames: its ring and
+# then the app's 64-packet backlog fill, and the app must pause, not drop.
+run_case sleep-split-backpressure sleep split 64 "--backlog 64" \
+	"--pause-every 2000 --pause-ms 30" 1
+run_case sleep-packed-backpressure sleep packed 64 "--backlog 64" \
+	"--pause-every 2000 --pause-ms 30" 1
+[ "$tap_failed" -eq 0 ]
