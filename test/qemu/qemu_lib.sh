@@ -1,0 +1,185 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright(c) 2026 dpdk-vhostfix authors
+#
+# Sourced by the test/qemu scripts: TAP helpers, the checks that decide
+# between running and skipping, and bookkeeping so that every process a test
+# starts (dpdk-testpmd, the app, QEMU guests) is stopped by PID and every
+# socket and temporary file removed, whatever way the test ends.
+#
+# The caller sets `guests` (usertools/vhf-guests.sh) before sourcing.
+
+tap_n=0
+tap_failed=0
+ok() {
+	tap_n=$((tap_n + 1))
+	echo "ok $tap_n - $*"
+}
+not_ok() {
+	tap_n=$((tap_n + 1))
+	tap_failed=$((tap_failed + 1))
+	echo "not ok $tap_n - $*"
+}
+# check COND_STATUS MESSAGE...: ok or not ok after a command's status.
+check() {
+	local rc=$1
+	shift
+	if [ "$rc" = 0 ]; then ok "$@"; else not_ok "$@"; fi
+}
+diag() {
+	tr -d '\r' | sed 's/^/# /' | tail -n "${VHF_QEMU_TEST_DIAG_LINES:-40}"
+}
+
+q_work=
+q_plugdir=
+q_pids=()
+q_guest_dirs=()
+q_prefixes=()
+q_fds=()
+
+q_cleanup() {
+	local d pid fd
+	for d in "${q_guest_dirs[@]}"; do
+		"$guests" stop --dir "$d" 2>/dev/null
+	done
+	for fd in "${q_fds[@]}"; do
+		eval "exec $fd>&-" 2>/dev/null
+	done
+	for pid in "${q_pids[@]}"; do
+		kill -TERM "$pid" 2>/dev/null
+	done
+	for pid in "${q_pids[@]}"; do
+		q_wait_pid "$pid" 10 || { kill -KILL "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; }
+	done
+	for d in "${q_prefixes[@]}"; do
+		rm -rf "/var/run/dpdk/$d"
+	done
+	[ -n "$q_plugdir" ] && rm -rf "$q_plugdir"
+	if [ -n "$q_work" ]; then
+		if [ "${VHF_QEMU_TEST_KEEP:-0}" = 1 ]; then
+			echo "# kept $q_work" >&2
+		else
+			rm -rf "$q_work"
+		fi
+	fi
+}
+
+# q_skip_all NCASES REASON
+q_skip_all() {
+	local i
+	for ((i = tap_n + 1; i <= $1; i++)); do
+		echo "ok $i # SKIP $2"
+	done
+	exit 0
+}
+
+# q_init NCASES: TAP plan, the checks that may skip the whole test, work
+# directory and traps. A missing package is a skip only where it cannot be
+# installed (not root); QEMU is in usertools/packages/qemu.txt.
+q_init() {
+	local n=$1 tool
+	echo "1..$n"
+	[ "$(id -u)" = 0 ] || q_skip_all "$n" "needs root (vhost-user sockets, /run plugin copy)"
+	for tool in qemu-system-x86_64 dpdk-testpmd iperf3 busybox python3; do
+		command -v "$tool" >/dev/null ||
+			q_skip_all "$n" "$tool not found (usertools/vhf-setup.sh installs it)"
+	done
+	q_work=$(mktemp -d /tmp/vhf-qemu-test.XXXXXX) || exit 1
+	trap q_cleanup EXIT
+	trap 'exit 130' INT TERM
+	# The first run fetches the Debian cloud kernel: without the network and
+	# without a cached image there is no guest to boot.
+	if ! "$(dirname "$guests")/vhf-guest-image.sh" >"$q_work/image.out" 2>"$q_work/image.err"; then
+		diag <"$q_work/image.err"
+		q_skip_all "$n" "no guest image (cannot fetch linux-image-cloud-amd64?)"
+	fi
+}
+
+# q_plugin SO: copy of the PMD in a root-owned 0755 directory, which EAL
+# accepts for -d (it refuses anything under a world-writable one like /tmp).
+q_plugin() {
+	q_plugdir=/run/vhostfix-qemu-test.$$
+	mkdir -m 0755 "$q_plugdir" || return 1
+	cp "$1" "$q_plugdir/librte_net_vhostfix.so" || return 1
+	echo "$q_plugdir/librte_net_vhostfix.so"
+}
+
+# q_wait_pid PID SECONDS: true once PID has exited (and was reaped).
+q_wait_pid() {
+	local i
+	for ((i = 0; i < $2 * 10; i++)); do
+		kill -0 "$1" 2>/dev/null || { wait "$1" 2>/dev/null; return 0; }
+		sleep 0.1
+	done
+	return 1
+}
+
+# q_wait_for FILE PATTERN SECONDS PID: true once PATTERN shows up in FILE.
+q_wait_for() {
+	local i
+	for ((i = 0; i < $3 * 10; i++)); do
+		grep -q -- "$2" "$1" 2>/dev/null && return 0
+		kill -0 "$4" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
+# q_testpmd NAME FD PLUGIN EAL_AND_APP_ARGS...: start an interactive
+# dpdk-testpmd fed from a FIFO on file descriptor FD (3..9); sets tp_pid and
+# tp_log. True once it shows its prompt.
+q_testpmd() {
+	local name=$1 fd=$2 plugin=$3 prefix=vhfq$$$1
+	shift 3
+	tp_log=$q_work/$name.log
+	mkfifo "$q_work/$name.in"
+	q_prefixes+=("$prefix")
+	stdbuf -oL dpdk-testpmd --no-huge -m 512 --no-pci --file-prefix="$prefix" \
+		--log-level='pmd.net.vhostfix*:info' -d "$plugin" "$@" \
+		<"$q_work/$name.in" >"$tp_log" 2>&1 &
+	tp_pid=$!
+	q_pids+=("$tp_pid")
+	eval "exec $fd>\"\$q_work/\$name.in\""
+	q_fds+=("$fd")
+	q_wait_for "$tp_log" "testpmd>" 30 "$tp_pid"
+}
+
+# q_testpmd_stop PID FD
+q_testpmd_stop() {
+	{ echo quit >&"$2"; } 2>/dev/null
+	q_wait_pid "$1" 15 || { kill -TERM "$1" 2>/dev/null; q_wait_pid "$1" 5; } ||
+		{ kill -KILL "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
+	eval "exec $2>&-"
+}
+
+# q_port_stats LOG PORT: "<rx> <tx>" of the last "show port stats PORT".
+q_port_stats() {
+	awk -v p="$2" '
+		/NIC statistics for port/ { cur = ($(NF - 1) == p) }
+		cur && /RX-packets:/ { rx = $2 }
+		cur && /TX-packets:/ { tx = $2 }
+		END { print rx + 0, tx + 0 }' "$1"
+}
+
+# q_guests NAME LAUNCHER_START_ARGS...: start guests in $q_work/NAME; sets gdir.
+q_guests() {
+	gdir=$q_work/$1
+	shift
+	q_guest_dirs+=("$gdir")
+	"$guests" start --dir "$gdir" "$@" 2>"$gdir.start.log"
+}
+
+# q_guest_logs DIR I: the end of guest I's QEMU and console logs, as TAP diag.
+q_guest_logs() {
+	echo "guest $2 qemu log:" | diag
+	diag <"$1/guest$2.qemu.log"
+	echo "guest $2 console:" | diag
+	diag <"$1/guest$2.console.log"
+}
+
+# q_ping_loss OUTPUT: the packet loss percentage busybox ping printed, or 100.
+q_ping_loss() {
+	local loss
+	loss=$(sed -n 's/.* \([0-9.]*\)% packet loss.*/\1/p' <<<"$1" | tail -n 1)
+	echo "${loss:-100}"
+}
