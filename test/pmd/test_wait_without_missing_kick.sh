@@ -15,6 +15,10 @@
 #    The guest's refill kick must end every sleep before the safety timeout;
 #    every frame must arrive, bytes checked. Jumbo frames with mergeable
 #    buffers wait for several guest buffers at once.
+# In both, the queue's xstats must show the PMD's side of it: guest kicks
+# drained from the kick eventfd (<dir>_q0_guest_kicks) and sleeps that ended
+# on an event (<dir>_q0_wakeups), next to the arms that said "sleep"
+# (kick_waits).
 #
 # Usage: test_wait_without_missing_kick.sh <vhf_pmd_check>
 # Prints TAP. Needs root.
@@ -30,13 +34,20 @@ field() {
 	awk -v f="$2" '{ for (i = 1; i < NF; i++) if ($i == f) print $(i + 1) }' <<<"$1"
 }
 
+# xstat LOG NAME: its value (0 when absent: only non-zero ones are printed).
+xstat() {
+	local v
+	v=$(awk -v n="$2" '$1 == "XSTAT" && $2 == n { print $3 }' "$1")
+	echo "${v:-0}"
+}
+
 # run_case NAME MODE HOSTDEV GUESTDEV HOSTARGS GUESTARGS
 run_case() {
-	local name=$1 mode=$2 dir=$pair_work/$1 sock hpid gpid hres gres rx why=
+	local name=$1 mode=$2 dir=$pair_work/$1 sock hpid gpid hres gres rx why= qn kicks wakeups
 	mkdir -p "$dir"
 	sock=$dir/vhost.sock
 	pair_start "$dir/host.log" 0 H "net_vhostfix0,iface=$sock$3" --role host --mode "$mode" \
-		--stall-ms "$stall_ms" --seconds 60 $5
+		--stall-ms "$stall_ms" --seconds 60 --xstats $5
 	hpid=$pair_pid
 	if ! pair_wait_for "$dir/host.log" "READY" 20 "$hpid"; then
 		not_ok "$name: our side did not come up"
@@ -62,9 +73,16 @@ run_case() {
 		[ "$(field "$hres" short_tx)" -gt 0 ] 2>/dev/null || why+=" tx_burst never short;"
 	fi
 	if [ "$mode" = txwait ]; then rx=$(field "$gres" received); else rx=$(field "$hres" received); fi
+	if [ "$mode" = txwait ]; then qn=tx_q0; else qn=rx_q0; fi
+	kicks=$(xstat "$dir/host.log" ${qn}_guest_kicks)
+	wakeups=$(xstat "$dir/host.log" ${qn}_wakeups)
+	[ "$kicks" -gt 0 ] || why+=" xstat ${qn}_guest_kicks 0;"
+	[ "$wakeups" -gt 0 ] || why+=" xstat ${qn}_wakeups 0;"
 	if [ -z "$why" ]; then
 		ok "$name: sleeps $(field "$hres" sleeps), woken $(field "$hres" wakes)," \
 			"not slept (work pending) $(field "$hres" no_sleep), stalls 0;" \
+			"xstats ${qn}: kick_waits $(xstat "$dir/host.log" ${qn}_kick_waits)," \
+			"guest_kicks $kicks, wakeups $wakeups;" \
 			"$rx frames received, bytes checked"
 	else
 		not_ok "$name:$why host: ${hres:-no result}; guest: ${gres:-no result}"

@@ -25,7 +25,21 @@
  *
  * In the wait modes a sleep that reaches --stall-ms is a stall: the run fails.
  * At the end each side prints "RESULT ok|FAIL ..." and the mbufs its pool
- * still has in use once its own pending frames are freed.
+ * still has in use once its own pending frames are freed; with --xstats, the
+ * port's non-zero xstats as "XSTAT name value" lines before it.
+ *
+ * Offloads (any mode): --l4 udp4,tcp4,udp6,tcp6 makes every frame a real
+ * Ethernet/IP/UDP|TCP packet (protocol by sequence number), the numbered
+ * payload after its headers. The L4 checksum is then part of the check: a
+ * receiver completes a partial checksum flagged RTE_MBUF_F_RX_L4_CKSUM_NONE
+ * and verifies every checksum against the pseudo-header; a frame flagged BAD
+ * or with a wrong checksum is bad. --tx-csum leaves the L4 (and IPv4 header,
+ * when offered) checksum to the port (RTE_MBUF_F_TX_*_CKSUM, pseudo-header
+ * sum in the field as DPDK asks), otherwise the sender computes it; --tso MSS
+ * also asks for TCP segmentation offload. --rx-csum and --lro enable the
+ * matching rx offloads. Frames received flagged L4_CKSUM_NONE, GOOD, or
+ * checked in the data, and LRO frames, are counted in the RESULT line.
+ * --rx-count N expects N frames per queue instead of --count (0: none).
  */
 
 #include <errno.h>
@@ -44,6 +58,7 @@
 #include <rte_epoll.h>
 #include <rte_ethdev.h>
 #include <rte_interrupts.h>
+#include <rte_ip.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 
@@ -72,6 +87,15 @@ static struct {
 	unsigned int pause_ms;
 	unsigned int stall_ms;
 	unsigned int linger_ms;
+	/* Offloads. */
+	uint8_t l4[CHK_MAX_LENS]; /* CHK_L4_*; nl4 == 0: plain frames */
+	unsigned int nl4;
+	bool tx_csum;
+	bool rx_csum;
+	bool lro;
+	uint16_t tso_mss;
+	bool xstats;
+	int64_t rx_count; /* -1: --count */
 } opt = {
 	.mode = MODE_VERIFY,
 	.count = 10000,
@@ -83,7 +107,15 @@ static struct {
 	.seconds = 30,
 	.stall_ms = 5000,
 	.linger_ms = 500,
+	.rx_count = -1,
 };
+
+enum { CHK_L4_UDP4, CHK_L4_TCP4, CHK_L4_UDP6, CHK_L4_TCP6 };
+
+/* The port's tx offload capabilities, for what --tx-csum may ask. */
+static uint64_t tx_capa;
+/* Received frames by checksum state, and LRO frames. */
+static uint64_t rx_csum_none, rx_csum_good, rx_csum_data, rx_lro;
 
 struct chk_queue {
 	/* tx */
@@ -127,11 +159,99 @@ chk_pattern(uint64_t seq, uint32_t off, uint8_t role, uint16_t q)
 	return (uint8_t)(seq * 131 + off * 7 + role * 17 + q * 29 + (off >> 8));
 }
 
+static bool
+chk_l4_v6(uint8_t l4)
+{
+	return l4 == CHK_L4_UDP6 || l4 == CHK_L4_TCP6;
+}
+
+static bool
+chk_l4_tcp(uint8_t l4)
+{
+	return l4 == CHK_L4_TCP4 || l4 == CHK_L4_TCP6;
+}
+
+/* Bytes of network headers in front of the numbered header (0: plain frames). */
+static uint32_t
+chk_net_len(uint64_t seq, uint8_t *l4_out)
+{
+	uint8_t l4;
+
+	if (opt.nl4 == 0)
+		return 0;
+	l4 = opt.l4[seq % opt.nl4];
+	if (l4_out != NULL)
+		*l4_out = l4;
+	return 14 + (chk_l4_v6(l4) ? 40 : 20) + (chk_l4_tcp(l4) ? 20 : 8);
+}
+
+/* Ethernet/IP/L4 headers of frame seq, checksum fields zero. */
+static void
+chk_net_hdr(uint8_t *h, uint64_t seq, uint32_t len, uint8_t role, uint16_t q)
+{
+	uint8_t l4 = 0;
+	uint32_t hl = chk_net_len(seq, &l4), l3 = chk_l4_v6(l4) ? 40 : 20, i;
+	uint8_t *ip = h + 14, *t = h + 14 + l3;
+	uint8_t proto = chk_l4_tcp(l4) ? IPPROTO_TCP : IPPROTO_UDP;
+
+	memset(h, 0, hl);
+	h[0] = 0x02;
+	h[5] = 0x01;
+	h[6] = 0x02;
+	h[11] = 0x02;
+	h[12] = chk_l4_v6(l4) ? 0x86 : 0x08;
+	h[13] = chk_l4_v6(l4) ? 0xdd : 0x00;
+	if (!chk_l4_v6(l4)) {
+		ip[0] = 0x45;
+		ip[2] = (uint8_t)((len - 14) >> 8);
+		ip[3] = (uint8_t)(len - 14);
+		ip[4] = (uint8_t)(seq >> 8);
+		ip[5] = (uint8_t)seq;
+		ip[6] = 0x40; /* DF */
+		ip[8] = 64;
+		ip[9] = proto;
+		ip[12] = 10;
+		ip[14] = role;
+		ip[15] = (uint8_t)q;
+		ip[16] = 10;
+		ip[17] = 1;
+		ip[18] = (uint8_t)(seq >> 16);
+		ip[19] = (uint8_t)(seq >> 24);
+	} else {
+		ip[0] = 0x60;
+		ip[4] = (uint8_t)((len - 54) >> 8);
+		ip[5] = (uint8_t)(len - 54);
+		ip[6] = proto;
+		ip[7] = 64;
+		for (i = 8; i < 40; i++)
+			ip[i] = (uint8_t)(i * 3 + role + q + (i > 30 ? seq : 0));
+	}
+	t[0] = 0x10;
+	t[1] = (uint8_t)q;
+	t[2] = 0x20;
+	t[3] = role;
+	if (chk_l4_tcp(l4)) {
+		t[4] = (uint8_t)(seq >> 24);
+		t[5] = (uint8_t)(seq >> 16);
+		t[6] = (uint8_t)(seq >> 8);
+		t[7] = (uint8_t)seq;
+		t[12] = 5 << 4;
+		t[13] = 0x18; /* PSH ACK */
+		t[14] = 0xff;
+		t[15] = 0xff;
+	} else {
+		t[4] = (uint8_t)((len - 14 - l3) >> 8);
+		t[5] = (uint8_t)(len - 14 - l3);
+	}
+}
+
 /* The whole frame, byte by byte: header fields then the pattern. */
 static void
 chk_fill(uint8_t *buf, uint32_t from, uint32_t n, uint64_t seq, uint32_t len, uint8_t role,
 	 uint16_t q)
 {
+	uint8_t net[128];
+	uint32_t nl = chk_net_len(seq, NULL);
 	uint8_t hdr[CHK_HDR_LEN] = {
 		0x02, 0, 0, 0, 0, 0x01, 0x02, 0, 0, 0, 0, 0x02,
 		CHK_ETHER_TYPE >> 8, CHK_ETHER_TYPE & 0xff, 'V', 'H', 'F', role,
@@ -141,18 +261,117 @@ chk_fill(uint8_t *buf, uint32_t from, uint32_t n, uint64_t seq, uint32_t len, ui
 	};
 	uint32_t i;
 
+	if (nl != 0 && from < nl)
+		chk_net_hdr(net, seq, len, role, q);
 	for (i = 0; i < n; i++) {
 		uint32_t off = from + i;
 
-		buf[i] = off < CHK_HDR_LEN ? hdr[off] : chk_pattern(seq, off, role, q);
+		if (off < nl)
+			buf[i] = net[off];
+		else
+			buf[i] = off - nl < CHK_HDR_LEN ? hdr[off - nl] :
+							    chk_pattern(seq, off, role, q);
 	}
 }
+
+/*
+ * Offload frames: checksums, in the linear frame, and the mbuf's offload
+ * request. Done by the sender itself for what the port is not asked to do.
+ */
+static void
+chk_csum_prepare(uint8_t *f, struct rte_mbuf *m, uint64_t seq, uint32_t len)
+{
+	uint8_t l4 = 0;
+	uint32_t hl = chk_net_len(seq, &l4);
+	bool v6 = chk_l4_v6(l4), tcp = chk_l4_tcp(l4);
+	uint32_t l3 = v6 ? 40 : 20, l4_off = 14 + l3;
+	uint16_t *field = (uint16_t *)(void *)(f + l4_off + (tcp ? 16 : 6));
+	void *ip = f + 14;
+	uint64_t ol = 0;
+
+	RTE_SET_USED(hl);
+	if (!v6) {
+		if (opt.tx_csum && (tx_capa & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM))
+			ol |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
+		else
+			((struct rte_ipv4_hdr *)ip)->hdr_checksum = rte_ipv4_cksum(ip);
+	}
+	if (!opt.tx_csum) {
+		*field = v6 ? rte_ipv6_udptcp_cksum(ip, f + l4_off) :
+			      rte_ipv4_udptcp_cksum(ip, f + l4_off);
+	} else {
+		ol |= (v6 ? RTE_MBUF_F_TX_IPV6 : RTE_MBUF_F_TX_IPV4) |
+		      (tcp ? RTE_MBUF_F_TX_TCP_CKSUM : RTE_MBUF_F_TX_UDP_CKSUM);
+		if (tcp && opt.tso_mss != 0) {
+			ol |= RTE_MBUF_F_TX_TCP_SEG;
+			m->tso_segsz = opt.tso_mss;
+		}
+		/* DPDK's convention: the pseudo-header sum (without the length for TSO). */
+		*field = v6 ? rte_ipv6_phdr_cksum(ip, ol) : rte_ipv4_phdr_cksum(ip, ol);
+		m->l2_len = 14;
+		m->l3_len = l3;
+		m->l4_len = tcp ? 20 : 8;
+	}
+	(void)len;
+	m->ol_flags |= ol;
+}
+
+/* Offload frames, received: the checksum state, then the checksums themselves. */
+static bool
+chk_csum_verify(struct rte_mbuf *m, uint8_t *f, uint32_t len)
+{
+	uint64_t st = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
+	bool v6 = f[12] == 0x86, tcp;
+	uint32_t l3 = v6 ? 40 : 20, l4_off = 14 + l3;
+	uint32_t field;
+	void *ip = f + 14;
+
+	if (len < l4_off + 8)
+		return false;
+	tcp = (v6 ? f[14 + 6] : f[14 + 9]) == IPPROTO_TCP;
+	field = l4_off + (tcp ? 16 : 6);
+	if (m->ol_flags & RTE_MBUF_F_RX_LRO) {
+		rx_lro++;
+		if (!tcp || (opt.tso_mss != 0 && m->tso_segsz != opt.tso_mss))
+			return false;
+	}
+	if (st == RTE_MBUF_F_RX_L4_CKSUM_BAD)
+		return false;
+	if (st == RTE_MBUF_F_RX_L4_CKSUM_NONE) {
+		uint16_t sum = rte_raw_cksum(f + l4_off, len - l4_off);
+		uint16_t v = (uint16_t)~sum;
+
+		/* Partial: the pseudo-header sum is in the field; finish as a NIC would. */
+		rx_csum_none++;
+		if (v == 0)
+			v = 0xffff;
+		memcpy(f + field, &v, sizeof(v));
+	} else if (st == RTE_MBUF_F_RX_L4_CKSUM_GOOD) {
+		rx_csum_good++;
+	} else {
+		rx_csum_data++;
+	}
+	if (!v6 && rte_ipv4_cksum(ip) != 0 && rte_raw_cksum(ip, 20) != 0xffff)
+		return false;
+	return v6 ? rte_ipv6_udptcp_cksum_verify(ip, f + l4_off) == 0 :
+		    rte_ipv4_udptcp_cksum_verify(ip, f + l4_off) == 0;
+}
+
+static uint8_t chk_frame[65536];
 
 static struct rte_mbuf *
 chk_build(uint64_t seq, uint16_t q)
 {
 	uint32_t len = chk_len_of(seq), off = 0;
 	struct rte_mbuf *head = NULL, *last = NULL;
+	struct rte_mbuf meta;
+
+	/* Offload frames: built whole first, so that checksums can be computed on them. */
+	memset(&meta, 0, sizeof(meta));
+	if (opt.nl4 != 0) {
+		chk_fill(chk_frame, 0, len, seq, len, chk_role(opt.host), q);
+		chk_csum_prepare(chk_frame, &meta, seq, len);
+	}
 
 	while (off < len) {
 		struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
@@ -163,8 +382,11 @@ chk_build(uint64_t seq, uint16_t q)
 			return NULL;
 		}
 		chunk = RTE_MIN(len - off, (uint32_t)rte_pktmbuf_tailroom(m));
-		chk_fill(rte_pktmbuf_mtod(m, uint8_t *), off, chunk, seq, len, chk_role(opt.host),
-			 q);
+		if (opt.nl4 != 0)
+			memcpy(rte_pktmbuf_mtod(m, uint8_t *), chk_frame + off, chunk);
+		else
+			chk_fill(rte_pktmbuf_mtod(m, uint8_t *), off, chunk, seq, len,
+				 chk_role(opt.host), q);
 		m->data_len = (uint16_t)chunk;
 		if (head == NULL) {
 			head = m;
@@ -176,7 +398,64 @@ chk_build(uint64_t seq, uint16_t q)
 		off += chunk;
 	}
 	head->pkt_len = len;
+	if (opt.nl4 != 0) {
+		head->ol_flags |= meta.ol_flags;
+		head->l2_len = meta.l2_len;
+		head->l3_len = meta.l3_len;
+		head->l4_len = meta.l4_len;
+		head->tso_segsz = meta.tso_segsz;
+	}
 	return head;
+}
+
+/*
+ * Offload frames: the whole frame against what its sender built, but for the
+ * checksum fields, which chk_csum_verify() checks on their own.
+ */
+static bool
+chk_verify_net(struct rte_mbuf *m, uint16_t q, uint64_t *seq_out)
+{
+	static uint8_t want[65536];
+	uint8_t *f = chk_frame;
+	uint8_t role = chk_role(!opt.host);
+	uint32_t len = m->pkt_len, hl, wlen, seq, l3, field;
+	bool v6, tcp;
+
+	const uint8_t *p;
+
+	if (len < 14 + 20 + 8 || len > sizeof(chk_frame))
+		return false;
+	/* A one-segment mbuf is not copied by rte_pktmbuf_read: we write to the copy. */
+	p = rte_pktmbuf_read(m, 0, len, f);
+	if (p == NULL)
+		return false;
+	if (p != f)
+		memcpy(f, p, len);
+	v6 = f[12] == 0x86;
+	l3 = v6 ? 40 : 20;
+	tcp = (v6 ? f[14 + 6] : f[14 + 9]) == IPPROTO_TCP;
+	hl = 14 + l3 + (tcp ? 20 : 8);
+	if (len < hl + CHK_HDR_LEN)
+		return false;
+	seq = (uint32_t)f[hl + 20] << 24 | (uint32_t)f[hl + 21] << 16 |
+	      (uint32_t)f[hl + 22] << 8 | f[hl + 23];
+	wlen = (uint32_t)f[hl + 24] << 24 | (uint32_t)f[hl + 25] << 16 |
+	       (uint32_t)f[hl + 26] << 8 | f[hl + 27];
+	*seq_out = seq;
+	if (wlen != len || chk_net_len(seq, NULL) != hl)
+		return false;
+	chk_fill(want, 0, len, seq, len, role, q);
+	field = 14 + l3 + (tcp ? 16 : 6);
+	/* Checksum fields as received: judged by chk_csum_verify(). */
+	want[field] = f[field];
+	want[field + 1] = f[field + 1];
+	if (!v6) {
+		want[14 + 10] = f[14 + 10];
+		want[14 + 11] = f[14 + 11];
+	}
+	if (memcmp(want, f, len) != 0)
+		return false;
+	return chk_csum_verify(m, f, len);
 }
 
 /* Check one received frame against what its sender must have built. */
@@ -190,6 +469,8 @@ chk_verify(struct rte_mbuf *m, uint16_t q, uint64_t *seq_out)
 	uint32_t len, seq, off = 0;
 	const struct rte_mbuf *s;
 
+	if (opt.nl4 != 0)
+		return chk_verify_net(m, q, seq_out);
 	if (m->pkt_len < CHK_HDR_LEN)
 		return false;
 	h = rte_pktmbuf_read(m, 0, CHK_HDR_LEN, hb);
@@ -246,7 +527,8 @@ chk_complete(void)
 	for (q = 0; q < opt.queues; q++) {
 		if (chk_tx_enabled() && (queues[q].sent < opt.count || queues[q].pend_n))
 			return false;
-		if (chk_rx_enabled() && queues[q].rcvd < opt.count)
+		if (chk_rx_enabled() &&
+		    queues[q].rcvd < (opt.rx_count >= 0 ? (uint64_t)opt.rx_count : opt.count))
 			return false;
 	}
 	return true;
@@ -419,6 +701,33 @@ chk_port_setup(uint16_t port)
 		conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_SCATTER;
 	if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS)
 		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+	tx_capa = info.tx_offload_capa;
+	/* Offloads asked for must be offered: the test is about them. */
+	{
+		uint64_t rx = 0, tx = 0;
+
+		if (opt.rx_csum)
+			rx |= RTE_ETH_RX_OFFLOAD_TCP_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM;
+		if (opt.lro)
+			rx |= RTE_ETH_RX_OFFLOAD_TCP_LRO;
+		if (opt.tx_csum)
+			tx |= RTE_ETH_TX_OFFLOAD_TCP_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
+		if (opt.tso_mss != 0)
+			tx |= RTE_ETH_TX_OFFLOAD_TCP_TSO;
+		if ((info.rx_offload_capa & rx) != rx || (info.tx_offload_capa & tx) != tx) {
+			printf("offloads not offered: rx 0x%" PRIx64 " of 0x%" PRIx64
+			       ", tx 0x%" PRIx64 " of 0x%" PRIx64 "\n", rx,
+			       info.rx_offload_capa, tx, info.tx_offload_capa);
+			return -ENOTSUP;
+		}
+		conf.rxmode.offloads |= rx;
+		conf.txmode.offloads |= tx;
+		if (opt.tx_csum && (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM))
+			conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_IPV4_CKSUM;
+		/* 0: ethdev takes the largest frame the port receives. */
+		if (opt.lro)
+			conf.rxmode.max_lro_pkt_size = info.max_lro_pkt_size;
+	}
 	if (*info.dev_flags & RTE_ETH_DEV_INTR_LSC)
 		conf.intr_conf.lsc = 1;
 	if (opt.mode == MODE_RXINTR && opt.host)
@@ -473,6 +782,51 @@ chk_parse_lens(const char *s)
 }
 
 static int
+chk_parse_l4(const char *s)
+{
+	static const char *const names[] = { "udp4", "tcp4", "udp6", "tcp6" };
+
+	opt.nl4 = 0;
+	while (*s != '\0' && opt.nl4 < CHK_MAX_LENS) {
+		size_t n = strcspn(s, ",");
+		unsigned int i;
+
+		for (i = 0; i < 4; i++)
+			if (strlen(names[i]) == n && strncmp(s, names[i], n) == 0)
+				break;
+		if (i == 4)
+			return -1;
+		opt.l4[opt.nl4++] = (uint8_t)i;
+		s += n;
+		if (*s == ',')
+			s++;
+	}
+	return opt.nl4 > 0 ? 0 : -1;
+}
+
+/* Every non-zero xstat of the port, before it is stopped. */
+static void
+chk_print_xstats(uint16_t port)
+{
+	struct rte_eth_xstat_name *names;
+	struct rte_eth_xstat *xs;
+	int n = rte_eth_xstats_get_names(port, NULL, 0), i;
+
+	if (n <= 0)
+		return;
+	names = calloc(n, sizeof(*names));
+	xs = calloc(n, sizeof(*xs));
+	if (names != NULL && xs != NULL && rte_eth_xstats_get_names(port, names, n) == n &&
+	    rte_eth_xstats_get(port, xs, n) == n) {
+		for (i = 0; i < n; i++)
+			if (xs[i].value != 0)
+				printf("XSTAT %s %" PRIu64 "\n", names[xs[i].id].name, xs[i].value);
+	}
+	free(names);
+	free(xs);
+}
+
+static int
 chk_parse(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -489,6 +843,13 @@ chk_parse(int argc, char **argv)
 		{ "pause-ms", required_argument, NULL, 'w' },
 		{ "stall-ms", required_argument, NULL, 't' },
 		{ "linger-ms", required_argument, NULL, 'g' },
+		{ "l4", required_argument, NULL, 'L' },
+		{ "tx-csum", no_argument, NULL, 'T' },
+		{ "rx-csum", no_argument, NULL, 'R' },
+		{ "lro", no_argument, NULL, 'O' },
+		{ "tso", required_argument, NULL, 'S' },
+		{ "xstats", no_argument, NULL, 'X' },
+		{ "rx-count", required_argument, NULL, 'C' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -546,6 +907,28 @@ chk_parse(int argc, char **argv)
 		case 'g':
 			opt.linger_ms = (unsigned int)atoi(optarg);
 			break;
+		case 'L':
+			if (chk_parse_l4(optarg) != 0)
+				return -1;
+			break;
+		case 'T':
+			opt.tx_csum = true;
+			break;
+		case 'R':
+			opt.rx_csum = true;
+			break;
+		case 'O':
+			opt.lro = true;
+			break;
+		case 'S':
+			opt.tso_mss = (uint16_t)atoi(optarg);
+			break;
+		case 'X':
+			opt.xstats = true;
+			break;
+		case 'C':
+			opt.rx_count = atoll(optarg);
+			break;
 		default:
 			return -1;
 		}
@@ -573,7 +956,9 @@ main(int argc, char **argv)
 		fprintf(stderr, "usage: vhf_pmd_check [EAL] -- --role host|guest --mode "
 			"verify|soak|rxintr|txwait [--count N] [--lens 64,9000] [--queues Q] "
 			"[--mbuf-size S] [--seconds T] [--pace-ms P] "
-			"[--pause-every N --pause-ms P] [--stall-ms T] [--linger-ms T]\n");
+			"[--pause-every N --pause-ms P] [--stall-ms T] [--linger-ms T] "
+			"[--l4 udp4,tcp4,udp6,tcp6 [--tx-csum] [--rx-csum] [--lro] [--tso MSS]] "
+			"[--rx-count N] [--xstats]\n");
 		return 2;
 	}
 	signal(SIGTERM, on_signal);
@@ -659,16 +1044,19 @@ main(int argc, char **argv)
 		sent += cq->sent;
 	}
 	chk_progress();
+	if (opt.xstats)
+		chk_print_xstats(port);
 	in_use_end = rte_mempool_in_use_count(pool);
 	ok = bad == 0 && ooo == 0 && stalls == 0 && !timed_out;
 	if (opt.mode == MODE_SOAK)
 		ok = ok && rcvd > 0 && sent > 0;
 	printf("RESULT %s role %s sent %" PRIu64 " received %" PRIu64 " bad %" PRIu64
 	       " out_of_order %" PRIu64 " sleeps %" PRIu64 " wakes %" PRIu64 " no_sleep %" PRIu64
-	       " stalls %" PRIu64 " short_tx %" PRIu64 "%s in_use_base %u in_use_end %u\n",
+	       " stalls %" PRIu64 " short_tx %" PRIu64 " csum_none %" PRIu64 " csum_good %" PRIu64
+	       " csum_data %" PRIu64 " lro %" PRIu64 "%s in_use_base %u in_use_end %u\n",
 	       ok ? "ok" : "FAIL", opt.host ? "host" : "guest", sent, rcvd, bad, ooo, sleeps,
-	       wakes, self_wakes, stalls, shorts, timed_out ? " TIMEOUT" : "", in_use_base,
-	       in_use_end);
+	       wakes, self_wakes, stalls, shorts, rx_csum_none, rx_csum_good, rx_csum_data, rx_lro,
+	       timed_out ? " TIMEOUT" : "", in_use_base, in_use_end);
 	fflush(stdout);
 	rte_eth_dev_stop(port);
 	rte_eth_dev_close(port);

@@ -96,6 +96,12 @@ struct vhf_pmd_queue {
 	 */
 	uint64_t cnt_saved[VHF_VQ_CNT_MAX];
 	uint64_t cnt_reset[VHF_VQ_CNT_MAX];
+	/*
+	 * Odd while a detach moves vq->cnt into cnt_saved: between its
+	 * attached = 0 and the fold, saved + live would read as the saved part
+	 * alone (a counter going back, even to 0). Readers retry across it.
+	 */
+	uint32_t cnt_gen;
 
 	/** Scratch for one guest TX packet (large: kept off the lcore's stack). */
 	struct vhf_tx_pkt tx_pkt;
@@ -171,10 +177,18 @@ uint16_t vhf_pmd_tx_burst(void *txq, struct rte_mbuf **pkts, uint16_t n);
 static inline uint64_t
 vhf_queue_counter(const struct vhf_pmd_queue *q, enum vhf_vq_counter c)
 {
-	/* The lcore may be updating the live counter: a torn view is one burst old at most. */
-	uint64_t live = __atomic_load_n(&q->attached, __ATOMIC_ACQUIRE) ? q->vq.cnt[c] : 0;
+	uint64_t v;
+	uint32_t gen;
 
-	return q->cnt_saved[c] + live - q->cnt_reset[c];
+	do {
+		/* Pairs with the release stores of cnt_gen around the fold in vhf_queue_detach(). */
+		gen = __atomic_load_n(&q->cnt_gen, __ATOMIC_ACQUIRE);
+		/* The lcore may be updating the live counter: a torn view is one burst old at most. */
+		v = q->cnt_saved[c] - q->cnt_reset[c] +
+		    (__atomic_load_n(&q->attached, __ATOMIC_ACQUIRE) ? q->vq.cnt[c] : 0);
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	} while ((gen & 1) || gen != __atomic_load_n(&q->cnt_gen, __ATOMIC_RELAXED));
+	return v;
 }
 
 /*

@@ -109,6 +109,9 @@ vhf_queue_detach(struct vhf_port *port, struct vhf_pmd_queue *q)
 
 	if (!__atomic_load_n(&q->attached, __ATOMIC_RELAXED))
 		return;
+	/* Counter readers retry until the fold below is done (vhf_queue_counter()). */
+	__atomic_store_n(&q->cnt_gen, q->cnt_gen + 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
 	/* Pairs with the seq_cst store of in_use and load of attached in vhf_queue_enter(). */
 	__atomic_store_n(&q->attached, 0, __ATOMIC_SEQ_CST);
 	while (__atomic_load_n(&q->in_use, __ATOMIC_SEQ_CST))
@@ -116,6 +119,7 @@ vhf_queue_detach(struct vhf_port *port, struct vhf_pmd_queue *q)
 	/* The lcore's last burst (its release of in_use) is visible: read its state. */
 	for (i = 0; i < VHF_VQ_CNT_MAX; i++)
 		q->cnt_saved[i] += q->vq.cnt[i];
+	__atomic_store_n(&q->cnt_gen, q->cnt_gen + 1, __ATOMIC_RELEASE);
 	if (!q->vq.broken) {
 		/*
 		 * So that GET_VRING_BASE (answered by the library from its copy), a

@@ -288,6 +288,8 @@ vhf_dev_info_get(struct rte_eth_dev *dev, struct rte_eth_dev_info *info)
 	if (port->args.tso) {
 		info->rx_offload_capa |= RTE_ETH_RX_OFFLOAD_TCP_LRO;
 		info->tx_offload_capa |= RTE_ETH_TX_OFFLOAD_TCP_TSO;
+		/* A GSO packet from the guest is at most a 64 KiB IP packet. */
+		info->max_lro_pkt_size = VHF_MAX_RX_PKTLEN;
 	}
 	return 0;
 }

@@ -1,0 +1,176 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright(c) 2026 dpdk-vhostfix authors
+#
+# Checksum and segmentation offloads between net_vhostfix (devargs csum=1,
+# tso=1) and DPDK's virtio-user, which negotiates VIRTIO_NET_F_CSUM /
+# GUEST_CSUM / HOST_TSO* / GUEST_TSO* when they are offered and its
+# application enables the matching offloads. Frames are real IPv4/IPv6
+# UDP/TCP packets (vhf_pmd_check --l4), payload checked byte for byte and
+# every L4 checksum verified against its pseudo-header by the receiver:
+#  - offloaded both ways: both apps leave checksums to the port and take
+#    partial ones (RX_L4_CKSUM_NONE): the partial checksums cross the socket
+#    as NEEDS_CSUM headers (xstats csum_offloaded on both our queues);
+#  - completed in software: the apps ask for no rx offload, so the guest does
+#    not negotiate GUEST_CSUM and our application gets complete checksums:
+#    the PMD computes them both ways (xstats csum_sw_completed);
+#  - TSO both ways: 9000-byte TCP frames with an MSS go as GSO_TCPV4/6 both
+#    ways and arrive as RX_LRO frames with that MSS;
+#  - TSO to a guest without GUEST_TSO: every frame dropped and counted
+#    (drop_tso_no_guest_tso), none delivered: we do not segment;
+#  - tso=1 without csum=1 fails the probe naming the devarg.
+#
+# Usage: test_offload_csum.sh <vhf_pmd_check>
+# Prints TAP. Needs root.
+
+set -u
+check=${1:-}
+. "$(dirname "$0")/pmd_pair.sh"
+
+count=${VHF_PMD_TEST_COUNT_OFFLOAD:-3000}
+
+# field RESULT_LINE NAME: the number after NAME.
+field() {
+	awk -v f="$2" '{ for (i = 1; i < NF; i++) if ($i == f) print $(i + 1) }' <<<"$1"
+}
+
+# xstat LOG NAME: its value (0 when absent: only non-zero ones are printed).
+xstat() {
+	local v
+	v=$(awk -v n="$2" '$1 == "XSTAT" && $2 == n { print $3 }' "$1")
+	echo "${v:-0}"
+}
+
+# run_pair NAME HOSTDEVARGS GUESTDEVARGS HOSTARGS GUESTARGS: sets dir, hres, gres.
+run_pair() {
+	local name=$1 hpid gpid sock
+	dir=$pair_work/$name
+	hres= gres=
+	mkdir -p "$dir"
+	sock=$dir/vhost.sock
+	pair_start "$dir/host.log" 0 H "net_vhostfix0,iface=$sock$2" --role host --mode verify \
+		--count "$count" --seconds 60 --xstats $4
+	hpid=$pair_pid
+	if ! pair_wait_for "$dir/host.log" "READY" 20 "$hpid"; then
+		pair_stop "$hpid"
+		pair_pids=()
+		return 1
+	fi
+	pair_start "$dir/guest.log" 1 G "net_virtio_user0,path=$sock$3" --role guest \
+		--mode verify --count "$count" --seconds 60 $5
+	gpid=$pair_pid
+	pair_wait_for "$dir/host.log" "^RESULT" 70 "$hpid"
+	pair_wait_for "$dir/guest.log" "^RESULT" 10 "$gpid"
+	pair_stop "$gpid"
+	pair_stop "$hpid"
+	pair_pids=()
+	hres=$(grep "^RESULT" "$dir/host.log")
+	gres=$(grep "^RESULT" "$dir/guest.log")
+	rm -f "$sock"
+	return 0
+}
+
+# report NAME WHY SUMMARY
+report() {
+	if [ -z "$2" ]; then
+		ok "$1: ${*:3}"
+	else
+		not_ok "$1:$2 host: ${hres:-no result}; guest: ${gres:-no result}"
+		diag <"$dir/host.log"
+		diag <"$dir/guest.log"
+	fi
+}
+
+both_ok() {
+	[[ "$hres" == "RESULT ok"* ]] || why+=" our side failed;"
+	[[ "$gres" == "RESULT ok"* ]] || why+=" guest failed;"
+}
+
+l4=udp4,tcp4,udp6,tcp6
+lens=128,1500,9000
+
+pair_init 6
+
+for ring in split packed; do
+	if [ "$ring" = packed ]; then h=",packed=1" g=",packed_vq=1"; else h= g=; fi
+	name="csum-offloaded-both-ways-$ring"
+	why=
+	if run_pair "$name" ",csum=1$h" "$g" "--l4 $l4 --lens $lens --tx-csum --rx-csum" \
+		"--l4 $l4 --lens $lens --tx-csum --rx-csum"; then
+		both_ok
+		[ "$(field "$hres" csum_none)" -gt 0 ] 2>/dev/null ||
+			why+=" our app got no partial checksum;"
+		[ "$(field "$gres" csum_none)" -gt 0 ] 2>/dev/null ||
+			why+=" the guest got no partial checksum;"
+		[ "$(xstat "$dir/host.log" rx_q0_csum_offloaded)" -gt 0 ] || why+=" rx csum_offloaded 0;"
+		[ "$(xstat "$dir/host.log" tx_q0_csum_offloaded)" -gt 0 ] || why+=" tx csum_offloaded 0;"
+		[ "$(xstat "$dir/host.log" rx_q0_drop_bad_offload)" = 0 ] || why+=" bad headers;"
+	else
+		why+=" our side did not come up;"
+	fi
+	report "$name" "$why" "$count frames each way, partial checksums both ways" \
+		"(ours got $(field "$hres" csum_none), guest got $(field "$gres" csum_none))," \
+		"rx/tx csum_offloaded $(xstat "$dir/host.log" rx_q0_csum_offloaded)/$(xstat "$dir/host.log" tx_q0_csum_offloaded)," \
+		"payload and checksums verified"
+done
+
+name=csum-completed-in-software
+why=
+if run_pair "$name" ",csum=1" "" "--l4 $l4 --lens $lens --tx-csum" \
+	"--l4 $l4 --lens $lens --tx-csum"; then
+	both_ok
+	[ "$(field "$hres" csum_none)" = 0 ] || why+=" partial checksum given to an app that did not ask;"
+	[ "$(field "$gres" csum_none)" = 0 ] || why+=" partial checksum to a guest without GUEST_CSUM;"
+	[ "$(xstat "$dir/host.log" rx_q0_csum_sw_completed)" -gt 0 ] || why+=" rx csum_sw 0;"
+	[ "$(xstat "$dir/host.log" tx_q0_csum_sw_completed)" -gt 0 ] || why+=" tx csum_sw 0;"
+	[ "$(xstat "$dir/host.log" tx_q0_csum_offloaded)" = 0 ] || why+=" NEEDS_CSUM sent without GUEST_CSUM;"
+else
+	why+=" our side did not come up;"
+fi
+report "$name" "$why" "$count frames each way, rx/tx csum_sw_completed" \
+	"$(xstat "$dir/host.log" rx_q0_csum_sw_completed)/$(xstat "$dir/host.log" tx_q0_csum_sw_completed)," \
+	"payload and checksums verified"
+
+name=tso-both-ways
+why=
+if run_pair "$name" ",csum=1,tso=1" "" \
+	"--l4 tcp4,tcp6 --lens 4000,9000 --tx-csum --rx-csum --lro --tso 1448" \
+	"--l4 tcp4,tcp6 --lens 4000,9000 --tx-csum --rx-csum --lro --tso 1448"; then
+	both_ok
+	[ "$(field "$hres" lro)" = "$count" ] || why+=" our app got $(field "$hres" lro) LRO frames;"
+	[ "$(field "$gres" lro)" = "$count" ] || why+=" the guest got $(field "$gres" lro) LRO frames;"
+	[ "$(xstat "$dir/host.log" rx_q0_gso_offloaded)" = "$count" ] || why+=" rx gso_offloaded;"
+	[ "$(xstat "$dir/host.log" tx_q0_gso_offloaded)" = "$count" ] || why+=" tx gso_offloaded;"
+else
+	why+=" our side did not come up;"
+fi
+report "$name" "$why" "$count GSO frames each way, MSS 1448 kept, payload and checksums verified"
+
+name=tso-to-guest-without-guest-tso
+why=
+if run_pair "$name" ",csum=1,tso=1" "" \
+	"--l4 tcp4 --lens 9000 --tx-csum --tso 1448 --rx-count 0" \
+	"--l4 tcp4 --lens 9000 --rx-count 0 --count 0 --linger-ms 4000"; then
+	[[ "$hres" == "RESULT ok"* ]] || why+=" our side failed;"
+	[ "$(field "$gres" received)" = 0 ] || why+=" the guest received frames;"
+	[ "$(xstat "$dir/host.log" tx_q0_drop_tso_no_guest_tso)" = "$count" ] ||
+		why+=" drop_tso_no_guest_tso $(xstat "$dir/host.log" tx_q0_drop_tso_no_guest_tso);"
+else
+	why+=" our side did not come up;"
+fi
+report "$name" "$why" "$count TSO frames dropped and counted, none delivered"
+
+name=tso-needs-csum
+dir=$pair_work/$name
+mkdir -p "$dir"
+pair_start "$dir/host.log" 0 H "net_vhostfix0,iface=$dir/vhost.sock,tso=1" --role host
+hpid=$pair_pid
+pair_wait_pid "$hpid" 20 || pair_stop "$hpid"
+pair_forget "$hpid"
+if grep -q "devarg 'tso=1' needs 'csum=1'" "$dir/host.log" && ! grep -q READY "$dir/host.log"; then
+	ok "$name: probe refused, naming the devarg"
+else
+	not_ok "$name: probe not refused as expected"
+	diag <"$dir/host.log"
+fi
+[ "$tap_failed" -eq 0 ]
