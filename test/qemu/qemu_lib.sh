@@ -95,13 +95,14 @@ q_init() {
 	fi
 }
 
-# q_plugin SO: copy of the PMD in a root-owned 0755 directory, which EAL
-# accepts for -d (it refuses anything under a world-writable one like /tmp).
+# q_plugin SO: sets `plugin` to a copy of the PMD in a root-owned 0755
+# directory, which EAL accepts for -d (it refuses anything under a
+# world-writable one like /tmp). Not in a $(...): the cleanup needs q_plugdir.
 q_plugin() {
 	q_plugdir=/run/vhostfix-qemu-test.$$
 	mkdir -m 0755 "$q_plugdir" || return 1
 	cp "$1" "$q_plugdir/librte_net_vhostfix.so" || return 1
-	echo "$q_plugdir/librte_net_vhostfix.so"
+	plugin=$q_plugdir/librte_net_vhostfix.so
 }
 
 # q_wait_pid PID SECONDS: true once PID has exited (and was reaped).

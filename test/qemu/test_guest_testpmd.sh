@@ -31,7 +31,7 @@ ncases=12
 boot_s=${VHF_QEMU_TEST_BOOT_TIMEOUT:-150}
 iperf_s=${VHF_QEMU_TEST_IPERF_SECONDS:-5}
 q_init $ncases
-plugin=$(q_plugin "$so") || { echo "Bail out! cannot copy the plugin under /run"; exit 1; }
+q_plugin "$so" || { echo "Bail out! cannot copy the plugin under /run"; exit 1; }
 
 # Guest 0 split, guest 1 packed; the PMD must offer packed to port 1 too.
 vdevs=(--vdev "net_vhostfix0,iface=$q_work/vhost0.sock"
