@@ -120,6 +120,19 @@ vsctl show >/dev/null 2>&1 ||
 	fail "cannot reach ovsdb-server (run directory $rundir): is Open vSwitch running?" \
 		"Use --rundir for an instance with its own run directory."
 
+# The database outlives ovs-vswitchd, and with it a stale dpdk_initialized.
+# Its control socket is named after the program: ovs-vswitchd.<pid>.ctl, or
+# ovs-vswitchd-dpdk.<pid>.ctl when the DPDK binary was started by that name.
+vs_pid=
+[ -r "$rundir/ovs-vswitchd.pid" ] && vs_pid=$(cat "$rundir/ovs-vswitchd.pid")
+vs_ctl=ovs-vswitchd
+if [ -n "$vs_pid" ] && [ ! -S "$rundir/ovs-vswitchd.$vs_pid.ctl" ] &&
+	[ -S "$rundir/ovs-vswitchd-dpdk.$vs_pid.ctl" ]; then
+	vs_ctl=$rundir/ovs-vswitchd-dpdk.$vs_pid.ctl
+fi
+ovs-appctl --timeout=10 -t "$vs_ctl" version >/dev/null 2>&1 ||
+	fail "ovsdb-server answers but ovs-vswitchd does not (run directory $rundir): start it"
+
 restart_hint="then restart ovs-vswitchd (DPDK reads these once, at start), e.g. 'systemctl restart openvswitch-switch'"
 
 dpdk_init=$(vsctl --if-exists get Open_vSwitch . other_config:dpdk-init | tr -d '"')
@@ -146,10 +159,6 @@ fi
 extra_args=$(vsctl --if-exists get Open_vSwitch . other_config:dpdk-extra | sed 's/^"//; s/"$//')
 configured=$(awk '{ for (i = 1; i < NF; i++) if ($i == "-d" && $(i + 1) ~ /librte_net_vhostfix\.so/) print $(i + 1) }' \
 	<<<"$extra_args" | head -n 1)
-vs_pid=
-for pidfile in "$rundir/ovs-vswitchd.pid"; do
-	[ -r "$pidfile" ] && vs_pid=$(cat "$pidfile")
-done
 loaded=
 if [ -n "$vs_pid" ] && [ -r "/proc/$vs_pid/maps" ]; then
 	loaded=$(awk '$6 ~ /librte_net_vhostfix\.so/ { print $6; exit }' "/proc/$vs_pid/maps")

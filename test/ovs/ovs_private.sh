@@ -71,7 +71,7 @@ ovs_priv_start() {
 
 	ovsdb-tool create "$dir/conf.db" /usr/share/openvswitch/vswitch.ovsschema || return 1
 	ovsdb-server "$dir/conf.db" --remote="punix:$dir/db.sock" --pidfile="$dir/ovsdb-server.pid" \
-		--unixctl="$dir/ovsdb-server.ctl" --log-file="$dir/ovsdb-server.log" \
+		--log-file="$dir/ovsdb-server.log" \
 		-vconsole:off >"$dir/ovsdb-server.out" 2>&1 &
 	ovs_priv_db_pid=$!
 	for ((i = 0; i < 100; i++)); do
@@ -90,8 +90,12 @@ ovs_priv_start() {
 		other_config:pmd-cpu-mask=0x2 \
 		"$@" || return 1
 
-	"$vswitchd" "unix:$dir/db.sock" --pidfile="$dir/ovs-vswitchd.pid" \
-		--unixctl="$dir/ovs-vswitchd.ctl" --log-file="$dir/ovs-vswitchd.log" \
+	# Run under the name ovs-vswitchd, as Debian's alternatives link does: the
+	# control socket is named after the program (ovs-vswitchd.<pid>.ctl), and
+	# that is where "ovs-appctl -t ovs-vswitchd" looks.
+	ln -s "$vswitchd" "$dir/ovs-vswitchd" || return 1
+	"$dir/ovs-vswitchd" "unix:$dir/db.sock" --pidfile="$dir/ovs-vswitchd.pid" \
+		--log-file="$dir/ovs-vswitchd.log" \
 		-vconsole:off >"$dir/ovs-vswitchd.out" 2>&1 &
 	ovs_priv_vs_pid=$!
 	for ((i = 0; i < 300; i++)); do
@@ -107,7 +111,7 @@ ovs_priv_start() {
 # ovs_priv_alive: ovs-vswitchd still runs and answers on its control socket.
 ovs_priv_alive() {
 	kill -0 "$ovs_priv_vs_pid" 2>/dev/null &&
-		ovs-appctl --timeout=10 -t "$ovs_priv_dir/ovs-vswitchd.ctl" version >/dev/null 2>&1
+		ovs-appctl --timeout=10 -t ovs-vswitchd version >/dev/null 2>&1
 }
 
 # ovs_priv_stop [KEEP_DIR]: stop both daemons by PID (SIGTERM, then SIGKILL

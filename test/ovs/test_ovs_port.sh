@@ -123,7 +123,7 @@ wait_link() {
 # snapshot: what a leak would grow in ovs-vswitchd.
 snapshot() {
 	local pid=$ovs_priv_vs_pid heap
-	heap=$(ovs-appctl --timeout=10 -t "$OVS_RUNDIR/ovs-vswitchd.ctl" dpdk/get-malloc-stats |
+	heap=$(ovs-appctl --timeout=10 -t ovs-vswitchd dpdk/get-malloc-stats |
 		awk -F: '/Alloc_size/ { s += $2 } /Alloc_count/ { c += $2 } END { print c, s }')
 	echo "$(ls "/proc/$pid/fd" | wc -l) $(awk '/^Threads/ { print $2 }' "/proc/$pid/status")" \
 		"$heap $(awk '/^VmRSS/ { print $2 }' "/proc/$pid/status")"
@@ -375,7 +375,7 @@ errs=$(tail -n +$((log_mark + 1)) "$OVS_RUNDIR/ovs-vswitchd.log" | grep -E '\|(E
 alive=no
 ovs_priv_alive && alive=yes
 vs_pid=$ovs_priv_vs_pid
-ovs-appctl --timeout=10 -t "$OVS_RUNDIR/ovs-vswitchd.ctl" exit --cleanup >/dev/null 2>&1
+ovs-appctl --timeout=10 -t ovs-vswitchd exit --cleanup >/dev/null 2>&1
 if ovs_priv_wait_pid "$vs_pid" 20; then
 	how="exit $ovs_priv_status"
 else
