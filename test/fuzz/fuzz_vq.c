@@ -49,6 +49,7 @@
 
 #include "fuzz_vq.h"
 #include "vhf_net.h"
+#include "vhf_net_offload.h"
 
 #define FUZZ_REGION_MAX 65536u
 #define FUZZ_MAX_CHUNKS (FUZZ_NREGIONS_MAX + 2 * 3)
@@ -517,6 +518,34 @@ fuzz_post_call(struct fuzz_ctx *ctx, bool snap)
 		FUZZ_CHECK(fuzz_snapshot_same(ctx));
 }
 
+/*
+ * The guest's virtio-net header as the PMD takes it (lib/vhf_net_offload.h),
+ * every feature negotiated: whatever it accepts stays inside the packet. The
+ * packet (copied whole into fuzz_copy) goes into an exact-size allocation so
+ * that the sanitizers see any byte read or written past it.
+ */
+static void
+fuzz_check_tx_offload(const struct vhf_tx_pkt *pkt, uint32_t copied)
+{
+	const uint64_t all = VHF_FEATURE(VHF_F_NET_CSUM) | VHF_FEATURE(VHF_F_NET_HOST_TSO4) |
+			     VHF_FEATURE(VHF_F_NET_HOST_TSO6);
+	struct vhf_ofl_rx ofl;
+	uint8_t *p;
+
+	if (copied != pkt->len || pkt->len > 4096 || vhf_ofl_hdr_is_plain(&pkt->hdr))
+		return;
+	p = malloc(pkt->len ? pkt->len : 1);
+	FUZZ_CHECK(p != NULL);
+	memcpy(p, fuzz_copy, pkt->len);
+	if (vhf_ofl_from_guest(&pkt->hdr, p, pkt->len < VHF_OFL_HDR_MAX ? pkt->len :
+			       VHF_OFL_HDR_MAX, pkt->len, all, &ofl) == VHF_OFL_OK &&
+	    (ofl.csum == VHF_OFL_CSUM_PARTIAL_L4 || ofl.csum == VHF_OFL_CSUM_PARTIAL_OTHER)) {
+		FUZZ_CHECK((uint32_t)ofl.csum_start + ofl.csum_offset + 2 <= pkt->len);
+		vhf_ofl_csum_complete(p, pkt->len, ofl.csum_start, ofl.csum_offset);
+	}
+	free(p);
+}
+
 static void
 fuzz_check_tx_pkt(struct fuzz_ctx *ctx, const struct vhf_tx_pkt *pkt)
 {
@@ -544,6 +573,7 @@ fuzz_check_tx_pkt(struct fuzz_ctx *ctx, const struct vhf_tx_pkt *pkt)
 			   16);
 		FUZZ_CHECK(vhf_iov_copy_out(fuzz_copy, pkt->iov, pkt->niov, pkt->len, 64) == 0);
 	}
+	fuzz_check_tx_offload(pkt, n);
 }
 
 /* ---------------------------------------------------------------------------------------- */
