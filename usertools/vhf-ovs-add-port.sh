@@ -49,8 +49,11 @@ die_usage() {
 	exit 2
 }
 
+# fail LINE...: each argument a line of the message; exit 1.
 fail() {
-	echo "$prog: $*" >&2
+	echo "$prog: $1" >&2
+	shift
+	[ $# -eq 0 ] || printf '%s\n' "$@" >&2
 	exit 1
 }
 
@@ -133,75 +136,81 @@ fi
 ovs-appctl --timeout=10 -t "$vs_ctl" version >/dev/null 2>&1 ||
 	fail "ovsdb-server answers but ovs-vswitchd does not (run directory $rundir): start it"
 
-restart_hint="then restart ovs-vswitchd (DPDK reads these once, at start), e.g. 'systemctl restart openvswitch-switch'"
+restart_hint="Then restart ovs-vswitchd (DPDK reads these once, at start), e.g."
+restart_cmd="  systemctl restart openvswitch-switch"
+dpdk_bin=/usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk
 
 dpdk_init=$(vsctl --if-exists get Open_vSwitch . other_config:dpdk-init | tr -d '"')
 initialized=$(vsctl get Open_vSwitch . dpdk_initialized 2>/dev/null)
 version=$(vsctl get Open_vSwitch . dpdk_version 2>/dev/null | tr -d '"')
 if [ "$initialized" != true ]; then
 	if [ "$dpdk_init" != true ] && [ "$dpdk_init" != try ]; then
-		fail "DPDK is not enabled in this OVS. Set:" \
-			$'\n'"  ovs-vsctl set Open_vSwitch . other_config:dpdk-init=true" \
-			$'\n'"and dpdk-extra as in README.md (section OVS-DPDK), $restart_hint."
+		fail "DPDK is not enabled in this OVS. Set" \
+			"  ovs-vsctl set Open_vSwitch . other_config:dpdk-init=true" \
+			"and dpdk-extra as in README.md (section OVS-DPDK)." "$restart_hint" \
+			"$restart_cmd"
 	fi
 	case $version in
-	DPDK*) fail "dpdk-init is set but DPDK did not initialise ($version): see ovs-vswitchd.log" \
-		"(EAL ARGS and the lines after it), fix other_config:dpdk-extra, $restart_hint." ;;
+	DPDK*) fail "dpdk-init is set but DPDK did not initialise ($version)." \
+		"See ovs-vswitchd.log (EAL ARGS and the lines after it), fix dpdk-extra." \
+		"$restart_hint" "$restart_cmd" ;;
 	*) fail "the running ovs-vswitchd has no DPDK (dpdk_version '${version}'). On Debian:" \
-		$'\n'"  apt-get install openvswitch-switch-dpdk" \
-		$'\n'"  update-alternatives --set ovs-vswitchd /usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk" \
-		$'\n'"$restart_hint." ;;
+		"  apt-get install openvswitch-switch-dpdk" \
+		"  update-alternatives --set ovs-vswitchd $dpdk_bin" \
+		"$restart_hint" "$restart_cmd" ;;
 	esac
 fi
 
 # The plugin: named in dpdk-extra, and mapped in the running process (the
 # database may have been changed since ovs-vswitchd started).
-extra_args=$(vsctl --if-exists get Open_vSwitch . other_config:dpdk-extra | sed 's/^"//; s/"$//')
-configured=$(awk '{ for (i = 1; i < NF; i++) if ($i == "-d" && $(i + 1) ~ /librte_net_vhostfix\.so/) print $(i + 1) }' \
+extra_args=$(vsctl --if-exists get Open_vSwitch . other_config:dpdk-extra |
+	sed 's/^"//; s/"$//')
+configured=$(awk '{ for (i = 1; i < NF; i++)
+		if ($i == "-d" && $(i + 1) ~ /librte_net_vhostfix\.so/) print $(i + 1) }' \
 	<<<"$extra_args" | head -n 1)
 loaded=
 if [ -n "$vs_pid" ] && [ -r "/proc/$vs_pid/maps" ]; then
 	loaded=$(awk '$6 ~ /librte_net_vhostfix\.so/ { print $6; exit }' "/proc/$vs_pid/maps")
 fi
 
-want=${plugin:-${configured:-<dir>/librte_net_vhostfix.so}}
 if [ -z "$configured" ]; then
+	want=${plugin:-/usr/local/lib/dpdk-vhostfix/librte_net_vhostfix.so}
 	new_extra="${extra_args:+$extra_args }-d $want"
 	fail "ovs-vswitchd is not told to load net_vhostfix: other_config:dpdk-extra has no" \
-		"'-d .../librte_net_vhostfix.so'. Copy the plugin to a root-owned directory none of" \
-		"whose parents is world-writable (EAL refuses others), e.g." \
-		$'\n'"  install -D -m 0644 build/drivers/net/vhostfix/librte_net_vhostfix.so /usr/local/lib/dpdk-vhostfix/librte_net_vhostfix.so" \
-		$'\n'"and set" \
-		$'\n'"  ovs-vsctl set Open_vSwitch . other_config:dpdk-extra=\"${new_extra/<dir>/\/usr\/local\/lib\/dpdk-vhostfix}\"" \
-		$'\n'"$restart_hint."
+		"'-d .../librte_net_vhostfix.so'. Copy the plugin to a root-owned directory" \
+		"none of whose parents is world-writable (EAL refuses others), e.g." \
+		"  install -D -m 0644 build/drivers/net/vhostfix/librte_net_vhostfix.so $want" \
+		"and set" \
+		"  ovs-vsctl set Open_vSwitch . other_config:dpdk-extra=\"$new_extra\"" \
+		"$restart_hint" "$restart_cmd"
 fi
 # Compared by content: the copy OVS loads lives elsewhere than the build.
 if [ -n "$plugin" ] && ! cmp -s "$plugin" "$configured"; then
-	fail "dpdk-extra loads $configured, which is not the same file as $plugin: copy it" \
-		"there or change other_config:dpdk-extra, $restart_hint."
+	fail "dpdk-extra loads $configured, which is not the same file as $plugin:" \
+		"copy it there or change other_config:dpdk-extra." "$restart_hint" "$restart_cmd"
 fi
 if [ -n "$vs_pid" ] && [ -r "/proc/$vs_pid/maps" ] && [ -z "$loaded" ]; then
 	hint=
 	p=$(dirname "$configured")
 	while [ "$p" != / ] && [ -n "$p" ]; do
 		if [ -d "$p" ] && [ -n "$(find "$p" -maxdepth 0 -perm -0002 2>/dev/null)" ]; then
-			hint=$'\n'"$p is world-writable: EAL refuses plugins below it; move the .so."
+			hint="$p is world-writable: EAL refuses plugins below it; move the .so."
 			break
 		fi
 		p=$(dirname "$p")
 	done
-	[ -f "$configured" ] || hint=$'\n'"$configured does not exist."
+	[ -f "$configured" ] || hint="$configured does not exist."
 	fail "dpdk-extra names $configured but ovs-vswitchd (pid $vs_pid) has not loaded it:" \
-		"it was started before the setting, or EAL refused the file.$hint" \
-		$'\n'"Check ovs-vswitchd.log (EAL lines), $restart_hint."
+		"it was started before the setting, or EAL refused the file. ${hint}" \
+		"Check ovs-vswitchd.log (the EAL lines)." "$restart_hint" "$restart_cmd"
 fi
 
 per_port=$(vsctl --if-exists get Open_vSwitch . other_config:per-port-memory | tr -d '"')
 if [ "$per_port" != true ]; then
-	echo "$prog: warning: other_config:per-port-memory is not true: every DPDK port shares" \
-		"OVS's big mbuf pools, sized for NICs. Recommended:" \
-		$'\n'"  ovs-vsctl set Open_vSwitch . other_config:per-port-memory=true" \
-		$'\n'"(read at start: takes effect when ovs-vswitchd restarts)." >&2
+	printf '%s\n' "$prog: warning: other_config:per-port-memory is not true: DPDK ports" \
+		"share OVS's mbuf pools, sized for NICs. Recommended:" \
+		"  ovs-vsctl set Open_vSwitch . other_config:per-port-memory=true" \
+		"(read at start: takes effect when ovs-vswitchd restarts)." >&2
 fi
 
 # --- the bridge and the port ----------------------------------------------
@@ -209,8 +218,8 @@ fi
 vsctl br-exists "$bridge" || die_usage "bridge '$bridge' does not exist"
 dptype=$(vsctl get Bridge "$bridge" datapath_type | tr -d '"')
 [ "$dptype" = netdev ] ||
-	fail "bridge '$bridge' has datapath_type '${dptype:-system}'; DPDK ports need a netdev bridge:" \
-		$'\n'"  ovs-vsctl set Bridge $bridge datapath_type=netdev"
+	fail "bridge '$bridge' has datapath_type '${dptype:-system}'; DPDK ports need netdev:" \
+		"  ovs-vsctl set Bridge $bridge datapath_type=netdev"
 [ -z "$(vsctl --if-exists get Interface "$port" name)" ] ||
 	die_usage "an interface named '$port' exists already"
 
@@ -257,7 +266,8 @@ done
 if [ -n "$err" ] || [ "$driver" != net_vhostfix ]; then
 	why=${err:-driver_name is '${driver:-unset}' after ${timeout}s, not net_vhostfix}
 	echo "$prog: port $port failed: $why" >&2
-	echo "$prog: see ovs-vswitchd.log; try: ovs-appctl dpdk/log-set 'pmd.net.vhostfix*:info'" >&2
+	echo "$prog: see ovs-vswitchd.log, after" \
+		"ovs-appctl dpdk/log-set 'pmd.net.vhostfix*:info'" >&2
 	if [ "$keep" = 0 ]; then
 		vsctl --if-exists del-port "$bridge" "$port" >/dev/null 2>&1
 		echo "$prog: port $port removed again (--keep leaves it)" >&2

@@ -24,13 +24,13 @@
 # benchmark:  flock /run/vhf-bench.lock usertools/vhf-ovs-bench.sh
 #
 # Usage (root): usertools/vhf-ovs-bench.sh [--so PATH] [--rounds N] [--seconds S]
-#               [--warmup S] [--len BYTES]
+#               [--warmup S] [--len BYTES]   (defaults: 6 rounds of 2 s, 1 s warm-up, 64 B)
 set -uo pipefail
 
 prog=$(basename "$0")
 top=$(cd "$(dirname "$0")/.." && pwd)
 so=$top/build/drivers/net/vhostfix/librte_net_vhostfix.so
-rounds=3 seconds=3 warmup=1 len=64
+rounds=6 seconds=2 warmup=1 len=64
 testpmd=${DPDK_TESTPMD:-dpdk-testpmd}
 
 usage() {
@@ -52,33 +52,36 @@ for v in rounds seconds warmup len; do
 done
 [ "$rounds" -ge 1 ] && [ "$seconds" -ge 1 ] && [ "$len" -ge 64 ] && [ "$len" -le 1514 ] ||
 	{ echo "$prog: need --rounds >= 1, --seconds >= 1, 64 <= --len <= 1514" >&2; exit 2; }
-[ "$(id -u)" = 0 ] || { echo "$prog: run as root" >&2; exit 1; }
-[ -f "$so" ] || { echo "$prog: $so not found (build first, or --so)" >&2; exit 1; }
-command -v "$testpmd" >/dev/null || { echo "$prog: $testpmd not found (Debian: dpdk)" >&2; exit 1; }
+die() {
+	echo "$prog: $*" >&2
+	exit 1
+}
+[ "$(id -u)" = 0 ] || die "run as root"
+[ -f "$so" ] || die "$so not found (build first, or --so)"
+command -v "$testpmd" >/dev/null || die "$testpmd not found (Debian: dpdk)"
 
 . "$top/test/ovs/ovs_private.sh"
 ovs_priv_find_vswitchd >/dev/null ||
-	{ echo "$prog: no DPDK build of ovs-vswitchd (Debian: openvswitch-switch-dpdk)" >&2; exit 1; }
+	die "no DPDK build of ovs-vswitchd (Debian: openvswitch-switch-dpdk)"
 
 dir=/run/vhf-ovs-bench.$$
 tp_pid=
 tp_prefix=vhfovsbench$$
 cleanup() {
-	exec 3>&- 2>/dev/null
 	if [ -n "$tp_pid" ]; then
-		kill -TERM "$tp_pid" 2>/dev/null
-		ovs_priv_wait_pid "$tp_pid" 10 || { kill -KILL "$tp_pid" 2>/dev/null; wait "$tp_pid"; }
-	fi
+		echo quit >&3
+		exec 3>&-
+		if ! ovs_priv_wait_pid "$tp_pid" 10; then
+			kill -TERM "$tp_pid" 2>/dev/null
+			ovs_priv_wait_pid "$tp_pid" 5 ||
+				{ kill -KILL "$tp_pid" 2>/dev/null; wait "$tp_pid"; }
+		fi
+	fi 2>/dev/null
 	rm -rf "/var/run/dpdk/$tp_prefix"
 	ovs_priv_stop "${VHF_OVS_BENCH_KEEP:-}"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-die() {
-	echo "$prog: $*" >&2
-	exit 1
-}
 
 ovs_priv_start "$dir" "$so" || die "OVS did not start (see $dir/ovs-vswitchd.log)"
 ovs-vsctl --timeout=20 add-br br0 -- set Bridge br0 datapath_type=netdev || die "add-br"
@@ -87,11 +90,13 @@ drivers=
 devargs=("net_vhostfix0,iface=$dir/fx0.sock" "net_vhostfix1,iface=$dir/fx1.sock"
 	"net_vhost0,iface=$dir/vh0.sock" "net_vhost1,iface=$dir/vh1.sock")
 for i in 0 1 2 3; do
-	ovs-vsctl --timeout=20 add-port br0 "${ports[i]}" -- set Interface "${ports[i]}" type=dpdk \
-		"options:dpdk-devargs=${devargs[i]}" "ofport_request=$((i + 1))" || die "add-port ${ports[i]}"
-	err=$(ovs-vsctl get Interface "${ports[i]}" error | tr -d '"')
-	[ "$err" = "[]" ] || die "${ports[i]}: $err"
-	drivers+="${ports[i]}=$(ovs-vsctl get Interface "${ports[i]}" status:driver_name | tr -d '"') "
+	p=${ports[i]}
+	ovs-vsctl --timeout=20 add-port br0 "$p" -- set Interface "$p" type=dpdk \
+		"options:dpdk-devargs=${devargs[i]}" "ofport_request=$((i + 1))" ||
+		die "add-port $p"
+	err=$(ovs-vsctl get Interface "$p" error | tr -d '"')
+	[ "$err" = "[]" ] || die "$p: $err"
+	drivers+="$p=$(ovs-vsctl get Interface "$p" status:driver_name | tr -d '"') "
 done
 ovs-ofctl del-flows br0
 for f in in_port=1,actions=output:2 in_port=2,actions=output:1 \
@@ -117,7 +122,10 @@ for ((i = 0; i < 300; i++)); do
 	kill -0 "$tp_pid" 2>/dev/null || break
 	sleep 0.1
 done
-grep -q 'testpmd>' "$dir/testpmd.log" || { tail -20 "$dir/testpmd.log" >&2; die "testpmd did not come up"; }
+if ! grep -q 'testpmd>' "$dir/testpmd.log"; then
+	tail -n 20 "$dir/testpmd.log" >&2
+	die "testpmd did not come up"
+fi
 for p in "${ports[@]}"; do
 	for ((i = 0; i < 100; i++)); do
 		[ "$(ovs-vsctl get Interface "$p" link_state)" = up ] && break
@@ -152,7 +160,9 @@ run_pair() {
 }
 
 median() {
-	sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+	sort -g | awk '{ v[NR] = $1 }
+		END { h = int((NR + 1) / 2)
+			printf "%.3f\n", NR % 2 ? v[h] : (v[h] + v[h + 1]) / 2 }'
 }
 
 fix_all=() vh_all=() ratios=()
@@ -170,14 +180,17 @@ for ((r = 1; r <= rounds; r++)); do
 	kill -0 "$tp_pid" 2>/dev/null && ovs_priv_alive || die "testpmd or ovs-vswitchd died"
 	fix_all+=("$fix")
 	vh_all+=("$vh")
-	ratios+=("$(awk -v a="$fix" -v b="$vh" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print 0 }')")
+	ratios+=("$(awk -v a="$fix" -v b="$vh" \
+		'BEGIN { if (b > 0) printf "%.3f", a / b; else print 0 }')")
 done
 echo "stop" >&3
 
 fm=$(printf '%s\n' "${fix_all[@]}" | median)
 vm=$(printf '%s\n' "${vh_all[@]}" | median)
 rm_=$(printf '%s\n' "${ratios[@]}" | median)
-spread=$(printf '%s\n' "${ratios[@]}" | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { print lo "-" hi }')
-echo "OVS-DPDK bridge, $len B frames, io loop through both ports of a pair, $rounds rounds of ${seconds}s:"
+spread=$(printf '%s\n' "${ratios[@]}" | sort -g |
+	awk 'NR == 1 { lo = $1 } { hi = $1 } END { print lo "-" hi }')
+echo "OVS-DPDK bridge, $len B frames, io loop through both ports of a pair," \
+	"$rounds rounds of ${seconds}s:"
 printf '  net_vhostfix %7.3f Mpps   net_vhost %7.3f Mpps   ratio vhostfix/vhost %s (rounds %s)\n' \
 	"$fm" "$vm" "$rm_" "$spread"

@@ -70,9 +70,9 @@ ovs_priv_start() {
 	ovs_priv_plugin=$dir/librte_net_vhostfix.so
 
 	ovsdb-tool create "$dir/conf.db" /usr/share/openvswitch/vswitch.ovsschema || return 1
-	ovsdb-server "$dir/conf.db" --remote="punix:$dir/db.sock" --pidfile="$dir/ovsdb-server.pid" \
-		--log-file="$dir/ovsdb-server.log" \
-		-vconsole:off >"$dir/ovsdb-server.out" 2>&1 &
+	ovsdb-server "$dir/conf.db" --remote="punix:$dir/db.sock" \
+		--pidfile="$dir/ovsdb-server.pid" --log-file="$dir/ovsdb-server.log" -vconsole:off \
+		>"$dir/ovsdb-server.out" 2>&1 &
 	ovs_priv_db_pid=$!
 	for ((i = 0; i < 100; i++)); do
 		[ -S "$dir/db.sock" ] && break
@@ -83,9 +83,10 @@ ovs_priv_start() {
 	# OVS 3.1 adds --in-memory to the EAL arguments unless --legacy-mem is there,
 	# and --in-memory refuses --no-huge. Without hugepages, no dpdk-socket-mem:
 	# -m sizes the one heap. --file-prefix keeps EAL's runtime directory ours.
+	local eal="--no-huge --legacy-mem -m 1024 --no-pci --file-prefix=$ovs_priv_prefix"
 	ovs-vsctl --timeout=10 --no-wait set Open_vSwitch . \
 		other_config:dpdk-init=true \
-		"other_config:dpdk-extra=--no-huge --legacy-mem -m 1024 --no-pci --file-prefix=$ovs_priv_prefix -d $ovs_priv_plugin" \
+		"other_config:dpdk-extra=$eal -d $ovs_priv_plugin" \
 		other_config:per-port-memory=true \
 		other_config:pmd-cpu-mask=0x2 \
 		"$@" || return 1
@@ -95,12 +96,12 @@ ovs_priv_start() {
 	# that is where "ovs-appctl -t ovs-vswitchd" looks.
 	ln -s "$vswitchd" "$dir/ovs-vswitchd" || return 1
 	"$dir/ovs-vswitchd" "unix:$dir/db.sock" --pidfile="$dir/ovs-vswitchd.pid" \
-		--log-file="$dir/ovs-vswitchd.log" \
-		-vconsole:off >"$dir/ovs-vswitchd.out" 2>&1 &
+		--log-file="$dir/ovs-vswitchd.log" -vconsole:off \
+		>"$dir/ovs-vswitchd.out" 2>&1 &
 	ovs_priv_vs_pid=$!
 	for ((i = 0; i < 300; i++)); do
-		[ "$(ovs-vsctl --timeout=5 get Open_vSwitch . dpdk_initialized 2>/dev/null)" = true ] &&
-			return 0
+		[ "$(ovs-vsctl --timeout=5 get Open_vSwitch . dpdk_initialized 2>/dev/null)" \
+			= true ] && return 0
 		kill -0 "$ovs_priv_vs_pid" 2>/dev/null || break
 		sleep 0.1
 	done

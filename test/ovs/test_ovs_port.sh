@@ -68,7 +68,7 @@ bail() {
 # Package scripts must not start the system's OVS services: when the machine
 # has no policy-rc.d, one that denies starts is in place for the install.
 install_ovs() {
-	local pkgs=() p _ policy=/usr/sbin/policy-rc.d ours=0 rc
+	local pkgs=() p _ policy=/usr/sbin/policy-rc.d ours=0 rc apt
 	while read -r p _; do
 		case "$p" in '' | '#'*) continue ;; esac
 		pkgs+=("$p")
@@ -77,11 +77,12 @@ install_ovs() {
 		printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 0755 "$policy" && ours=1
 	fi
 	echo "# installing ${pkgs[*]}"
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-		"${pkgs[@]}" >"$pair_work/apt.log" 2>&1 ||
+	# Others may be running apt: wait for dpkg's lock rather than fail.
+	apt=(apt-get install -y -q --no-install-recommends -o DPkg::Lock::Timeout=120)
+	DEBIAN_FRONTEND=noninteractive "${apt[@]}" "${pkgs[@]}" >"$pair_work/apt.log" 2>&1 ||
 		{ apt-get update -q >>"$pair_work/apt.log" 2>&1 &&
-			DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
-				--no-install-recommends "${pkgs[@]}" >>"$pair_work/apt.log" 2>&1; }
+			DEBIAN_FRONTEND=noninteractive "${apt[@]}" "${pkgs[@]}" \
+				>>"$pair_work/apt.log" 2>&1; }
 	rc=$?
 	[ "$ours" = 1 ] && rm -f "$policy"
 	[ $rc -eq 0 ] || diag <"$pair_work/apt.log"
@@ -164,7 +165,8 @@ traffic_resumed() {
 		return 1
 	fi
 	if ! wait_rx "$pair_work/a.log" "$a_pid" "$2" 20; then
-		echo "# $1: peer A received $(($(last_progress "$pair_work/a.log" rx) - $2)) of B's frames"
+		echo "# $1: peer A received" \
+			"$(($(last_progress "$pair_work/a.log" rx) - $2)) of B's frames"
 		return 1
 	fi
 	return 0
@@ -184,7 +186,8 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 if ! ovs_priv_find_vswitchd >/dev/null || ! command -v ovsdb-server >/dev/null; then
-	install_ovs || skip_all "OVS with DPDK missing and usertools/packages/ovs.txt did not install"
+	install_ovs ||
+		skip_all "OVS with DPDK missing and usertools/packages/ovs.txt did not install"
 	ovs_priv_find_vswitchd >/dev/null || skip_all "no DPDK build of ovs-vswitchd after install"
 fi
 
@@ -196,8 +199,8 @@ if ! ovs_priv_start "/run/vhf-ovs-test.$$" "$so"; then
 fi
 dpdk_version=$(ovs-vsctl get Open_vSwitch . dpdk_version | tr -d '"')
 if grep -q "$ovs_priv_plugin" "/proc/$ovs_priv_vs_pid/maps"; then
-	ok "private $(basename "$(ovs_priv_find_vswitchd)") (pid $ovs_priv_vs_pid): dpdk_initialized," \
-		"$dpdk_version, librte_net_vhostfix.so loaded through dpdk-extra"
+	ok "private $(basename "$(ovs_priv_find_vswitchd)") (pid $ovs_priv_vs_pid):" \
+		"dpdk_initialized, $dpdk_version, librte_net_vhostfix.so loaded through dpdk-extra"
 else
 	not_ok "ovs-vswitchd initialised DPDK but did not load $ovs_priv_plugin"
 	diag <"$OVS_RUNDIR/ovs-vswitchd.log"
@@ -240,8 +243,8 @@ ovs-vsctl set Open_vSwitch . other_config:dpdk-extra="$saved_extra"
 leftover=$(ovs-vsctl list-ports br0)
 [ -z "$leftover" ] || fails+=("ports left on br0: $leftover")
 if [ ${#fails[@]} -eq 0 ]; then
-	ok "vhf-ovs-add-port.sh: bad arguments exit 2, a failing port 3 (removed again), dpdk-extra" \
-		"without the plugin 1 with the setting to make; br0 still empty"
+	ok "vhf-ovs-add-port.sh: bad arguments exit 2, a failing port 3 (removed again)," \
+		"dpdk-extra without the plugin 1 with the setting to make; br0 still empty"
 else
 	not_ok "vhf-ovs-add-port.sh refusals"
 	printf '%s\n' "${fails[@]}" | diag
@@ -271,10 +274,11 @@ ovs-ofctl del-flows br0 &&
 start_b
 if traffic_resumed "first connection" 0 && wait_link vf0 up 5; then
 	# OVS's own counters for vf0 (the Interface statistics column lags by seconds).
-	stats=$(ovs-ofctl dump-ports br0 2 | tr -s ' ,' ' ' | grep -o '[rt]x pkts=[0-9]*' | tr '\n' ' ')
+	stats=$(ovs-ofctl dump-ports br0 2 | tr -s ' ,' ' ' | grep -o '[rt]x pkts=[0-9]*' |
+		tr '\n' ' ')
 	ok "traffic both ways through OVS, every byte checked: B got" \
-		"$(last_progress "$b_log" rx), A got $(last_progress "$pair_work/a.log" rx) frames," \
-		"bad 0; vf0 link up, OpenFlow port 2: ${stats% }"
+		"$(last_progress "$b_log" rx), A got $(last_progress "$pair_work/a.log" rx)" \
+		"frames, bad 0; vf0 link up, OpenFlow port 2: ${stats% }"
 else
 	not_ok "traffic through OVS: vf0 link $(iface link_state)"
 	diag <"$b_log"
@@ -323,7 +327,10 @@ for ((c = 1; c <= cycles; c++)); do
 	fi
 	a_rx0=$(last_progress "$pair_work/a.log" rx)
 	start_b
-	traffic_resumed "cycle $c" "$a_rx0" || { fails+=("cycle $c: traffic did not resume"); break; }
+	if ! traffic_resumed "cycle $c" "$a_rx0"; then
+		fails+=("cycle $c: traffic did not resume")
+		break
+	fi
 	[ "$c" = 1 ] && snap0=$(snapshot)
 done
 snap1=$(snapshot)
@@ -382,8 +389,8 @@ else
 	how="still running 20 s after 'exit --cleanup'"
 fi
 if [ "$alive" = yes ] && [ -z "$errs" ] && [ "$how" = "exit 0" ]; then
-	ok "ovs-vswitchd alive and answering at the end, no ERR in its log since case 2; 'ovs-appctl exit" \
-		"--cleanup' ended it with status 0"
+	ok "ovs-vswitchd alive and answering at the end, no ERR in its log since case 2;" \
+		"'ovs-appctl exit --cleanup' ended it with status 0"
 	ovs_priv_vs_pid=
 else
 	not_ok "ovs-vswitchd at the end: alive $alive, $how"
