@@ -63,7 +63,8 @@ def watch(tel, seconds, stall_s, interval):
         if st is None:
             raise RuntimeError("no /vhostfix/stats: is this dpdk-vhostfix?")
         parts = []
-        for s in st["streams"]:
+        streams = [st["stream%d" % i] for i in range(st["streams"])]
+        for s in streams:
             name = stream_name(s)
             if last_tx.get(name) != s["tx"] or s["backlog"] == 0:
                 last_move[name] = now

@@ -76,6 +76,14 @@ struct app_stream {
 	uint16_t tx_port, tx_queue;
 	bool dst_is_vhostfix;       /**< the tx-wait API serves the destination */
 	bool src_has_intr;          /**< rx interrupts work on the source queue */
+	/**
+	 * The source's interrupt fd is its data fd (net_tap), watched
+	 * level-triggered while the stream takes from it; see fwd.c.
+	 */
+	bool src_level_fd;
+	bool src_fd_watched;
+	int src_fd;
+	struct rte_epoll_event src_fd_ev;
 	bool paused;
 	bool intr_armed;            /**< rx interrupt enabled for the coming sleep */
 	/* Backlog: a ring of mbufs, cap a power of two. */
@@ -109,6 +117,7 @@ struct app_port {
 	bool used;
 	bool is_vhostfix;
 	bool has_rx_intr;
+	bool rx_intr_level;  /**< the rx interrupt fd is the data fd: watch it level-triggered */
 	uint16_t queues;
 	uint16_t peer;
 	char name[RTE_ETH_NAME_MAX_LEN];

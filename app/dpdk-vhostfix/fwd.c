@@ -19,7 +19,10 @@
  *  - anything that cannot wake us (a NIC without rx interrupts, a NIC whose
  *    tx ring is full) shortens the sleep to --poll-ms.
  * The fds are edge-triggered in the lcore's epoll set: an event that happens
- * between arming and epoll_wait() is still reported to it.
+ * between arming and epoll_wait() is still reported to it. The exception is a
+ * NIC whose interrupt fd is its data fd (net_tap): level-triggered, because
+ * its PMD may not deliver a packet at the moment the fd says it is there (see
+ * ports.c), and a spent edge would then leave the packet waiting for the next.
  */
 
 #include <errno.h>
@@ -190,9 +193,16 @@ app_lcore_sleep_init(struct app_lcore *lc)
 	for (i = 0; i < lc->nb_streams; i++) {
 		struct app_stream *s = lc->streams[i];
 
-		if (s->src_has_intr &&
-		    rte_eth_dev_rx_intr_ctl_q(s->rx_port, s->rx_queue, lc->epfd,
-					      RTE_INTR_EVENT_ADD, s) != 0) {
+		if (s->src_has_intr && s->src_level_fd) {
+			/* Added to the set only while the stream takes from it: app_lcore_arm(). */
+			s->src_fd = rte_eth_dev_rx_intr_ctl_q_get_fd(s->rx_port, s->rx_queue);
+			s->src_fd_ev.epdata.event = EPOLLIN;
+			s->src_fd_ev.epdata.data = s;
+			if (s->src_fd < 0)
+				s->src_has_intr = false;
+		} else if (s->src_has_intr &&
+			   rte_eth_dev_rx_intr_ctl_q(s->rx_port, s->rx_queue, lc->epfd,
+						     RTE_INTR_EVENT_ADD, s) != 0) {
 			APP_LOG(WARNING, "port %u queue %u: no rx interrupt, polled every %u ms "
 				"when idle", s->rx_port, s->rx_queue, app_opts.poll_ms);
 			s->src_has_intr = false;
@@ -220,9 +230,12 @@ app_lcore_sleep_fini(struct app_lcore *lc)
 	for (i = 0; i < lc->nb_streams; i++) {
 		struct app_stream *s = lc->streams[i];
 
-		if (s->src_has_intr)
+		if (s->src_fd_watched)
+			(void)rte_epoll_ctl(lc->epfd, EPOLL_CTL_DEL, s->src_fd, &s->src_fd_ev);
+		else if (s->src_has_intr && !s->src_level_fd)
 			(void)rte_eth_dev_rx_intr_ctl_q(s->rx_port, s->rx_queue, lc->epfd,
 							RTE_INTR_EVENT_DEL, s);
+		s->src_fd_watched = false;
 		if (s->dst_is_vhostfix)
 			(void)rte_epoll_ctl(lc->epfd, EPOLL_CTL_DEL,
 					    rte_pmd_vhostfix_tx_wait_fd(s->tx_port, s->tx_queue),
@@ -258,6 +271,7 @@ app_lcore_arm(struct app_lcore *lc, int *timeout_ms)
 {
 	bool poll_needed = false;
 	uint16_t i;
+	int r;
 
 	for (i = 0; i < lc->nb_streams; i++) {
 		struct app_stream *s = lc->streams[i];
@@ -265,8 +279,9 @@ app_lcore_arm(struct app_lcore *lc, int *timeout_ms)
 		if (s->count > 0) {
 			if (s->dst_is_vhostfix) {
 				struct rte_mbuf *next = s->backlog[s->head];
-				int r = rte_pmd_vhostfix_tx_wait_arm(s->tx_port, s->tx_queue,
-								     rte_pktmbuf_pkt_len(next));
+
+				r = rte_pmd_vhostfix_tx_wait_arm(s->tx_port, s->tx_queue,
+								 rte_pktmbuf_pkt_len(next));
 
 				if (r == RTE_PMD_VHOSTFIX_TX_ROOM || r == -EAGAIN)
 					return false;
@@ -281,12 +296,34 @@ app_lcore_arm(struct app_lcore *lc, int *timeout_ms)
 				poll_needed = true; /* a NIC's tx ring has no "room again" event */
 			}
 		}
+		if (s->src_level_fd) {
+			/* Watched while we take from it; while paused it would wake us for nothing. */
+			bool watch = app_stream_takes_rx(s);
+
+			if (watch != s->src_fd_watched &&
+			    rte_epoll_ctl(lc->epfd, watch ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, s->src_fd,
+					  &s->src_fd_ev) == 0)
+				s->src_fd_watched = watch;
+			if (watch != s->src_fd_watched)
+				poll_needed = true;
+			continue;
+		}
 		if (!app_stream_takes_rx(s))
 			continue;
-		if (s->src_has_intr && rte_eth_dev_rx_intr_enable(s->rx_port, s->rx_queue) == 0)
-			s->intr_armed = true;
-		else
+		if (!s->src_has_intr) {
 			poll_needed = true;
+			continue;
+		}
+		r = rte_eth_dev_rx_intr_enable(s->rx_port, s->rx_queue);
+		if (r == 0)
+			s->intr_armed = true;
+		else if (r != -ENOTSUP)
+			poll_needed = true;
+		/*
+		 * -ENOTSUP: nothing to enable, the queue's fd signals every arrival by
+		 * itself (net_tap's is the tap fd); the pass after arming sees what came
+		 * before.
+		 */
 	}
 	*timeout_ms = poll_needed ? (int)app_opts.poll_ms : -1;
 	return true;

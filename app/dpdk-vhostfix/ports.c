@@ -233,6 +233,19 @@ app_port_start(uint16_t port_id, struct rte_mempool *pool)
 	if (!ap->is_vhostfix)
 		(void)rte_eth_promiscuous_enable(port_id);
 	ap->has_rx_intr = conf.intr_conf.rxq && rte_eth_dev_rx_intr_ctl_q_get_fd(port_id, 0) >= 0;
+	/*
+	 * net_tap's "interrupt" is the tap fd itself, and its rx_burst returns
+	 * nothing until the PMD's SIGIO handler has counted the arrival: a
+	 * wake-up can come before the packet is readable through the PMD. An
+	 * edge-triggered watch (what rte_eth_dev_rx_intr_ctl_q sets up) would
+	 * spend that wake-up; fwd.c watches such fds level-triggered instead.
+	 */
+	ap->rx_intr_level = ap->has_rx_intr && strcmp(ap->driver, "net_tap") == 0;
+	if (app_opts.mode == APP_MODE_SLEEP)
+		printf("port %u: %s: %s\n", port_id, ap->name,
+		       !ap->has_rx_intr ? "no rx interrupts: polled every --poll-ms when idle" :
+		       ap->rx_intr_level ? "rx fd watched level-triggered when idle" :
+		       "rx interrupts when idle");
 	return 0;
 }
 
@@ -352,6 +365,8 @@ app_stream_init(struct app_stream *s, uint16_t from, uint16_t to, uint16_t q)
 	s->rx_queue = s->tx_queue = q;
 	s->dst_is_vhostfix = app_ports[to].is_vhostfix;
 	s->src_has_intr = app_ports[from].has_rx_intr;
+	s->src_level_fd = app_ports[from].rx_intr_level;
+	s->src_fd = -1;
 	s->cap = rte_align32pow2(app_opts.backlog);
 	s->mask = s->cap - 1;
 	s->backlog = rte_zmalloc("backlog", s->cap * sizeof(*s->backlog), RTE_CACHE_LINE_SIZE);

@@ -110,39 +110,39 @@ app_tel_lcore(unsigned int lcore_id)
 	return d;
 }
 
+/*
+ * Telemetry nests containers one level deep: a dict of dicts, "stream<i>" and
+ * "lcore<id>" beside the scalars.
+ */
 static int
 app_tel_stats(const char *cmd __rte_unused, const char *params __rte_unused,
 	      struct rte_tel_data *d)
 {
-	struct rte_tel_data *streams = rte_tel_data_alloc();
-	struct rte_tel_data *lcores = rte_tel_data_alloc();
 	unsigned int lcore_id;
+	char key[32];
 	uint16_t i;
 
-	if (streams == NULL || lcores == NULL) {
-		rte_tel_data_free(streams);
-		rte_tel_data_free(lcores);
-		return -ENOMEM;
-	}
 	rte_tel_data_start_dict(d);
 	rte_tel_data_add_dict_string(d, "mode", app_opts.mode == APP_MODE_SLEEP ? "sleep" : "poll");
 	rte_tel_data_add_dict_string(d, "notify", app_opts.notify_legacy ? "legacy" : "fixed");
-	rte_tel_data_start_array(streams, RTE_TEL_CONTAINER);
+	rte_tel_data_add_dict_u64(d, "streams", app_nb_streams);
 	for (i = 0; i < app_nb_streams; i++) {
 		struct rte_tel_data *s = app_tel_stream(&app_streams[i]);
 
-		if (s != NULL)
-			rte_tel_data_add_array_container(streams, s, 0);
+		snprintf(key, sizeof(key), "stream%u", i);
+		if (s != NULL && rte_tel_data_add_dict_container(d, key, s, 0) != 0)
+			rte_tel_data_free(s);
 	}
-	rte_tel_data_start_array(lcores, RTE_TEL_CONTAINER);
 	RTE_LCORE_FOREACH_WORKER(lcore_id) {
-		struct rte_tel_data *l = app_tel_lcore(lcore_id);
+		struct rte_tel_data *l;
 
-		if (l != NULL)
-			rte_tel_data_add_array_container(lcores, l, 0);
+		if (app_lcores[lcore_id].nb_streams == 0)
+			continue;
+		l = app_tel_lcore(lcore_id);
+		snprintf(key, sizeof(key), "lcore%u", lcore_id);
+		if (l != NULL && rte_tel_data_add_dict_container(d, key, l, 0) != 0)
+			rte_tel_data_free(l);
 	}
-	rte_tel_data_add_dict_container(d, "streams", streams, 0);
-	rte_tel_data_add_dict_container(d, "lcores", lcores, 0);
 	return 0;
 }
 
