@@ -1,0 +1,218 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright(c) 2026 dpdk-vhostfix authors
+#
+# The seed's stall scenario with real Linux guests: dpdk-vhostfix forwards
+# between host tap devices (the "NIC", in a network namespace made here) and N
+# QEMU guests; each guest runs two iperf3 servers; the host runs
+# `iperf3 -c <guest> -P 20 -w 256k` to each; the app sleeps when idle and
+# stops reading a tap whose guest has no room (QEMU's backpressure).
+# usertools/vhf-stall.py watches for guests whose traffic stops.
+#
+#   seed_scenario.sh --app BUILD/app/dpdk-vhostfix/dpdk-vhostfix --out DIR
+#       [--guests N] [--seconds S] [--notify fixed|legacy] [--ring split|packed|mixed]
+#       [--reverse] [--stop-on-stall] [--streams P] [--window W] [--mode sleep|poll]
+#       [--mtu N]
+#
+#   --ring mixed (default): even guests split, odd guests packed.
+#   --reverse: the second iperf3 of each guest runs -R (guest -> host), so
+#       traffic flows both ways; by default both send host -> guest, as the seed.
+#   --stop-on-stall: end at the first stall (for showing that one happens).
+#   --mtu N: MTU of the taps and the guests' eth0 (frames over one guest buffer).
+#
+# Guest i: tap vs<pid>t<i> with 10.0.<i+1>.1/24 in the namespace, guest IP
+# 10.0.<i+1>.11, one worker lcore per guest (floating over all CPUs), as each
+# QEMU virtqueue has its own handler: a stalled guest is not rescued by the
+# traffic of another. DIR receives every log, samples.csv and summary.txt.
+# Exit status: 0 no stall, 1 a stall, 2 the scenario could not run.
+# Needs root; every process is stopped by PID and the namespace removed at exit.
+
+set -u
+top=$(cd "$(dirname "$0")/../.." && pwd)
+guests_sh=$top/usertools/vhf-guests.sh
+stall_py=$top/usertools/vhf-stall.py
+
+app= out= nguests=2 seconds=30 notify=fixed ring=mixed reverse=0 stop_on_stall=0
+streams=20 window=256k mode=sleep mtu=
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--app) app=$2; shift 2 ;;
+	--out) out=$2; shift 2 ;;
+	--guests) nguests=$2; shift 2 ;;
+	--seconds) seconds=$2; shift 2 ;;
+	--notify) notify=$2; shift 2 ;;
+	--ring) ring=$2; shift 2 ;;
+	--reverse) reverse=1; shift ;;
+	--stop-on-stall) stop_on_stall=1; shift ;;
+	--streams) streams=$2; shift 2 ;;
+	--window) window=$2; shift 2 ;;
+	--mode) mode=$2; shift 2 ;;
+	--mtu) mtu=$2; shift 2 ;;
+	-h|--help) sed -n '4,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	*) echo "seed_scenario: unknown option '$1'" >&2; exit 2 ;;
+	esac
+done
+log() {
+	echo "seed_scenario: $*" >&2
+}
+fail() {
+	log "$*"
+	exit 2
+}
+[ -x "$app" ] || fail "--app: no dpdk-vhostfix at '$app'"
+[ -n "$out" ] || fail "--out DIR is required"
+[ "$(id -u)" = 0 ] || fail "needs root"
+mkdir -p "$out" || exit 2
+out=$(cd "$out" && pwd)
+
+ns=vhfs$$
+prefix=vhfs$$
+gdir=$out/guests
+pids=()
+made_ns=0
+
+cleanup() {
+	local p k
+	"$guests_sh" stop --dir "$gdir" 2>/dev/null
+	for p in "${pids[@]}"; do
+		kill -TERM "$p" 2>/dev/null
+	done
+	for p in "${pids[@]}"; do
+		for ((k = 0; k < 100; k++)); do
+			kill -0 "$p" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	[ "$made_ns" = 1 ] && ip netns delete "$ns" 2>/dev/null
+	rm -rf "/var/run/dpdk/$prefix" "$out"/vhost*.sock
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+ip netns add "$ns" || fail "cannot create network namespace $ns"
+made_ns=1
+ip -n "$ns" link set lo up
+
+# ---- the app: tap i <-> net_vhost i, one worker lcore per guest ------------
+vdevs=() pairs= lcores="0@0"
+ncpu=$(nproc)
+for ((i = 0; i < nguests; i++)); do
+	vdevs+=(--vdev "net_tap$i,iface=vs$$t$i")
+done
+for ((i = 0; i < nguests; i++)); do
+	vh="net_vhost$i,iface=$out/vhost$i.sock"
+	case "$ring" in
+	packed) vh+=",packed=1" ;;
+	mixed) [ $((i % 2)) = 1 ] && vh+=",packed=1" ;;
+	esac
+	vdevs+=(--vdev "$vh")
+	pairs+="${pairs:+,}net_tap$i:net_vhost$i"
+	lcores+=",$((i + 1))@(0-$((ncpu - 1)))"
+done
+app_mtu=()
+# The app must accept frames of that size from the taps (MTU, RX scatter).
+[ -n "$mtu" ] && "$app" --help 2>/dev/null | grep -q -- "--mtu" && app_mtu=(--mtu "$mtu")
+ip netns exec "$ns" stdbuf -oL "$app" --lcores "$lcores" --no-huge -m 1024 --no-pci \
+	--file-prefix="$prefix" "${vdevs[@]}" -- --mode "$mode" --notify "$notify" \
+	--pairs "$pairs" --stats 5 "${app_mtu[@]}" >"$out/app.log" 2>&1 &
+app_pid=$!
+pids+=("$app_pid")
+for ((k = 0; k < 300; k++)); do
+	grep -q "dpdk-vhostfix: forwarding" "$out/app.log" && break
+	kill -0 "$app_pid" 2>/dev/null || break
+	sleep 0.1
+done
+grep -q "dpdk-vhostfix: forwarding" "$out/app.log" || {
+	tail -n 30 "$out/app.log" >&2
+	fail "the app did not start"
+}
+for ((i = 0; i < nguests; i++)); do
+	ip -n "$ns" addr add "10.0.$((i + 1)).1/24" dev "vs$$t$i" &&
+		ip -n "$ns" link set "vs$$t$i" up || fail "cannot set up tap vs$$t$i"
+done
+log "app pid $app_pid: $mode mode, notify $notify, $nguests guest(s), ring $ring"
+
+# ---- the guests --------------------------------------------------------------
+gargs=()
+for ((i = 0; i < nguests; i++)); do
+	p=0
+	[ "$ring" = packed ] && p=1
+	[ "$ring" = mixed ] && p=$((i % 2))
+	gargs+=(--guest "sock=$out/vhost$i.sock,ip=10.0.$((i + 1)).11/24,packed=$p,srv=5201:5202")
+done
+t0=$SECONDS
+"$guests_sh" start --dir "$gdir" "${gargs[@]}" --timeout $((120 + 30 * nguests)) ||
+	fail "guests did not come up (logs in $gdir)"
+log "$nguests guest(s) READY in $((SECONDS - t0)) s"
+if [ -n "$mtu" ]; then
+	# Frames bigger than one guest RX buffer: the seed's "needs 5, has 3".
+	for ((i = 0; i < nguests; i++)); do
+		ip -n "$ns" link set "vs$$t$i" mtu "$mtu" || fail "tap MTU $mtu refused"
+		"$guests_sh" exec --dir "$gdir" -g "$i" -- "ip link set eth0 mtu $mtu" >/dev/null ||
+			fail "guest $i refused MTU $mtu"
+	done
+fi
+
+# ---- ping, then iperf3 from the namespace --------------------------------------
+ping_ok=1
+for ((i = 0; i < nguests; i++)); do
+	res=$(ip netns exec "$ns" ping -c 10 -i 0.2 -W 2 "10.0.$((i + 1)).11" 2>&1 |
+		grep -o '[0-9.]*% packet loss')
+	echo "ping guest $i: ${res:-no answer}" >>"$out/summary.txt"
+	[ "$res" = "0% packet loss" ] || ping_ok=0
+done
+
+watch_args=()
+for ((i = 0; i < nguests; i++)); do
+	logs=
+	for port in 5201 5202; do
+		dir_flag=
+		[ "$reverse" = 1 ] && [ "$port" = 5202 ] && dir_flag=-R
+		ip netns exec "$ns" iperf3 -c "10.0.$((i + 1)).11" -p "$port" -P "$streams" \
+			-w "$window" -t "$seconds" -i 1 --forceflush -f m --connect-timeout 10000 \
+			$dir_flag >"$out/iperf-g$i-$port.log" 2>&1 &
+		pids+=($!)
+		# The detector reads the host -> guest clients only.
+		[ -z "$dir_flag" ] && logs+=":$out/iperf-g$i-$port.log"
+	done
+	watch_args+=(--guest "$i:net_vhost$i$logs")
+done
+stop_flag=
+[ "$stop_on_stall" = 1 ] && stop_flag=--stop-on-stall
+python3 "$stall_py" watch --file-prefix "$prefix" "${watch_args[@]}" --seconds $((seconds + 2)) \
+	--parallel "$streams" --stall-s 2 --csv "$out/samples.csv" $stop_flag | tee "$out/detector.log"
+det=${PIPESTATUS[0]}
+
+# iperf3 clients end on their own (-t); after a stall they may hang on.
+for p in "${pids[@]:1}"; do
+	for ((k = 0; k < 100; k++)); do
+		kill -0 "$p" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -TERM "$p" 2>/dev/null
+done
+
+{
+	echo "scenario: $nguests guest(s), ring $ring, notify $notify, $mode mode, ${seconds}s," \
+		"iperf3 -P $streams -w $window x2 per guest$([ "$reverse" = 1 ] && echo ", second one -R")"
+	grep -E "^(guest|stall detector)" "$out/detector.log"
+	for ((i = 0; i < nguests; i++)); do
+		for port in 5201 5202; do
+			r=$(awk '/\[SUM\].*receiver$/ { for (k = 1; k < NF; k++) if ($(k + 1) == "Mbits/sec") r = $k }
+				END { print r }' "$out/iperf-g$i-$port.log")
+			echo "iperf3 guest $i port $port: receiver ${r:-?} Mbit/s"
+		done
+	done
+} >>"$out/summary.txt"
+cat "$out/summary.txt"
+# The app prints its final stats when it ends.
+kill -TERM "$app_pid" 2>/dev/null
+for ((k = 0; k < 100; k++)); do
+	kill -0 "$app_pid" 2>/dev/null || break
+	sleep 0.1
+done
+[ "$ping_ok" = 1 ] || { log "ping lost packets"; exit 2; }
+[ "$det" = 2 ] && exit 2
+exit "$det"
