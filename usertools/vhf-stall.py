@@ -229,7 +229,9 @@ def chart(args):
     except ImportError:
         if sys.executable != "/usr/bin/python3" and os.path.exists("/usr/bin/python3"):
             return subprocess.call(["/usr/bin/python3", os.path.abspath(__file__)] + sys.argv[1:])
-        print("vhf-stall: chart needs python3-matplotlib", file=sys.stderr)
+        print("vhf-stall: chart needs Debian's python3-matplotlib (apt-get install "
+              "python3-matplotlib; not in the CI package list, only reports use it)",
+              file=sys.stderr)
         return 2
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
