@@ -1,0 +1,107 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright(c) 2026 dpdk-vhostfix authors
+#
+# Sleep mode under stress: two virtio-user guests (vhf_pmd_check) through the
+# app, the receiving guest refilling its RX ring in bursts (it stops taking
+# frames for a few ms every few hundred), a small backlog so the app keeps
+# pausing its source, and the CPU oversubscribed (busy loops beside the three
+# DPDK processes on two cores). A watchdog (usertools/vhf-stats.py) reads the
+# app's telemetry: a stream with packets queued that sends nothing for 2 s,
+# while the guest refills every few ms, is a stall. Zero stalls, every frame
+# delivered in order and checked, nothing dropped.
+#
+# Usage: test_app_stress.sh <dpdk-vhostfix> <vhf_pmd_check>
+
+set -u
+app=${1:-}
+check=${2:-}
+. "$(dirname "$0")/app_env.sh"
+
+count=${VHF_APP_TEST_STRESS_COUNT:-300000}
+burners=${VHF_APP_TEST_BURNERS:-2}
+
+# run_case NAME RING [EXPECT_STALL COUNT PAUSE_EVERY PAUSE_MS]
+run_case() {
+	local name=$1 ring=$2 expect_stall=${3:-0} n=${4:-$count} every=${5:-300} pause=${6:-3}
+	local dir=$pair_work/$1 v0 v1 p0 p1 i hres gres stats rc fail= wpid
+	mkdir -p "$dir"
+	v0="net_vhost0,iface=$dir/v0.sock"
+	v1="net_vhost1,iface=$dir/v1.sock"
+	p0="net_virtio_user0,path=$dir/v0.sock"
+	p1="net_virtio_user1,path=$dir/v1.sock"
+	if [ "$ring" = packed ]; then
+		v0+=",packed=1"; v1+=",packed=1"
+		p0+=",packed_vq=1"; p1+=",packed_vq=1"
+	fi
+	app_prefix=${pair_prefix}S$name
+	app_start "$dir/app.log" --vdev "$v0" --vdev "$v1" -- --mode sleep --backlog 64 \
+		--idle-us 50
+	if ! app_up "$dir/app.log"; then
+		not_ok "$name: the app did not come up"
+		diag <"$dir/app.log"
+		app_stop
+		return
+	fi
+	for ((i = 0; i < burners; i++)); do
+		bash -c 'while :; do :; done' &
+		pair_pids+=("$!")
+		burner_pids+=("$!")
+	done
+	"$top/usertools/vhf-stats.py" --file-prefix "$app_prefix" --watch 600 --stall-s 2 \
+		--interval 0.5 >"$dir/watchdog.log" 2>&1 &
+	wpid=$!
+	pair_pids+=("$wpid")
+	pair_start "$dir/host.log" 0 H "$p0" --role host --mode verify --count "$n" \
+		--seconds 240
+	local hpid=$pair_pid
+	pair_start "$dir/guest.log" 1 G "$p1" --role guest --mode verify --count "$n" \
+		--seconds 240 --pause-every "$every" --pause-ms "$pause"
+	local gpid=$pair_pid
+	pair_wait_for "$dir/host.log" "^RESULT" 250 "$hpid"
+	pair_wait_for "$dir/guest.log" "^RESULT" 20 "$gpid"
+	pair_stop "$hpid"; pair_forget "$hpid"
+	pair_stop "$gpid"; pair_forget "$gpid"
+	pair_stop "$wpid"; pair_forget "$wpid"
+	for i in "${burner_pids[@]}"; do
+		pair_stop "$i"; pair_forget "$i"
+	done
+	burner_pids=()
+	app_stop
+	rc=$?
+	hres=$(grep "^RESULT" "$dir/host.log")
+	gres=$(grep "^RESULT" "$dir/guest.log")
+	stats=$(grep "^stream" "$dir/app.log" | tail -2)
+	[[ "$hres" == "RESULT ok"* ]] || fail+=" host: ${hres:-no result};"
+	[[ "$gres" == "RESULT ok"* ]] || fail+=" guest: ${gres:-no result};"
+	[ "$rc" -eq 0 ] || fail+=" app exit status $rc;"
+	grep -q "^sample" "$dir/watchdog.log" || fail+=" the watchdog read nothing;"
+	if [ "$expect_stall" = 1 ]; then
+		grep -q "^STALL" "$dir/watchdog.log" || fail+=" the watchdog missed a 4 s refill stop;"
+	else
+		grep -q "^STALL" "$dir/watchdog.log" &&
+			fail+=" $(grep -c '^STALL' "$dir/watchdog.log") stall(s);"
+	fi
+	grep -q "drop-backlog-full [1-9]\|drop-broken [1-9]" <<<"$stats" && fail+=" app dropped;"
+	grep -q "paused [1-9]" <<<"$stats" || fail+=" the source never paused;"
+	if [ -z "$fail" ] && [ "$expect_stall" = 1 ]; then
+		ok "$name: the watchdog reports a guest that stops refilling for 4 s: $(grep -m1 \
+			'^STALL' "$dir/watchdog.log")"
+	elif [ -z "$fail" ]; then
+		ok "$name: $n frames each way, in order, checked; 0 stalls in $(grep -c '^sample' \
+			"$dir/watchdog.log") watchdog samples; $(grep '^lcore' "$dir/app.log" | tail -1)"
+	else
+		not_ok "$name:$fail"
+		diag <"$dir/app.log"
+		diag <"$dir/watchdog.log"
+		diag <"$dir/guest.log"
+	fi
+}
+
+burner_pids=()
+pair_init 3
+run_case stress-split split
+run_case stress-packed packed
+# The watchdog itself: a guest that stops refilling for 4 s is what it must see.
+run_case watchdog-sees-stopped-guest split 1 5000 2000 4000
+[ "$tap_failed" -eq 0 ]
