@@ -54,6 +54,7 @@ struct app_options {
 	uint16_t nb_txd;
 	uint32_t nb_mbufs;
 	uint16_t queues;          /**< queues per port; 0: as many as both ports of a pair have */
+	uint16_t mtu;             /**< NIC ports' MTU; 0: the driver's default */
 	const char *config_file;
 	int npairs;               /**< 0: pair ports 0-1, 2-3, ... */
 	/** Port ids or ethdev names, resolved once the ports exist. */

@@ -30,6 +30,7 @@ enum {
 	OPT_TXD,
 	OPT_MBUFS,
 	OPT_QUEUES,
+	OPT_MTU,
 	OPT_PAIRS,
 	OPT_CONFIG,
 	OPT_HELP,
@@ -47,6 +48,7 @@ static const struct option app_longopts[] = {
 	{ "txd", required_argument, NULL, OPT_TXD },
 	{ "mbufs", required_argument, NULL, OPT_MBUFS },
 	{ "queues", required_argument, NULL, OPT_QUEUES },
+	{ "mtu", required_argument, NULL, OPT_MTU },
 	{ "pairs", required_argument, NULL, OPT_PAIRS },
 	{ "config", required_argument, NULL, OPT_CONFIG },
 	{ "help", no_argument, NULL, OPT_HELP },
@@ -74,6 +76,8 @@ app_usage(const char *prog)
 	       "  --rxd N, --txd N         NIC descriptors per queue (1024)\n"
 	       "  --mbufs N                mbufs in the pool (sized from ports and queues)\n"
 	       "  --queues N               queues per port (as many as both ports of a pair have)\n"
+	       "  --mtu N                  MTU of the NIC ports, for jumbo frames (driver default);\n"
+	       "                           guest ports take any size the guest negotiated\n"
 	       "  --pairs A:B[,C:D...]     forward between these ports (ids or names);\n"
 	       "                           default 0:1,2:3,...\n"
 	       "  --config FILE            INI file: section [dpdk-vhostfix] with the keys above,\n"
@@ -194,6 +198,10 @@ app_set_option(int opt, const char *name, const char *value, struct app_options 
 	case OPT_QUEUES:
 		ret = app_parse_uint(name, value, 1, APP_MAX_QUEUES, &v);
 		opts->queues = (uint16_t)v;
+		break;
+	case OPT_MTU:
+		ret = app_parse_uint(name, value, 68, 65535 - 18, &v);
+		opts->mtu = (uint16_t)v;
 		break;
 	case OPT_PAIRS:
 		ret = app_parse_pairs(value, opts);

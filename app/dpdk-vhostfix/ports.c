@@ -200,6 +200,37 @@ app_port_start(uint16_t port_id, struct rte_mempool *pool)
 	conf.intr_conf.rxq = app_opts.mode == APP_MODE_SLEEP;
 	if (*info.dev_flags & RTE_ETH_DEV_INTR_LSC)
 		conf.intr_conf.lsc = 1;
+	/* Chains for frames bigger than one mbuf, both ways. */
+	if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS)
+		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+	if (app_opts.mtu != 0 && !ap->is_vhostfix) {
+		if (app_opts.mtu > info.max_mtu) {
+			fprintf(stderr, "dpdk-vhostfix: --mtu %u: port %u (%s) takes at most %u\n",
+				app_opts.mtu, port_id, ap->name, info.max_mtu);
+			return -EINVAL;
+		}
+		uint32_t frame = (uint32_t)app_opts.mtu + RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN;
+
+		/*
+		 * Some drivers (net_tap) report a maximum frame they do not enforce: their
+		 * MTU is the kernel's. Leave theirs alone and receive with scatter.
+		 */
+		if (frame <= info.max_rx_pktlen)
+			conf.rxmode.mtu = app_opts.mtu;
+		else
+			printf("port %u: %s: the driver says frames up to %u bytes: MTU left to the "
+			       "driver, frames up to --mtu %u received with scatter\n", port_id,
+			       ap->name, info.max_rx_pktlen, app_opts.mtu);
+		if (frame > RTE_MBUF_DEFAULT_DATAROOM) {
+			if (!(info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_SCATTER)) {
+				fprintf(stderr, "dpdk-vhostfix: --mtu %u: port %u (%s) cannot receive "
+					"frames larger than one mbuf (no rx scatter)\n", app_opts.mtu,
+					port_id, ap->name);
+				return -EINVAL;
+			}
+			conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_SCATTER;
+		}
+	}
 	ret = rte_eth_dev_configure(port_id, ap->queues, ap->queues, &conf);
 	if (ret != 0 && conf.intr_conf.rxq) {
 		conf.intr_conf.rxq = 0;
@@ -209,6 +240,15 @@ app_port_start(uint16_t port_id, struct rte_mempool *pool)
 		APP_LOG(ERR, "port %u (%s): configure with %u queues: %s", port_id, ap->name,
 			ap->queues, rte_strerror(-ret));
 		return ret;
+	}
+	/* Most drivers take the MTU from the configuration; tap also sets its kernel side. */
+	if (conf.rxmode.mtu != 0) {
+		ret = rte_eth_dev_set_mtu(port_id, conf.rxmode.mtu);
+		if (ret != 0 && ret != -ENOTSUP) {
+			APP_LOG(ERR, "port %u (%s): MTU %u: %s", port_id, ap->name, conf.rxmode.mtu,
+				rte_strerror(-ret));
+			return ret;
+		}
 	}
 	(void)rte_eth_dev_adjust_nb_rx_tx_desc(port_id, &nb_rxd, &nb_txd);
 	for (q = 0; q < ap->queues; q++) {
