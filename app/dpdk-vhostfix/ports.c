@@ -27,6 +27,8 @@
 
 #define APP_VHOSTFIX_DRIVER "net_vhostfix"
 
+static int app_default_iface(const char *devname, char *out, size_t len);
+
 /* ---------------------------------------------------------------------------------------- */
 /* net_vhost<N> is ours                                                                     */
 
@@ -42,11 +44,13 @@
 static int
 app_vhost_probe(struct rte_vdev_device *vdev)
 {
-	char args[PATH_MAX + 64];
+	char iface[PATH_MAX], args[PATH_MAX + 64];
 	int n;
 
-	n = snprintf(args, sizeof(args), "iface=%s/%s.sock,notify=%s", rte_eal_get_runtime_dir(),
-		     rte_vdev_device_name(vdev), app_opts.notify_legacy ? "legacy" : "fixed");
+	if (app_default_iface(rte_vdev_device_name(vdev), iface, sizeof(iface)) != 0)
+		return -ENAMETOOLONG;
+	n = snprintf(args, sizeof(args), "iface=%s,notify=%s", iface,
+		     app_opts.notify_legacy ? "legacy" : "fixed");
 	if (n < 0 || (size_t)n >= sizeof(args))
 		return -ENAMETOOLONG;
 	return vhf_pmd_probe(vdev, args);
@@ -104,6 +108,15 @@ app_port_iface(uint16_t port_id, char *out, size_t len)
 	if (v != NULL)
 		snprintf(out, len, "%s", v);
 	rte_kvargs_free(kv);
+}
+
+/* The socket of a vhost port probed without iface=: app_vhost_probe()'s default. */
+static int
+app_default_iface(const char *devname, char *out, size_t len)
+{
+	int n = snprintf(out, len, "%s/%s.sock", rte_eal_get_runtime_dir(), devname);
+
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
 static int
@@ -331,6 +344,8 @@ app_discover_ports(void)
 		}
 		if (ap->is_vhostfix) {
 			app_port_iface(p, iface, sizeof(iface));
+			if (iface[0] == '\0')
+				(void)app_default_iface(ap->name, iface, sizeof(iface));
 			printf("port %u: %s served by %s (the never-stall datapath), vhost-user socket %s\n",
 			       p, ap->name, ap->driver, iface);
 		} else if (strncmp(ap->name, "net_vhost", 9) == 0) {
