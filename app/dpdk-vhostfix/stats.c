@@ -6,6 +6,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
@@ -19,6 +20,39 @@ app_stream_name(const struct app_stream *s, char *buf, size_t len)
 	snprintf(buf, len, "%s:%u->%s:%u", app_ports[s->rx_port].name, s->rx_queue,
 		 app_ports[s->tx_port].name, s->tx_queue);
 	return buf;
+}
+
+/* The driver's own counters that are not zero: drops by reason, kicks, bad descriptors... */
+static void
+app_xstats_print(FILE *f, uint16_t port_id)
+{
+	struct rte_eth_xstat_name *names = NULL;
+	struct rte_eth_xstat *vals = NULL;
+	int n, i, col = 0;
+
+	n = rte_eth_xstats_get_names(port_id, NULL, 0);
+	if (n <= 0)
+		return;
+	names = calloc(n, sizeof(*names));
+	vals = calloc(n, sizeof(*vals));
+	if (names == NULL || vals == NULL || rte_eth_xstats_get_names(port_id, names, n) != n ||
+	    rte_eth_xstats_get(port_id, vals, n) != n)
+		goto out;
+	for (i = 0; i < n; i++) {
+		if (vals[i].value == 0 || vals[i].id >= (uint64_t)n)
+			continue;
+		fprintf(f, "%s%s=%" PRIu64, col == 0 ? "  xstats " : " ", names[vals[i].id].name,
+			vals[i].value);
+		if (++col == 6) {
+			fputc('\n', f);
+			col = 0;
+		}
+	}
+	if (col != 0)
+		fputc('\n', f);
+out:
+	free(names);
+	free(vals);
 }
 
 void
@@ -38,6 +72,10 @@ app_stats_print(FILE *f)
 			" rx-errors %" PRIu64 " tx-errors %" PRIu64 " rx-nombuf %" PRIu64 "\n",
 			p, app_ports[p].name, st.ipackets, st.opackets, st.imissed, st.ierrors,
 			st.oerrors, st.rx_nombuf);
+	}
+	for (p = 0; p < APP_MAX_PORTS; p++) {
+		if (app_ports[p].used)
+			app_xstats_print(f, p);
 	}
 	for (i = 0; i < app_nb_streams; i++) {
 		struct app_stream *s = &app_streams[i];

@@ -12,12 +12,13 @@
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 app_prefix=${pair_prefix}A
 
-# app_start LOG EAL_AND_APP_ARGS...: start dpdk-vhostfix (main lcore on CPU 0,
-# the worker on CPU 1); sets app_pid.
+# app_start LOG EAL_AND_APP_ARGS...: start dpdk-vhostfix (EAL lcore option
+# $app_lcores: the main lcore on CPU 0, a worker on CPU 1 by default); sets app_pid.
+app_lcores=(-l 0-1)
 app_start() {
 	local log=$1
 	shift
-	stdbuf -oL "$app" -l 0-1 --no-huge -m 512 --no-pci --file-prefix="$app_prefix" \
+	stdbuf -oL "$app" "${app_lcores[@]}" --no-huge -m 512 --no-pci --file-prefix="$app_prefix" \
 		"$@" >"$log" 2>&1 &
 	app_pid=$!
 	pair_pids+=("$app_pid")

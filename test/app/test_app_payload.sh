@@ -19,16 +19,16 @@ check=${2:-}
 count=${VHF_APP_TEST_COUNT:-20000}
 count_jumbo=${VHF_APP_TEST_COUNT_JUMBO:-3000}
 
-# run_case NAME MODE RING LENS "APP OPTIONS" "GUEST OPTIONS" EXPECT_PAUSE
+# run_case NAME MODE RING LENS "APP OPTIONS" "GUEST OPTIONS" EXPECT_PAUSE [QUEUES]
 run_case() {
-	local name=$1 mode=$2 ring=$3 lens=$4 appopts=$5 gopts=$6 expect_pause=$7
+	local name=$1 mode=$2 ring=$3 lens=$4 appopts=$5 gopts=$6 expect_pause=$7 nq=${8:-1}
 	local dir=$pair_work/$name n=$count v0 v1 p0 p1 hres gres rc stats
 	mkdir -p "$dir"
 	[ "$lens" != 64 ] && n=$count_jumbo
-	v0="net_vhost0,iface=$dir/v0.sock"
-	v1="net_vhost1,iface=$dir/v1.sock"
-	p0="net_virtio_user0,path=$dir/v0.sock"
-	p1="net_virtio_user1,path=$dir/v1.sock"
+	v0="net_vhost0,iface=$dir/v0.sock,queues=$nq"
+	v1="net_vhost1,iface=$dir/v1.sock,queues=$nq"
+	p0="net_virtio_user0,path=$dir/v0.sock,queues=$nq"
+	p1="net_virtio_user1,path=$dir/v1.sock,queues=$nq"
 	if [ "$ring" = packed ]; then
 		v0+=",packed=1"; v1+=",packed=1"
 		p0+=",packed_vq=1"; p1+=",packed_vq=1"
@@ -42,11 +42,11 @@ run_case() {
 		return
 	fi
 	pair_start "$dir/host.log" 0 H "$p0" --role host --mode verify --count "$n" \
-		--lens "$lens" --seconds 90
+		--lens "$lens" --seconds 90 --queues "$nq"
 	local hpid=$pair_pid
 	# shellcheck disable=SC2086
 	pair_start "$dir/guest.log" 1 G "$p1" --role guest --mode verify --count "$n" \
-		--lens "$lens" --seconds 90 $gopts
+		--lens "$lens" --seconds 90 --queues "$nq" $gopts
 	local gpid=$pair_pid
 	pair_wait_for "$dir/host.log" "^RESULT" 100 "$hpid"
 	pair_wait_for "$dir/guest.log" "^RESULT" 20 "$gpid"
@@ -58,7 +58,7 @@ run_case() {
 	rc=$?
 	hres=$(grep "^RESULT" "$dir/host.log")
 	gres=$(grep "^RESULT" "$dir/guest.log")
-	stats=$(grep "^stream" "$dir/app.log" | tail -2)
+	stats=$(grep "^stream" "$dir/app.log" | tail -$((2 * nq)))
 	local fail=
 	[[ "$hres" == "RESULT ok"* ]] || fail+=" host: ${hres:-no result};"
 	[[ "$gres" == "RESULT ok"* ]] || fail+=" guest: ${gres:-no result};"
@@ -66,6 +66,10 @@ run_case() {
 	grep -q "drop-backlog-full 0 drop-broken 0" <<<"$stats" && \
 		! grep -q "drop-backlog-full [1-9]\|drop-broken [1-9]" <<<"$stats" ||
 		fail+=" app dropped;"
+	if [ "$nq" -gt 1 ] && ! { grep -q "lcore 1: net_vhost0:0 <-> net_vhost1:0" "$dir/app.log" &&
+		grep -q "lcore 2: net_vhost0:1 <-> net_vhost1:1" "$dir/app.log"; }; then
+		fail+=" queues not spread over lcores 1 and 2;"
+	fi
 	if [ "$expect_pause" = 1 ] && ! grep -q "paused [1-9]" <<<"$stats"; then
 		fail+=" the backlog never filled (no backpressure exercised);"
 	fi
@@ -81,7 +85,7 @@ run_case() {
 	fi
 }
 
-pair_init 8
+pair_init 9
 run_case poll-split-64 poll split 64 "" "" 0
 run_case poll-packed-64 poll packed 64 "" "" 0
 run_case sleep-split-64 sleep split 64 "" "" 0
@@ -94,4 +98,8 @@ run_case sleep-split-backpressure sleep split 64 "--backlog 64" \
 	"--pause-every 2000 --pause-ms 30" 1
 run_case sleep-packed-backpressure sleep packed 64 "--backlog 64" \
 	"--pause-every 2000 --pause-ms 30" 1
+# Two queue pairs, one per worker lcore (three lcores on two CPUs).
+app_lcores=(--lcores 0@0,1@1,2@0)
+run_case sleep-split-2queues-2lcores sleep split 64 "" "" 0 2
+app_lcores=(-l 0-1)
 [ "$tap_failed" -eq 0 ]
