@@ -186,7 +186,7 @@ vhf_pmd_rx_burst(void *rxq, struct rte_mbuf **pkts, uint16_t n)
 	struct vhf_pmd_queue *q = rxq;
 	struct vhf_vq *vq = &q->vq;
 	struct rte_mbuf *m = NULL;
-	uint16_t i = 0;
+	uint16_t i = 0, dropped = 0;
 
 	if (!vhf_queue_enter(q))
 		return 0;
@@ -218,6 +218,9 @@ vhf_pmd_rx_burst(void *rxq, struct rte_mbuf **pkts, uint16_t n)
 					       &ofl) != VHF_OFL_OK) {
 				/* Consumed (its used entry is staged), never delivered. */
 				vhf_vq_count(vq, VHF_VQ_CNT_drop_bad_offload);
+				/* A guest sending only those must not keep us here: a budget. */
+				if (++dropped >= n)
+					break;
 				continue;
 			}
 		}
