@@ -18,6 +18,7 @@
 #   vhf.srv=5201,5202       one `iperf3 -s -D` per port
 #   vhf.run64=<base64>      a shell command run after READY; its output is framed
 #                           by VHF-RUN-BEGIN / VHF-RUN-END rc=N on the console
+#   virtio_net.napi_weight=2  (any <module>.<param>=<value>) given to insmod
 #
 # A second serial port (ttyS1), when present, takes commands from the host one
 # a line, "<id> <base64 command>", and answers with the output framed by
@@ -35,7 +36,7 @@ while [ $# -gt 0 ]; do
 	case "$1" in
 	--cache) cache=$2; shift 2 ;;
 	--force) force=1; shift ;;
-	-h|--help) sed -n '4,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '4,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "vhf-guest-image: unknown option '$1'" >&2; exit 2 ;;
 	esac
 done
@@ -187,8 +188,12 @@ mkdir -p /dev/pts && mount -t devpts devpts /dev/pts
 # Kernel messages would interleave with the framed command output.
 echo 1 >/proc/sys/kernel/printk
 
+# modprobe would give a module the "<module>.<param>=<value>" words of the
+# kernel command line (e.g. virtio_net.napi_weight=2); busybox insmod does
+# not, so pass them here.
 while read -r m; do
-	insmod "/lib/modules/$m.ko" || echo "VHF-ERROR: insmod $m failed"
+	params=$(tr ' ' '\n' </proc/cmdline | sed -n "s/^$m\.\([a-z_0-9]*=\)/\1/p")
+	insmod "/lib/modules/$m.ko" $params || echo "VHF-ERROR: insmod $m $params failed"
 done </etc/modules
 
 ip= gw= srv= run64=

@@ -3,7 +3,7 @@
 # Copyright(c) 2026 dpdk-vhostfix authors
 """Stall detector and report for the seed's scenario (test/qemu/seed_scenario.sh).
 
-  vhf-stall.py watch --file-prefix P --guest 0:net_vhost0:LOG[:LOG...] ...
+  vhf-stall.py watch --file-prefix P --guest 0:net_vhost0[:LOG...] ...
                      --seconds S [--parallel 20] [--stall-s 2] [--csv FILE]
                      [--stop-on-stall]
   vhf-stall.py chart --run LABEL:CSV [--run LABEL:CSV ...] --out FILE.png
@@ -14,10 +14,15 @@ with -i 1 --forceflush: the [SUM] interval lines). A guest is stalled when,
 for --stall-s seconds, the app sent it nothing while packets sat in the
 stream's backlog for it, and iperf3's latest intervals to it read 0 bits/s.
 Each stall episode prints a "STALL" line; one line per guest per second goes
-to the CSV (t, guest, delivered packets/s, backlog, iperf3 Mbit/s, stalled).
+to the CSV (t, guest, delivered packets/s, backlog, iperf3 Mbit/s, stalled,
+delivered Mbit/s: the bytes the datapath put into the guest's RX queue, from
+the port's xstats, whatever the traffic). A guest given no iperf3 log (UDP
+traffic: the client's intervals say what it sent, not what arrived) is judged
+on the app's stats alone.
 Exit status: 0 no stall, 1 at least one, 2 stats unreadable.
 
-chart draws each run's per-guest iperf3 throughput over time in one PNG, one
+chart draws each run's per-guest host -> guest throughput over time in one
+PNG (delivered Mbit/s, or iperf3's where the CSV has no delivered column), one
 panel per run (Debian's python3-matplotlib; /usr/bin/python3 is used when the
 current interpreter lacks it).
 """
@@ -96,6 +101,14 @@ class Guest:
         self.in_stall = False
         self.stalls = 0
         self.stall_t = []        # (start, end or None)
+        self.bytes_first = None  # (t, bytes into its RX queue) at the first and latest row
+        self.bytes_last = None
+
+    def delivered_mbps(self):
+        if self.bytes_first is None or self.bytes_last[0] <= self.bytes_first[0]:
+            return None
+        return ((self.bytes_last[1] - self.bytes_first[1]) * 8
+                / (self.bytes_last[0] - self.bytes_first[0]) / 1e6)
 
     def iperf_rate(self):
         """Sum over its clients of the latest interval, None before any."""
@@ -122,14 +135,36 @@ def streams_into(stats):
     return out
 
 
+def port_ids(tel, names):
+    """ethdev port id of each port name (for its xstats), None if not found."""
+    ids = {}
+    for pid in tel.query("/ethdev/list") or []:
+        info = tel.query("/ethdev/info,%d" % pid) or {}
+        if info.get("name") in names:
+            ids[info["name"]] = pid
+    return ids
+
+
+def rx_vq_bytes(tel, pid):
+    """Bytes the datapath wrote into the guest's RX queues (the PMD's tx queues)."""
+    if pid is None:
+        return None
+    x = tel.query("/ethdev/xstats,%d" % pid) or {}
+    vals = [v for k, v in x.items() if k.startswith("tx_q") and k.endswith("_bytes")]
+    return sum(vals) if vals else None
+
+
 def watch(args):
     Telemetry = load_telemetry()
     guests = []
     for spec in args.guest:
         parts = spec.split(":")
-        if len(parts) < 3:
-            sys.exit("vhf-stall: --guest wants INDEX:PORT_NAME:LOG[:LOG...], got %r" % spec)
-        guests.append(Guest(int(parts[0]), parts[1], parts[2:], args.parallel))
+        if len(parts) < 2:
+            print("vhf-stall: --guest wants INDEX:PORT_NAME[:LOG...], got %r" % spec,
+                  file=sys.stderr)
+            return 2  # 1 would read as a stall
+        guests.append(Guest(int(parts[0]), parts[1], [p for p in parts[2:] if p],
+                            args.parallel))
     tel = None
     deadline = time.monotonic() + 30
     while tel is None:
@@ -144,7 +179,12 @@ def watch(args):
     out = open(args.csv, "w", newline="") if args.csv else None
     w = csv.writer(out) if out else None
     if w:
-        w.writerow(["t", "guest", "delivered_pps", "backlog", "iperf_mbps", "stalled"])
+        w.writerow(["t", "guest", "delivered_pps", "backlog", "iperf_mbps", "stalled",
+                    "delivered_mbps"])
+    try:
+        pids = port_ids(tel, {g.port for g in guests})
+    except (OSError, ValueError):
+        pids = {}
     t0 = time.monotonic()
     next_row = t0 + 1.0
     prev_row = {}
@@ -180,9 +220,10 @@ def watch(args):
                     g.stalls += 1
                     g.stall_t.append((now - t0 - stuck, None))
                     print("STALL guest %d (%s) at %.1f s: %d packets queued for it, none "
-                          "delivered for %.1f s, iperf3 0 bits/s over its last %d interval(s)"
-                          % (g.index, g.port, now - t0 - stuck, s["backlog"], stuck, n_iv),
-                          flush=True)
+                          "delivered for %.1f s%s"
+                          % (g.index, g.port, now - t0 - stuck, s["backlog"], stuck,
+                             ", iperf3 0 bits/s over its last %d interval(s)" % n_iv
+                             if g.logs else ""), flush=True)
             if now >= next_row:
                 dt = now - prev_row.get("t", t0)
                 for g in guests:
@@ -190,9 +231,19 @@ def watch(args):
                     pps = (s["tx"] - prev_row.get(g.index, 0)) / dt if dt > 0 else 0
                     prev_row[g.index] = s["tx"]
                     rate = g.iperf_rate()
+                    nbytes = rx_vq_bytes(tel, pids.get(g.port))
+                    prev_bytes = prev_row.get(("bytes", g.index))
+                    mbps = ("" if nbytes is None or prev_bytes is None or dt <= 0 else
+                            "%.2f" % ((nbytes - prev_bytes) * 8 / dt / 1e6))
+                    prev_row[("bytes", g.index)] = nbytes
+                    if nbytes is not None:
+                        g.bytes_last = (now, nbytes)
+                        if g.bytes_first is None:
+                            g.bytes_first = g.bytes_last
                     if w:
                         w.writerow(["%.1f" % (now - t0), g.index, "%.0f" % pps, s["backlog"],
-                                    "" if rate is None else "%.2f" % rate, int(g.in_stall)])
+                                    "" if rate is None else "%.2f" % rate, int(g.in_stall),
+                                    mbps])
                 prev_row["t"] = now
                 next_row += 1.0
                 if out:
@@ -214,11 +265,14 @@ def watch(args):
         rates = [r for l in g.logs for _, r in l.rates]
         per_client = [sum(r for _, r in l.rates) / len(l.rates) if l.rates else 0 for l in g.logs]
         total += g.stalls
-        print("guest %d (%s): %d stall(s)%s, iperf3 mean %.1f Mbit/s over %d intervals"
+        dm = g.delivered_mbps()
+        print("guest %d (%s): %d stall(s)%s, delivered %s Mbit/s%s"
               % (g.index, g.port, g.stalls,
                  "".join(" [%.1f-%s s]" % (a, "..." if b is None else "%.1f" % b)
                          for a, b in g.stall_t),
-                 sum(per_client), len(rates) // max(1, len(g.logs))), flush=True)
+                 "?" if dm is None else "%.1f" % dm,
+                 ", iperf3 mean %.1f Mbit/s over %d intervals"
+                 % (sum(per_client), len(rates) // len(g.logs)) if g.logs else ""), flush=True)
     print("stall detector: %d stall(s) in %.0f s" % (total, time.monotonic() - t0), flush=True)
     return 1 if total else 0
 
@@ -245,7 +299,10 @@ def chart(args):
             for row in csv.DictReader(f):
                 g = int(row["guest"])
                 t = float(row["t"])
-                mbps = float(row["iperf_mbps"]) if row["iperf_mbps"] else 0.0
+                col = "delivered_mbps" if row.get("delivered_mbps") is not None else "iperf_mbps"
+                if col == "delivered_mbps" and row[col] == "":
+                    continue  # the first row has no previous sample
+                mbps = float(row[col]) if row[col] else 0.0
                 series.setdefault(g, []).append((t, mbps))
                 if row["stalled"] == "1":
                     stalls.setdefault(g, []).append(t)
@@ -279,8 +336,8 @@ def main():
     w = sub.add_parser("watch")
     w.add_argument("--file-prefix", required=True, help="the app's EAL --file-prefix")
     w.add_argument("--guest", action="append", required=True,
-                   metavar="INDEX:PORT:LOG[:LOG...]",
-                   help="a guest: its index, the app's port name for it, its iperf3 client logs")
+                   metavar="INDEX:PORT[:LOG...]",
+                   help="a guest: its index, the app's port name for it, its iperf3 TCP client logs")
     w.add_argument("--seconds", type=float, required=True)
     w.add_argument("--parallel", type=int, default=20,
                    help="the iperf3 clients' -P (default 20): above 1 only [SUM] lines count")

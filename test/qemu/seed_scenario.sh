@@ -12,13 +12,33 @@
 #   seed_scenario.sh --app BUILD/app/dpdk-vhostfix/dpdk-vhostfix --out DIR
 #       [--guests N] [--seconds S] [--notify fixed|legacy] [--ring split|packed|mixed]
 #       [--reverse] [--stop-on-stall] [--streams P] [--window W] [--mode sleep|poll]
-#       [--mtu N]
+#       [--mtu N] [--napi-weight N] [--mss2 N] [--backlog N] [--udp BW] [--mem SIZE]
 #
 #   --ring mixed (default): even guests split, odd guests packed.
 #   --reverse: the second iperf3 of each guest runs -R (guest -> host), so
 #       traffic flows both ways; by default both send host -> guest, as the seed.
 #   --stop-on-stall: end at the first stall (for showing that one happens).
-#   --mtu N: MTU of the taps and the guests' eth0 (frames over one guest buffer).
+#   --mtu N: MTU of the taps, the app's NIC ports (--mtu) and the guests' eth0,
+#       for frames that take several guest buffers.
+#   --napi-weight N: the guests' virtio_net.napi_weight (default 64). Linux
+#       refills its RX ring only once more than min(weight, ring size)/2
+#       buffers are free, so a frame can find the ring short after a refill
+#       (the lost kick's precondition) only if it needs more buffers than
+#       that: a small weight makes small refills.
+#   --mss2 N: the second iperf3 client of each guest sets its MSS to N (-M),
+#       so that small frames (one guest buffer, small refills) come between
+#       the first client's jumbo frames (several buffers).
+#   --backlog N: packets the app holds for a guest that has no room before it
+#       stops reading the tap (default 32, the app's least). QEMU stops at the
+#       first: with a deep backlog every TCP retransmission wakes the worker,
+#       which then finds the guest's buffers and hides a lost kick.
+#   --udp BW: the clients send UDP at BW per stream (iperf3 -u -b BW), the
+#       first one datagrams that fill the MTU, the second --mss2 bytes (500).
+#       A guest receiving UDP sends nothing back: a TCP receiver's ACKs wake
+#       the app's worker (one per guest, both directions), which retries its
+#       backlog then and so rescues a lost RX kick, unlike the seed's QEMU.
+#       The detector then judges on the app's stats alone.
+#   --mem SIZE: guest RAM (default 256M).
 #
 # Guest i: tap vs<pid>t<i> with 10.0.<i+1>.1/24 in the namespace, guest IP
 # 10.0.<i+1>.11, one worker lcore per guest (floating over all CPUs), as each
@@ -33,7 +53,7 @@ guests_sh=$top/usertools/vhf-guests.sh
 stall_py=$top/usertools/vhf-stall.py
 
 app= out= nguests=2 seconds=30 notify=fixed ring=mixed reverse=0 stop_on_stall=0
-streams=20 window=256k mode=sleep mtu=
+streams=20 window=256k mode=sleep mtu= napi_weight= mss2= backlog=32 udp= mem=256M
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--app) app=$2; shift 2 ;;
@@ -48,7 +68,12 @@ while [ $# -gt 0 ]; do
 	--window) window=$2; shift 2 ;;
 	--mode) mode=$2; shift 2 ;;
 	--mtu) mtu=$2; shift 2 ;;
-	-h|--help) sed -n '4,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	--napi-weight) napi_weight=$2; shift 2 ;;
+	--mss2) mss2=$2; shift 2 ;;
+	--backlog) backlog=$2; shift 2 ;;
+	--udp) udp=$2; shift 2 ;;
+	--mem) mem=$2; shift 2 ;;
+	-h|--help) sed -n '4,48p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "seed_scenario: unknown option '$1'" >&2; exit 2 ;;
 	esac
 done
@@ -112,11 +137,11 @@ for ((i = 0; i < nguests; i++)); do
 	lcores+=",$((i + 1))@(0-$((ncpu - 1)))"
 done
 app_mtu=()
-# The app must accept frames of that size from the taps (MTU, RX scatter).
-[ -n "$mtu" ] && "$app" --help 2>/dev/null | grep -q -- "--mtu" && app_mtu=(--mtu "$mtu")
+# The app must accept frames of that size from the taps (RX scatter).
+[ -n "$mtu" ] && app_mtu=(--mtu "$mtu")
 ip netns exec "$ns" stdbuf -oL "$app" --lcores "$lcores" --no-huge -m 1024 --no-pci \
 	--file-prefix="$prefix" "${vdevs[@]}" -- --mode "$mode" --notify "$notify" \
-	--pairs "$pairs" --stats 5 "${app_mtu[@]}" >"$out/app.log" 2>&1 &
+	--pairs "$pairs" --stats 5 --backlog "$backlog" "${app_mtu[@]}" >"$out/app.log" 2>&1 &
 app_pid=$!
 pids+=("$app_pid")
 for ((k = 0; k < 300; k++)); do
@@ -143,7 +168,9 @@ for ((i = 0; i < nguests; i++)); do
 	gargs+=(--guest "sock=$out/vhost$i.sock,ip=10.0.$((i + 1)).11/24,packed=$p,srv=5201:5202")
 done
 t0=$SECONDS
-"$guests_sh" start --dir "$gdir" "${gargs[@]}" --timeout $((120 + 30 * nguests)) ||
+append=()
+[ -n "$napi_weight" ] && append=(--append "virtio_net.napi_weight=$napi_weight")
+"$guests_sh" start --dir "$gdir" "${gargs[@]}" --mem "$mem" --timeout $((120 + 30 * nguests)) "${append[@]}" ||
 	fail "guests did not come up (logs in $gdir)"
 log "$nguests guest(s) READY in $((SECONDS - t0)) s"
 if [ -n "$mtu" ]; then
@@ -168,14 +195,21 @@ watch_args=()
 for ((i = 0; i < nguests; i++)); do
 	logs=
 	for port in 5201 5202; do
-		dir_flag=
+		dir_flag= mss=
 		[ "$reverse" = 1 ] && [ "$port" = 5202 ] && dir_flag=-R
+		if [ -n "$udp" ]; then
+			len=$(( ${mtu:-1500} - 28 ))
+			[ "$port" = 5202 ] && len=${mss2:-500}
+			mss="-u -b $udp -l $len"
+		elif [ -n "$mss2" ] && [ "$port" = 5202 ]; then
+			mss="-M $mss2"
+		fi
 		ip netns exec "$ns" iperf3 -c "10.0.$((i + 1)).11" -p "$port" -P "$streams" \
 			-w "$window" -t "$seconds" -i 1 --forceflush -f m --connect-timeout 10000 \
-			$dir_flag >"$out/iperf-g$i-$port.log" 2>&1 &
+			$dir_flag $mss >"$out/iperf-g$i-$port.log" 2>&1 &
 		pids+=($!)
-		# The detector reads the host -> guest clients only.
-		[ -z "$dir_flag" ] && logs+=":$out/iperf-g$i-$port.log"
+		# The detector reads the host -> guest TCP clients only.
+		[ -z "$dir_flag" ] && [ -z "$udp" ] && logs+=":$out/iperf-g$i-$port.log"
 	done
 	watch_args+=(--guest "$i:net_vhost$i$logs")
 done
@@ -184,6 +218,56 @@ stop_flag=
 python3 "$stall_py" watch --file-prefix "$prefix" "${watch_args[@]}" --seconds $((seconds + 2)) \
 	--parallel "$streams" --stall-s 2 --csv "$out/samples.csv" $stop_flag | tee "$out/detector.log"
 det=${PIPESTATUS[0]}
+# A stalled guest may only be slow (a busy host can stop a TCG vCPU for a
+# while). A lost kick is a guest that is alive and idle while the app holds
+# packets for it: it answers on its console and receives nothing.
+if [ "$det" = 1 ]; then
+	for g in $(awk '/^STALL guest/ { print $3 }' "$out/detector.log" | sort -u); do
+		q="cat /sys/class/net/eth0/statistics/rx_packets"
+		a=$("$guests_sh" exec --dir "$gdir" -g "$g" --timeout 20 -- "$q" 2>/dev/null)
+		sleep 2
+		b=$("$guests_sh" exec --dir "$gdir" -g "$g" --timeout 20 -- "$q" 2>/dev/null)
+		if [ -n "$a" ] && [ "$a" = "$b" ]; then
+			echo "CONFIRMED guest $g: answers on its console, rx_packets stays at $a over 2 s," \
+				"while the app holds packets for it;" \
+				$("$guests_sh" exec --dir "$gdir" -g "$g" --timeout 20 -- \
+					"grep MemFree /proc/meminfo" 2>/dev/null)
+			# One packet from the guest wakes the app's worker, which retries its
+			# backlog: if that ends the stall, the guest's buffers were there all
+			# along and only the kick was missing (not a guest out of buffers, nor
+			# an interrupt the guest never got: it would still not take them).
+			c=$("$guests_sh" exec --dir "$gdir" -g "$g" --timeout 20 -- \
+				"ping -c 1 -W 2 10.0.$((g + 1)).1 >/dev/null; sleep 1; $q" 2>/dev/null)
+			if [ -n "$c" ] && [ "$c" -gt "$b" ]; then
+				echo "LOST-KICK guest $g: a ping from the guest woke the app, which then" \
+					"found the guest's buffers: rx_packets $b -> $c"
+			else
+				echo "NOT-RESCUED guest $g: rx_packets '$b' -> '$c' after a ping from the guest"
+			fi
+		else
+			echo "UNCONFIRMED guest $g: rx_packets '$a' then '$b' (busy or unreachable guest)"
+		fi
+	done | tee -a "$out/detector.log"
+fi
+# The datapath's own counters for each guest's RX queue (telemetry, while the
+# app still runs): how often it waited for a kick, and how often the fixed
+# algorithm's recheck caught a refill that raced with its request.
+python3 - "$prefix" "$nguests" "$top/usertools/vhf-stats.py" >"$out/xstats.txt" 2>&1 <<'PY'
+import importlib.util, sys
+prefix, n, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+spec = importlib.util.spec_from_file_location("vhf_stats", path)
+mod = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(mod)
+tel = mod.Telemetry(prefix)
+keys = ("packets", "guest_buffers", "notify_enables", "kick_waits", "recheck_retries",
+        "recheck_cap_hits", "guest_kicks")
+for g in range(n):
+    x = tel.query("/ethdev/xstats,%d" % (n + g)) or {}
+    x = next(iter(x.values()), {}) if len(x) == 1 and isinstance(next(iter(x.values())), dict) else x
+    print("guest %d RX virtqueue (PMD tx_q0): %s" % (g, " ".join("%s %s" % (k, x.get("tx_q0_" + k, "?"))
+                                                 for k in keys)))
+tel.close()
+PY
 
 # iperf3 clients end on their own (-t); after a stall they may hang on.
 for p in "${pids[@]:1}"; do
@@ -196,8 +280,10 @@ done
 
 {
 	echo "scenario: $nguests guest(s), ring $ring, notify $notify, $mode mode, ${seconds}s," \
-		"iperf3 -P $streams -w $window x2 per guest$([ "$reverse" = 1 ] && echo ", second one -R")"
-	grep -E "^(guest|stall detector)" "$out/detector.log"
+		"iperf3 -P $streams -w $window x2 per guest$([ "$reverse" = 1 ] && echo ", second one -R")" \
+		", backlog $backlog${udp:+, UDP at $udp per stream}${mtu:+, MTU $mtu}${napi_weight:+, guest napi_weight $napi_weight}${mss2:+, MSS $mss2 on the second}"
+	grep -E "^(guest|stall detector|CONFIRMED|UNCONFIRMED|LOST-KICK|NOT-RESCUED)" "$out/detector.log"
+	cat "$out/xstats.txt"
 	for ((i = 0; i < nguests; i++)); do
 		for port in 5201 5202; do
 			r=$(awk '/\[SUM\].*receiver$/ { for (k = 1; k < NF; k++) if ($(k + 1) == "Mbits/sec") r = $k }

@@ -4,15 +4,26 @@
 #
 # The seed's stall scenario (seed_scenario.sh) as a test: dpdk-vhostfix in
 # sleep mode with QEMU-style backpressure between host taps in a network
-# namespace and two Linux guests, one split and one packed, iperf3 -P 20 -w
-# 256k from the host to each guest and, on the second server, back.
+# namespace and two Linux guests, one split and one packed.
 #
-#  1. fixed algorithm: ping 0% loss, TCP both ways, zero stalls;
-#  2. legacy algorithm with the race window widened (-Drace_window_us=N) and
-#     frames bigger than one guest buffer (MTU 9000): a stall must be seen,
-#     which proves the reproducer and the detector. Skipped, with the reason,
-#     in a build without the window or with an app that cannot take jumbo
-#     frames from its taps.
+# A build without the race window (race_window_us 0):
+#  1. fixed: iperf3 -P 20 -w 256k from the host to each guest and, on the
+#     second server, back: ping 0% loss, TCP both ways, zero stalls.
+#
+# A build with -Drace_window_us=N (the window between reading the avail index
+# and writing the notification request widened by N us), the same scenario
+# made to hit the lost kick: MTU 9000 (frames that take several guest
+# buffers), the guests' virtio_net.napi_weight=1 (Linux then refills after
+# every packet: refills of one buffer, fewer than a jumbo frame needs), and
+# UDP from the host (a guest that sends nothing back: TCP ACKs would wake the
+# app's worker, which retries its backlog and so hides a lost kick):
+#  1. legacy reaches a stall, confirmed: the guest answers on its console and
+#     receives nothing while the app holds packets for it, and a ping from
+#     the guest (which wakes the worker) ends it, so its buffers were there
+#     and only the kick was lost;
+#  2. fixed, same build and scenario: zero stalls, and the datapath counted
+#     rechecks that found a refill racing with its notification request
+#     (each one a kick the legacy algorithm could have lost).
 #
 # Usage: test_seed_scenario.sh <dpdk-vhostfix> <race_window_us>
 # Prints TAP. Needs root and QEMU.
@@ -28,41 +39,63 @@ fi
 . "$(dirname "$0")/qemu_lib.sh"
 scenario=$(dirname "$0")/seed_scenario.sh
 fixed_s=${VHF_QEMU_TEST_SEED_SECONDS:-20}
-legacy_s=${VHF_QEMU_TEST_LEGACY_SECONDS:-180}
+legacy_s=${VHF_QEMU_TEST_LEGACY_SECONDS:-150}
+race_fixed_s=${VHF_QEMU_TEST_RACE_FIXED_SECONDS:-60}
+# The race scenario: see above.
+race=(--guests 2 --ring mixed --mtu 9000 --napi-weight 1 --udp 25M --streams 4)
+
+if [ "$window_us" = 0 ]; then
+	q_init 1
+	"$scenario" --app "$app" --out "$q_work/fixed" --guests 2 --ring mixed --reverse \
+		--seconds "$fixed_s" >"$q_work/fixed.out" 2>&1
+	rc=$?
+	sum=$q_work/fixed/summary.txt
+	rates=$(grep -o 'port 520[12]: receiver [0-9.?]* Mbit/s' "$sum" 2>/dev/null |
+		awk '{ print $4 }' | paste -sd/)
+	zero_rate=$(grep -c 'receiver \(0\.00\|?\) Mbit/s' "$sum" 2>/dev/null)
+	if [ "$rc" = 0 ] && [ "${zero_rate:-1}" = 0 ] && grep -q "stall detector: 0 stall" "$sum"; then
+		ok "fixed: 2 guests (split, packed), ping 0% loss, 0 stalls in ${fixed_s} s," \
+			"iperf3 Mbit/s g0 in/out, g1 in/out: $rates"
+	else
+		not_ok "fixed: scenario status $rc (0 no stall, 1 stall, 2 error), iperf3 Mbit/s: $rates"
+		diag <"$q_work/fixed.out"
+		diag <"$q_work/fixed/app.log"
+	fi
+	[ "$tap_failed" -eq 0 ]
+	exit
+fi
 
 q_init 2
 
-"$scenario" --app "$app" --out "$q_work/fixed" --guests 2 --ring mixed --reverse \
-	--seconds "$fixed_s" >"$q_work/fixed.out" 2>&1
+# 1. legacy: a stall, and the proof that it is the lost kick.
+"$scenario" --app "$app" --out "$q_work/legacy" "${race[@]}" --notify legacy \
+	--seconds "$legacy_s" --stop-on-stall >"$q_work/legacy.out" 2>&1
 rc=$?
-sum=$q_work/fixed/summary.txt
-rates=$(grep -o 'port 520[12]: receiver [0-9.?]* Mbit/s' "$sum" 2>/dev/null | awk '{ print $4 }' | paste -sd/)
-zero_rate=$(grep -c 'receiver \(0\.00\|?\) Mbit/s' "$sum" 2>/dev/null)
-if [ "$rc" = 0 ] && [ "${zero_rate:-1}" = 0 ] && grep -q "stall detector: 0 stall" "$sum"; then
-	ok "fixed: 2 guests (split, packed), ping 0% loss, 0 stalls in ${fixed_s} s," \
-		"iperf3 Mbit/s g0 in/out, g1 in/out: $rates"
+det=$q_work/legacy/detector.log
+stall=$(grep -m1 '^STALL' "$det" 2>/dev/null)
+lost=$(grep -m1 '^LOST-KICK' "$det" 2>/dev/null)
+if [ "$rc" = 1 ] && [ -n "$lost" ]; then
+	ok "legacy, race window ${window_us} us: $stall; $lost"
 else
-	not_ok "fixed: scenario status $rc (0 no stall, 1 stall, 2 error), iperf3 Mbit/s: $rates"
-	diag <"$q_work/fixed.out"
-	diag <"$q_work/fixed/app.log"
+	not_ok "legacy, race window ${window_us} us: scenario status $rc (1: a stall) in" \
+		"$legacy_s s, no stall proven to be a lost kick"
+	diag <"$q_work/legacy.out"
 fi
 
-if [ "$window_us" = 0 ]; then
-	ok "legacy # SKIP build with -Drace_window_us=N (e.g. 100) to widen the race window"
-elif ! "$app" --help 2>/dev/null | grep -q -- "--mtu"; then
-	# One-buffer frames cannot stall: the lost kick needs a frame that is
-	# short of buffers while some are there (the seed's "needs 5, has 3").
-	ok "legacy # SKIP dpdk-vhostfix has no --mtu: its taps drop frames over 1518 bytes," \
-		"and frames that fit one guest buffer never hit the lost kick"
+# 2. fixed, the same scenario and build: no stall, and the window was hit.
+"$scenario" --app "$app" --out "$q_work/race-fixed" "${race[@]}" --notify fixed \
+	--seconds "$race_fixed_s" >"$q_work/race-fixed.out" 2>&1
+rc=$?
+sum=$q_work/race-fixed/summary.txt
+retries=$(awk '/RX virtqueue/ { for (k = 1; k < NF; k++) if ($k == "recheck_retries") n += $(k + 1) }
+	END { print n + 0 }' "$sum" 2>/dev/null)
+rates=$(grep -o 'delivered [0-9.?]* Mbit/s' "$sum" 2>/dev/null | awk '{ print $2 }' | paste -sd/)
+if [ "$rc" = 0 ] && grep -q "stall detector: 0 stall" "$sum" && [ "${retries:-0}" -gt 0 ]; then
+	ok "fixed, race window ${window_us} us: 0 stalls in ${race_fixed_s} s, $retries rechecks" \
+		"caught a refill racing with the notification request, delivered Mbit/s g0/g1: $rates"
 else
-	"$scenario" --app "$app" --out "$q_work/legacy" --guests 2 --ring mixed --notify legacy \
-		--mtu 9000 --seconds "$legacy_s" --stop-on-stall >"$q_work/legacy.out" 2>&1
-	rc=$?
-	if [ "$rc" = 1 ]; then
-		ok "legacy: $(grep -m1 '^STALL' "$q_work/legacy/detector.log")"
-	else
-		not_ok "legacy: no stall in $legacy_s s (scenario status $rc)"
-		diag <"$q_work/legacy.out"
-	fi
+	not_ok "fixed, race window ${window_us} us: scenario status $rc, rechecks ${retries:-?}"
+	diag <"$q_work/race-fixed.out"
+	diag <"$q_work/race-fixed/app.log"
 fi
 [ "$tap_failed" -eq 0 ]
