@@ -63,7 +63,9 @@ enum vhf_notify_algo {
  * Errors that break the queue are counted once, when they happen.
  * guest_kicks and wakeups are kept by the sleeping code of the caller (the
  * PMD: kick eventfd counts it drained, sleeps that ended on an event); the
- * csum_*, gso_* and *_offload counters by whoever applies vhf_net_offload.h.
+ * csum_*, gso_* and *_offload counters by whoever applies vhf_net_offload.h;
+ * start_gate_* by the PMD (a fresh guest RX ring opened by the driver's first
+ * kick, or by the deadline).
  */
 #define VHF_VQ_COUNTERS(X)                                                                         \
 	X(packets, "packets")                                                                      \
@@ -92,7 +94,9 @@ enum vhf_notify_algo {
 	X(gso_offloaded, "gso_offloaded")                                                          \
 	X(csum_sw, "csum_sw_completed")                                                            \
 	X(drop_bad_offload, "drop_bad_offload")                                                    \
-	X(drop_no_guest_tso, "drop_tso_no_guest_tso")
+	X(drop_no_guest_tso, "drop_tso_no_guest_tso")                                              \
+	X(start_gate_kick, "start_gate_kick")                                                      \
+	X(start_gate_timeout, "start_gate_timeouts")
 
 enum vhf_vq_counter {
 #define VHF_X_ENUM(name, str) VHF_VQ_CNT_##name,

@@ -43,6 +43,12 @@
  * --tx-after-rx sends only once the peer's first frame arrived: a virtio-user
  * peer comes up twice, first with no offload negotiated, and what reaches it
  * then is lost to the test.
+ * --slow-start-us U makes every mbuf allocation take U microseconds while
+ * rte_eth_dev_start() runs (a pool without cache, over ops that sleep), so a
+ * virtio-user guest posts its receive buffers slowly, and the host has time to
+ * fill them before the driver's start is over: it widens the window in which
+ * DPDK's virtio start discards what a device already delivered (the
+ * guest_start_race test).
  */
 
 #include <errno.h>
@@ -101,6 +107,7 @@ static struct {
 	bool xstats;
 	bool tx_after_rx;
 	int64_t rx_count; /* -1: --count */
+	unsigned int slow_start_us;
 } opt = {
 	.mode = MODE_VERIFY,
 	.count = 10000,
@@ -696,6 +703,43 @@ chk_progress(void)
 	fflush(stdout);
 }
 
+/* --slow-start-us: ring_mp_mc's ops, with a dequeue that sleeps while slow_alloc is set. */
+static bool slow_alloc;
+static rte_mempool_dequeue_t slow_ring_dequeue;
+
+static int
+chk_slow_dequeue(struct rte_mempool *mp, void **objs, unsigned int n)
+{
+	if (__atomic_load_n(&slow_alloc, __ATOMIC_RELAXED))
+		rte_delay_us_sleep(opt.slow_start_us);
+	return slow_ring_dequeue(mp, objs, n);
+}
+
+static struct rte_mempool *
+chk_pool_create(void)
+{
+	struct rte_mempool_ops ops;
+	unsigned int i;
+
+	if (opt.slow_start_us == 0)
+		return rte_pktmbuf_pool_create("chk_pool", opt.nb_mbufs, 256, 0, opt.mbuf_size,
+					       rte_socket_id());
+	for (i = 0; i < rte_mempool_ops_table.num_ops; i++)
+		if (strcmp(rte_mempool_ops_table.ops[i].name, "ring_mp_mc") == 0)
+			break;
+	if (i == rte_mempool_ops_table.num_ops)
+		return NULL;
+	ops = rte_mempool_ops_table.ops[i];
+	slow_ring_dequeue = ops.dequeue;
+	snprintf(ops.name, sizeof(ops.name), "chk_slow");
+	ops.dequeue = chk_slow_dequeue;
+	if (rte_mempool_register_ops(&ops) < 0)
+		return NULL;
+	/* No per-lcore cache: every allocation goes through the ops. */
+	return rte_pktmbuf_pool_create_by_ops("chk_pool", opt.nb_mbufs, 0, 0, opt.mbuf_size,
+					      rte_socket_id(), "chk_slow");
+}
+
 static int
 chk_port_setup(uint16_t port)
 {
@@ -765,7 +809,9 @@ chk_port_setup(uint16_t port)
 			return ret;
 		}
 	}
+	__atomic_store_n(&slow_alloc, true, __ATOMIC_RELAXED);
 	ret = rte_eth_dev_start(port);
+	__atomic_store_n(&slow_alloc, false, __ATOMIC_RELAXED);
 	if (ret != 0) {
 		printf("start: %s\n", strerror(-ret));
 		return ret;
@@ -870,6 +916,7 @@ chk_parse(int argc, char **argv)
 		{ "xstats", no_argument, NULL, 'X' },
 		{ "rx-count", required_argument, NULL, 'C' },
 		{ "tx-after-rx", no_argument, NULL, 'A' },
+		{ "slow-start-us", required_argument, NULL, 'U' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -952,6 +999,9 @@ chk_parse(int argc, char **argv)
 		case 'A':
 			opt.tx_after_rx = true;
 			break;
+		case 'U':
+			opt.slow_start_us = (unsigned int)atoi(optarg);
+			break;
 		default:
 			return -1;
 		}
@@ -981,7 +1031,7 @@ main(int argc, char **argv)
 			"[--mbuf-size S] [--seconds T] [--pace-ms P] "
 			"[--pause-every N --pause-ms P] [--stall-ms T] [--linger-ms T] "
 			"[--l4 udp4,tcp4,udp6,tcp6 [--tx-csum] [--rx-csum] [--lro] [--tso MSS]] "
-			"[--rx-count N] [--tx-after-rx] [--xstats]\n");
+			"[--rx-count N] [--tx-after-rx] [--xstats] [--slow-start-us U]\n");
 		return 2;
 	}
 	signal(SIGTERM, on_signal);
@@ -990,8 +1040,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "no port\n");
 		return 1;
 	}
-	pool = rte_pktmbuf_pool_create("chk_pool", opt.nb_mbufs, 256, 0, opt.mbuf_size,
-				       rte_socket_id());
+	pool = chk_pool_create();
 	if (pool == NULL || chk_port_setup(port) != 0) {
 		fprintf(stderr, "port setup failed\n");
 		return 1;

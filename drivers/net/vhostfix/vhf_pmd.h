@@ -34,6 +34,8 @@
 #define VHF_PMD_BATCH 32
 /** Packet segments one enqueue batch may carry. */
 #define VHF_PMD_BATCH_SEGS 256
+/** Longest a fresh guest RX queue waits for the driver's first kick (vhf_start_gate_open()). */
+#define VHF_START_GATE_MS 1000
 
 extern int vhf_logtype;
 extern int vhf_logtype_ctrl;
@@ -76,6 +78,16 @@ struct vhf_pmd_queue {
 	int wake_fd;
 	bool broken_logged;        /**< the guest's misbehaviour was logged in this queue life */
 	bool armed;                /**< the last arm said "safe to sleep"; lcore only */
+	/*
+	 * Guest RX queues: the start gate (see vhf_start_gate_open()). Set by the
+	 * control path while the queue is detached, then the lcore's while attached.
+	 * start_gated: a fresh ring, nothing is delivered until the driver's first
+	 * kick on it, or start_gate_deadline (timer cycles); start_gate_done: the
+	 * gate opened in this device life (reset at new_device): never again.
+	 */
+	bool start_gated;
+	bool start_gate_done;
+	uint64_t start_gate_deadline;
 	/*
 	 * Offloads. features: negotiated, written at attach before attached is
 	 * published. rx queues: whether the application takes partial L4
@@ -168,6 +180,7 @@ int vhf_intr_setup(struct vhf_port *port);
 void vhf_intr_free(struct vhf_port *port);
 int vhf_rx_queue_intr_enable(struct rte_eth_dev *dev, uint16_t qid);
 int vhf_rx_queue_intr_disable(struct rte_eth_dev *dev, uint16_t qid);
+bool vhf_start_gate_open(struct vhf_pmd_queue *q);
 
 /* vhf_pmd_rxtx.c */
 uint16_t vhf_pmd_rx_burst(void *rxq, struct rte_mbuf **pkts, uint16_t n);

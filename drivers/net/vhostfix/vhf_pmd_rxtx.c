@@ -392,6 +392,11 @@ vhf_pmd_tx_burst(void *txq, struct rte_mbuf **pkts, uint16_t n)
 
 	if (!vhf_queue_enter(q))
 		return 0;
+	/* A guest still starting would throw away what we deliver: see vhf_start_gate_arm(). */
+	if (unlikely(q->start_gated) && !vhf_start_gate_open(q)) {
+		vhf_queue_leave(q);
+		return 0;
+	}
 	while (done < n) {
 		enum vhf_vq_counter drop;
 		uint16_t cnt = vhf_mbufs_to_pkts(q, &pkts[done], RTE_MIN(n - done, VHF_PMD_BATCH),

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include <ethdev_driver.h>
+#include <rte_cycles.h>
 #include <rte_interrupts.h>
 
 #include "rte_pmd_vhostfix.h"
@@ -130,10 +131,37 @@ vhf_wait_drain_kick(struct vhf_pmd_queue *q, bool woken)
 	    eventfd_read(q->kickfd, &v) == 0 && v != 0) {
 		q->vq.cnt[VHF_VQ_CNT_guest_kicks] += v;
 		woken = true;
+		/* The kick the start gate waits for: consumed here, so it opens here. */
+		if (q->start_gated) {
+			q->start_gated = false;
+			q->start_gate_done = true;
+			vhf_vq_count(&q->vq, VHF_VQ_CNT_start_gate_kick);
+		}
 	}
 	if (q->armed && woken)
 		vhf_vq_count(&q->vq, VHF_VQ_CNT_wakeups);
 	q->armed = false;
+}
+
+/*
+ * With the queue entered, start_gated set (see vhf_start_gate_arm() in
+ * vhf_pmd_ctrl.c): has the driver kicked this fresh guest RX ring yet, or has
+ * it waited long enough? Only during a guest's start, so the system call per
+ * burst does not matter.
+ * @return true once the gate is open: deliver.
+ */
+bool
+vhf_start_gate_open(struct vhf_pmd_queue *q)
+{
+	vhf_wait_drain_kick(q, false);
+	if (!q->start_gated)
+		return true;
+	if (rte_get_timer_cycles() < q->start_gate_deadline)
+		return false;
+	q->start_gated = false;
+	q->start_gate_done = true;
+	vhf_vq_count(&q->vq, VHF_VQ_CNT_start_gate_timeout);
+	return true;
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -287,6 +315,11 @@ rte_pmd_vhostfix_tx_wait_arm(uint16_t port_id, uint16_t queue_id, uint32_t need_
 	if (!vhf_queue_enter(q))
 		return -ENOTCONN; /* the fd becomes readable when a guest attaches */
 	vhf_wait_drain_kick(q, woken);
+	if (unlikely(q->start_gated) && !vhf_start_gate_open(q)) {
+		/* No promise of a kick to sleep on (the gate may end on its deadline): poll. */
+		vhf_queue_leave(q);
+		return -EAGAIN;
+	}
 	st = vhf_net_rx_has_room(&q->vq, need_bytes);
 	q->armed = st == VHF_RX_WAIT_KICK;
 	vhf_queue_leave(q);
