@@ -130,6 +130,8 @@ struct vhf_port_args {
 	bool in_order;
 	bool csum;  /**< offer VIRTIO_NET_F_CSUM + GUEST_CSUM */
 	bool tso;   /**< offer HOST_TSO4/6 + GUEST_TSO4/6 (needs csum) */
+	bool mac_set;                /**< mac= given: mac, else a random one */
+	struct rte_ether_addr mac;
 	enum vhf_notify_algo notify;
 };
 

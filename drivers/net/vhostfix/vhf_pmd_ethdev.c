@@ -36,14 +36,22 @@ RTE_LOG_REGISTER_SUFFIX(vhf_logtype_tx, tx, NOTICE);
 #define VHF_ARG_IN_ORDER "in_order"
 #define VHF_ARG_CSUM "csum"
 #define VHF_ARG_TSO "tso"
+#define VHF_ARG_MAC "mac"
 
 static const char *const vhf_valid_args[] = {
 	VHF_ARG_IFACE, VHF_ARG_QUEUES, VHF_ARG_CLIENT, VHF_ARG_NOTIFY, VHF_ARG_PACKED,
-	VHF_ARG_MRG_RXBUF, VHF_ARG_EVENT_IDX, VHF_ARG_IN_ORDER, VHF_ARG_CSUM, VHF_ARG_TSO, NULL,
+	VHF_ARG_MRG_RXBUF, VHF_ARG_EVENT_IDX, VHF_ARG_IN_ORDER, VHF_ARG_CSUM, VHF_ARG_TSO,
+	VHF_ARG_MAC, NULL,
 };
 
 /* Largest frame a guest can be handed: one 64 KiB GSO-less virtio-net packet. */
 #define VHF_MAX_RX_PKTLEN 65535
+/*
+ * What a frame carries besides its MTU's worth: the Ethernet header and one
+ * VLAN tag (no CRC crosses a virtqueue). ethdev derives the same overhead from
+ * max_rx_pktlen - max_mtu when it checks an MTU.
+ */
+#define VHF_MTU_OVERHEAD (RTE_ETHER_HDR_LEN + RTE_VLAN_HLEN)
 
 /* ---------------------------------------------------------------------------------------- */
 /* Devargs                                                                                  */
@@ -98,6 +106,22 @@ vhf_arg_notify(const char *key, const char *value, void *opaque)
 }
 
 static int
+vhf_arg_mac(const char *key, const char *value, void *opaque)
+{
+	struct vhf_port_args *args = opaque;
+
+	/* A port's own address: unicast, and not all zeros. */
+	if (rte_ether_unformat_addr(value, &args->mac) != 0 ||
+	    !rte_is_valid_assigned_ether_addr(&args->mac)) {
+		VHF_LOG(ERR, "devarg %s=%s: expected a unicast, non-zero MAC address such as "
+			"02:00:00:00:00:01", key, value);
+		return -EINVAL;
+	}
+	args->mac_set = true;
+	return 0;
+}
+
+static int
 vhf_arg_iface(const char *key, const char *value, void *opaque)
 {
 	char **out = opaque;
@@ -140,7 +164,8 @@ vhf_parse_args(const char *name, const char *params, struct vhf_port_args *args)
 				break;
 		if (vhf_valid_args[j] == NULL) {
 			VHF_LOG(ERR, "%s: unknown devarg '%s' (valid: iface, queues, client, "
-				"notify, packed, mrg_rxbuf, event_idx, in_order, csum, tso)", name, key);
+				"notify, packed, mrg_rxbuf, event_idx, in_order, csum, tso, mac)", name,
+				key);
 			goto out;
 		}
 		if (kvlist->pairs[i].value == NULL) {
@@ -165,7 +190,8 @@ vhf_parse_args(const char *name, const char *params, struct vhf_port_args *args)
 	    rte_kvargs_process(kvlist, VHF_ARG_EVENT_IDX, vhf_arg_bool, &args->event_idx) != 0 ||
 	    rte_kvargs_process(kvlist, VHF_ARG_IN_ORDER, vhf_arg_bool, &args->in_order) != 0 ||
 	    rte_kvargs_process(kvlist, VHF_ARG_CSUM, vhf_arg_bool, &args->csum) != 0 ||
-	    rte_kvargs_process(kvlist, VHF_ARG_TSO, vhf_arg_bool, &args->tso) != 0) {
+	    rte_kvargs_process(kvlist, VHF_ARG_TSO, vhf_arg_bool, &args->tso) != 0 ||
+	    rte_kvargs_process(kvlist, VHF_ARG_MAC, vhf_arg_mac, args) != 0) {
 		VHF_LOG(ERR, "%s: invalid devargs '%s'", name, params);
 		goto out;
 	}
@@ -267,6 +293,9 @@ vhf_dev_info_get(struct rte_eth_dev *dev, struct rte_eth_dev_info *info)
 
 	info->max_mac_addrs = 1;
 	info->max_rx_pktlen = VHF_MAX_RX_PKTLEN;
+	/* A guest takes any frame its buffers hold (mergeable, or big ones): jumbo is fine. */
+	info->min_mtu = RTE_ETHER_MIN_MTU;
+	info->max_mtu = VHF_MAX_RX_PKTLEN - VHF_MTU_OVERHEAD;
 	info->max_rx_queues = port->args.queues;
 	info->max_tx_queues = port->args.queues;
 	info->min_rx_bufsize = 0;
@@ -483,6 +512,25 @@ vhf_promiscuous_noop(struct rte_eth_dev *dev __rte_unused)
 	return 0;
 }
 
+/*
+ * ethdev checked mtu against min_mtu/max_mtu and stores it once we accept.
+ * Nothing to program: frames of any size up to VHF_MAX_RX_PKTLEN cross the
+ * rings both ways, and the guest's own MTU is its business (no VIRTIO_NET_F_MTU
+ * is offered).
+ */
+static int
+vhf_mtu_set(struct rte_eth_dev *dev __rte_unused, uint16_t mtu __rte_unused)
+{
+	return 0;
+}
+
+/* The new address is stored by ethdev; the guest never sees ours. */
+static int
+vhf_mac_addr_set(struct rte_eth_dev *dev __rte_unused, struct rte_ether_addr *mac __rte_unused)
+{
+	return 0;
+}
+
 static const struct eth_dev_ops vhf_ops = {
 	.dev_configure = vhf_dev_configure,
 	.dev_start = vhf_dev_start,
@@ -505,6 +553,8 @@ static const struct eth_dev_ops vhf_ops = {
 	.promiscuous_disable = vhf_promiscuous_noop,
 	.allmulticast_enable = vhf_promiscuous_noop,
 	.allmulticast_disable = vhf_promiscuous_noop,
+	.mtu_set = vhf_mtu_set,
+	.mac_addr_set = vhf_mac_addr_set,
 };
 
 /* ---------------------------------------------------------------------------------------- */
@@ -631,7 +681,11 @@ vhf_pmd_probe(struct rte_vdev_device *vdev, const char *default_args)
 		ret = -ENOMEM;
 		goto fail;
 	}
-	rte_eth_random_addr(mac.addr_bytes);
+	/* Random unless given: OVS and others key their configuration on a stable one. */
+	if (port->args.mac_set)
+		rte_ether_addr_copy(&port->args.mac, &mac);
+	else
+		rte_eth_random_addr(mac.addr_bytes);
 	rte_ether_addr_copy(&mac, dev->data->mac_addrs);
 	dev->data->dev_link.link_status = RTE_ETH_LINK_DOWN;
 	dev->data->dev_link.link_speed = RTE_ETH_SPEED_NUM_10G;
@@ -693,4 +747,5 @@ RTE_PMD_REGISTER_PARAM_STRING(net_vhostfix,
 	"event_idx=<0|1> "
 	"in_order=<0|1> "
 	"csum=<0|1> "
-	"tso=<0|1>");
+	"tso=<0|1> "
+	"mac=<xx:xx:xx:xx:xx:xx>");
