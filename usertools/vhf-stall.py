@@ -292,7 +292,7 @@ def chart(args):
 
     runs = []
     for spec in args.run:
-        label, _, path = spec.partition(":")
+        label, _, path = spec.rpartition(":")  # labels may hold colons, paths rarely
         series = {}
         stalls = {}
         with open(path, newline="") as f:
