@@ -67,19 +67,26 @@ fi
 
 q_init 2
 
-# 1. legacy: a stall, and the proof that it is the lost kick.
-"$scenario" --app "$app" --out "$q_work/legacy" "${race[@]}" --notify legacy \
-	--seconds "$legacy_s" --stop-on-stall >"$q_work/legacy.out" 2>&1
-rc=$?
-det=$q_work/legacy/detector.log
-stall=$(grep -m1 '^STALL' "$det" 2>/dev/null)
-lost=$(grep -m1 '^LOST-KICK' "$det" 2>/dev/null)
-if [ "$rc" = 1 ] && [ -n "$lost" ]; then
-	ok "legacy, race window ${window_us} us: $stall; $lost"
+# 1. legacy: a stall, and the proof that it is the lost kick. Some stalls end
+# by themselves before the proof (something else woke the worker): then the
+# scenario starts again, as long as the time allows.
+t0=$SECONDS attempt=0 lost= rc=
+while [ -z "$lost" ] && [ $((SECONDS - t0)) -lt "$legacy_s" ]; do
+	attempt=$((attempt + 1))
+	run=$q_work/legacy$attempt
+	"$scenario" --app "$app" --out "$run" "${race[@]}" --notify legacy \
+		--seconds $((legacy_s - (SECONDS - t0))) --stop-on-stall >"$run.out" 2>&1
+	rc=$?
+	[ "$rc" = 2 ] && break
+	stall=$(grep -m1 '^STALL' "$run/detector.log" 2>/dev/null)
+	lost=$(grep -m1 '^LOST-KICK' "$run/detector.log" 2>/dev/null)
+done
+if [ -n "$lost" ]; then
+	ok "legacy, race window ${window_us} us, run $attempt: $stall; $lost"
 else
-	not_ok "legacy, race window ${window_us} us: scenario status $rc (1: a stall) in" \
-		"$legacy_s s, no stall proven to be a lost kick"
-	diag <"$q_work/legacy.out"
+	not_ok "legacy, race window ${window_us} us: scenario status $rc (1: a stall) after" \
+		"$attempt run(s) in $legacy_s s, no stall proven to be a lost kick"
+	diag <"$run.out"
 fi
 
 # 2. fixed, the same scenario and build: no stall, and the window was hit.
