@@ -187,10 +187,11 @@ vhf_port_load_mem(struct vhf_port *port)
  * packets", meant for a restart), and only then kicks the queue. Frames we
  * deliver in between are lost to the guest application, up to a whole ring.
  * So a ring that nothing was ever delivered to is left alone until the driver
- * kicks it once: every driver kicks after its first refill (DPDK's virtio at
- * the end of start, Linux in open, QEMU re-signals the kick fd when vhost
- * starts). A driver that never does (virtio-user's packed-ring reconnect) only
- * waits VHF_START_GATE_MS. Once per device life: a reattach after the gate
+ * kicks it once: drivers kick after their first refill, with notifications
+ * enabled on a fresh ring (DPDK's virtio at the end of virtio_dev_start(),
+ * Linux's virtio-net after filling in open). A driver that does not (DPDK's
+ * virtio-user refills without a kick on a packed-ring reconnect) waits
+ * VHF_START_GATE_MS at most, then is served as before. Once per device life: a reattach after the gate
  * opened does not close it again, as the kick it waits for was consumed.
  */
 static void
