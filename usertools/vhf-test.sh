@@ -5,6 +5,8 @@
 # Set everything up and run every test:
 #   build/       gcc, -Werror: all suites
 #   build-asan/  clang, ASan+UBSan, libFuzzer: unit, race and fuzz suites again
+#   build-race/  gcc with the race window widened (-Drace_window_us=100): the qemu
+#                suite's stall reproducer (legacy must stall, fixed must not)
 # Ends with one line "N passed, N failed[, N skipped]" over both builds.
 set -uo pipefail
 
@@ -35,7 +37,10 @@ echo "=== build: clang + ASan/UBSan + libFuzzer ==="
 CC=clang run_build build-asan "unit race fuzz" \
 	-Db_sanitize=address,undefined -Db_lundef=false -Dfuzz_libfuzzer=true || status=1
 
+echo "=== build: gcc, race window widened (stall reproducer) ==="
+run_build build-race "qemu" -Dpmd=enabled -Drace_window_us=100 || status=1
+
 # CI reads one closing line; meson's own summary is per build.
 python3 "$top/usertools/vhf-testsummary.py" build/meson-logs/testlog.json \
-	build-asan/meson-logs/testlog.json || status=1
+	build-asan/meson-logs/testlog.json build-race/meson-logs/testlog.json || status=1
 exit $status
