@@ -68,6 +68,7 @@ struct app_stream_stats {
 	uint64_t drop_backlog_full; /**< APP_FULL_DROP: did not fit in the backlog */
 	uint64_t drop_broken;       /**< destination queue broken by its guest */
 	uint64_t drop_shutdown;     /**< still in the backlog at exit */
+	uint64_t drop_too_big;      /**< longer than the destination NIC's MTU allows */
 	uint64_t paused;            /**< times rx stopped because the backlog was full */
 	uint64_t backlog_max;
 };
@@ -76,6 +77,8 @@ struct app_stream {
 	uint16_t rx_port, rx_queue;
 	uint16_t tx_port, tx_queue;
 	bool dst_is_vhostfix;       /**< the tx-wait API serves the destination */
+	/** Longest frame the destination NIC sends (its MTU); 0: no limit (a guest). */
+	uint32_t dst_max_frame;
 	bool src_has_intr;          /**< rx interrupts work on the source queue */
 	/**
 	 * The source's interrupt fd is its data fd (net_tap), watched

@@ -101,6 +101,28 @@ app_stream_drain(struct app_stream *s)
 /* ---------------------------------------------------------------------------------------- */
 /* forwarding                                                                               */
 
+/* Drop (and count) what the destination NIC would never send; returns what is left. */
+static inline uint16_t
+app_drop_too_big(struct app_stream *s, struct rte_mbuf **pkts, uint16_t n)
+{
+	uint16_t i, kept = 0;
+
+	for (i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+
+		/* A TSO packet is cut to the MTU by the NIC. */
+		if (unlikely(m->pkt_len > s->dst_max_frame &&
+			     !(m->ol_flags & RTE_MBUF_F_TX_TCP_SEG))) {
+			rte_pktmbuf_free(m);
+			continue;
+		}
+		pkts[kept++] = m;
+	}
+	if (kept != n)
+		APP_STAT_ADD(s->st.drop_too_big, n - kept);
+	return kept;
+}
+
 /* One pass over a stream; returns packets moved (taken from the source or sent). */
 static inline uint32_t
 app_stream_step(struct app_stream *s)
@@ -133,6 +155,11 @@ app_stream_step(struct app_stream *s)
 		goto out;
 	moved += nb_rx;
 	APP_STAT_ADD(s->st.rx, nb_rx);
+	if (s->dst_max_frame != 0) {
+		nb_rx = app_drop_too_big(s, pkts, nb_rx);
+		if (nb_rx == 0)
+			goto out;
+	}
 	/* Nothing older waiting: straight out. Otherwise behind the backlog, in order. */
 	if (s->count == 0) {
 		sent = rte_eth_tx_burst(s->tx_port, s->tx_queue, pkts, nb_rx);

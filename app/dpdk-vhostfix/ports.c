@@ -419,6 +419,17 @@ app_stream_init(struct app_stream *s, uint16_t from, uint16_t to, uint16_t q)
 	s->tx_port = to;
 	s->rx_queue = s->tx_queue = q;
 	s->dst_is_vhostfix = app_ports[to].is_vhostfix;
+	if (!s->dst_is_vhostfix) {
+		uint16_t mtu;
+
+		/*
+		 * A NIC refuses a frame over its MTU by leaving it unsent (net_tap counts
+		 * a tx error each time): at the head of a backlog it would block the
+		 * stream for good. Such frames are dropped and counted instead.
+		 */
+		if (rte_eth_dev_get_mtu(to, &mtu) == 0)
+			s->dst_max_frame = (uint32_t)mtu + RTE_ETHER_HDR_LEN + RTE_VLAN_HLEN;
+	}
 	s->src_has_intr = app_ports[from].has_rx_intr;
 	s->src_level_fd = app_ports[from].rx_intr_level;
 	s->src_fd = -1;

@@ -82,12 +82,12 @@ app_stats_print(FILE *f)
 
 		fprintf(f, "stream %-36s rx %" PRIu64 " tx %" PRIu64 " backlog %u (max %" PRIu64
 			") paused %" PRIu64 " drop-backlog-full %" PRIu64 " drop-broken %" PRIu64
-			" drop-shutdown %" PRIu64 "\n",
+			" drop-shutdown %" PRIu64 " drop-too-big %" PRIu64 "\n",
 			app_stream_name(s, name, sizeof(name)), APP_STAT_READ(s->st.rx),
 			APP_STAT_READ(s->st.tx), APP_STAT_READ(s->backlog_now),
 			APP_STAT_READ(s->st.backlog_max), APP_STAT_READ(s->st.paused),
 			APP_STAT_READ(s->st.drop_backlog_full), APP_STAT_READ(s->st.drop_broken),
-			APP_STAT_READ(s->st.drop_shutdown));
+			APP_STAT_READ(s->st.drop_shutdown), APP_STAT_READ(s->st.drop_too_big));
 	}
 	RTE_LCORE_FOREACH_WORKER(lcore_id) {
 		struct app_lcore *lc = &app_lcores[lcore_id];
@@ -126,6 +126,7 @@ app_tel_stream(const struct app_stream *s)
 	rte_tel_data_add_dict_u64(d, "drop_backlog_full", APP_STAT_READ(s->st.drop_backlog_full));
 	rte_tel_data_add_dict_u64(d, "drop_broken", APP_STAT_READ(s->st.drop_broken));
 	rte_tel_data_add_dict_u64(d, "drop_shutdown", APP_STAT_READ(s->st.drop_shutdown));
+	rte_tel_data_add_dict_u64(d, "drop_too_big", APP_STAT_READ(s->st.drop_too_big));
 	return d;
 }
 

@@ -9,11 +9,14 @@
 # Poll and sleep modes, split and packed rings; the app's stats over
 # telemetry; SIGTERM ends it with status 0.
 #
-# Usage: test_app_tap.sh <dpdk-vhostfix>
+# And a guest sending frames larger than the NIC's MTU: dropped and counted,
+# never left at the head of the backlog to block what follows.
+#
+# Usage: test_app_tap.sh <dpdk-vhostfix> <vhf_pmd_check>
 
 set -u
 app=${1:-}
-check=$app
+check=${2:-}
 . "$(dirname "$0")/app_env.sh"
 . "$top/usertools/vhf-topo.sh"
 
@@ -71,6 +74,42 @@ run_case() {
 	fi
 }
 
+# A virtio-user guest (vhf_pmd_check) sends 64 B and 9000 B frames to the tap,
+# whose MTU is 1500: the jumbo ones are dropped and counted, the small ones
+# keep flowing.
+oversize_case() {
+	local name=oversize-to-nic dir=$pair_work/oversize rc fail= line
+	mkdir -p "$dir"
+	if ! vhf_app_start "$dir/app.log" "${app_prefix}big" "$app" \
+		--vdev "net_vhost0,iface=$dir/v0.sock" -- --mode sleep --pairs net_tap0:net_vhost0; then
+		not_ok "$name: the app did not come up"
+		diag <"$dir/app.log"
+		vhf_topo_cleanup_procs
+		return
+	fi
+	pair_start "$dir/guest.log" 0 B "net_virtio_user0,path=$dir/v0.sock" --role host \
+		--mode soak --seconds 4 --lens 64,9000 --pace-ms 1
+	local gpid=$pair_pid
+	pair_wait_for "$dir/guest.log" "^RESULT" 30 "$gpid"
+	pair_stop "$gpid"; pair_forget "$gpid"
+	kill -TERM "$vhf_app_pid"
+	vhf_topo_wait_pid "$vhf_app_pid" 10
+	wait "$vhf_app_pid"
+	rc=$?
+	vhf_topo_stop "$vhf_app_pid"
+	line=$(grep "^stream net_vhost0:0->net_tap0:0" "$dir/app.log" | tail -1)
+	[ "$rc" -eq 0 ] || fail+=" app exit status $rc;"
+	grep -q "drop-too-big [1-9]" <<<"$line" || fail+=" no drop-too-big;"
+	grep -q " tx [0-9][0-9][0-9]" <<<"$line" || fail+=" the small frames did not flow;"
+	if [ -z "$fail" ]; then
+		ok "$name: $(grep -o 'rx [0-9]* tx [0-9]*' <<<"$line"), $(grep -o 'drop-too-big [0-9]*' \
+			<<<"$line"): jumbo frames dropped and counted, the rest forwarded"
+	else
+		not_ok "$name:$fail $line"
+		diag <"$dir/app.log"
+	fi
+}
+
 # Processes of one case, so the next starts clean (the namespaces stay).
 vhf_topo_cleanup_procs() {
 	local p
@@ -79,7 +118,7 @@ vhf_topo_cleanup_procs() {
 	done
 }
 
-pair_init 4
+pair_init 5
 trap 'vhf_topo_cleanup; pair_cleanup' EXIT
 if ! vhf_topo_init "$$"; then
 	echo "Bail out! cannot create network namespaces"
@@ -90,6 +129,7 @@ for mode in poll sleep; do
 		run_case "$mode-$ring" "$mode" "$ring"
 	done
 done
+oversize_case
 for ((extra = 0; extra < ${VHF_APP_TEST_EXTRA_SLEEP:-0}; extra++)); do
 	run_case "sleep-split-again$extra" sleep split
 done
