@@ -17,6 +17,8 @@
 # Every process started here is stopped by PID and both namespaces removed by
 # vhf_topo_cleanup (call it from an EXIT trap).
 
+. "$(dirname "${BASH_SOURCE[0]}")/vhf-wait.sh"
+
 vhf_topo_pids=()
 vhf_topo_made_ns=()
 vhf_nic_ip=10.231.0.1
@@ -37,21 +39,11 @@ vhf_topo_init() {
 	done
 }
 
-# vhf_topo_wait_pid PID SECONDS: true once PID has exited.
-vhf_topo_wait_pid() {
-	local i
-	for ((i = 0; i < $2 * 10; i++)); do
-		kill -0 "$1" 2>/dev/null || { wait "$1" 2>/dev/null; return 0; }
-		sleep 0.1
-	done
-	return 1
-}
-
 # vhf_topo_stop PID: SIGTERM, then SIGKILL after 10 s.
 vhf_topo_stop() {
 	local keep=() p
 	kill -TERM "$1" 2>/dev/null
-	vhf_topo_wait_pid "$1" 10 || { kill -KILL "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
+	vhf_wait_pid "$1" 10 || { kill -KILL "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
 	for p in "${vhf_topo_pids[@]}"; do
 		[ "$p" != "$1" ] && keep+=("$p")
 	done
@@ -73,17 +65,6 @@ vhf_topo_cleanup() {
 	done
 }
 
-# vhf_topo_wait_for FILE PATTERN SECONDS PID: true once PATTERN is in FILE.
-vhf_topo_wait_for() {
-	local i
-	for ((i = 0; i < $3 * 10; i++)); do
-		grep -q -- "$2" "$1" 2>/dev/null && return 0
-		kill -0 "$4" 2>/dev/null || return 1
-		sleep 0.1
-	done
-	return 1
-}
-
 # vhf_app_start LOG PREFIX APP EAL/APP ARGS...: dpdk-vhostfix in the NIC
 # namespace with a net_tap port (port name net_tap0, kernel side $vhf_nic_if)
 # before the caller's --vdev arguments; sets vhf_app_pid. The caller's
@@ -96,7 +77,7 @@ vhf_app_start() {
 		--file-prefix="$prefix" --vdev "net_tap0,iface=$vhf_nic_if" "$@" >"$log" 2>&1 &
 	vhf_app_pid=$!
 	vhf_topo_pids+=("$vhf_app_pid")
-	vhf_topo_wait_for "$log" "dpdk-vhostfix: forwarding" 20 "$vhf_app_pid" || return 1
+	vhf_wait_for "$log" "dpdk-vhostfix: forwarding" 20 "$vhf_app_pid" || return 1
 	ip -n "$vhf_ns_nic" addr add "$vhf_nic_ip/24" dev "$vhf_nic_if" &&
 		ip -n "$vhf_ns_nic" link set "$vhf_nic_if" up
 }
@@ -119,7 +100,7 @@ vhf_guest_start() {
 		<"$log.in" >"$log" 2>&1 &
 	vhf_guest_pid=$!
 	vhf_topo_pids+=("$vhf_guest_pid")
-	vhf_topo_wait_for "$log" "Press enter to exit" 30 "$vhf_guest_pid" || return 1
+	vhf_wait_for "$log" "Press enter to exit" 30 "$vhf_guest_pid" || return 1
 	ip -n "$vhf_ns_guest" addr add "$vhf_guest_ip/24" dev "$vhf_guest_if" &&
 		ip -n "$vhf_ns_guest" link set "$vhf_guest_if" up
 }

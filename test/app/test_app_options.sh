@@ -44,12 +44,12 @@ runs() {
 	"$app" "${eal[@]}" --file-prefix="${app_prefix}o$n" "$@" >"$log" 2>&1 &
 	app_pid=$!
 	pair_pids+=("$app_pid")
-	if ! pair_wait_for "$log" "dpdk-vhostfix: forwarding" 20 "$app_pid"; then
+	if ! vhf_wait_for "$log" "dpdk-vhostfix: forwarding" 20 "$app_pid"; then
 		fail+=" did not start;"
 	fi
 	sleep "${run_wait:-0}"
 	kill "-$sig" "$app_pid"
-	pair_wait_pid "$app_pid" 15
+	vhf_wait_pid "$app_pid" 15
 	wait "$app_pid" 2>/dev/null
 	rc=$?
 	pair_forget "$app_pid"

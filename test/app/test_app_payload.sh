@@ -48,8 +48,8 @@ run_case() {
 	pair_start "$dir/guest.log" 1 G "$p1" --role guest --mode verify --count "$n" \
 		--lens "$lens" --seconds 90 --queues "$nq" $gopts
 	local gpid=$pair_pid
-	pair_wait_for "$dir/host.log" "^RESULT" 100 "$hpid"
-	pair_wait_for "$dir/guest.log" "^RESULT" 20 "$gpid"
+	vhf_wait_for "$dir/host.log" "^RESULT" 100 "$hpid"
+	vhf_wait_for "$dir/guest.log" "^RESULT" 20 "$gpid"
 	pair_stop "$hpid"
 	pair_stop "$gpid"
 	pair_forget "$hpid"
@@ -106,8 +106,8 @@ drop_case() {
 	pair_start "$dir/guest.log" 1 G "net_virtio_user1,path=$dir/v1.sock" --role guest \
 		--mode soak --seconds 6 --pause-every 2000 --pause-ms 30
 	local gpid=$pair_pid
-	pair_wait_for "$dir/host.log" "^RESULT" 30 "$hpid"
-	pair_wait_for "$dir/guest.log" "^RESULT" 10 "$gpid"
+	vhf_wait_for "$dir/host.log" "^RESULT" 30 "$hpid"
+	vhf_wait_for "$dir/guest.log" "^RESULT" 10 "$gpid"
 	pair_stop "$hpid"; pair_forget "$hpid"
 	pair_stop "$gpid"; pair_forget "$gpid"
 	app_stop || fail+=" app exit status $?;"

@@ -58,8 +58,8 @@ run_case() {
 	pair_start "$dir/guest.log" 1 G "$p1" --role guest --mode verify --count "$n" \
 		--seconds 240 --pause-every "$every" --pause-ms "$pause"
 	local gpid=$pair_pid
-	pair_wait_for "$dir/host.log" "^RESULT" 250 "$hpid"
-	pair_wait_for "$dir/guest.log" "^RESULT" 20 "$gpid"
+	vhf_wait_for "$dir/host.log" "^RESULT" 250 "$hpid"
+	vhf_wait_for "$dir/guest.log" "^RESULT" 20 "$gpid"
 	pair_stop "$hpid"; pair_forget "$hpid"
 	pair_stop "$gpid"; pair_forget "$gpid"
 	pair_stop "$wpid"; pair_forget "$wpid"

@@ -59,7 +59,7 @@ run_case() {
 	fi
 	vhf_topo_stop "$vhf_guest_pid"
 	kill -TERM "$vhf_app_pid"
-	vhf_topo_wait_pid "$vhf_app_pid" 10
+	vhf_wait_pid "$vhf_app_pid" 10
 	wait "$vhf_app_pid"
 	rc=$?
 	vhf_topo_stop "$vhf_app_pid"
@@ -90,10 +90,10 @@ oversize_case() {
 	pair_start "$dir/guest.log" 0 B "net_virtio_user0,path=$dir/v0.sock" --role host \
 		--mode soak --seconds 4 --lens 64,9000 --pace-ms 1
 	local gpid=$pair_pid
-	pair_wait_for "$dir/guest.log" "^RESULT" 30 "$gpid"
+	vhf_wait_for "$dir/guest.log" "^RESULT" 30 "$gpid"
 	pair_stop "$gpid"; pair_forget "$gpid"
 	kill -TERM "$vhf_app_pid"
-	vhf_topo_wait_pid "$vhf_app_pid" 10
+	vhf_wait_pid "$vhf_app_pid" 10
 	wait "$vhf_app_pid"
 	rc=$?
 	vhf_topo_stop "$vhf_app_pid"

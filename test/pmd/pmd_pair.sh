@@ -7,6 +7,8 @@
 # start/wait helpers for one host (net_vhostfix) and one guest
 # (net_virtio_user) process.
 
+. "$(dirname "${BASH_SOURCE[0]}")/../../usertools/vhf-wait.sh"
+
 tap_n=0
 tap_failed=0
 ok() {
@@ -33,7 +35,7 @@ pair_cleanup() {
 		kill -TERM "$pid" 2>/dev/null
 	done
 	for pid in "${pair_pids[@]}"; do
-		pair_wait_pid "$pid" 5 || { kill -KILL "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; }
+		vhf_wait_pid "$pid" 5 || { kill -KILL "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; }
 	done
 	pair_pids=()
 	[ -n "$pair_work" ] && rm -rf "$pair_work"
@@ -57,31 +59,10 @@ pair_init() {
 	trap 'exit 130' INT TERM
 }
 
-# pair_wait_pid PID SECONDS: true once PID has exited (and was reaped).
-pair_wait_pid() {
-	local i
-	for ((i = 0; i < $2 * 10; i++)); do
-		kill -0 "$1" 2>/dev/null || { wait "$1" 2>/dev/null; return 0; }
-		sleep 0.1
-	done
-	return 1
-}
-
-# pair_wait_for FILE PATTERN SECONDS PID: true once PATTERN shows up in FILE.
-pair_wait_for() {
-	local i
-	for ((i = 0; i < $3 * 10; i++)); do
-		grep -q -- "$2" "$1" 2>/dev/null && return 0
-		kill -0 "$4" 2>/dev/null || { grep -q -- "$2" "$1" 2>/dev/null; return; }
-		sleep 0.1
-	done
-	return 1
-}
-
 # pair_stop PID: SIGTERM (the app prints its RESULT), then insist.
 pair_stop() {
 	kill -TERM "$1" 2>/dev/null
-	pair_wait_pid "$1" 10 || { kill -KILL "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
+	vhf_wait_pid "$1" 10 || { kill -KILL "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
 }
 
 # pair_forget PID: no longer ours to stop.

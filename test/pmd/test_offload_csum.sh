@@ -55,7 +55,7 @@ run_pair() {
 	pair_start "$dir/host.log" 0 H "net_vhostfix0,iface=$sock$2" --role host --mode verify \
 		--count "$count" --seconds 60 --xstats $4
 	hpid=$pair_pid
-	if ! pair_wait_for "$dir/host.log" "READY" 20 "$hpid"; then
+	if ! vhf_wait_for "$dir/host.log" "READY" 20 "$hpid"; then
 		pair_stop "$hpid"
 		pair_pids=()
 		return 1
@@ -63,8 +63,8 @@ run_pair() {
 	pair_start "$dir/guest.log" 1 G "net_virtio_user0,path=$sock$3" --role guest \
 		--mode verify --count "$count" --seconds 60 $5
 	gpid=$pair_pid
-	pair_wait_for "$dir/host.log" "^RESULT" 70 "$hpid"
-	pair_wait_for "$dir/guest.log" "^RESULT" 10 "$gpid"
+	vhf_wait_for "$dir/host.log" "^RESULT" 70 "$hpid"
+	vhf_wait_for "$dir/guest.log" "^RESULT" 10 "$gpid"
 	pair_stop "$gpid"
 	pair_stop "$hpid"
 	pair_pids=()
@@ -169,7 +169,7 @@ dir=$pair_work/$name
 mkdir -p "$dir"
 pair_start "$dir/host.log" 0 H "net_vhostfix0,iface=$dir/vhost.sock,tso=1" --role host
 hpid=$pair_pid
-pair_wait_pid "$hpid" 20 || pair_stop "$hpid"
+vhf_wait_pid "$hpid" 20 || pair_stop "$hpid"
 pair_forget "$hpid"
 if grep -q "devarg 'tso=1' needs 'csum=1'" "$dir/host.log" && ! grep -q READY "$dir/host.log"; then
 	ok "$name: probe refused, naming the devarg"

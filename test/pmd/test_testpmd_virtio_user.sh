@@ -12,6 +12,7 @@
 # Prints TAP. Needs root (the plugin is copied under /run, see below).
 
 set -u
+. "$(dirname "$0")/../../usertools/vhf-wait.sh"
 
 so=${1:-}
 testpmd=${DPDK_TESTPMD:-dpdk-testpmd}
@@ -65,7 +66,7 @@ cleanup() {
 		kill -TERM "$pid" 2>/dev/null
 	done
 	for pid in "${pids[@]}"; do
-		wait_pid "$pid" 5 || { kill -KILL "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; }
+		vhf_wait_pid "$pid" 5 || { kill -KILL "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; }
 	done
 	pids=()
 	# EAL leaves its runtime directory behind; these are this run's prefixes.
@@ -73,27 +74,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-# wait_pid PID SECONDS: true once PID has exited.
-wait_pid() {
-	local i
-	for ((i = 0; i < $2 * 10; i++)); do
-		kill -0 "$1" 2>/dev/null || { wait "$1" 2>/dev/null; return 0; }
-		sleep 0.1
-	done
-	return 1
-}
-
-# wait_for FILE PATTERN SECONDS PID: true once PATTERN shows up in FILE.
-wait_for() {
-	local i
-	for ((i = 0; i < $3 * 10; i++)); do
-		grep -q -- "$2" "$1" 2>/dev/null && return 0
-		kill -0 "$4" 2>/dev/null || return 1
-		sleep 0.1
-	done
-	return 1
-}
 
 mkdir -m 0755 "$plugdir" || { echo "Bail out! cannot create $plugdir"; exit 1; }
 cp "$so" "$plugdir/librte_net_vhostfix.so" || exit 1
@@ -107,9 +87,9 @@ port_stats() {
 # stop_testpmd PID FD: ask it to quit, then insist, by PID.
 stop_testpmd() {
 	{ if [ "$2" = 3 ]; then echo "quit" >&3; else echo "quit" >&4; fi; } 2>/dev/null
-	if ! wait_pid "$1" 10; then
+	if ! vhf_wait_pid "$1" 10; then
 		kill -TERM "$1" 2>/dev/null
-		wait_pid "$1" 5 || { kill -KILL "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
+		vhf_wait_pid "$1" 5 || { kill -KILL "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
 	fi
 }
 
@@ -129,7 +109,7 @@ run_case() {
 	hpid=$!
 	pids+=("$hpid")
 	exec 3>"$dir/host.in"
-	if ! wait_for "$dir/host.log" "testpmd>" 20 "$hpid" || [ ! -S "$sock" ]; then
+	if ! vhf_wait_for "$dir/host.log" "testpmd>" 20 "$hpid" || [ ! -S "$sock" ]; then
 		not_ok "$name: host testpmd with net_vhostfix did not come up"
 		diag <"$dir/host.log"
 		stop_testpmd "$hpid" 3
@@ -146,8 +126,8 @@ run_case() {
 	gpid=$!
 	pids+=("$gpid")
 	exec 4>"$dir/guest.in"
-	if ! wait_for "$dir/guest.log" "testpmd>" 20 "$gpid" ||
-		! wait_for "$dir/host.log" "guest up" 10 "$hpid"; then
+	if ! vhf_wait_for "$dir/guest.log" "testpmd>" 20 "$gpid" ||
+		! vhf_wait_for "$dir/host.log" "guest up" 10 "$hpid"; then
 		not_ok "$name: guest did not attach"
 		diag <"$dir/host.log"
 		diag <"$dir/guest.log"

@@ -49,7 +49,7 @@ run_case() {
 	pair_start "$dir/host.log" 0 H "net_vhostfix0,iface=$sock$3" --role host --mode "$mode" \
 		--stall-ms "$stall_ms" --seconds 60 --xstats $5
 	hpid=$pair_pid
-	if ! pair_wait_for "$dir/host.log" "READY" 20 "$hpid"; then
+	if ! vhf_wait_for "$dir/host.log" "READY" 20 "$hpid"; then
 		not_ok "$name: our side did not come up"
 		diag <"$dir/host.log"
 		pair_stop "$hpid"
@@ -58,8 +58,8 @@ run_case() {
 	pair_start "$dir/guest.log" 1 G "net_virtio_user0,path=$sock$4" --role guest \
 		--mode "$mode" --seconds 60 $6
 	gpid=$pair_pid
-	pair_wait_for "$dir/host.log" "^RESULT" 70 "$hpid"
-	pair_wait_for "$dir/guest.log" "^RESULT" 10 "$gpid"
+	vhf_wait_for "$dir/host.log" "^RESULT" 70 "$hpid"
+	vhf_wait_for "$dir/guest.log" "^RESULT" 10 "$gpid"
 	pair_stop "$gpid"
 	pair_stop "$hpid"
 	pair_pids=()

@@ -9,6 +9,8 @@
 #
 # The caller sets `guests` (usertools/vhf-guests.sh) before sourcing.
 
+. "$(dirname "${BASH_SOURCE[0]}")/../../usertools/vhf-wait.sh"
+
 tap_n=0
 tap_failed=0
 ok() {
@@ -49,7 +51,7 @@ q_cleanup() {
 		kill -TERM "$pid" 2>/dev/null
 	done
 	for pid in "${q_pids[@]}"; do
-		q_wait_pid "$pid" 10 || { kill -KILL "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; }
+		vhf_wait_pid "$pid" 10 || { kill -KILL "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; }
 	done
 	for d in "${q_prefixes[@]}"; do
 		rm -rf "/var/run/dpdk/$d"
@@ -105,27 +107,6 @@ q_plugin() {
 	plugin=$q_plugdir/librte_net_vhostfix.so
 }
 
-# q_wait_pid PID SECONDS: true once PID has exited (and was reaped).
-q_wait_pid() {
-	local i
-	for ((i = 0; i < $2 * 10; i++)); do
-		kill -0 "$1" 2>/dev/null || { wait "$1" 2>/dev/null; return 0; }
-		sleep 0.1
-	done
-	return 1
-}
-
-# q_wait_for FILE PATTERN SECONDS PID: true once PATTERN shows up in FILE.
-q_wait_for() {
-	local i
-	for ((i = 0; i < $3 * 10; i++)); do
-		grep -q -- "$2" "$1" 2>/dev/null && return 0
-		kill -0 "$4" 2>/dev/null || return 1
-		sleep 0.1
-	done
-	return 1
-}
-
 # q_testpmd NAME FD PLUGIN EAL_AND_APP_ARGS...: start an interactive
 # dpdk-testpmd fed from a FIFO on file descriptor FD (3..9); sets tp_pid and
 # tp_log. True once it shows its prompt.
@@ -142,13 +123,13 @@ q_testpmd() {
 	q_pids+=("$tp_pid")
 	eval "exec $fd>\"\$q_work/\$name.in\""
 	q_fds+=("$fd")
-	q_wait_for "$tp_log" "testpmd>" 30 "$tp_pid"
+	vhf_wait_for "$tp_log" "testpmd>" 30 "$tp_pid"
 }
 
 # q_testpmd_stop PID FD
 q_testpmd_stop() {
 	{ echo quit >&"$2"; } 2>/dev/null
-	q_wait_pid "$1" 15 || { kill -TERM "$1" 2>/dev/null; q_wait_pid "$1" 5; } ||
+	vhf_wait_pid "$1" 15 || { kill -TERM "$1" 2>/dev/null; vhf_wait_pid "$1" 5; } ||
 		{ kill -KILL "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
 	eval "exec $2>&-"
 }

@@ -41,8 +41,8 @@ gspecs=(--guest "sock=$q_work/vhost0.sock,packed=0"
 
 # both_attached LOG: the PMD saw both guests come up, each on its ring layout.
 both_attached() {
-	q_wait_for "$1" "vhost0.sock: guest up (port 0, .*split ring" 20 "$tp_pid" &&
-		q_wait_for "$1" "vhost1.sock: guest up (port 1, .*packed ring" 20 "$tp_pid"
+	vhf_wait_for "$1" "vhost0.sock: guest up (port 0, .*split ring" 20 "$tp_pid" &&
+		vhf_wait_for "$1" "vhost1.sock: guest up (port 1, .*packed ring" 20 "$tp_pid"
 }
 
 # ---- 1. icmpecho: pings answered by testpmd --------------------------------
