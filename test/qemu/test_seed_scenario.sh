@@ -39,7 +39,7 @@ fi
 . "$(dirname "$0")/qemu_lib.sh"
 scenario=$(dirname "$0")/seed_scenario.sh
 fixed_s=${VHF_QEMU_TEST_SEED_SECONDS:-20}
-legacy_s=${VHF_QEMU_TEST_LEGACY_SECONDS:-150}
+legacy_s=${VHF_QEMU_TEST_LEGACY_SECONDS:-300}
 race_fixed_s=${VHF_QEMU_TEST_RACE_FIXED_SECONDS:-60}
 # The race scenario: see above.
 race=(--guests 2 --ring mixed --mtu 9000 --napi-weight 1 --udp 25M --streams 4)
