@@ -103,7 +103,6 @@ struct app_lcore_stats {
 	uint64_t wakeups;
 	uint64_t wake_timeouts;     /**< sleeps ended by the poll interval, not an event */
 	uint64_t sleep_aborted;     /**< arming found work pending: polled on instead */
-	uint64_t busy_cycles;
 	uint64_t sleep_ns;
 };
 

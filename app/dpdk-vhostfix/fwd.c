@@ -416,7 +416,6 @@ app_lcore_main(void *arg __rte_unused)
 
 		if (app_lcore_pass(lc) != 0) {
 			last_work = rte_get_timer_cycles();
-			APP_STAT_ADD(lc->st.busy_cycles, last_work - t0);
 			continue;
 		}
 		if (sleeping && t0 - last_work >= idle_cycles) {
