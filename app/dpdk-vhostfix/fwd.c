@@ -205,6 +205,22 @@ app_stream_takes_rx(const struct app_stream *s)
 	return app_opts.full_policy == APP_FULL_DROP || s->count < s->cap;
 }
 
+/*
+ * Start or stop watching a stream's level-triggered source fd. The event is
+ * filled on every add: rte_epoll_ctl() clears it on delete, and an fd added
+ * back with no events would never wake us again.
+ */
+static int
+app_stream_watch_src(struct app_lcore *lc, struct app_stream *s, bool watch)
+{
+	if (watch) {
+		s->src_fd_ev.epdata.event = EPOLLIN;
+		s->src_fd_ev.epdata.data = s;
+	}
+	return rte_epoll_ctl(lc->epfd, watch ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, s->src_fd,
+			     &s->src_fd_ev);
+}
+
 /* Register every wake source of the lcore in its epoll set, once. */
 static int
 app_lcore_sleep_init(struct app_lcore *lc)
@@ -223,8 +239,6 @@ app_lcore_sleep_init(struct app_lcore *lc)
 		if (s->src_has_intr && s->src_level_fd) {
 			/* Added to the set only while the stream takes from it: app_lcore_arm(). */
 			s->src_fd = rte_eth_dev_rx_intr_ctl_q_get_fd(s->rx_port, s->rx_queue);
-			s->src_fd_ev.epdata.event = EPOLLIN;
-			s->src_fd_ev.epdata.data = s;
 			if (s->src_fd < 0)
 				s->src_has_intr = false;
 		} else if (s->src_has_intr &&
@@ -258,7 +272,7 @@ app_lcore_sleep_fini(struct app_lcore *lc)
 		struct app_stream *s = lc->streams[i];
 
 		if (s->src_fd_watched)
-			(void)rte_epoll_ctl(lc->epfd, EPOLL_CTL_DEL, s->src_fd, &s->src_fd_ev);
+			(void)app_stream_watch_src(lc, s, false);
 		else if (s->src_has_intr && !s->src_level_fd)
 			(void)rte_eth_dev_rx_intr_ctl_q(s->rx_port, s->rx_queue, lc->epfd,
 							RTE_INTR_EVENT_DEL, s);
@@ -327,9 +341,7 @@ app_lcore_arm(struct app_lcore *lc, int *timeout_ms)
 			/* Watched while we take from it; while paused it would wake us for nothing. */
 			bool watch = app_stream_takes_rx(s);
 
-			if (watch != s->src_fd_watched &&
-			    rte_epoll_ctl(lc->epfd, watch ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, s->src_fd,
-					  &s->src_fd_ev) == 0)
+			if (watch != s->src_fd_watched && app_stream_watch_src(lc, s, watch) == 0)
 				s->src_fd_watched = watch;
 			if (watch != s->src_fd_watched)
 				poll_needed = true;
