@@ -21,24 +21,58 @@
 /*
  * The window between reading the avail index and writing the notification
  * request, where the guest's publication races with us. Empty in production.
- * Unit tests build with VHF_TEST_HOOKS to run a guest step exactly there; the
- * stall reproducer builds with VHF_RACE_WINDOW_US to widen it.
+ * Unit tests build with VHF_TEST_HOOKS to run a guest step exactly there. The
+ * stall reproducer builds with VHF_RACE_WINDOW_US: there the device holds the
+ * window open until the guest has published past the index the request is
+ * about to name, and a little longer, so that the guest has also taken its kick
+ * decision (Linux takes it once per refill, after its last buffer, against the
+ * notification state it reads then), all within VHF_RACE_WINDOW_US. Every short
+ * ring that meets a refill then becomes the race on demand, not by luck: the
+ * legacy algorithm loses that kick, the fixed one must catch it.
  */
 #if defined(VHF_TEST_HOOKS)
 void vhf_test_race_window(void);
-#define VHF_RACE_WINDOW_DELAY() vhf_test_race_window()
+#define VHF_RACE_WINDOW(vq, mark) vhf_test_race_window()
 #elif defined(VHF_RACE_WINDOW_US) && VHF_RACE_WINDOW_US > 0
 #include <time.h>
-static inline void
-vhf_race_window_delay(void)
-{
-	struct timespec ts = { .tv_sec = 0, .tv_nsec = VHF_RACE_WINDOW_US * 1000L };
+static inline bool vhf_vq_published_since(struct vhf_vq *vq, int mark);
 
-	nanosleep(&ts, NULL);
+/* How long the guest is given, after its publication, to finish its refill and its kick decision. */
+#define VHF_RACE_WINDOW_SETTLE_US 100
+
+static inline long
+vhf_race_window_us_since(const struct timespec *t0)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - t0->tv_sec) * 1000000L + (now.tv_nsec - t0->tv_nsec) / 1000;
 }
-#define VHF_RACE_WINDOW_DELAY() vhf_race_window_delay()
+
+static inline void
+vhf_race_window_hold(struct vhf_vq *vq, int mark)
+{
+	/* Short naps, not a spin: the guest vCPU that must publish may share our core. */
+	const struct timespec nap = { .tv_sec = 0, .tv_nsec = 20 * 1000L };
+	struct timespec start, published;
+	bool seen = false;
+
+	if (mark < 0)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	while (vhf_race_window_us_since(&start) < VHF_RACE_WINDOW_US) {
+		if (!seen && vhf_vq_published_since(vq, mark)) {
+			seen = true;
+			clock_gettime(CLOCK_MONOTONIC, &published);
+		}
+		if (seen && vhf_race_window_us_since(&published) >= VHF_RACE_WINDOW_SETTLE_US)
+			return;
+		nanosleep(&nap, NULL);
+	}
+}
+#define VHF_RACE_WINDOW(vq, mark) vhf_race_window_hold((vq), (mark))
 #else
-#define VHF_RACE_WINDOW_DELAY() do { } while (0)
+#define VHF_RACE_WINDOW(vq, mark) do { } while (0)
 #endif
 
 static inline void
@@ -371,7 +405,7 @@ vhf_vq_disable_notify(struct vhf_vq *vq)
 static inline void
 vhf_vq_request_notify(struct vhf_vq *vq, int mark)
 {
-	VHF_RACE_WINDOW_DELAY();
+	VHF_RACE_WINDOW(vq, mark);
 	vq->notify_enabled = true;
 	vhf_vq_count(vq, VHF_VQ_CNT_notify_enable);
 	if (vq->packed) {
