@@ -44,8 +44,6 @@ static const char *const vhf_valid_args[] = {
 	VHF_ARG_MAC, NULL,
 };
 
-/* Largest frame a guest can be handed: one 64 KiB GSO-less virtio-net packet. */
-#define VHF_MAX_RX_PKTLEN 65535
 /*
  * What a frame carries besides its MTU's worth: the Ethernet header and one
  * VLAN tag (no CRC crosses a virtqueue). ethdev derives the same overhead from
