@@ -396,7 +396,8 @@ vhf_stats_get(struct rte_eth_dev *dev, struct rte_eth_stats *stats)
 		stats->ipackets += pkts;
 		stats->ibytes += bytes;
 		stats->rx_nombuf += vhf_queue_counter(q, VHF_VQ_CNT_drop_no_mbuf);
-		stats->ierrors += vhf_queue_counter(q, VHF_VQ_CNT_err_hdr);
+		stats->ierrors += vhf_queue_counter(q, VHF_VQ_CNT_err_hdr) +
+				  vhf_queue_counter(q, VHF_VQ_CNT_drop_too_long);
 		if (i < RTE_ETHDEV_QUEUE_STAT_CNTRS) {
 			stats->q_ipackets[i] = pkts;
 			stats->q_ibytes[i] = bytes;

@@ -7,6 +7,11 @@
  * walking, notification arming, used publication, the interrupt decision) is
  * lib/'s; this file only copies, counts and writes the call eventfd.
  *
+ * Lengths and counts are bounded before use, wherever they come from:
+ *  - from the guest: a frame longer than VHF_MAX_RX_PKTLEN is taken from the
+ *    ring and dropped before any mbuf is filled (drop_frame_too_long).
+ * This counter is the PMD's, kept in lib/'s table until the PMD has one.
+ *
  * Offloads (devargs csum=1, tso=1): the virtio-net header is checked and
  * translated by lib/vhf_net_offload.h; this file maps it to and from mbuf
  * flags and does the software work on the mbufs:
@@ -150,7 +155,11 @@ vhf_rx_offload_apply(struct vhf_pmd_queue *q, struct rte_mbuf *m, const struct v
 	}
 }
 
-/* Copy a guest TX packet into a chain of mbufs from pool; NULL if the pool ran dry. */
+/*
+ * Copy a guest TX packet into a chain of mbufs from pool; NULL if the pool ran
+ * dry. pkt->len is at most VHF_MAX_RX_PKTLEN (the caller's check): nb_segs
+ * cannot wrap, and one frame takes a bounded share of the pool.
+ */
 static inline struct rte_mbuf *
 vhf_pkt_to_mbuf(struct vhf_pmd_queue *q, struct rte_mbuf *head, const struct vhf_tx_pkt *pkt)
 {
@@ -207,6 +216,19 @@ vhf_pmd_rx_burst(void *rxq, struct rte_mbuf **pkts, uint16_t n)
 		ret = vhf_net_tx_next(vq, &q->tx_pkt);
 		if (ret <= 0)
 			break;
+		/*
+		 * The guest picks the length (up to 4 GiB of its memory): bound it
+		 * before a single byte is copied, or one frame drains the pool that
+		 * every port shares. Consumed (its used entry is staged), never
+		 * delivered; m stays ours for the next one.
+		 */
+		if (unlikely(pkt->len > VHF_MAX_RX_PKTLEN)) {
+			vhf_vq_count(vq, VHF_VQ_CNT_drop_too_long);
+			/* A guest sending only drops must not keep us here: a budget. */
+			if (++dropped >= n)
+				break;
+			continue;
+		}
 		plain = vhf_ofl_hdr_is_plain(&pkt->hdr);
 		if (unlikely(!plain)) {
 			uint8_t head[VHF_OFL_HDR_MAX];

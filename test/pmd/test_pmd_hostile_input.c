@@ -1,0 +1,271 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 dpdk-vhostfix authors
+ */
+
+/*
+ * net_vhostfix's burst functions against lengths and counts they must not
+ * trust (issue 11): a guest frame longer than the port's maximum, up to the
+ * 128 MiB + 4 KiB one descriptor may describe.
+ *
+ * In process, with EAL (--no-huge) for mempools: the tests call
+ * vhf_pmd_rx_burst() and vhf_pmd_tx_burst(), the functions ethdev calls, on a
+ * queue attached as the control path attaches one (vhf_queue_attach()) to a
+ * ring of the guest model (test/guest). No vhost-user socket: DPDK's
+ * virtio-user cannot send a frame longer than 64 KiB, and the mbufs that lie
+ * are an application's.
+ */
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+
+#include "vhf_guest.h"
+#include "vhf_pmd.h"
+
+/* One descriptor of the issue: 128 MiB + 4 KiB, 65,538 mbufs of 2 KiB. */
+#define HUGE_FRAME_LEN ((128u << 20) + 4096u)
+/* Where the guest model's memory ends is far below this. */
+#define HUGE_GPA (UINT64_C(1) << 40)
+
+static struct rte_mempool *pool_one; /* a single mbuf */
+static struct rte_mempool *pool;     /* enough for every test */
+
+/* A queue as the control path attaches it, on the guest model's ring. */
+struct harness {
+	struct vhf_guest *guest;
+	struct vhf_mem mem;
+	struct vhf_port port;
+	struct vhf_pmd_queue *q;
+	void *huge;      /* host side of the extra region, when asked for */
+	size_t huge_len;
+};
+
+/*
+ * ethdev rx queue (guest_tx: the guest transmits) or tx queue (the guest
+ * receives). huge_len != 0 adds a guest memory region that large at HUGE_GPA,
+ * reserved but never touched unless someone reads it.
+ */
+static void
+harness_init(struct harness *h, const struct vhf_guest_config *gcfg, bool guest_tx,
+	     struct rte_mempool *mp, uint64_t features, size_t huge_len)
+{
+	struct vhf_mem_region regions[VHF_MEM_MAX_REGIONS];
+	const struct vhf_mem *gmem;
+	struct vhf_vq_config cfg;
+	struct vhf_pmd_queue *q;
+	uint32_t n;
+
+	memset(h, 0, sizeof(*h));
+	h->guest = vhf_guest_create(gcfg);
+	assert_non_null(h->guest);
+	gmem = vhf_guest_mem(h->guest);
+	n = gmem->nregions;
+	memcpy(regions, gmem->regions, n * sizeof(regions[0]));
+	if (huge_len != 0) {
+		h->huge = mmap(NULL, huge_len, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		assert_true(h->huge != MAP_FAILED);
+		h->huge_len = huge_len;
+		regions[n++] = (struct vhf_mem_region){ .guest_phys_addr = HUGE_GPA,
+							.size = huge_len,
+							.host_addr = (uintptr_t)h->huge };
+	}
+	assert_int_equal(vhf_mem_set(&h->mem, regions, n), 0);
+
+	memset(&cfg, 0, sizeof(cfg));
+	vhf_guest_vq_config(h->guest, &cfg);
+	cfg.mem = &h->mem;
+	cfg.notify_algo = VHF_NOTIFY_FIXED;
+
+	q = rte_zmalloc("hostile_q", sizeof(*q), RTE_CACHE_LINE_SIZE);
+	assert_non_null(q);
+	assert_int_equal(vhf_vq_init(&q->vq, &cfg), 0);
+	h->port.args.iface = (char *)(uintptr_t)"test_pmd_hostile_input";
+	q->port = &h->port;
+	q->is_rx = guest_tx;
+	q->vring = guest_tx ? 1 : 0;
+	q->callfd = q->kickfd = q->wait_epfd = q->wake_fd = -1;
+	q->mb_pool = mp;
+	q->features = features;
+	q->rx_csum_offload = true;
+	/* What vhf_queue_attach() publishes last. */
+	__atomic_store_n(&q->attached, 1, __ATOMIC_RELEASE);
+	h->q = q;
+}
+
+static void
+harness_fini(struct harness *h)
+{
+	rte_free(h->q);
+	vhf_guest_destroy(h->guest);
+	if (h->huge != NULL)
+		munmap(h->huge, h->huge_len);
+}
+
+static uint64_t
+cnt(const struct harness *h, enum vhf_vq_counter c)
+{
+	return h->q->vq.cnt[c];
+}
+
+static void
+fill(uint8_t *buf, uint32_t len, uint32_t seed)
+{
+	uint32_t i;
+
+	for (i = 0; i < len; i++)
+		buf[i] = (uint8_t)(i * 7u + seed);
+}
+
+/*
+ * Send a small frame, then rewrite its payload descriptor (split ring, no
+ * indirect) to describe len bytes at gpa: the guest owns its descriptors.
+ */
+static void
+guest_send_rewritten(struct harness *h, uint64_t gpa, uint32_t len)
+{
+	static uint8_t small[64];
+	struct vhf_vring_desc *desc = vhf_guest_split_desc(h->guest);
+	struct vhf_vring_avail *avail = vhf_guest_split_avail(h->guest);
+	uint16_t size = h->q->vq.size, head, pay;
+
+	assert_int_equal(vhf_guest_tx_send(h->guest, small, sizeof(small), NULL, 1), 0);
+	head = avail->ring[(uint16_t)(avail->idx - 1) & (size - 1)];
+	assert_true(desc[head].flags & VHF_DESC_F_NEXT);
+	pay = desc[head].next;
+	desc[pay].addr = gpa;
+	desc[pay].len = len;
+}
+
+/* Free what rx_burst returned; check every mbuf came back. */
+static void
+free_all(struct rte_mbuf **pkts, uint16_t n, struct rte_mempool *mp, unsigned int in_use_before)
+{
+	rte_pktmbuf_free_bulk(pkts, n);
+	assert_int_equal(rte_mempool_in_use_count(mp), in_use_before);
+}
+
+/*
+ * Frames over the port's maximum (100,000 bytes, and the issue's 128 MiB +
+ * 4 KiB descriptor) are consumed and counted, and cost no more than the one
+ * mbuf rx_burst holds before it takes a packet: with a pool of one mbuf, a
+ * second allocation would fail (drop_no_mbuf). The frame after them arrives.
+ */
+static void
+test_frame_over_max_dropped_with_one_mbuf(void **state)
+{
+	static uint8_t big[100000];
+	struct vhf_guest_config g = { .size = 16, .tx_max_len = sizeof(big) };
+	struct rte_mbuf *pkts[32];
+	uint8_t small[60], got[60];
+	struct harness h;
+	uint16_t n;
+
+	(void)state;
+	harness_init(&h, &g, true, pool_one, 0, HUGE_FRAME_LEN);
+	fill(big, sizeof(big), 1);
+	fill(small, sizeof(small), 2);
+	assert_int_equal(vhf_guest_tx_send(h.guest, big, sizeof(big), NULL, 3), 0);
+	guest_send_rewritten(&h, HUGE_GPA, HUGE_FRAME_LEN);
+	assert_int_equal(vhf_guest_tx_send(h.guest, small, sizeof(small), NULL, 1), 0);
+
+	/*
+	 * A burst of 2: the two drops use up its budget. The pool's one mbuf
+	 * is held by rx_burst, so any other allocation would have failed and
+	 * been counted.
+	 */
+	n = vhf_pmd_rx_burst(h.q, pkts, 2);
+	assert_int_equal(n, 0);
+	assert_int_equal(cnt(&h, VHF_VQ_CNT_drop_too_long), 2);
+	assert_int_equal(cnt(&h, VHF_VQ_CNT_drop_no_mbuf), 0);
+	assert_int_equal(rte_mempool_in_use_count(pool_one), 0);
+	/* Both consumed: the guest has their buffers back. */
+	assert_int_equal(vhf_guest_tx_reclaim(h.guest), 2);
+
+	/* The frame after them arrives; the next allocation finds the pool empty (counted). */
+	n = vhf_pmd_rx_burst(h.q, pkts, 32);
+	assert_int_equal(n, 1);
+	assert_int_equal(pkts[0]->pkt_len, sizeof(small));
+	assert_int_equal(pkts[0]->nb_segs, 1);
+	assert_memory_equal(rte_pktmbuf_read(pkts[0], 0, sizeof(got), got), small, sizeof(small));
+	assert_int_equal(cnt(&h, VHF_VQ_CNT_drop_no_mbuf), 1);
+	free_all(pkts, n, pool_one, 0);
+	assert_int_equal(vhf_guest_tx_reclaim(h.guest), 1);
+	assert_int_equal(cnt(&h, VHF_VQ_CNT_drop_too_long), 2);
+	assert_false(h.q->vq.broken);
+	harness_fini(&h);
+}
+
+/* The maximum itself (VHF_MAX_RX_PKTLEN, what dev_info says) is delivered, a byte more is not. */
+static void
+test_frame_at_max_delivered(void **state)
+{
+	static uint8_t frame[VHF_MAX_RX_PKTLEN + 1];
+	static uint8_t got[VHF_MAX_RX_PKTLEN];
+	struct vhf_guest_config g = { .size = 16, .tx_max_len = sizeof(frame) };
+	unsigned int in_use = rte_mempool_in_use_count(pool);
+	struct rte_mbuf *pkts[32];
+	struct harness h;
+	uint16_t n;
+
+	(void)state;
+	assert_int_equal(VHF_MAX_RX_PKTLEN, 65535);
+	harness_init(&h, &g, true, pool, 0, 0);
+	fill(frame, sizeof(frame), 3);
+	assert_int_equal(vhf_guest_tx_send(h.guest, frame, VHF_MAX_RX_PKTLEN + 1, NULL, 2), 0);
+	assert_int_equal(vhf_guest_tx_send(h.guest, frame, VHF_MAX_RX_PKTLEN, NULL, 5), 0);
+
+	n = vhf_pmd_rx_burst(h.q, pkts, 32);
+	assert_int_equal(n, 1);
+	assert_int_equal(cnt(&h, VHF_VQ_CNT_drop_too_long), 1);
+	assert_int_equal(pkts[0]->pkt_len, VHF_MAX_RX_PKTLEN);
+	assert_memory_equal(rte_pktmbuf_read(pkts[0], 0, VHF_MAX_RX_PKTLEN, got), frame,
+			    VHF_MAX_RX_PKTLEN);
+	free_all(pkts, n, pool, in_use);
+	harness_fini(&h);
+}
+
+int
+main(int argc, char **argv)
+{
+	char *eal[] = { argv[0], (char *)(uintptr_t)"--no-huge", (char *)(uintptr_t)"--no-pci",
+			(char *)(uintptr_t)"--no-shconf", (char *)(uintptr_t)"-m",
+			(char *)(uintptr_t)"256", (char *)(uintptr_t)"--log-level=lib.eal:error" };
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_frame_over_max_dropped_with_one_mbuf),
+		cmocka_unit_test(test_frame_at_max_delivered),
+	};
+	int ret;
+
+	(void)argc;
+	if (rte_eal_init((int)RTE_DIM(eal), eal) < 0) {
+		printf("Bail out! EAL init failed\n");
+		return 1;
+	}
+	pool_one = rte_pktmbuf_pool_create("hostile_one", 1, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+					   SOCKET_ID_ANY);
+	pool = rte_pktmbuf_pool_create("hostile_pool", 2047, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+				       SOCKET_ID_ANY);
+	if (pool_one == NULL || pool == NULL) {
+		printf("Bail out! no mempool\n");
+		return 1;
+	}
+	ret = cmocka_run_group_tests(tests, NULL, NULL);
+	rte_mempool_free(pool);
+	rte_mempool_free(pool_one);
+	rte_eal_cleanup();
+	return ret;
+}
