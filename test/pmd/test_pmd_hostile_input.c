@@ -5,7 +5,8 @@
 /*
  * net_vhostfix's burst functions against lengths and counts they must not
  * trust (issue 11): a guest frame longer than the port's maximum, up to the
- * 128 MiB + 4 KiB one descriptor may describe.
+ * 128 MiB + 4 KiB one descriptor may describe; mbuf chains whose nb_segs or
+ * pkt_len disagree with the chain.
  *
  * In process, with EAL (--no-huge) for mempools: the tests call
  * vhf_pmd_rx_burst() and vhf_pmd_tx_burst(), the functions ethdev calls, on a
@@ -238,6 +239,119 @@ test_frame_at_max_delivered(void **state)
 	harness_fini(&h);
 }
 
+/* A chain of nsegs mbufs of seg_len bytes each, nb_segs and pkt_len as they should be. */
+static struct rte_mbuf *
+make_chain(uint16_t nsegs, uint16_t seg_len, uint32_t seed)
+{
+	struct rte_mbuf *head = NULL, *prev = NULL;
+	uint16_t i;
+
+	for (i = 0; i < nsegs; i++) {
+		struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
+		uint8_t *d;
+
+		assert_non_null(m);
+		d = (uint8_t *)rte_pktmbuf_append(m, seg_len);
+		assert_non_null(d);
+		fill(d, seg_len, seed + i);
+		if (head == NULL)
+			head = m;
+		else
+			prev->next = m;
+		prev = m;
+	}
+	/* Linked by hand: rte_pktmbuf_chain() refuses to count past its limit. */
+	head->nb_segs = nsegs;
+	head->pkt_len = (uint32_t)nsegs * seg_len;
+	return head;
+}
+
+/* Send one good frame; the guest must get it whole: the queue still works. */
+static void
+check_queue_still_works(struct harness *h)
+{
+	static uint8_t got[2048];
+	struct rte_mbuf *m = make_chain(2, 100, 9);
+	uint8_t want[200];
+	uint32_t len;
+
+	assert_true(rte_pktmbuf_read(m, 0, sizeof(want), want) == want);
+	assert_int_equal(vhf_pmd_tx_burst(h->q, &m, 1), 1);
+	assert_int_equal(vhf_guest_rx_get(h->guest, got, sizeof(got), &len, NULL), 1);
+	assert_int_equal(len, sizeof(want));
+	assert_memory_equal(got, want, sizeof(want));
+	assert_int_equal(vhf_guest_rx_add(h->guest, 1), 1);
+}
+
+/* tx_burst takes (and frees) a chain it refuses; nothing reaches the guest, one count. */
+static void
+check_bad_chain_dropped(struct harness *h, struct rte_mbuf *m)
+{
+	static uint8_t got[2048];
+	unsigned int in_use = rte_mempool_in_use_count(pool);
+	uint64_t before = cnt(h, VHF_VQ_CNT_drop_bad_chain);
+	uint16_t real = 0;
+	struct rte_mbuf *s;
+	uint32_t len;
+
+	for (s = m; s != NULL; s = s->next)
+		real++;
+	assert_int_equal(vhf_pmd_tx_burst(h->q, &m, 1), 1);
+	assert_int_equal(cnt(h, VHF_VQ_CNT_drop_bad_chain), before + 1);
+	assert_int_equal(cnt(h, VHF_VQ_CNT_packets), 0);
+	assert_int_equal(vhf_guest_rx_get(h->guest, got, sizeof(got), &len, NULL), 0);
+	/* Every segment of the real chain went back to the pool. */
+	assert_int_equal(rte_mempool_in_use_count(pool), in_use - real);
+	assert_false(h->q->vq.broken);
+}
+
+/*
+ * Chains whose nb_segs or pkt_len lie: the walk never goes past the
+ * segment array (ASan: stack-buffer-overflow in vhf_pmd_tx_burst without
+ * the bound), nothing reaches the guest, each is counted.
+ */
+static void
+test_lying_chain_not_walked(void **state)
+{
+	struct vhf_guest_config g = { .size = 256, .mrg_rxbuf = true };
+	struct rte_mbuf *m;
+	struct harness h;
+
+	(void)state;
+	harness_init(&h, &g, false, NULL, 0, 0);
+	assert_int_equal(vhf_guest_rx_add(h.guest, 256), 256);
+
+	/* The issue's chain: 65,538 segments whose nb_segs wrapped to 2; 300 cross the array. */
+	m = make_chain(300, 10, 1);
+	assert_true(300 > VHF_PMD_BATCH_SEGS);
+	m->nb_segs = 2;
+	check_bad_chain_dropped(&h, m);
+
+	/* Fewer segments than nb_segs says. */
+	m = make_chain(2, 100, 2);
+	m->nb_segs = 5;
+	check_bad_chain_dropped(&h, m);
+
+	/* pkt_len beyond the data: the guest would get bytes nobody wrote. */
+	m = make_chain(2, 100, 3);
+	m->pkt_len = 1000;
+	check_bad_chain_dropped(&h, m);
+
+	/* pkt_len short of the data: the copy would run past the guest buffers reserved. */
+	m = make_chain(2, 1000, 4);
+	m->pkt_len = 100;
+	check_bad_chain_dropped(&h, m);
+
+	/* nb_segs 0. */
+	m = make_chain(1, 100, 5);
+	m->nb_segs = 0;
+	check_bad_chain_dropped(&h, m);
+
+	check_queue_still_works(&h);
+	assert_int_equal(cnt(&h, VHF_VQ_CNT_drop_bad_chain), 5);
+	harness_fini(&h);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -247,6 +361,7 @@ main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_frame_over_max_dropped_with_one_mbuf),
 		cmocka_unit_test(test_frame_at_max_delivered),
+		cmocka_unit_test(test_lying_chain_not_walked),
 	};
 	int ret;
 

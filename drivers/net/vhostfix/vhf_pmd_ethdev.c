@@ -408,7 +408,8 @@ vhf_stats_get(struct rte_eth_dev *dev, struct rte_eth_stats *stats)
 		uint64_t pkts = vhf_queue_counter(q, VHF_VQ_CNT_packets);
 		uint64_t bytes = vhf_queue_counter(q, VHF_VQ_CNT_bytes);
 		uint64_t drops = vhf_queue_counter(q, VHF_VQ_CNT_drop_too_big) +
-				 vhf_queue_counter(q, VHF_VQ_CNT_drop_broken);
+				 vhf_queue_counter(q, VHF_VQ_CNT_drop_broken) +
+				 vhf_queue_counter(q, VHF_VQ_CNT_drop_bad_chain);
 
 		stats->opackets += pkts;
 		stats->obytes += bytes;

@@ -9,8 +9,11 @@
  *
  * Lengths and counts are bounded before use, wherever they come from:
  *  - from the guest: a frame longer than VHF_MAX_RX_PKTLEN is taken from the
- *    ring and dropped before any mbuf is filled (drop_frame_too_long).
- * This counter is the PMD's, kept in lib/'s table until the PMD has one.
+ *    ring and dropped before any mbuf is filled (drop_frame_too_long);
+ *  - to the guest: an mbuf chain is walked at most nb_segs segments, nb_segs
+ *    bounded by the segment array, and a chain that does not end there or
+ *    whose data_len do not add up to pkt_len is dropped (drop_bad_mbuf_chain).
+ * These two counters are the PMD's, kept in lib/'s table until the PMD has one.
  *
  * Offloads (devargs csum=1, tso=1): the virtio-net header is checked and
  * translated by lib/vhf_net_offload.h; this file maps it to and from mbuf
@@ -357,11 +360,34 @@ vhf_tx_offload(const struct vhf_pmd_queue *q, struct rte_mbuf *m, struct vhf_net
 }
 
 /*
+ * Describe an mbuf chain as segs[0, nb_segs). The walk stops at nb_segs, which
+ * the caller checked fits in segs[]: a chain that goes on (a nb_segs that
+ * wrapped), ends early, or whose data_len do not add up to pkt_len would send
+ * lib/ past the array or past the guest buffers reserved for pkt_len.
+ * @return false if the chain disagrees with its nb_segs or pkt_len.
+ */
+static inline bool
+vhf_mbuf_to_segs(const struct rte_mbuf *head, struct vhf_seg *segs)
+{
+	const struct rte_mbuf *m = head;
+	uint16_t i, nb = head->nb_segs;
+	uint32_t len = 0; /* at most VHF_PMD_BATCH_SEGS x UINT16_MAX: no wrap */
+
+	for (i = 0; i < nb && m != NULL; i++, m = m->next) {
+		segs[i].data = rte_pktmbuf_mtod(m, const void *);
+		segs[i].len = m->data_len;
+		len += m->data_len;
+	}
+	return i == nb && nb != 0 && m == NULL && len == head->pkt_len;
+}
+
+/*
  * Describe up to n mbuf chains as lib/ packets, as long as their segments fit
  * in segs[VHF_PMD_BATCH_SEGS], preparing their offloads. Stops before a
- * packet whose offload request cannot be served.
+ * packet that cannot be sent: a malformed chain, or an offload request that
+ * cannot be served.
  * @return packets described; 0 if the first alone has too many segments, or
- *   cannot be served (then *drop says why, else it is VHF_VQ_CNT_drop_too_big).
+ *   cannot be sent (then *drop says why, else it is VHF_VQ_CNT_drop_too_big).
  */
 static inline uint16_t
 vhf_mbufs_to_pkts(const struct vhf_pmd_queue *q, struct rte_mbuf **mbufs, uint16_t n,
@@ -376,6 +402,11 @@ vhf_mbufs_to_pkts(const struct vhf_pmd_queue *q, struct rte_mbuf **mbufs, uint16
 
 		if (m->nb_segs > VHF_PMD_BATCH_SEGS - nsegs)
 			break;
+		/* First: the offload code below walks the chain by pkt_len. */
+		if (unlikely(!vhf_mbuf_to_segs(m, &segs[nsegs]))) {
+			*drop = VHF_VQ_CNT_drop_bad_chain;
+			break;
+		}
 		pkts[i].hdr = NULL;
 		did[i] = 0;
 		if (unlikely(m->ol_flags & VHF_TX_OFL_MASK)) {
@@ -389,11 +420,7 @@ vhf_mbufs_to_pkts(const struct vhf_pmd_queue *q, struct rte_mbuf **mbufs, uint16
 		pkts[i].segs = &segs[nsegs];
 		pkts[i].nsegs = m->nb_segs;
 		pkts[i].len = m->pkt_len;
-		for (; m != NULL; m = m->next) {
-			segs[nsegs].data = rte_pktmbuf_mtod(m, const void *);
-			segs[nsegs].len = m->data_len;
-			nsegs++;
-		}
+		nsegs += m->nb_segs;
 	}
 	return i;
 }
@@ -428,7 +455,8 @@ vhf_pmd_tx_burst(void *txq, struct rte_mbuf **pkts, uint16_t n)
 		if (unlikely(cnt == 0)) {
 			/*
 			 * More segments than we describe at once (no guest could want
-			 * it), or an offload we cannot serve: dropped, counted.
+			 * it), a malformed chain, or an offload we cannot serve:
+			 * dropped, counted.
 			 */
 			vhf_vq_count(vq, drop);
 			rte_pktmbuf_free(pkts[done++]);
