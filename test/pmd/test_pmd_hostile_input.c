@@ -6,7 +6,8 @@
  * net_vhostfix's burst functions against lengths and counts they must not
  * trust (issue 11): a guest frame longer than the port's maximum, up to the
  * 128 MiB + 4 KiB one descriptor may describe; mbuf chains whose nb_segs or
- * pkt_len disagree with the chain.
+ * pkt_len disagree with the chain; a guest that rewrites a frame's bytes
+ * between two host reads of them.
  *
  * In process, with EAL (--no-huge) for mempools: the tests call
  * vhf_pmd_rx_burst() and vhf_pmd_tx_burst(), the functions ethdev calls, on a
@@ -14,6 +15,11 @@
  * ring of the guest model (test/guest). No vhost-user socket: DPDK's
  * virtio-user cannot send a frame longer than 64 KiB, and the mbufs that lie
  * are an application's.
+ *
+ * The guest rewriting its buffer is made deterministic at link time: the
+ * PMD's calls to lib's vhf_iov_copy_out() reach __wrap_vhf_iov_copy_out()
+ * below (-Wl,--wrap), which copies, then rewrites the guest's bytes, as a
+ * vCPU may do at any moment. lib's own calls are not wrapped.
  */
 
 #include <setjmp.h>
@@ -34,6 +40,7 @@
 #include <rte_mbuf.h>
 
 #include "vhf_guest.h"
+#include "vhf_net_offload.h"
 #include "vhf_pmd.h"
 
 /* One descriptor of the issue: 128 MiB + 4 KiB, 65,538 mbufs of 2 KiB. */
@@ -352,6 +359,113 @@ test_lying_chain_not_walked(void **state)
 	harness_fini(&h);
 }
 
+/* ------------------------------------------------------------------------------------- */
+/* A guest that rewrites its frame after each host read of it                              */
+
+uint32_t __real_vhf_iov_copy_out(void *dst, const struct vhf_iov *iov, uint16_t niov,
+				 uint32_t skip, uint32_t len);
+uint32_t __wrap_vhf_iov_copy_out(void *dst, const struct vhf_iov *iov, uint16_t niov,
+				 uint32_t skip, uint32_t len);
+
+/* Armed: the frame's first byte in host memory, and what the guest writes there next. */
+static uint8_t *rewrite_at;
+static const uint8_t *rewrite_with;
+static uint32_t rewrite_len;
+static unsigned int rewrites;
+
+uint32_t
+__wrap_vhf_iov_copy_out(void *dst, const struct vhf_iov *iov, uint16_t niov, uint32_t skip,
+			uint32_t len)
+{
+	uint32_t done = __real_vhf_iov_copy_out(dst, iov, niov, skip, len);
+
+	/* A read of the armed frame: the guest's vCPU rewrites it right after. */
+	if (rewrite_at != NULL && niov > 0 && iov[0].base == rewrite_at) {
+		memcpy(rewrite_at, rewrite_with, rewrite_len);
+		rewrites++;
+	}
+	return done;
+}
+
+/* Ethernet + IPv4 (20 bytes) + TCP (20 bytes) + payload; proto: the IP protocol byte. */
+static void
+make_tcp4(uint8_t *f, uint32_t len, uint8_t proto)
+{
+	memset(f, 0, len);
+	fill(f + 54, len - 54, 7);
+	memset(f, 0x02, 12);
+	f[12] = 0x08; /* IPv4 */
+	f[13] = 0x00;
+	f[14] = 0x45;
+	vhf_ofl_put16(f + 16, (uint16_t)(len - 14));
+	f[22] = 64;
+	f[23] = proto;
+	f[14 + 20 + 12] = 5 << 4; /* TCP data offset: 20 bytes */
+}
+
+/*
+ * The guest sends a TCP/IPv4 GSO frame (NEEDS_CSUM at the TCP checksum, gso
+ * TCPV4), then, once the host has read it, turns it into UDP: the header no
+ * longer fits the bytes (a UDP checksum is not at offset 16, and GSO must be
+ * TCP). Whatever the host delivers, metadata and bytes must agree: the TCP
+ * frame with RX_LRO, tso_segsz and RX_L4_CKSUM_NONE, or nothing (counted as
+ * drop_bad_offload). Never the UDP bytes with TCP's offload flags.
+ */
+static void
+test_rewritten_frame_metadata_matches_bytes(void **state)
+{
+	enum { LEN = 1000, MSS = 500 };
+	struct vhf_guest_config g = { .size = 16 };
+	const uint64_t features = VHF_FEATURE(VHF_F_NET_CSUM) | VHF_FEATURE(VHF_F_NET_HOST_TSO4);
+	const struct vhf_net_hdr hdr = {
+		.flags = VHF_NET_HDR_F_NEEDS_CSUM, .gso_type = VHF_NET_HDR_GSO_TCPV4,
+		.gso_size = MSS, .csum_start = 34, .csum_offset = VHF_OFL_TCP_CSUM_OFF,
+	};
+	static uint8_t tcp[LEN], udp[LEN], got[LEN];
+	struct vhf_vring_desc *desc;
+	struct vhf_vring_avail *avail;
+	unsigned int in_use = rte_mempool_in_use_count(pool);
+	struct rte_mbuf *pkts[32];
+	struct harness h;
+	uint16_t n, head;
+
+	(void)state;
+	harness_init(&h, &g, true, pool, features, 0);
+	make_tcp4(tcp, LEN, VHF_OFL_IPPROTO_TCP);
+	make_tcp4(udp, LEN, VHF_OFL_IPPROTO_UDP);
+	assert_int_equal(vhf_guest_tx_send(h.guest, tcp, LEN, &hdr, 1), 0);
+
+	/* Arm the rewrite on the payload descriptor's host memory. */
+	desc = vhf_guest_split_desc(h.guest);
+	avail = vhf_guest_split_avail(h.guest);
+	head = avail->ring[(uint16_t)(avail->idx - 1) & (g.size - 1)];
+	rewrite_at = vhf_guest_gpa_to_host(h.guest, desc[desc[head].next].addr, LEN);
+	assert_non_null(rewrite_at);
+	rewrite_with = udp;
+	rewrite_len = LEN;
+	rewrites = 0;
+
+	n = vhf_pmd_rx_burst(h.q, pkts, 32);
+	rewrite_at = NULL;
+	/* The guest did rewrite its frame while the host was at it. */
+	assert_true(rewrites >= 1);
+	if (n == 0) {
+		assert_int_equal(cnt(&h, VHF_VQ_CNT_drop_bad_offload), 1);
+	} else {
+		struct rte_mbuf *m = pkts[0];
+
+		assert_int_equal(n, 1);
+		assert_int_equal(m->pkt_len, LEN);
+		assert_memory_equal(rte_pktmbuf_read(m, 0, LEN, got), tcp, LEN);
+		assert_true(m->ol_flags & RTE_MBUF_F_RX_LRO);
+		assert_int_equal(m->tso_segsz, MSS);
+		assert_int_equal(m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK,
+				 RTE_MBUF_F_RX_L4_CKSUM_NONE);
+	}
+	free_all(pkts, n, pool, in_use);
+	harness_fini(&h);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -362,6 +476,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_frame_over_max_dropped_with_one_mbuf),
 		cmocka_unit_test(test_frame_at_max_delivered),
 		cmocka_unit_test(test_lying_chain_not_walked),
+		cmocka_unit_test(test_rewritten_frame_metadata_matches_bytes),
 	};
 	int ret;
 

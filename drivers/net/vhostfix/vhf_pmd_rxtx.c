@@ -23,7 +23,9 @@
  *    offload, and completed here otherwise (or when it is not at the L4
  *    header); DATA_VALID gives RX_L4_CKSUM_GOOD; a GSO packet gives RX_LRO
  *    and tso_segsz. A header the guest could not have sent honestly is
- *    counted (drop_bad_offload) and its packet dropped.
+ *    counted (drop_bad_offload) and its packet dropped. The packet is
+ *    judged by the bytes copied into the mbuf, never by a second read of
+ *    guest memory, which the guest may rewrite between the two.
  *  - to the guest: RTE_MBUF_F_TX_{TCP,UDP}_CKSUM and TX_TCP_SEG become
  *    NEEDS_CSUM and GSO_TCPV4/6 when the guest negotiated GUEST_CSUM and
  *    GUEST_TSO4/6; without GUEST_CSUM the checksum is computed here; TSO to a
@@ -159,6 +161,28 @@ vhf_rx_offload_apply(struct vhf_pmd_queue *q, struct rte_mbuf *m, const struct v
 }
 
 /*
+ * Check a guest's offload header against the packet as delivered and apply
+ * it: the bytes looked at are the mbuf's, not guest memory the guest may have
+ * rewritten since they were copied.
+ * @return false if the header must not be trusted (drop the packet).
+ */
+static bool
+vhf_rx_offload(struct vhf_pmd_queue *q, struct rte_mbuf *m, const struct vhf_net_hdr *hdr)
+{
+	uint8_t buf[VHF_OFL_HDR_MAX];
+	uint32_t head_len = RTE_MIN(rte_pktmbuf_pkt_len(m), (uint32_t)VHF_OFL_HDR_MAX);
+	/* In place when the first segment holds it; never NULL: head_len <= pkt_len. */
+	const uint8_t *head = rte_pktmbuf_read(m, 0, head_len, buf);
+	struct vhf_ofl_rx ofl;
+
+	if (vhf_ofl_from_guest(hdr, head, head_len, rte_pktmbuf_pkt_len(m), q->features,
+			       &ofl) != VHF_OFL_OK)
+		return false;
+	vhf_rx_offload_apply(q, m, &ofl);
+	return true;
+}
+
+/*
  * Copy a guest TX packet into a chain of mbufs from pool; NULL if the pool ran
  * dry. pkt->len is at most VHF_MAX_RX_PKTLEN (the caller's check): nb_segs
  * cannot wrap, and one frame takes a bounded share of the pool.
@@ -204,8 +228,6 @@ vhf_pmd_rx_burst(void *rxq, struct rte_mbuf **pkts, uint16_t n)
 		return 0;
 	while (i < n) {
 		const struct vhf_tx_pkt *pkt = &q->tx_pkt;
-		struct vhf_ofl_rx ofl;
-		bool plain;
 		int ret;
 
 		/* Allocate before taking a packet: a dry pool then leaves it in the ring. */
@@ -232,31 +254,22 @@ vhf_pmd_rx_burst(void *rxq, struct rte_mbuf **pkts, uint16_t n)
 				break;
 			continue;
 		}
-		plain = vhf_ofl_hdr_is_plain(&pkt->hdr);
-		if (unlikely(!plain)) {
-			uint8_t head[VHF_OFL_HDR_MAX];
-			uint32_t head_len = RTE_MIN(pkt->len, (uint32_t)VHF_OFL_HDR_MAX);
-
-			/* A copy: the guest may rewrite its buffer while we look. */
-			head_len = vhf_iov_copy_out(head, pkt->iov, pkt->niov, 0, head_len);
-			if (vhf_ofl_from_guest(&pkt->hdr, head, head_len, pkt->len, q->features,
-					       &ofl) != VHF_OFL_OK) {
-				/* Consumed (its used entry is staged), never delivered. */
-				vhf_vq_count(vq, VHF_VQ_CNT_drop_bad_offload);
-				/* A guest sending only those must not keep us here: a budget. */
-				if (++dropped >= n)
-					break;
-				continue;
-			}
-		}
 		m = vhf_pkt_to_mbuf(q, m, pkt);
 		if (unlikely(m == NULL)) {
 			/* Taken from the ring already: it is lost, and counted. */
 			vhf_vq_count(vq, VHF_VQ_CNT_drop_no_mbuf);
 			break;
 		}
-		if (unlikely(!plain))
-			vhf_rx_offload_apply(q, m, &ofl);
+		/* Classified from the copy we deliver: see vhf_rx_offload(). */
+		if (unlikely(!vhf_ofl_hdr_is_plain(&pkt->hdr)) &&
+		    unlikely(!vhf_rx_offload(q, m, &pkt->hdr))) {
+			vhf_vq_count(vq, VHF_VQ_CNT_drop_bad_offload);
+			rte_pktmbuf_free(m);
+			m = NULL;
+			if (++dropped >= n)
+				break;
+			continue;
+		}
 		pkts[i++] = m;
 		m = NULL;
 	}
