@@ -7,7 +7,7 @@
  * trust (issue 11): a guest frame longer than the port's maximum, up to the
  * 128 MiB + 4 KiB one descriptor may describe; mbuf chains whose nb_segs or
  * pkt_len disagree with the chain; a guest that rewrites a frame's bytes
- * between two host reads of them.
+ * between two host reads of them; an rx mempool whose mbufs hold nothing.
  *
  * In process, with EAL (--no-huge) for mempools: the tests call
  * vhf_pmd_rx_burst() and vhf_pmd_tx_burst(), the functions ethdev calls, on a
@@ -34,6 +34,7 @@
 
 #include <cmocka.h>
 
+#include <rte_bus_vdev.h>
 #include <rte_eal.h>
 #include <rte_ethdev.h>
 #include <rte_malloc.h>
@@ -466,6 +467,41 @@ test_rewritten_frame_metadata_matches_bytes(void **state)
 	harness_fini(&h);
 }
 
+/* ------------------------------------------------------------------------------------- */
+/* Queue set-up                                                                            */
+
+/*
+ * An rx mempool whose mbufs have no byte after the headroom is refused:
+ * copying a guest frame into it would take mbufs until the pool is dry.
+ */
+static void
+test_rx_pool_without_room_refused(void **state)
+{
+	char dir[] = "/tmp/vhf-hostile.XXXXXX", args[128], sock[64];
+	struct rte_eth_conf conf;
+	struct rte_mempool *tiny;
+	uint16_t port;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(sock, sizeof(sock), "%s/s.sock", dir);
+	snprintf(args, sizeof(args), "iface=%s", sock);
+	assert_int_equal(rte_vdev_init("net_vhostfix_hostile", args), 0);
+	assert_int_equal(rte_eth_dev_get_port_by_name("net_vhostfix_hostile", &port), 0);
+	memset(&conf, 0, sizeof(conf));
+	assert_int_equal(rte_eth_dev_configure(port, 1, 1, &conf), 0);
+	tiny = rte_pktmbuf_pool_create("hostile_tiny", 63, 0, 0, RTE_PKTMBUF_HEADROOM,
+				       SOCKET_ID_ANY);
+	assert_non_null(tiny);
+	assert_int_equal(rte_eth_rx_queue_setup(port, 0, 256, SOCKET_ID_ANY, NULL, tiny), -EINVAL);
+	assert_int_equal(rte_eth_rx_queue_setup(port, 0, 256, SOCKET_ID_ANY, NULL, pool), 0);
+	assert_int_equal(rte_eth_dev_close(port), 0);
+	assert_int_equal(rte_vdev_uninit("net_vhostfix_hostile"), 0);
+	rte_mempool_free(tiny);
+	unlink(sock);
+	rmdir(dir);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -477,6 +513,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_frame_at_max_delivered),
 		cmocka_unit_test(test_lying_chain_not_walked),
 		cmocka_unit_test(test_rewritten_frame_metadata_matches_bytes),
+		cmocka_unit_test(test_rx_pool_without_room_refused),
 	};
 	int ret;
 

@@ -350,6 +350,17 @@ vhf_rx_queue_setup(struct rte_eth_dev *dev, uint16_t qid, uint16_t nb_desc __rte
 	uint64_t offloads = dev->data->dev_conf.rxmode.offloads;
 	int ret;
 
+	/*
+	 * A frame from the guest is copied into as many mbufs as it takes: each
+	 * must hold a byte after its headroom, or the copy never ends (ethdev
+	 * only checks that the data room covers the headroom).
+	 */
+	if (rte_pktmbuf_data_room_size(mb_pool) <= RTE_PKTMBUF_HEADROOM) {
+		VHF_LOG(ERR, "port %u rx queue %u: mempool %s: data room %u leaves no room after "
+			"the %u-byte headroom", port->port_id, qid, mb_pool->name,
+			rte_pktmbuf_data_room_size(mb_pool), RTE_PKTMBUF_HEADROOM);
+		return -EINVAL;
+	}
 	ret = vhf_queue_setup_common(dev, qid, true, mb_pool);
 	if (ret != 0)
 		return ret;

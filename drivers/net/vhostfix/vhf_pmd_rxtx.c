@@ -184,7 +184,8 @@ vhf_rx_offload(struct vhf_pmd_queue *q, struct rte_mbuf *m, const struct vhf_net
 
 /*
  * Copy a guest TX packet into a chain of mbufs from pool; NULL if the pool ran
- * dry. pkt->len is at most VHF_MAX_RX_PKTLEN (the caller's check): nb_segs
+ * dry. pkt->len is at most VHF_MAX_RX_PKTLEN (the caller's check) and every
+ * mbuf holds at least a byte (vhf_rx_queue_setup()): the loop ends, nb_segs
  * cannot wrap, and one frame takes a bounded share of the pool.
  */
 static inline struct rte_mbuf *
