@@ -14,8 +14,13 @@
 
 #include "vhf_vq.h"
 
-/** Largest packet (header excluded) either direction carries: a 64 KiB GSO frame. */
-#define VHF_NET_MAX_PKT_LEN 65536
+/**
+ * Largest packet (header excluded) either direction carries, and the
+ * max_rx_pktlen the PMD advertises: one limit both ways, so that a frame taken
+ * from one guest can always be offered to another. A guest's GSO frame fits
+ * (Linux keeps a GSO packet, headers included, under 64 KiB).
+ */
+#define VHF_NET_MAX_PKT_LEN 65535
 
 /** One contiguous piece of a packet in host memory. */
 struct vhf_seg {

@@ -96,7 +96,9 @@ enum vhf_notify_algo {
 	X(drop_bad_offload, "drop_bad_offload")                                                    \
 	X(drop_no_guest_tso, "drop_tso_no_guest_tso")                                              \
 	X(start_gate_kick, "start_gate_kick")                                                      \
-	X(start_gate_timeout, "start_gate_timeouts")
+	X(start_gate_timeout, "start_gate_timeouts")                                               \
+	X(drop_too_long, "drop_frame_too_long")                                                    \
+	X(drop_bad_chain, "drop_bad_mbuf_chain")
 
 enum vhf_vq_counter {
 #define VHF_X_ENUM(name, str) VHF_VQ_CNT_##name,
