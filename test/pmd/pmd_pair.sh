@@ -2,27 +2,15 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # Copyright(c) 2026 dpdk-vhostfix authors
 #
-# Sourced by the test/pmd scripts that run vhf_pmd_check pairs: TAP helpers,
-# process bookkeeping (every process started is stopped by PID at exit), and
-# start/wait helpers for one host (net_vhostfix) and one guest
+# Sourced by the test/pmd scripts that run vhf_pmd_check pairs: TAP helpers
+# (test/tap.sh), process bookkeeping (every process started is stopped by PID
+# at exit), and start/wait helpers for one host (net_vhostfix) and one guest
 # (net_virtio_user) process.
 
+. "$(dirname "${BASH_SOURCE[0]}")/../tap.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/../../usertools/vhf-wait.sh"
 
-tap_n=0
-tap_failed=0
-ok() {
-	tap_n=$((tap_n + 1))
-	echo "ok $tap_n - $*"
-}
-not_ok() {
-	tap_n=$((tap_n + 1))
-	tap_failed=$((tap_failed + 1))
-	echo "not ok $tap_n - $*"
-}
-diag() {
-	sed 's/^/# /' | tail -n "${VHF_PMD_TEST_DIAG_LINES:-60}"
-}
+tap_diag_lines=${VHF_PMD_TEST_DIAG_LINES:-$tap_diag_lines}
 
 pair_pids=()
 pair_work=
@@ -44,16 +32,12 @@ pair_cleanup() {
 
 # pair_init NCASES: TAP plan, root check, work directory, traps.
 pair_init() {
-	local i
-	echo "1..$1"
+	tap_plan "$1"
 	if [ ! -x "$check" ]; then
 		echo "Bail out! usage: $0 <vhf_pmd_check>"
 		exit 1
 	fi
-	if [ "$(id -u)" != 0 ]; then
-		for i in $(seq 1 "$1"); do echo "ok $i # SKIP needs root"; done
-		exit 0
-	fi
+	[ "$(id -u)" = 0 ] || tap_skip_rest "$1" "needs root"
 	pair_work=$(mktemp -d /tmp/vhf-pmd-check.XXXXXX) || exit 1
 	trap pair_cleanup EXIT
 	trap 'exit 130' INT TERM

@@ -12,6 +12,7 @@
 # Prints TAP. Needs root (the plugin is copied under /run, see below).
 
 set -u
+. "$(dirname "$0")/../tap.sh"
 . "$(dirname "$0")/../../usertools/vhf-wait.sh"
 
 so=${1:-}
@@ -20,23 +21,8 @@ testpmd=${DPDK_TESTPMD:-dpdk-testpmd}
 run_s=${VHF_PMD_TEST_SECONDS:-3}
 min_pkts=${VHF_PMD_TEST_MIN_PKTS:-1000}
 
-tap_n=0
-tap_failed=0
-ok() {
-	tap_n=$((tap_n + 1))
-	echo "ok $tap_n - $*"
-}
-not_ok() {
-	tap_n=$((tap_n + 1))
-	tap_failed=$((tap_failed + 1))
-	echo "not ok $tap_n - $*"
-}
-diag() {
-	sed 's/^/# /'
-}
-
 ncases=4
-echo "1..$ncases"
+tap_plan $ncases
 if [ -z "$so" ] || [ ! -f "$so" ]; then
 	echo "Bail out! usage: $0 <librte_net_vhostfix.so>"
 	exit 1
@@ -45,10 +31,7 @@ if ! command -v "$testpmd" >/dev/null; then
 	echo "Bail out! $testpmd not found (Debian package dpdk-dev)"
 	exit 1
 fi
-if [ "$(id -u)" != 0 ]; then
-	for i in $(seq 1 $ncases); do echo "ok $i # SKIP needs root"; done
-	exit 0
-fi
+[ "$(id -u)" = 0 ] || tap_skip_rest $ncases "needs root"
 
 # EAL refuses -d from a directory any parent of which is world-writable (/tmp,
 # a checkout under /tmp, /var/tmp): load a copy from a root-owned 0755
@@ -56,6 +39,7 @@ fi
 plugdir=/run/vhostfix-test.$$
 rundir=/var/run/dpdk
 verbose=${VHF_PMD_TEST_VERBOSE:-0}
+tap_diag_lines=${VHF_PMD_TEST_DIAG_LINES:-$tap_diag_lines}
 work=$(mktemp -d /tmp/vhf-pmd-test.XXXXXX) || exit 1
 pids=()
 
