@@ -31,20 +31,14 @@ app_up() {
 
 # app_stop: SIGTERM, and the exit status it ended with (0 expected).
 app_stop() {
-	local i
+	local rc=124
 	kill -TERM "$app_pid" 2>/dev/null
-	for ((i = 0; i < 100; i++)); do
-		kill -0 "$app_pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$app_pid" 2>/dev/null; then
+	if vhf_wait_pid "$app_pid" 10; then
+		rc=$vhf_wait_status
+	else
 		kill -KILL "$app_pid" 2>/dev/null
 		wait "$app_pid" 2>/dev/null
-		pair_forget "$app_pid"
-		return 124
 	fi
-	wait "$app_pid"
-	local rc=$?
 	pair_forget "$app_pid"
-	return $rc
+	return "$rc"
 }
