@@ -11,6 +11,7 @@
 . "$(dirname "${BASH_SOURCE[0]}")/../../usertools/vhf-wait.sh"
 
 tap_diag_lines=${VHF_PMD_TEST_DIAG_LINES:-$tap_diag_lines}
+pair_stats_py=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../usertools" && pwd)/vhf-stats.py
 
 pair_pids=()
 pair_work=
@@ -69,4 +70,23 @@ pair_start() {
 		--vdev "$vdev" -- "$@" >"$log" 2>&1 &
 	pair_pid=$!
 	pair_pids+=("$pair_pid")
+}
+
+# pair_progress LOG FIELD: the last "progress rx R tx T ..." line's FIELD (rx|tx), 0 if none.
+pair_progress() {
+	awk -v f="$2" '/^progress/ { for (i = 2; i < NF; i += 2) if ($i == f) v = $(i + 1) }
+		END { print v + 0 }' "$1" 2>/dev/null || echo 0
+}
+
+# pair_stat PREFIX NAME: field NAME of the telemetry /vhf_pmd_check/stats of the
+# side started with PREFIX (sleeps, guest_sleeps, in_guest_sleep, wakes, stalls).
+pair_stat() {
+	"$pair_stats_py" --file-prefix "$pair_prefix$1" --query /vhf_pmd_check/stats \
+		--field "$2" 2>/dev/null
+}
+
+# pair_stat_ge PREFIX NAME MIN: that field is at least MIN.
+pair_stat_ge() {
+	local v
+	v=$(pair_stat "$1" "$2") && [ "${v:-0}" -ge "$3" ]
 }
