@@ -6,7 +6,8 @@
 # virtio-user PMD in a second dpdk-testpmd process over a real vhost-user
 # socket. Each case runs one host/guest pair, starts forwarding with tx_first on
 # both sides (io forwarding, each port looped to itself, so the packets bounce
-# between the two processes) and checks that both sides received and sent.
+# between the two processes) and waits until both sides have received and sent
+# VHF_PMD_TEST_MIN_PKTS packets (asking testpmd for its stats until they do).
 #
 # Usage: test_testpmd_virtio_user.sh <librte_net_vhostfix.so>
 # Prints TAP. Needs root (the plugin is copied under /run, see below).
@@ -17,9 +18,10 @@ set -u
 
 so=${1:-}
 testpmd=${DPDK_TESTPMD:-dpdk-testpmd}
-# Seconds of traffic per case, and the least each side must have seen by then.
-run_s=${VHF_PMD_TEST_SECONDS:-3}
+# The packets each side must receive and send; the seconds after which, if
+# they have not, the traffic is stuck (it takes well under one).
 min_pkts=${VHF_PMD_TEST_MIN_PKTS:-1000}
+wait_s=${VHF_PMD_TEST_WAIT_S:-60}
 
 ncases=4
 tap_plan $ncases
@@ -68,6 +70,27 @@ port_stats() {
 	awk '/RX-packets:/ { rx = $2 } /TX-packets:/ { tx = $2 } END { print rx + 0, tx + 0 }' "$1"
 }
 
+# The line of #s that closes testpmd's stats report.
+stats_end='^ *#\{20,\}$'
+
+# show_stats FD LOG PID: "show port stats 0" to the testpmd reading FD, and
+# wait for its whole answer in LOG.
+show_stats() {
+	local n
+	n=$(vhf_count_lines "$2" "$stats_end")
+	echo "show port stats 0" >&"$1"
+	vhf_wait_count "$2" "$stats_end" $((n + 1)) 30 "$3"
+}
+
+# counted: both sides have received and sent min_pkts (run_case's locals set).
+counted() {
+	show_stats 3 "$dir/host.log" "$hpid" && show_stats 4 "$dir/guest.log" "$gpid" || return 1
+	read -r hrx htx < <(port_stats "$dir/host.log")
+	read -r grx gtx < <(port_stats "$dir/guest.log")
+	[ "$hrx" -ge "$min_pkts" ] && [ "$htx" -ge "$min_pkts" ] &&
+		[ "$grx" -ge "$min_pkts" ] && [ "$gtx" -ge "$min_pkts" ]
+}
+
 # stop_testpmd PID FD: ask it to quit, then insist, by PID.
 stop_testpmd() {
 	{ if [ "$2" = 3 ]; then echo "quit" >&3; else echo "quit" >&4; fi; } 2>/dev/null
@@ -93,7 +116,7 @@ run_case() {
 	hpid=$!
 	pids+=("$hpid")
 	exec 3>"$dir/host.in"
-	if ! vhf_wait_for "$dir/host.log" "testpmd>" 20 "$hpid" || [ ! -S "$sock" ]; then
+	if ! vhf_wait_for "$dir/host.log" "testpmd>" 60 "$hpid" || [ ! -S "$sock" ]; then
 		not_ok "$name: host testpmd with net_vhostfix did not come up"
 		diag <"$dir/host.log"
 		stop_testpmd "$hpid" 3
@@ -110,31 +133,25 @@ run_case() {
 	gpid=$!
 	pids+=("$gpid")
 	exec 4>"$dir/guest.in"
-	if ! vhf_wait_for "$dir/guest.log" "testpmd>" 20 "$gpid" ||
-		! vhf_wait_for "$dir/host.log" "guest up" 10 "$hpid"; then
+	if ! vhf_wait_for "$dir/guest.log" "testpmd>" 60 "$gpid" ||
+		! vhf_wait_for "$dir/host.log" "guest up" 60 "$hpid"; then
 		not_ok "$name: guest did not attach"
 		diag <"$dir/host.log"
 		diag <"$dir/guest.log"
 	else
 		echo "start tx_first" >&3
 		echo "start tx_first" >&4
-		sleep "$run_s"
-		echo "show port stats 0" >&3
-		echo "show port stats 0" >&4
-		sleep 1
-		read -r hrx htx < <(port_stats "$dir/host.log")
-		read -r grx gtx < <(port_stats "$dir/guest.log")
-		echo "stop" >&3
-		echo "stop" >&4
-		if [ "$hrx" -ge "$min_pkts" ] && [ "$htx" -ge "$min_pkts" ] &&
-			[ "$grx" -ge "$min_pkts" ] && [ "$gtx" -ge "$min_pkts" ]; then
+		hrx=0 htx=0 grx=0 gtx=0
+		if vhf_wait_until "$wait_s" "$hpid" counted; then
 			ok "$name: host rx $hrx tx $htx, guest rx $grx tx $gtx"
 		else
 			not_ok "$name: host rx $hrx tx $htx, guest rx $grx tx $gtx" \
-				"(want >= $min_pkts each)"
+				"(want >= $min_pkts each within $wait_s s)"
 			diag <"$dir/host.log"
 			diag <"$dir/guest.log"
 		fi
+		echo "stop" >&3
+		echo "stop" >&4
 	fi
 	stop_testpmd "$gpid" 4
 	stop_testpmd "$hpid" 3
