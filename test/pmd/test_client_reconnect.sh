@@ -50,7 +50,7 @@ guest_restarts() {
 	sock=$dir/vhost.sock
 	pair_start "$dir/host.log" 0 H "net_vhostfix0,iface=$sock,client=1" --role host "${soak[@]}"
 	hpid=$pair_pid
-	if ! vhf_wait_for "$dir/host.log" "READY" 20 "$hpid"; then
+	if ! vhf_wait_for "$dir/host.log" "READY" 60 "$hpid"; then
 		not_ok "virtio-user restarts: our side did not come up"
 		diag <"$dir/host.log"
 		return

@@ -38,7 +38,7 @@ run_case() {
 	pair_start "$dir/host.log" 0 H "$hargs" --role host --mode verify --count "$count" \
 		--queues "$nq" --seconds 30 --xstats
 	hpid=$pair_pid
-	if ! vhf_wait_for "$dir/host.log" "READY" 20 "$hpid"; then
+	if ! vhf_wait_for "$dir/host.log" "READY" 60 "$hpid"; then
 		not_ok "$name: host did not come up"
 		diag <"$dir/host.log"
 		pair_stop "$hpid"
@@ -49,7 +49,7 @@ run_case() {
 		--queues "$nq" --seconds 30 --slow-start-us 20
 	gpid=$pair_pid
 	vhf_wait_for "$dir/host.log" "^RESULT" 40 "$hpid"
-	vhf_wait_for "$dir/guest.log" "^RESULT" 10 "$gpid"
+	vhf_wait_for "$dir/guest.log" "^RESULT" 30 "$gpid"
 	pair_stop "$gpid"
 	pair_stop "$hpid"
 	pair_pids=()

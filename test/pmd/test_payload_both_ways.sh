@@ -45,7 +45,7 @@ run_case() {
 	pair_start "$dir/host.log" 0 H "$hargs" --role host --mode verify --count "$count" \
 		--lens "$lens" --queues "$nq" --seconds 60
 	hpid=$pair_pid
-	if ! vhf_wait_for "$dir/host.log" "READY" 20 "$hpid"; then
+	if ! vhf_wait_for "$dir/host.log" "READY" 60 "$hpid"; then
 		not_ok "$name: host did not come up"
 		diag <"$dir/host.log"
 		pair_stop "$hpid"
@@ -55,7 +55,7 @@ run_case() {
 		--lens "$lens" --queues "$nq" --mbuf-size "$gmbuf" --seconds 60
 	gpid=$pair_pid
 	vhf_wait_for "$dir/host.log" "^RESULT" 70 "$hpid"
-	vhf_wait_for "$dir/guest.log" "^RESULT" 10 "$gpid"
+	vhf_wait_for "$dir/guest.log" "^RESULT" 30 "$gpid"
 	pair_stop "$gpid"
 	pair_stop "$hpid"
 	pair_pids=()

@@ -60,7 +60,7 @@ run_case() {
 	pair_start "$dir/host.log" 0 H "net_vhostfix0,iface=$sock$3" --role host --mode "$mode" \
 		--stall-ms "$stall_ms" --seconds "$run_s" --xstats $5
 	hpid=$pair_pid
-	if ! vhf_wait_for "$dir/host.log" "READY" 20 "$hpid"; then
+	if ! vhf_wait_for "$dir/host.log" "READY" 60 "$hpid"; then
 		not_ok "$name: our side did not come up"
 		diag <"$dir/host.log"
 		pair_stop "$hpid"
