@@ -72,10 +72,28 @@ pair_start() {
 	pair_pids+=("$pair_pid")
 }
 
-# pair_progress LOG FIELD: the last "progress rx R tx T ..." line's FIELD (rx|tx), 0 if none.
+# pair_progress LOG FIELD [N]: FIELD (rx|tx) of the last "progress rx R tx T ..."
+# line of LOG (0 if none), or of the N-th (nothing if not printed yet).
 pair_progress() {
-	awk -v f="$2" '/^progress/ { for (i = 2; i < NF; i += 2) if ($i == f) v = $(i + 1) }
-		END { print v + 0 }' "$1" 2>/dev/null || echo 0
+	if [ ! -r "$1" ]; then
+		[ -n "${3:-}" ] || echo 0
+		return
+	fi
+	awk -v f="$2" -v n="${3:-0}" '/^progress/ {
+			c++
+			for (i = 2; i < NF; i += 2) if ($i == f) v = $(i + 1)
+			if (c == n) { print v + 0; exit }
+		}
+		END { if (n == 0) print v + 0 }' "$1"
+}
+
+# pair_progress_from LOG PID: the number of a progress line of LOG whose
+# counts were taken after now (two lines on: the next one may have been
+# counted before and printed after); waits until it is printed.
+pair_progress_from() {
+	local n
+	n=$(($(vhf_count_lines "$1" "^progress") + 2))
+	vhf_wait_count "$1" "^progress" "$n" 60 "$2" && echo "$n"
 }
 
 # pair_stat PREFIX NAME: field NAME of the telemetry /vhf_pmd_check/stats of the
