@@ -26,6 +26,9 @@ vhf_guest_ip=10.231.0.2
 vhf_topo_prefixes=()
 
 # vhf_topo_init TAG: names derived from TAG (keep it short), namespaces made.
+# IPv4 only: the kernel's IPv6 router solicitations, neighbour discovery and
+# MLD reports would otherwise cross the app now and then on their own, waking
+# a sleeping forwarder (and hiding a wake-up it missed) in the middle of a test.
 vhf_topo_init() {
 	local tag=$1 ns
 	vhf_ns_nic=vhfn$tag
@@ -35,6 +38,8 @@ vhf_topo_init() {
 	for ns in "$vhf_ns_nic" "$vhf_ns_guest"; do
 		ip netns add "$ns" || return 1
 		vhf_topo_made_ns+=("$ns")
+		ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
+			net.ipv6.conf.default.disable_ipv6=1 || return 1
 		ip -n "$ns" link set lo up || return 1
 	done
 }
@@ -77,7 +82,7 @@ vhf_app_start() {
 		--file-prefix="$prefix" --vdev "net_tap0,iface=$vhf_nic_if" "$@" >"$log" 2>&1 &
 	vhf_app_pid=$!
 	vhf_topo_pids+=("$vhf_app_pid")
-	vhf_wait_for "$log" "dpdk-vhostfix: forwarding" 20 "$vhf_app_pid" || return 1
+	vhf_wait_for "$log" "dpdk-vhostfix: forwarding" 60 "$vhf_app_pid" || return 1
 	ip -n "$vhf_ns_nic" addr add "$vhf_nic_ip/24" dev "$vhf_nic_if" &&
 		ip -n "$vhf_ns_nic" link set "$vhf_nic_if" up
 }
@@ -100,7 +105,7 @@ vhf_guest_start() {
 		<"$log.in" >"$log" 2>&1 &
 	vhf_guest_pid=$!
 	vhf_topo_pids+=("$vhf_guest_pid")
-	vhf_wait_for "$log" "Press enter to exit" 30 "$vhf_guest_pid" || return 1
+	vhf_wait_for "$log" "Press enter to exit" 60 "$vhf_guest_pid" || return 1
 	ip -n "$vhf_ns_guest" addr add "$vhf_guest_ip/24" dev "$vhf_guest_if" &&
 		ip -n "$vhf_ns_guest" link set "$vhf_guest_if" up
 }

@@ -26,7 +26,7 @@ app_start() {
 
 # app_up LOG: wait until the app forwards (or died).
 app_up() {
-	vhf_wait_for "$1" "dpdk-vhostfix: forwarding" 20 "$app_pid"
+	vhf_wait_for "$1" "dpdk-vhostfix: forwarding" 60 "$app_pid"
 }
 
 # app_stop: SIGTERM, and the exit status it ended with (0 expected).
