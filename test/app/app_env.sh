@@ -42,3 +42,24 @@ app_stop() {
 	pair_forget "$app_pid"
 	return "$rc"
 }
+
+# app_stat FIELD: a field of the app's telemetry /vhostfix/stats (a.b: b of a),
+# for the app started with --file-prefix $app_tel_prefix (default $app_prefix).
+app_stat() {
+	"$top/usertools/vhf-stats.py" --file-prefix "${app_tel_prefix:-$app_prefix}" \
+		--query /vhostfix/stats \
+		--field "$1" 2>/dev/null
+}
+
+# app_stream_stat_ge PORT FIELD MIN: FIELD of the app's stream from PORT is at
+# least MIN (paused, drop_backlog_full, tx...).
+app_stream_stat_ge() {
+	local i n v
+	n=$(app_stat streams) || return 1
+	for ((i = 0; i < n; i++)); do
+		[ "$(app_stat "stream$i.from")" = "$1" ] || continue
+		v=$(app_stat "stream$i.$2") && [ "$v" -ge "$3" ]
+		return
+	done
+	return 1
+}

@@ -28,23 +28,6 @@ check=${2:-}
 count=${VHF_APP_TEST_STRESS_COUNT:-300000}
 burners=${VHF_APP_TEST_BURNERS:-2}
 
-# app_stat FIELD: a field of the app's telemetry /vhostfix/stats (a.b: b of a).
-app_stat() {
-	"$top/usertools/vhf-stats.py" --file-prefix "$app_prefix" --query /vhostfix/stats \
-		--field "$1" 2>/dev/null
-}
-
-# source_paused PORT: the app paused its stream from PORT at least once.
-source_paused() {
-	local i
-	for ((i = 0; i < $(app_stat streams); i++)); do
-		[ "$(app_stat "stream$i.from")" = "$1" ] || continue
-		[ "$(app_stat "stream$i.paused")" -ge 1 ]
-		return
-	done
-	return 1
-}
-
 # run_case NAME RING [EXPECT_STALL COUNT GUEST_OPTIONS]
 run_case() {
 	local name=$1 ring=$2 expect_stall=${3:-0} n=${4:-$count}
@@ -91,7 +74,7 @@ run_case() {
 		if [ "$expect_stall" = 1 ]; then
 			vhf_wait_for "$dir/watchdog.log" "^STALL" 60 "$wpid"
 		else
-			vhf_wait_until 60 "$app_pid" source_paused net_vhost0
+			vhf_wait_until 60 "$app_pid" app_stream_stat_ge net_vhost0 paused 1
 		fi
 	fi
 	kill -USR1 "$gpid"

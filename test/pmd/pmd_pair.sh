@@ -87,13 +87,20 @@ pair_progress() {
 		END { if (n == 0) print v + 0 }' "$1"
 }
 
-# pair_progress_from LOG PID: the number of a progress line of LOG whose
-# counts were taken after now (two lines on: the next one may have been
-# counted before and printed after); waits until it is printed.
-pair_progress_from() {
+# pair_baseline LOG PID: "RX TX" of a progress line of LOG counted after now
+# (two lines on: the next one may have been counted before and printed
+# after); waits until it is printed.
+pair_baseline() {
 	local n
 	n=$(($(vhf_count_lines "$1" "^progress") + 2))
-	vhf_wait_count "$1" "^progress" "$n" 60 "$2" && echo "$n"
+	vhf_wait_count "$1" "^progress" "$n" 60 "$2" || return 1
+	echo "$(pair_progress "$1" rx "$n") $(pair_progress "$1" tx "$n")"
+}
+
+# pair_moved LOG RX0 TX0 MIN: LOG's last counters are at least MIN past RX0/TX0.
+pair_moved() {
+	[ "$(pair_progress "$1" rx)" -ge $(($2 + $4)) ] &&
+		[ "$(pair_progress "$1" tx)" -ge $(($3 + $4)) ]
 }
 
 # pair_stat PREFIX NAME: field NAME of the telemetry /vhf_pmd_check/stats of the

@@ -25,22 +25,9 @@ restarts=${VHF_PMD_TEST_RESTARTS:-20}
 # sending, put into) its own ring once its peer is gone.
 resume_min=${VHF_PMD_TEST_RESUME_MIN:-300}
 
-# resumed LOG RX0 TX0: LOG's counters are resume_min past RX0/TX0.
-resumed() {
-	[ "$(pair_progress "$1" rx)" -ge $(($2 + resume_min)) ] &&
-		[ "$(pair_progress "$1" tx)" -ge $(($3 + resume_min)) ]
-}
-
-# wait_resumed LOG PID RX0 TX0
+# wait_resumed LOG PID RX0 TX0: LOG's counters get resume_min past RX0/TX0.
 wait_resumed() {
-	vhf_wait_until 60 "$2" resumed "$1" "$3" "$4"
-}
-
-# baseline LOG PID: "RX TX" of a progress line of LOG counted after now.
-baseline() {
-	local n
-	n=$(pair_progress_from "$1" "$2") || return 1
-	echo "$(pair_progress "$1" rx "$n") $(pair_progress "$1" tx "$n")"
+	vhf_wait_until 60 "$2" pair_moved "$1" "$3" "$4" "$resume_min"
 }
 
 soak=(--mode soak --seconds 3600 --stall-ms 0)
@@ -72,7 +59,7 @@ guest_restarts() {
 		# The next restart's baseline: counted once our side saw the guest go
 		# (detached, its counters cannot move).
 		if [ "$fail" = 0 ] && ! { vhf_wait_count "$dir/host.log" "guest down" "$i" 60 \
-			"$hpid" && read -r hrx htx < <(baseline "$dir/host.log" "$hpid"); }; then
+			"$hpid" && read -r hrx htx < <(pair_baseline "$dir/host.log" "$hpid"); }; then
 			echo "# restart $i: our side did not see the guest go"
 			fail=1
 		fi
@@ -130,7 +117,7 @@ host_restarts() {
 		pair_forget "$hpid"
 		# The next restart's baseline: counted once our side is gone (the guest
 		# may still take up to a ring's worth from its ring: below resume_min).
-		if [ "$fail" = 0 ] && ! read -r grx gtx < <(baseline "$dir/guest.log" "$gpid"); then
+		if [ "$fail" = 0 ] && ! read -r grx gtx < <(pair_baseline "$dir/guest.log" "$gpid"); then
 			echo "# restart $i: no progress from the virtio-user side"
 			fail=1
 		fi
