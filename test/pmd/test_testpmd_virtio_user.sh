@@ -14,6 +14,7 @@
 
 set -u
 . "$(dirname "$0")/../tap.sh"
+. "$(dirname "$0")/../testpmd.sh"
 . "$(dirname "$0")/../../usertools/vhf-wait.sh"
 
 so=${1:-}
@@ -65,39 +66,15 @@ mkdir -m 0755 "$plugdir" || { echo "Bail out! cannot create $plugdir"; exit 1; }
 cp "$so" "$plugdir/librte_net_vhostfix.so" || exit 1
 plugin=$plugdir/librte_net_vhostfix.so
 
-# Stats of port 0 as printed by "show port stats 0": "<rx> <tx>" of the last report.
-port_stats() {
-	awk '/RX-packets:/ { rx = $2 } /TX-packets:/ { tx = $2 } END { print rx + 0, tx + 0 }' "$1"
-}
-
-# The line of #s that closes testpmd's stats report.
-stats_end='^ *#\{20,\}$'
-
-# show_stats FD LOG PID: "show port stats 0" to the testpmd reading FD, and
-# wait for its whole answer in LOG.
-show_stats() {
-	local n
-	n=$(vhf_count_lines "$2" "$stats_end")
-	echo "show port stats 0" >&"$1"
-	vhf_wait_count "$2" "$stats_end" $((n + 1)) 30 "$3"
-}
-
-# counted: both sides have received and sent min_pkts (run_case's locals set).
+# counted: both sides have received and sent min_pkts on port 0 (run_case's
+# locals set).
 counted() {
-	show_stats 3 "$dir/host.log" "$hpid" && show_stats 4 "$dir/guest.log" "$gpid" || return 1
-	read -r hrx htx < <(port_stats "$dir/host.log")
-	read -r grx gtx < <(port_stats "$dir/guest.log")
+	tp_show_stats 3 "$dir/host.log" "$hpid" 0 && tp_show_stats 4 "$dir/guest.log" "$gpid" 0 ||
+		return 1
+	read -r hrx htx < <(tp_port_stats "$dir/host.log" 0)
+	read -r grx gtx < <(tp_port_stats "$dir/guest.log" 0)
 	[ "$hrx" -ge "$min_pkts" ] && [ "$htx" -ge "$min_pkts" ] &&
 		[ "$grx" -ge "$min_pkts" ] && [ "$gtx" -ge "$min_pkts" ]
-}
-
-# stop_testpmd PID FD: ask it to quit, then insist, by PID.
-stop_testpmd() {
-	{ if [ "$2" = 3 ]; then echo "quit" >&3; else echo "quit" >&4; fi; } 2>/dev/null
-	if ! vhf_wait_pid "$1" 10; then
-		kill -TERM "$1" 2>/dev/null
-		vhf_wait_pid "$1" 5 || { kill -KILL "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
-	fi
 }
 
 # run_case NAME HOST_DEVARGS GUEST_DEVARGS
@@ -119,8 +96,7 @@ run_case() {
 	if ! vhf_wait_for "$dir/host.log" "testpmd>" 60 "$hpid" || [ ! -S "$sock" ]; then
 		not_ok "$name: host testpmd with net_vhostfix did not come up"
 		diag <"$dir/host.log"
-		stop_testpmd "$hpid" 3
-		exec 3>&-
+		tp_stop "$hpid" 3
 		return
 	fi
 
@@ -153,9 +129,8 @@ run_case() {
 		echo "stop" >&3
 		echo "stop" >&4
 	fi
-	stop_testpmd "$gpid" 4
-	stop_testpmd "$hpid" 3
-	exec 3>&- 4>&-
+	tp_stop "$gpid" 4
+	tp_stop "$hpid" 3
 	if [ "$verbose" = 1 ]; then
 		diag <"$dir/host.log"
 		diag <"$dir/guest.log"

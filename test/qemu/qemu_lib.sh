@@ -10,6 +10,7 @@
 # The caller sets `guests` (usertools/vhf-guests.sh) before sourcing.
 
 . "$(dirname "${BASH_SOURCE[0]}")/../tap.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../testpmd.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/../../usertools/vhf-wait.sh"
 
 tap_diag_lines=${VHF_QEMU_TEST_DIAG_LINES:-${VHF_TEST_DIAG_LINES:-40}}
@@ -104,21 +105,9 @@ q_testpmd() {
 	vhf_wait_for "$tp_log" "testpmd>" 30 "$tp_pid"
 }
 
-# q_testpmd_stop PID FD
+# q_testpmd_stop PID FD (test/testpmd.sh's tp_stop)
 q_testpmd_stop() {
-	{ echo quit >&"$2"; } 2>/dev/null
-	vhf_wait_pid "$1" 15 || { kill -TERM "$1" 2>/dev/null; vhf_wait_pid "$1" 5; } ||
-		{ kill -KILL "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
-	eval "exec $2>&-"
-}
-
-# q_port_stats LOG PORT: "<rx> <tx>" of the last "show port stats PORT".
-q_port_stats() {
-	awk -v p="$2" '
-		/NIC statistics for port/ { cur = ($(NF - 1) == p) }
-		cur && /RX-packets:/ { rx = $2 }
-		cur && /TX-packets:/ { tx = $2 }
-		END { print rx + 0, tx + 0 }' "$1"
+	tp_stop "$@"
 }
 
 # q_guests NAME LAUNCHER_START_ARGS...: start guests in $q_work/NAME; sets gdir.

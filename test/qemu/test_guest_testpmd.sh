@@ -78,11 +78,10 @@ if q_guests echo "${gspecs[@]}" --run "$ping_small" --timeout "$boot_s" &&
 		check $? "icmpecho: guest $g full-size frames, 50 pings: $loss% loss"
 		[ "$loss" = 0 ] || diag <<<"$out"
 	done
-	echo "show port stats all" >&3
-	sleep 1
+	tp_show_stats 3 "$tp_log" "$tp_pid" all 2 || echo "# no stats from testpmd"
 	bad= counts=
 	for p in 0 1; do
-		read -r rx tx < <(q_port_stats "$tp_log" "$p")
+		read -r rx tx < <(tp_port_stats "$tp_log" "$p")
 		# 60 echo requests plus ARP each; every reply goes back.
 		[ "$rx" -ge 60 ] && [ "$tx" -ge 60 ] || bad+=" port $p rx $rx tx $tx"
 		counts+=" port $p rx $rx tx $tx;"
@@ -130,10 +129,9 @@ if q_guests io "${gspecs[@]}" --srv 5201 --timeout "$boot_s" && both_attached "$
 		check $? "io: iperf3 TCP $what: $rate Mbit/s over $iperf_s s"
 		[ "$rc" = 0 ] || diag <<<"$out"
 	done
-	echo "show port stats all" >&4
-	sleep 1
-	read -r rx0 tx0 < <(q_port_stats "$tp_log" 0)
-	read -r rx1 tx1 < <(q_port_stats "$tp_log" 1)
+	tp_show_stats 4 "$tp_log" "$tp_pid" all 2 || echo "# no stats from testpmd"
+	read -r rx0 tx0 < <(tp_port_stats "$tp_log" 0)
+	read -r rx1 tx1 < <(tp_port_stats "$tp_log" 1)
 	# io forwarding: what one port receives, the other sends (a guest short
 	# of buffers shows as rx above its peer's tx).
 	[ "$rx0" -gt 0 ] && [ "$tx0" -gt 0 ] && [ "$rx1" -gt 0 ] && [ "$tx1" -gt 0 ]
