@@ -88,8 +88,8 @@ run_case() {
 	else
 		not_ok "$name:$fail"
 		diag <"$dir/app.log"
-		diag <"$dir/host.log"
-		diag <"$dir/guest.log"
+		pair_diag "$dir/host.log"
+		pair_diag "$dir/guest.log"
 	fi
 }
 
@@ -145,7 +145,7 @@ drop_case() {
 	else
 		not_ok "$name:$fail"
 		diag <"$dir/app.log"
-		diag <"$dir/guest.log"
+		pair_diag "$dir/guest.log"
 	fi
 }
 

@@ -114,7 +114,7 @@ run_case() {
 		not_ok "$name:$fail"
 		diag <"$dir/app.log"
 		diag <"$dir/watchdog.log"
-		diag <"$dir/guest.log"
+		pair_diag "$dir/guest.log"
 	fi
 }
 

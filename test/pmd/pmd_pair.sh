@@ -115,3 +115,11 @@ pair_stat_ge() {
 	local v
 	v=$(pair_stat "$1" "$2") && [ "${v:-0}" -ge "$3" ]
 }
+
+# pair_diag LOG: a vhf_pmd_check log as TAP diag: its verdict lines first
+# (RESULT, STALL, BAD, OUT OF ORDER, XSTAT, HOLD), then its end without the
+# progress lines, which would fill it.
+pair_diag() {
+	grep -E "^(RESULT|STALL|BAD|OUT OF ORDER|XSTAT|HOLD|RESUME)" "$1" 2>/dev/null | head -n 40 | diag
+	grep -v "^progress" "$1" 2>/dev/null | diag
+}

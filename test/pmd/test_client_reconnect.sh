@@ -40,7 +40,7 @@ guest_restarts() {
 	hpid=$pair_pid
 	if ! vhf_wait_for "$dir/host.log" "READY" 60 "$hpid"; then
 		not_ok "virtio-user restarts: our side did not come up"
-		diag <"$dir/host.log"
+		pair_diag "$dir/host.log"
 		return
 	fi
 	for ((i = 1; i <= restarts; i++)); do
@@ -78,8 +78,8 @@ guest_restarts() {
 			"reconnected each time, ${res#RESULT ok role host }"
 	else
 		not_ok "virtio-user restarts (done $((i - 1)) of $restarts): ${res:-no result}"
-		diag <"$dir/host.log"
-		diag <"$dir/guest.log"
+		pair_diag "$dir/host.log"
+		pair_diag "$dir/guest.log"
 	fi
 }
 
@@ -126,7 +126,7 @@ host_restarts() {
 			fail=1
 		fi
 		if [ "$fail" = 1 ]; then
-			diag <"$dir/host.$i.log"
+			pair_diag "$dir/host.$i.log"
 			break
 		fi
 		rm -f "$dir/host.$i.log"
@@ -141,7 +141,7 @@ host_restarts() {
 	else
 		not_ok "our side restarts (done $((i - 1)) of $restarts): virtio-user:" \
 			"${res:-no result}"
-		diag <"$dir/guest.log"
+		pair_diag "$dir/guest.log"
 	fi
 }
 

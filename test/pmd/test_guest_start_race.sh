@@ -40,7 +40,7 @@ run_case() {
 	hpid=$pair_pid
 	if ! vhf_wait_for "$dir/host.log" "READY" 60 "$hpid"; then
 		not_ok "$name: host did not come up"
-		diag <"$dir/host.log"
+		pair_diag "$dir/host.log"
 		pair_stop "$hpid"
 		pair_pids=()
 		return
@@ -69,8 +69,8 @@ run_case() {
 	else
 		not_ok "$name:$fail"
 		grep "OUT OF ORDER" "$dir/guest.log" | head -4 | diag
-		diag <"$dir/host.log"
-		diag <"$dir/guest.log"
+		pair_diag "$dir/host.log"
+		pair_diag "$dir/guest.log"
 	fi
 	rm -f "$sock"
 }

@@ -81,8 +81,8 @@ report() {
 		ok "$1: ${*:3}"
 	else
 		not_ok "$1:$2 host: ${hres:-no result}; guest: ${gres:-no result}"
-		diag <"$dir/host.log"
-		diag <"$dir/guest.log"
+		pair_diag "$dir/host.log"
+		pair_diag "$dir/guest.log"
 	fi
 }
 
@@ -176,6 +176,6 @@ if grep -q "devarg 'tso=1' needs 'csum=1'" "$dir/host.log" && ! grep -q READY "$
 	ok "$name: probe refused, naming the devarg"
 else
 	not_ok "$name: probe not refused as expected"
-	diag <"$dir/host.log"
+	pair_diag "$dir/host.log"
 fi
 [ "$tap_failed" -eq 0 ]

@@ -62,7 +62,7 @@ run_case() {
 	hpid=$pair_pid
 	if ! vhf_wait_for "$dir/host.log" "READY" 60 "$hpid"; then
 		not_ok "$name: our side did not come up"
-		diag <"$dir/host.log"
+		pair_diag "$dir/host.log"
 		pair_stop "$hpid"
 		return
 	fi
@@ -113,8 +113,8 @@ run_case() {
 			"$rx frames received, bytes checked"
 	else
 		not_ok "$name:$why host: ${hres:-no result}; guest: ${gres:-no result}"
-		diag <"$dir/host.log"
-		diag <"$dir/guest.log"
+		pair_diag "$dir/host.log"
+		pair_diag "$dir/guest.log"
 	fi
 	rm -f "$sock"
 }
