@@ -123,8 +123,8 @@ drop_case() {
 		read -r hrx htx < <(pair_baseline "$dir/host.log" "$hpid")
 		read -r grx gtx < <(pair_baseline "$dir/guest.log" "$gpid")
 		vhf_wait_until 60 "$hpid" pair_moved "$dir/host.log" "${hrx:-0}" "${htx:-0}" 1 &&
-			vhf_wait_until 60 "$gpid" pair_moved "$dir/guest.log" "${grx:-0}" "${gtx:-0}" 1 ||
-			fail+=" traffic did not go on after the hold;"
+			vhf_wait_until 60 "$gpid" pair_moved "$dir/guest.log" "${grx:-0}" \
+				"${gtx:-0}" 1 || fail+=" traffic did not go on after the hold;"
 	else
 		kill -USR1 "$gpid"
 		fail+=" the guest did not hold, or the app did not drop;"

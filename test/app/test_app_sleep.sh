@@ -50,7 +50,7 @@ probe() {
 }
 
 run_ring() {
-	local ring=$1 dir=$pair_work/$1 vh pct tid
+	local ring=$1 dir=$pair_work/$1 vh pct tid what
 	mkdir -p "$dir"
 	vh="net_vhost0,iface=$dir/v0.sock"
 	[ "$ring" = packed ] && vh+=",packed=1"
@@ -70,10 +70,11 @@ run_ring() {
 		diag <"$dir/app.log"
 	else
 		pct=$(worker_cpu_percent "$vhf_app_pid" "$tid" "$idle_s")
+		what="idle worker lcore used $pct% of a CPU over ${idle_s} s (limit 5%)"
 		if [[ "$pct" =~ ^[0-9.]+$ ]] && awk -v p="$pct" 'BEGIN { exit !(p + 0 < 5) }'; then
-			ok "$ring: idle worker lcore used $pct% of a CPU over ${idle_s} s (limit 5%)"
+			ok "$ring: $what"
 		else
-			not_ok "$ring: idle worker lcore used $pct% of a CPU over ${idle_s} s (limit 5%)"
+			not_ok "$ring: $what"
 			diag <"$dir/app.log"
 		fi
 	fi

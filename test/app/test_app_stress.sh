@@ -97,7 +97,8 @@ run_case() {
 	[ "$rc" -eq 0 ] || fail+=" app exit status $rc;"
 	grep -q "^sample" "$dir/watchdog.log" || fail+=" the watchdog read nothing;"
 	if [ "$expect_stall" = 1 ]; then
-		grep -q "^STALL" "$dir/watchdog.log" || fail+=" the watchdog missed a guest on hold;"
+		grep -q "^STALL" "$dir/watchdog.log" ||
+			fail+=" the watchdog missed a guest on hold;"
 	else
 		grep -q "^STALL" "$dir/watchdog.log" &&
 			fail+=" $(grep -c '^STALL' "$dir/watchdog.log") stall(s);"

@@ -120,6 +120,7 @@ pair_stat_ge() {
 # (RESULT, STALL, BAD, OUT OF ORDER, XSTAT, HOLD), then its end without the
 # progress lines, which would fill it.
 pair_diag() {
-	grep -E "^(RESULT|STALL|BAD|OUT OF ORDER|XSTAT|HOLD|RESUME)" "$1" 2>/dev/null | head -n 40 | diag
+	grep -E "^(RESULT|STALL|BAD|OUT OF ORDER|XSTAT|HOLD|RESUME)" "$1" 2>/dev/null |
+		head -n 40 | diag
 	grep -v "^progress" "$1" 2>/dev/null | diag
 }

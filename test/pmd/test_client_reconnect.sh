@@ -59,7 +59,8 @@ guest_restarts() {
 		# The next restart's baseline: counted once our side saw the guest go
 		# (detached, its counters cannot move).
 		if [ "$fail" = 0 ] && ! { vhf_wait_count "$dir/host.log" "guest down" "$i" 60 \
-			"$hpid" && read -r hrx htx < <(pair_baseline "$dir/host.log" "$hpid"); }; then
+			"$hpid" && read -r hrx htx < <(pair_baseline "$dir/host.log" "$hpid"); }
+		then
 			echo "# restart $i: our side did not see the guest go"
 			fail=1
 		fi
@@ -117,7 +118,8 @@ host_restarts() {
 		pair_forget "$hpid"
 		# The next restart's baseline: counted once our side is gone (the guest
 		# may still take up to a ring's worth from its ring: below resume_min).
-		if [ "$fail" = 0 ] && ! read -r grx gtx < <(pair_baseline "$dir/guest.log" "$gpid"); then
+		if [ "$fail" = 0 ] &&
+			! read -r grx gtx < <(pair_baseline "$dir/guest.log" "$gpid"); then
 			echo "# restart $i: no progress from the virtio-user side"
 			fail=1
 		fi

@@ -54,7 +54,8 @@ xstat() {
 
 # run_case NAME MODE HOSTDEV GUESTDEV HOSTARGS GUESTARGS
 run_case() {
-	local name=$1 mode=$2 dir=$pair_work/$1 sock hpid gpid hres gres rx why= qn kicks wakeups slept
+	local name=$1 mode=$2 dir=$pair_work/$1 sock hpid gpid hres gres rx why= qn kicks wakeups
+	local slept
 	mkdir -p "$dir"
 	sock=$dir/vhost.sock
 	pair_start "$dir/host.log" 0 H "net_vhostfix0,iface=$sock$3" --role host --mode "$mode" \

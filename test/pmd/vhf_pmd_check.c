@@ -1174,8 +1174,8 @@ main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGUSR1, on_resume);
 	if (rte_telemetry_register_cmd("/vhf_pmd_check/stats", chk_tel_stats,
-				       "vhf_pmd_check: sleeps, guest_sleeps, in_guest_sleep, wakes, "
-				       "stalls") != 0)
+				       "vhf_pmd_check: sleeps, guest_sleeps, in_guest_sleep, "
+				       "wakes, stalls") != 0)
 		fprintf(stderr, "cannot register /vhf_pmd_check/stats with telemetry\n");
 	if (rte_eth_dev_count_avail() < 1) {
 		fprintf(stderr, "no port\n");
