@@ -78,6 +78,9 @@ vhf_app_start() {
 	local log=$1 prefix=$2 app=$3
 	shift 3
 	vhf_topo_prefixes+=("$prefix")
+	# Emptied now: the job's own redirection may come after our first look,
+	# and a reused log would answer for the process before.
+	: >"$log"
 	ip netns exec "$vhf_ns_nic" stdbuf -oL "$app" -l 0-1 --no-huge -m 512 --no-pci \
 		--file-prefix="$prefix" --vdev "net_tap0,iface=$vhf_nic_if" "$@" >"$log" 2>&1 &
 	vhf_app_pid=$!
@@ -98,6 +101,7 @@ vhf_guest_start() {
 	rm -f "$log.in"
 	mkfifo "$log.in" || return 1
 	exec {vhf_guest_stdin}<>"$log.in"
+	: >"$log" # now, not when the job starts (see vhf_app_start)
 	ip netns exec "$vhf_ns_guest" stdbuf -oL "${DPDK_TESTPMD:-dpdk-testpmd}" \
 		--lcores 0@1,1@0 --no-huge -m 512 --no-pci --file-prefix="$prefix" \
 		--vdev "$vu" --vdev "net_tap0,iface=$vhf_guest_if" -- \

@@ -18,6 +18,7 @@ app_lcores=(-l 0-1)
 app_start() {
 	local log=$1
 	shift
+	: >"$log" # now, not when the job starts (see pair_start)
 	stdbuf -oL "$app" "${app_lcores[@]}" --no-huge -m 512 --no-pci --file-prefix="$app_prefix" \
 		"$@" >"$log" 2>&1 &
 	app_pid=$!

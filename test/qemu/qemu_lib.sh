@@ -94,6 +94,7 @@ q_testpmd() {
 	shift 3
 	tp_log=$q_work/$name.log
 	mkfifo "$q_work/$name.in"
+	: >"$tp_log" # now, not when the job starts (see pair_start)
 	q_prefixes+=("$prefix")
 	stdbuf -oL dpdk-testpmd --no-huge -m 512 --no-pci --file-prefix="$prefix" \
 		--log-level='pmd.net.vhostfix*:info' -d "$plugin" "$@" \
