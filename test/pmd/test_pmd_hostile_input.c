@@ -93,7 +93,7 @@ test_frame_over_max_dropped_with_one_mbuf(void **state)
 	fill(big, sizeof(big), 1);
 	fill(small, sizeof(small), 2);
 	assert_int_equal(vhf_guest_tx_send(h.guest, big, sizeof(big), NULL, 3), 0);
-	vhf_pmd_harness_send_rewritten(&h, HUGE_GPA, HUGE_FRAME_LEN);
+	assert_int_equal(vhf_pmd_harness_send_rewritten(&h, HUGE_GPA, HUGE_FRAME_LEN), 0);
 	assert_int_equal(vhf_guest_tx_send(h.guest, small, sizeof(small), NULL, 1), 0);
 
 	/*

@@ -37,9 +37,9 @@ vhf_pmd_harness_init(struct vhf_pmd_harness *h, const char *name,
 				MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 		assert_true(h->extra != MAP_FAILED);
 		h->extra_len = extra_len;
-		regions[n++] = (struct vhf_mem_region){ .guest_phys_addr = VHF_PMD_HARNESS_EXTRA_GPA,
-							.size = extra_len,
-							.host_addr = (uintptr_t)h->extra };
+		regions[n++] = (struct vhf_mem_region){
+			.guest_phys_addr = VHF_PMD_HARNESS_EXTRA_GPA, .size = extra_len,
+			.host_addr = (uintptr_t)h->extra };
 	}
 	assert_int_equal(vhf_mem_set(&h->mem, regions, n), 0);
 
@@ -73,18 +73,21 @@ vhf_pmd_harness_fini(struct vhf_pmd_harness *h)
 		munmap(h->extra, h->extra_len);
 }
 
-void
+int
 vhf_pmd_harness_send_rewritten(struct vhf_pmd_harness *h, uint64_t gpa, uint32_t len)
 {
 	static uint8_t small[64];
 	struct vhf_vring_desc *desc = vhf_guest_split_desc(h->guest);
 	struct vhf_vring_avail *avail = vhf_guest_split_avail(h->guest);
 	uint16_t size = h->q->vq.size, head, pay;
+	int ret = vhf_guest_tx_send(h->guest, small, sizeof(small), NULL, 1);
 
-	assert_int_equal(vhf_guest_tx_send(h->guest, small, sizeof(small), NULL, 1), 0);
+	if (ret != 0)
+		return ret;
 	head = avail->ring[(uint16_t)(avail->idx - 1) & (size - 1)];
 	assert_true(desc[head].flags & VHF_DESC_F_NEXT);
 	pay = desc[head].next;
 	desc[pay].addr = gpa;
 	desc[pay].len = len;
+	return 0;
 }

@@ -63,7 +63,10 @@ vhf_pmd_harness_cnt(const struct vhf_pmd_harness *h, enum vhf_vq_counter c)
  * The guest sends a small frame, then rewrites its payload descriptor (split
  * ring, no indirect) to describe len bytes at gpa: the guest owns its
  * descriptors, and one may describe up to 4 GiB.
+ *
+ * @return what vhf_guest_tx_send() returned (0, or -ENOSPC when the ring is
+ *   full); nothing is rewritten unless 0.
  */
-void vhf_pmd_harness_send_rewritten(struct vhf_pmd_harness *h, uint64_t gpa, uint32_t len);
+int vhf_pmd_harness_send_rewritten(struct vhf_pmd_harness *h, uint64_t gpa, uint32_t len);
 
 #endif /* VHF_PMD_HARNESS_H */
