@@ -731,9 +731,6 @@ test_rx_buffers_of_huge_indirect_tables(void **state)
 int
 main(int argc, char **argv)
 {
-	char *eal[] = { argv[0], (char *)(uintptr_t)"--no-huge", (char *)(uintptr_t)"--no-pci",
-			(char *)(uintptr_t)"--no-shconf", (char *)(uintptr_t)"-m",
-			(char *)(uintptr_t)"256", (char *)(uintptr_t)"--log-level=lib.eal:error" };
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_frames_of_128_mib, teardown),
 		cmocka_unit_test_teardown(test_frames_of_100000_bytes, teardown),
@@ -746,7 +743,7 @@ main(int argc, char **argv)
 	/* Line by line: what the watchdog writes must come after everything printed before. */
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	signal(SIGALRM, watchdog_fired);
-	if (rte_eal_init((int)RTE_DIM(eal), eal) < 0) {
+	if (vhf_pmd_harness_eal_init(argv[0]) < 0) {
 		printf("Bail out! EAL init failed\n");
 		return 1;
 	}

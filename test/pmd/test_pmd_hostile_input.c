@@ -410,9 +410,6 @@ test_rx_pool_without_room_refused(void **state)
 int
 main(int argc, char **argv)
 {
-	char *eal[] = { argv[0], (char *)(uintptr_t)"--no-huge", (char *)(uintptr_t)"--no-pci",
-			(char *)(uintptr_t)"--no-shconf", (char *)(uintptr_t)"-m",
-			(char *)(uintptr_t)"256", (char *)(uintptr_t)"--log-level=lib.eal:error" };
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_frame_over_max_dropped_with_one_mbuf),
 		cmocka_unit_test(test_frame_at_max_delivered),
@@ -423,7 +420,7 @@ main(int argc, char **argv)
 	int ret;
 
 	(void)argc;
-	if (rte_eal_init((int)RTE_DIM(eal), eal) < 0) {
+	if (vhf_pmd_harness_eal_init(argv[0]) < 0) {
 		printf("Bail out! EAL init failed\n");
 		return 1;
 	}

@@ -11,9 +11,20 @@
 
 #include <cmocka.h>
 
+#include <rte_eal.h>
 #include <rte_malloc.h>
 
 #include "vhf_pmd_harness.h"
+
+int
+vhf_pmd_harness_eal_init(char *argv0)
+{
+	char *eal[] = { argv0, (char *)(uintptr_t)"--no-huge", (char *)(uintptr_t)"--no-pci",
+			(char *)(uintptr_t)"--no-shconf", (char *)(uintptr_t)"-m",
+			(char *)(uintptr_t)"256", (char *)(uintptr_t)"--log-level=lib.eal:error" };
+
+	return rte_eal_init((int)RTE_DIM(eal), eal);
+}
 
 void
 vhf_pmd_harness_init(struct vhf_pmd_harness *h, const char *name,

@@ -37,6 +37,15 @@ struct vhf_pmd_harness {
 };
 
 /**
+ * Start the EAL as these tests need it: mempools in plain memory (--no-huge),
+ * no devices, no shared runtime files, so that no root and no other process
+ * is needed.
+ *
+ * @return what rte_eal_init() returned.
+ */
+int vhf_pmd_harness_eal_init(char *argv0);
+
+/**
  * Create the guest's queue and attach a PMD queue to it.
  *
  * @param name what the PMD's logs call the port (its iface).
