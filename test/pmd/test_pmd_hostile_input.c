@@ -11,10 +11,9 @@
  *
  * In process, with EAL (--no-huge) for mempools: the tests call
  * vhf_pmd_rx_burst() and vhf_pmd_tx_burst(), the functions ethdev calls, on a
- * queue attached as the control path attaches one (vhf_queue_attach()) to a
- * ring of the guest model (test/guest). No vhost-user socket: DPDK's
- * virtio-user cannot send a frame longer than 64 KiB, and the mbufs that lie
- * are an application's.
+ * queue attached to a ring of the guest model (vhf_pmd_harness.h). No
+ * vhost-user socket: DPDK's virtio-user cannot send a frame longer than
+ * 64 KiB, and the mbufs that lie are an application's.
  *
  * The guest rewriting its buffer is made deterministic at link time: the
  * PMD's calls to lib's vhf_iov_copy_out() reach __wrap_vhf_iov_copy_out()
@@ -29,7 +28,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -37,97 +35,24 @@
 #include <rte_bus_vdev.h>
 #include <rte_eal.h>
 #include <rte_ethdev.h>
-#include <rte_malloc.h>
 #include <rte_mbuf.h>
 
-#include "vhf_guest.h"
 #include "vhf_net_offload.h"
-#include "vhf_pmd.h"
+#include "vhf_pmd_harness.h"
 
 /* One descriptor of the issue: 128 MiB + 4 KiB, 65,538 mbufs of 2 KiB. */
 #define HUGE_FRAME_LEN ((128u << 20) + 4096u)
-/* Where the guest model's memory ends is far below this. */
-#define HUGE_GPA (UINT64_C(1) << 40)
+/* In a region of its own, far above the guest model's memory. */
+#define HUGE_GPA VHF_PMD_HARNESS_EXTRA_GPA
+#define NAME "test_pmd_hostile_input"
 
 static struct rte_mempool *pool_one; /* a single mbuf */
 static struct rte_mempool *pool;     /* enough for every test */
 
-/* A queue as the control path attaches it, on the guest model's ring. */
-struct harness {
-	struct vhf_guest *guest;
-	struct vhf_mem mem;
-	struct vhf_port port;
-	struct vhf_pmd_queue *q;
-	void *huge;      /* host side of the extra region, when asked for */
-	size_t huge_len;
-};
-
-/*
- * ethdev rx queue (guest_tx: the guest transmits) or tx queue (the guest
- * receives). huge_len != 0 adds a guest memory region that large at HUGE_GPA,
- * reserved but never touched unless someone reads it.
- */
-static void
-harness_init(struct harness *h, const struct vhf_guest_config *gcfg, bool guest_tx,
-	     struct rte_mempool *mp, uint64_t features, size_t huge_len)
-{
-	struct vhf_mem_region regions[VHF_MEM_MAX_REGIONS];
-	const struct vhf_mem *gmem;
-	struct vhf_vq_config cfg;
-	struct vhf_pmd_queue *q;
-	uint32_t n;
-
-	memset(h, 0, sizeof(*h));
-	h->guest = vhf_guest_create(gcfg);
-	assert_non_null(h->guest);
-	gmem = vhf_guest_mem(h->guest);
-	n = gmem->nregions;
-	memcpy(regions, gmem->regions, n * sizeof(regions[0]));
-	if (huge_len != 0) {
-		h->huge = mmap(NULL, huge_len, PROT_READ | PROT_WRITE,
-			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-		assert_true(h->huge != MAP_FAILED);
-		h->huge_len = huge_len;
-		regions[n++] = (struct vhf_mem_region){ .guest_phys_addr = HUGE_GPA,
-							.size = huge_len,
-							.host_addr = (uintptr_t)h->huge };
-	}
-	assert_int_equal(vhf_mem_set(&h->mem, regions, n), 0);
-
-	memset(&cfg, 0, sizeof(cfg));
-	vhf_guest_vq_config(h->guest, &cfg);
-	cfg.mem = &h->mem;
-	cfg.notify_algo = VHF_NOTIFY_FIXED;
-
-	q = rte_zmalloc("hostile_q", sizeof(*q), RTE_CACHE_LINE_SIZE);
-	assert_non_null(q);
-	assert_int_equal(vhf_vq_init(&q->vq, &cfg), 0);
-	h->port.args.iface = (char *)(uintptr_t)"test_pmd_hostile_input";
-	q->port = &h->port;
-	q->is_rx = guest_tx;
-	q->vring = guest_tx ? 1 : 0;
-	q->callfd = q->kickfd = q->wait_epfd = q->wake_fd = -1;
-	q->mb_pool = mp;
-	q->features = features;
-	q->rx_csum_offload = true;
-	/* What vhf_queue_attach() publishes last. */
-	__atomic_store_n(&q->attached, 1, __ATOMIC_RELEASE);
-	h->q = q;
-}
-
-static void
-harness_fini(struct harness *h)
-{
-	rte_free(h->q);
-	vhf_guest_destroy(h->guest);
-	if (h->huge != NULL)
-		munmap(h->huge, h->huge_len);
-}
-
 static uint64_t
-cnt(const struct harness *h, enum vhf_vq_counter c)
+cnt(const struct vhf_pmd_harness *h, enum vhf_vq_counter c)
 {
-	return h->q->vq.cnt[c];
+	return vhf_pmd_harness_cnt(h, c);
 }
 
 static void
@@ -137,26 +62,6 @@ fill(uint8_t *buf, uint32_t len, uint32_t seed)
 
 	for (i = 0; i < len; i++)
 		buf[i] = (uint8_t)(i * 7u + seed);
-}
-
-/*
- * Send a small frame, then rewrite its payload descriptor (split ring, no
- * indirect) to describe len bytes at gpa: the guest owns its descriptors.
- */
-static void
-guest_send_rewritten(struct harness *h, uint64_t gpa, uint32_t len)
-{
-	static uint8_t small[64];
-	struct vhf_vring_desc *desc = vhf_guest_split_desc(h->guest);
-	struct vhf_vring_avail *avail = vhf_guest_split_avail(h->guest);
-	uint16_t size = h->q->vq.size, head, pay;
-
-	assert_int_equal(vhf_guest_tx_send(h->guest, small, sizeof(small), NULL, 1), 0);
-	head = avail->ring[(uint16_t)(avail->idx - 1) & (size - 1)];
-	assert_true(desc[head].flags & VHF_DESC_F_NEXT);
-	pay = desc[head].next;
-	desc[pay].addr = gpa;
-	desc[pay].len = len;
 }
 
 /* Free what rx_burst returned; check every mbuf came back. */
@@ -180,15 +85,15 @@ test_frame_over_max_dropped_with_one_mbuf(void **state)
 	struct vhf_guest_config g = { .size = 16, .tx_max_len = sizeof(big) };
 	struct rte_mbuf *pkts[32];
 	uint8_t small[60], got[60];
-	struct harness h;
+	struct vhf_pmd_harness h;
 	uint16_t n;
 
 	(void)state;
-	harness_init(&h, &g, true, pool_one, 0, HUGE_FRAME_LEN);
+	vhf_pmd_harness_init(&h, NAME, &g, true, pool_one, 0, HUGE_FRAME_LEN);
 	fill(big, sizeof(big), 1);
 	fill(small, sizeof(small), 2);
 	assert_int_equal(vhf_guest_tx_send(h.guest, big, sizeof(big), NULL, 3), 0);
-	guest_send_rewritten(&h, HUGE_GPA, HUGE_FRAME_LEN);
+	assert_int_equal(vhf_pmd_harness_send_rewritten(&h, HUGE_GPA, HUGE_FRAME_LEN), 0);
 	assert_int_equal(vhf_guest_tx_send(h.guest, small, sizeof(small), NULL, 1), 0);
 
 	/*
@@ -215,7 +120,7 @@ test_frame_over_max_dropped_with_one_mbuf(void **state)
 	assert_int_equal(vhf_guest_tx_reclaim(h.guest), 1);
 	assert_int_equal(cnt(&h, VHF_VQ_CNT_drop_too_long), 2);
 	assert_false(h.q->vq.broken);
-	harness_fini(&h);
+	vhf_pmd_harness_fini(&h);
 }
 
 /* The maximum itself (VHF_MAX_RX_PKTLEN, what dev_info says) is delivered, a byte more is not. */
@@ -227,12 +132,12 @@ test_frame_at_max_delivered(void **state)
 	struct vhf_guest_config g = { .size = 16, .tx_max_len = sizeof(frame) };
 	unsigned int in_use = rte_mempool_in_use_count(pool);
 	struct rte_mbuf *pkts[32];
-	struct harness h;
+	struct vhf_pmd_harness h;
 	uint16_t n;
 
 	(void)state;
 	assert_int_equal(VHF_MAX_RX_PKTLEN, 65535);
-	harness_init(&h, &g, true, pool, 0, 0);
+	vhf_pmd_harness_init(&h, NAME, &g, true, pool, 0, 0);
 	fill(frame, sizeof(frame), 3);
 	assert_int_equal(vhf_guest_tx_send(h.guest, frame, VHF_MAX_RX_PKTLEN + 1, NULL, 2), 0);
 	assert_int_equal(vhf_guest_tx_send(h.guest, frame, VHF_MAX_RX_PKTLEN, NULL, 5), 0);
@@ -244,7 +149,7 @@ test_frame_at_max_delivered(void **state)
 	assert_memory_equal(rte_pktmbuf_read(pkts[0], 0, VHF_MAX_RX_PKTLEN, got), frame,
 			    VHF_MAX_RX_PKTLEN);
 	free_all(pkts, n, pool, in_use);
-	harness_fini(&h);
+	vhf_pmd_harness_fini(&h);
 }
 
 /* A chain of nsegs mbufs of seg_len bytes each, nb_segs and pkt_len as they should be. */
@@ -276,7 +181,7 @@ make_chain(uint16_t nsegs, uint16_t seg_len, uint32_t seed)
 
 /* Send one good frame; the guest must get it whole: the queue still works. */
 static void
-check_queue_still_works(struct harness *h)
+check_queue_still_works(struct vhf_pmd_harness *h)
 {
 	static uint8_t got[2048];
 	struct rte_mbuf *m = make_chain(2, 100, 9);
@@ -293,7 +198,7 @@ check_queue_still_works(struct harness *h)
 
 /* tx_burst takes (and frees) a chain it refuses; nothing reaches the guest, one count. */
 static void
-check_bad_chain_dropped(struct harness *h, struct rte_mbuf *m)
+check_bad_chain_dropped(struct vhf_pmd_harness *h, struct rte_mbuf *m)
 {
 	static uint8_t got[2048];
 	unsigned int in_use = rte_mempool_in_use_count(pool);
@@ -323,10 +228,10 @@ test_lying_chain_not_walked(void **state)
 {
 	struct vhf_guest_config g = { .size = 256, .mrg_rxbuf = true };
 	struct rte_mbuf *m;
-	struct harness h;
+	struct vhf_pmd_harness h;
 
 	(void)state;
-	harness_init(&h, &g, false, NULL, 0, 0);
+	vhf_pmd_harness_init(&h, NAME, &g, false, NULL, 0, 0);
 	assert_int_equal(vhf_guest_rx_add(h.guest, 256), 256);
 
 	/* The issue's chain: 65,538 segments whose nb_segs wrapped to 2; 300 cross the array. */
@@ -357,7 +262,7 @@ test_lying_chain_not_walked(void **state)
 
 	check_queue_still_works(&h);
 	assert_int_equal(cnt(&h, VHF_VQ_CNT_drop_bad_chain), 5);
-	harness_fini(&h);
+	vhf_pmd_harness_fini(&h);
 }
 
 /* ------------------------------------------------------------------------------------- */
@@ -427,11 +332,11 @@ test_rewritten_frame_metadata_matches_bytes(void **state)
 	struct vhf_vring_avail *avail;
 	unsigned int in_use = rte_mempool_in_use_count(pool);
 	struct rte_mbuf *pkts[32];
-	struct harness h;
+	struct vhf_pmd_harness h;
 	uint16_t n, head;
 
 	(void)state;
-	harness_init(&h, &g, true, pool, features, 0);
+	vhf_pmd_harness_init(&h, NAME, &g, true, pool, features, 0);
 	make_tcp4(tcp, LEN, VHF_OFL_IPPROTO_TCP);
 	make_tcp4(udp, LEN, VHF_OFL_IPPROTO_UDP);
 	assert_int_equal(vhf_guest_tx_send(h.guest, tcp, LEN, &hdr, 1), 0);
@@ -464,7 +369,7 @@ test_rewritten_frame_metadata_matches_bytes(void **state)
 				 RTE_MBUF_F_RX_L4_CKSUM_NONE);
 	}
 	free_all(pkts, n, pool, in_use);
-	harness_fini(&h);
+	vhf_pmd_harness_fini(&h);
 }
 
 /* ------------------------------------------------------------------------------------- */
@@ -505,9 +410,6 @@ test_rx_pool_without_room_refused(void **state)
 int
 main(int argc, char **argv)
 {
-	char *eal[] = { argv[0], (char *)(uintptr_t)"--no-huge", (char *)(uintptr_t)"--no-pci",
-			(char *)(uintptr_t)"--no-shconf", (char *)(uintptr_t)"-m",
-			(char *)(uintptr_t)"256", (char *)(uintptr_t)"--log-level=lib.eal:error" };
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_frame_over_max_dropped_with_one_mbuf),
 		cmocka_unit_test(test_frame_at_max_delivered),
@@ -518,7 +420,7 @@ main(int argc, char **argv)
 	int ret;
 
 	(void)argc;
-	if (rte_eal_init((int)RTE_DIM(eal), eal) < 0) {
+	if (vhf_pmd_harness_eal_init(argv[0]) < 0) {
 		printf("Bail out! EAL init failed\n");
 		return 1;
 	}
