@@ -369,6 +369,11 @@ vhf_net_tx_next(struct vhf_vq *vq, struct vhf_tx_pkt *pkt)
 			vhf_vq_count(vq, VHF_VQ_CNT_err_hdr);
 			continue;
 		}
+		if (unlikely(buf.len - vq->net_hdr_len < VHF_NET_MIN_FRAME_LEN)) {
+			/* No port sends less than an Ethernet header (a header-only chain: 0 bytes). */
+			vhf_vq_count(vq, VHF_VQ_CNT_drop_runt);
+			continue;
+		}
 		memset(&pkt->hdr, 0, sizeof(pkt->hdr));
 		vhf_iov_copy_out(&pkt->hdr, pkt->iov, niov, 0, vq->net_hdr_len);
 		pkt->niov = niov;

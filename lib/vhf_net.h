@@ -16,6 +16,8 @@
 
 /** Largest packet (header excluded) either direction carries: a 64 KiB GSO frame. */
 #define VHF_NET_MAX_PKT_LEN 65536
+/** Shortest frame taken from the guest: an Ethernet header. */
+#define VHF_NET_MIN_FRAME_LEN 14
 
 /** One contiguous piece of a packet in host memory. */
 struct vhf_seg {
@@ -96,7 +98,10 @@ struct vhf_tx_pkt {
 /**
  * Take the next packet the guest sent. The chain is consumed: its used entry
  * is staged and published by vhf_net_tx_finish(), so copy the payload first.
- * Malformed chains break the queue (counted) and end the burst.
+ * Malformed chains break the queue (counted) and end the burst. Chains too
+ * short to hold the virtio-net header (err_net_hdr) or, after it, a frame of
+ * VHF_NET_MIN_FRAME_LEN bytes (drop_runt_frame) are consumed unread and
+ * counted; the search goes on to the next chain.
  *
  * @return 1 with *pkt filled, 0 if the guest published nothing more, -EIO if
  *   the queue is broken.

@@ -88,6 +88,7 @@ enum vhf_notify_algo {
 	X(err_desc_iov, "err_desc_too_many_segments")                                              \
 	X(err_avail_idx, "err_avail_idx")                                                          \
 	X(err_hdr, "err_net_hdr")                                                                  \
+	X(drop_runt, "drop_runt_frame")                                                            \
 	X(guest_kicks, "guest_kicks")                                                              \
 	X(wakeups, "wakeups")                                                                      \
 	X(csum_offloaded, "csum_offloaded")                                                        \

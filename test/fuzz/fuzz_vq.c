@@ -11,7 +11,7 @@
  * what the library promises and abort()s on a violation:
  *
  *  - every TX segment lies wholly inside one guest region, the segments add up
- *    to the packet length and can be copied out;
+ *    to the packet length (an Ethernet header at least) and can be copied out;
  *  - an RX burst takes at most what it was given, and its counters account
  *    for every packet taken (delivered, too big, or dropped on a broken queue);
  *  - buffers in flight (consumed minus used) stay what they were at init:
@@ -560,6 +560,8 @@ fuzz_check_tx_pkt(struct fuzz_ctx *ctx, const struct vhf_tx_pkt *pkt)
 		sum += pkt->iov[i].len;
 	}
 	FUZZ_CHECK(sum == pkt->len);
+	/* Nothing shorter than an Ethernet header is handed on. */
+	FUZZ_CHECK(pkt->len >= VHF_NET_MIN_FRAME_LEN);
 	if (ctx->tx_copied >= FUZZ_TX_COPY_BUDGET)
 		return;
 	n = pkt->len < FUZZ_COPY_LEN ? pkt->len : FUZZ_COPY_LEN;
