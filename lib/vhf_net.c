@@ -24,6 +24,12 @@ struct vhf_rx_room {
 	struct vhf_iov iov[VHF_RX_MAX_IOV];
 };
 
+static inline uint32_t
+vhf_sat32(uint64_t v)
+{
+	return v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+}
+
 /*
  * Reserve guest buffers for need bytes (header included) at the cursor, the
  * "avail space" step of the protocol. On SHORT nothing stays reserved and
@@ -35,7 +41,8 @@ vhf_rx_reserve(struct vhf_vq *vq, uint32_t need, struct vhf_rx_room *room, int *
 {
 	uint16_t start = vq->next_avail;
 	bool start_wrap = vq->next_avail_wrap;
-	uint32_t bytes = 0;
+	/* Each chain is under 4 GiB, at most VHF_RX_MAX_BUFS of them: this sum cannot wrap. */
+	uint64_t bytes = 0;
 	uint32_t slots = 0;
 
 	room->nbufs = 0;
@@ -51,7 +58,7 @@ vhf_rx_reserve(struct vhf_vq *vq, uint32_t need, struct vhf_rx_room *room, int *
 		if (unlikely(ret < 0))
 			return VHF_RESERVE_BROKEN;
 		if (ret == 0) {
-			*bytes_seen = bytes;
+			*bytes_seen = (uint32_t)bytes; /* short of need, itself a uint32_t */
 			vhf_vq_rewind(vq, start, start_wrap);
 			return VHF_RESERVE_SHORT;
 		}
@@ -64,13 +71,13 @@ vhf_rx_reserve(struct vhf_vq *vq, uint32_t need, struct vhf_rx_room *room, int *
 		if (!vq->mrg_rxbuf && bytes < need)
 			goto too_big;
 	}
-	*bytes_seen = bytes;
+	*bytes_seen = vhf_sat32(bytes);
 	*mark = vq->packed ? vhf_mark_packed(vq->next_avail, vq->next_avail_wrap) :
 			     vq->shadow_avail;
 	return VHF_RESERVE_OK;
 
 too_big:
-	*bytes_seen = bytes;
+	*bytes_seen = vhf_sat32(bytes);
 	vhf_vq_rewind(vq, start, start_wrap);
 	return VHF_RESERVE_TOO_BIG;
 }

@@ -80,7 +80,7 @@ enum vhf_rx_status vhf_net_rx_has_room(struct vhf_vq *vq, uint32_t need_bytes);
  * the guest published until need_bytes (header excluded) are covered.
  *
  * @param bytes set to the buffer bytes found (header included), at most
- *   what covers the packet.
+ *   what covers the packet (UINT32_MAX if those buffers hold more).
  * @return the avail mark the answer was based on (>= 0), to pass to
  *   vhf_vq_enable_notify_and_check() when *bytes is short; -EMSGSIZE if the
  *   packet can never fit; -EIO if the queue is broken.

@@ -8,6 +8,8 @@
  * guest's regions (the sanitizer build checks the latter).
  */
 
+#include <sys/mman.h>
+
 #include "vhf_test_env.h"
 
 #define QSIZE 16
@@ -231,6 +233,67 @@ test_avail_idx_rollback(void **state)
 	vhf_test_env_fini(&env);
 }
 
+/*
+ * Mergeable buffers of 100 B, 0xfffffff0 B and 100 B for a 150-byte packet:
+ * their lengths must add up without wrapping 32 bits. Wrapped, the first two
+ * looked like 84 bytes, a third buffer was taken, and the guest saw
+ * num_buffers 3 with used lengths 100, 62, 0. The huge buffer lives in a
+ * 4 GiB region of its own, reserved but never touched beyond what is written.
+ */
+static void
+test_rx_buffer_sum_no_wrap(void **state)
+{
+	const uint64_t huge_len = 0xfffffff0, huge_gpa = 1ull << 40;
+	struct vhf_vring_used *used;
+	struct vhf_burst_result res;
+	struct vhf_vq_config cfg;
+	struct vhf_net_hdr hdr;
+	struct vhf_mem mem;
+	struct hostile h;
+	uint8_t *huge, *buf;
+	uint32_t i;
+
+	(void)state;
+	huge = mmap(NULL, huge_len, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	assert_true(huge != MAP_FAILED);
+	hostile_init(&h, false);
+	mem = *vhf_guest_mem(h.env.guest);
+	assert_true(mem.nregions < VHF_MEM_MAX_REGIONS);
+	mem.regions[mem.nregions++] = (struct vhf_mem_region){
+		.guest_phys_addr = huge_gpa, .size = huge_len, .host_addr = (uintptr_t)huge };
+	memset(&cfg, 0, sizeof(cfg));
+	vhf_guest_vq_config(h.env.guest, &cfg);
+	cfg.mem = &mem;
+	assert_int_equal(vhf_vq_init(&h.env.vq, &cfg), 0);
+
+	set_desc(&h, 0, h.buf_gpa, 100, VHF_DESC_F_WRITE, 0);
+	set_desc(&h, 1, huge_gpa, (uint32_t)huge_len, VHF_DESC_F_WRITE, 0);
+	set_desc(&h, 2, h.buf_gpa + 128, 100, VHF_DESC_F_WRITE, 0);
+	publish(&h, 0);
+	publish(&h, 1);
+	publish(&h, 2);
+	assert_int_equal(vhf_test_rx_one(&h.env, 150, 3, 1, &res), 1);
+	assert_int_equal(res.status, VHF_RX_DONE);
+	assert_int_equal(h.env.vq.cnt[VHF_VQ_CNT_packets], 1);
+
+	/* Two buffers: 100 bytes (header and 88 of payload), then the other 62. */
+	used = vhf_guest_split_used(h.env.guest);
+	assert_int_equal(__atomic_load_n(&used->idx, __ATOMIC_ACQUIRE), 2);
+	assert_int_equal(used->ring[0].id, 0);
+	assert_int_equal(used->ring[0].len, 100);
+	assert_int_equal(used->ring[1].id, 1);
+	assert_int_equal(used->ring[1].len, 62);
+	buf = vhf_guest_gpa_to_host(h.env.guest, h.buf_gpa, 100);
+	memcpy(&hdr, buf, VHF_NET_HDR_LEN_MRG);
+	assert_int_equal(hdr.num_buffers, 2);
+	assert_int_equal(vhf_test_check(buf + VHF_NET_HDR_LEN_MRG, 88, 3), 0);
+	for (i = 88; i < 150; i++)
+		assert_int_equal(huge[i - 88], (uint8_t)(i * 7 + 3 * 13 + (i >> 8)));
+	vhf_test_env_fini(&h.env);
+	assert_int_equal(munmap(huge, huge_len), 0);
+}
+
 /* A well-formed chain after a re-initialisation works again: broken is per queue life. */
 static void
 test_reinit_recovers(void **state)
@@ -399,6 +462,7 @@ main(void)
 		cmocka_unit_test(test_avail_idx_rollback),
 		cmocka_unit_test(test_indirect_abuse),
 		cmocka_unit_test(test_reinit_recovers),
+		cmocka_unit_test(test_rx_buffer_sum_no_wrap),
 		cmocka_unit_test(test_tx_hostile),
 		cmocka_unit_test(test_packed_endless_chain),
 		cmocka_unit_test(test_packed_tx_indirect_write_flag),
