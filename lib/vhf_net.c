@@ -64,6 +64,14 @@ vhf_rx_reserve(struct vhf_vq *vq, uint32_t need, struct vhf_rx_room *room, int *
 		}
 		if (unlikely(vhf_vq_fetch(vq, true, buf, room->iov, &room->niov) < 0))
 			return VHF_RESERVE_BROKEN;
+		/*
+		 * Too short for the header, it can never be used (with MRG_RXBUF the
+		 * spec forbids it): break rather than have every packet walk it again.
+		 */
+		if (unlikely(buf->len < vq->net_hdr_len)) {
+			vhf_vq_break(vq, VHF_VQ_CNT_err_rx_buf_short);
+			return VHF_RESERVE_BROKEN;
+		}
 		bytes += buf->len;
 		slots += buf->ndesc;
 		room->nbufs++;
@@ -377,7 +385,7 @@ vhf_net_tx_next(struct vhf_vq *vq, struct vhf_tx_pkt *pkt)
 			continue;
 		}
 		if (unlikely(buf.len - vq->net_hdr_len < VHF_NET_MIN_FRAME_LEN)) {
-			/* No port sends less than an Ethernet header (a header-only chain: 0 bytes). */
+			/* No port sends less than an Ethernet header: nor a 0-byte frame. */
 			vhf_vq_count(vq, VHF_VQ_CNT_drop_runt);
 			continue;
 		}

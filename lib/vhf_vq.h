@@ -43,8 +43,13 @@
 
 /** Host segments one descriptor chain (or one packet's worth of chains) may map to. */
 #define VHF_CHAIN_MAX_IOV 256
-/** Longest indirect table accepted (entries); the spec's queue maximum. */
-#define VHF_INDIRECT_MAX VHF_VQ_MAX_SIZE
+/**
+ * Descriptors one chain may hold, indirect table entries and zero-length ones
+ * included: as many as its segments. The spec bounds a chain by the queue
+ * size too, and an indirect table is never longer than the ring (as DPDK's
+ * vhost refuses): a guest cannot make us walk more than either for a buffer.
+ */
+#define VHF_CHAIN_MAX_DESC VHF_CHAIN_MAX_IOV
 /** Rechecks the has-room loop makes before telling the caller to poll again. */
 #define VHF_MAX_RECHECKS 64
 
@@ -89,6 +94,8 @@ enum vhf_notify_algo {
 	X(err_avail_idx, "err_avail_idx")                                                          \
 	X(err_hdr, "err_net_hdr")                                                                  \
 	X(drop_runt, "drop_runt_frame")                                                            \
+	X(err_desc_chain, "err_desc_chain_too_long")                                               \
+	X(err_rx_buf_short, "err_rx_buffer_too_short")                                             \
 	X(guest_kicks, "guest_kicks")                                                              \
 	X(wakeups, "wakeups")                                                                      \
 	X(csum_offloaded, "csum_offloaded")                                                        \

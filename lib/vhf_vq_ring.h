@@ -96,13 +96,16 @@ vhf_desc_map(struct vhf_vq *vq, uint64_t addr, uint32_t len, uint16_t flags, boo
 	return 0;
 }
 
-/** Map an indirect table; it must be whole descriptors, in one region, within bounds. */
+/**
+ * Map an indirect table; it must be whole descriptors, no more than the ring
+ * holds, in one region.
+ */
 static inline const void *
 vhf_indirect_table(struct vhf_vq *vq, uint64_t addr, uint32_t len, uint32_t *nent)
 {
 	const void *table;
 
-	if (unlikely(!vq->indirect || len == 0 || len % 16 != 0 || len / 16 > VHF_INDIRECT_MAX)) {
+	if (unlikely(!vq->indirect || len == 0 || len % 16 != 0 || len / 16 > vq->size)) {
 		vhf_vq_break(vq, VHF_VQ_CNT_err_desc_len);
 		return NULL;
 	}
@@ -113,6 +116,13 @@ vhf_indirect_table(struct vhf_vq *vq, uint64_t addr, uint32_t len, uint32_t *nen
 	}
 	*nent = len / 16;
 	return table;
+}
+
+/** Most descriptors a chain of this queue may hold (VHF_CHAIN_MAX_DESC, or the queue size). */
+static inline uint32_t
+vhf_chain_max_desc(const struct vhf_vq *vq)
+{
+	return vq->size < VHF_CHAIN_MAX_DESC ? vq->size : VHF_CHAIN_MAX_DESC;
 }
 
 /**
@@ -127,6 +137,7 @@ vhf_split_fetch(struct vhf_vq *vq, uint16_t pos, bool device_writes, struct vhf_
 	const struct vhf_vring_desc *table = vq->desc;
 	uint32_t table_size = vq->size;
 	uint32_t seen = 0;
+	uint32_t ndesc = 0; /* buffer descriptors, indirect entries included */
 	bool in_indirect = false;
 	uint16_t start = *niov;
 	uint16_t idx;
@@ -164,6 +175,9 @@ vhf_split_fetch(struct vhf_vq *vq, uint16_t pos, bool device_writes, struct vhf_
 			idx = 0;
 			continue;
 		}
+		/* Zero-length ones count too: each costs a read, whatever it maps. */
+		if (unlikely(++ndesc > vhf_chain_max_desc(vq)))
+			return vhf_vq_break(vq, VHF_VQ_CNT_err_desc_chain);
 		ret = vhf_desc_map(vq, desc.addr, desc.len, desc.flags, device_writes, buf, iov, niov);
 		if (unlikely(ret < 0))
 			return ret;
@@ -233,6 +247,9 @@ vhf_packed_fetch(struct vhf_vq *vq, uint16_t *pos, bool *wrap, bool device_write
 			table = vhf_indirect_table(vq, desc.addr, desc.len, &nent);
 			if (table == NULL)
 				return -EIO;
+			/* Every entry is walked: refuse a table too long before reading any. */
+			if (unlikely(nent > vhf_chain_max_desc(vq)))
+				return vhf_vq_break(vq, VHF_VQ_CNT_err_desc_chain);
 			for (i = 0; i < nent; i++) {
 				struct vhf_vring_packed_desc ind;
 
@@ -252,6 +269,9 @@ vhf_packed_fetch(struct vhf_vq *vq, uint16_t *pos, bool *wrap, bool device_write
 			buf->id = desc.id;
 			break;
 		}
+		/* Zero-length ones count too: each costs a read, whatever it maps. */
+		if (unlikely(seen > vhf_chain_max_desc(vq)))
+			return vhf_vq_break(vq, VHF_VQ_CNT_err_desc_chain);
 		ret = vhf_desc_map(vq, desc.addr, desc.len, desc.flags, device_writes, buf, iov, niov);
 		if (unlikely(ret < 0))
 			return ret;
