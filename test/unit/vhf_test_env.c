@@ -27,6 +27,23 @@ vhf_test_race_window(void)
 		fn(window_arg);
 }
 
+static vhf_test_window_fn step_fn;
+static void *step_arg;
+
+void
+vhf_test_set_guest_step(vhf_test_window_fn fn, void *arg)
+{
+	step_fn = fn;
+	step_arg = arg;
+}
+
+void
+vhf_test_guest_step(void)
+{
+	if (step_fn != NULL)
+		step_fn(step_arg);
+}
+
 void
 vhf_test_env_init(struct vhf_test_env *env, const struct vhf_guest_config *gcfg,
 		  enum vhf_notify_algo algo)
@@ -41,6 +58,7 @@ vhf_test_env_init(struct vhf_test_env *env, const struct vhf_guest_config *gcfg,
 	cfg.notify_algo = algo;
 	assert_int_equal(vhf_vq_init(&env->vq, &cfg), 0);
 	vhf_test_set_window(NULL, NULL);
+	vhf_test_set_guest_step(NULL, NULL);
 }
 
 void

@@ -8,7 +8,8 @@
 /*
  * A device queue (the library, as users run it) wired to a guest model queue.
  * Unit tests build the library sources with VHF_TEST_HOOKS, which only turns
- * the race window into a call to vhf_test_race_window().
+ * the race window into a call to vhf_test_race_window() and the guest step
+ * (each look for the next chain) into one to vhf_test_guest_step().
  */
 
 #include <stdarg.h>
@@ -75,6 +76,12 @@ void vhf_test_raw_init(struct vhf_test_raw *r, struct vhf_test_env *env);
  */
 void vhf_test_raw_chain(struct vhf_test_raw *r, const struct vhf_test_seg *segs, uint16_t n,
 			uint64_t table_gpa, bool write, bool publish);
+
+/*
+ * Run fn at every guest step (each time the device looks for the next chain),
+ * until cleared with NULL: a guest that keeps publishing during one call.
+ */
+void vhf_test_set_guest_step(vhf_test_window_fn fn, void *arg);
 
 /* A test case of a feature matrix; it runs on variants whose bits include need_bits. */
 struct vhf_test_case {
