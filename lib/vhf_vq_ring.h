@@ -75,6 +75,18 @@ vhf_race_window_hold(struct vhf_vq *vq, int mark)
 #define VHF_RACE_WINDOW(vq, mark) do { } while (0)
 #endif
 
+/*
+ * Where the guest may publish while one device call runs: each time the device
+ * looks for the next chain. Empty in production; unit tests (VHF_TEST_HOOKS)
+ * run a guest there that keeps publishing, to prove every call ends.
+ */
+#if defined(VHF_TEST_HOOKS)
+void vhf_test_guest_step(void);
+#define VHF_GUEST_STEP() vhf_test_guest_step()
+#else
+#define VHF_GUEST_STEP() do { } while (0)
+#endif
+
 static inline void
 vhf_vq_count(struct vhf_vq *vq, enum vhf_vq_counter c)
 {
@@ -91,6 +103,28 @@ vhf_vq_break(struct vhf_vq *vq, enum vhf_vq_counter reason)
 		vq->broken_reason = (int16_t)reason;
 	}
 	return -EIO;
+}
+
+/** Give one RX call, or one TX burst, its VHF_BURST_MAX_DESC descriptor reads. */
+static inline void
+vhf_vq_budget_reset(struct vhf_vq *vq)
+{
+	vq->desc_budget = VHF_BURST_MAX_DESC;
+}
+
+/*
+ * Spend one descriptor read. False once the budget is spent: the walk stops
+ * with -EAGAIN, leaves the chain in the ring (not consumed, queue not broken)
+ * and its caller says "poll again", never "sleep".
+ */
+static inline bool
+vhf_vq_take_desc(struct vhf_vq *vq)
+{
+	if (unlikely(vq->desc_budget == 0))
+		return false;
+	vq->desc_budget--;
+	vq->cnt[VHF_VQ_CNT_descs_read]++;
+	return true;
 }
 
 static inline uint16_t
@@ -130,13 +164,16 @@ vhf_desc_map(struct vhf_vq *vq, uint64_t addr, uint32_t len, uint16_t flags, boo
 	return 0;
 }
 
-/** Map an indirect table; it must be whole descriptors, in one region, within bounds. */
+/**
+ * Map an indirect table; it must be whole descriptors, no more than the ring
+ * holds, in one region.
+ */
 static inline const void *
 vhf_indirect_table(struct vhf_vq *vq, uint64_t addr, uint32_t len, uint32_t *nent)
 {
 	const void *table;
 
-	if (unlikely(!vq->indirect || len == 0 || len % 16 != 0 || len / 16 > VHF_INDIRECT_MAX)) {
+	if (unlikely(!vq->indirect || len == 0 || len % 16 != 0 || len / 16 > vq->size)) {
 		vhf_vq_break(vq, VHF_VQ_CNT_err_desc_len);
 		return NULL;
 	}
@@ -149,10 +186,18 @@ vhf_indirect_table(struct vhf_vq *vq, uint64_t addr, uint32_t len, uint32_t *nen
 	return table;
 }
 
+/** Most descriptors a chain of this queue may hold (VHF_CHAIN_MAX_DESC, or the queue size). */
+static inline uint32_t
+vhf_chain_max_desc(const struct vhf_vq *vq)
+{
+	return vq->size < VHF_CHAIN_MAX_DESC ? vq->size : VHF_CHAIN_MAX_DESC;
+}
+
 /**
  * Walk the split chain whose head sits in avail slot pos. Every descriptor is
  * copied out of guest memory once, then checked: the guest may rewrite the
  * table under us and must not make us read or write out of bounds.
+ * -EAGAIN: the descriptor budget ran out in the middle; nothing was taken.
  */
 static inline int
 vhf_split_fetch(struct vhf_vq *vq, uint16_t pos, bool device_writes, struct vhf_buf *buf,
@@ -161,6 +206,7 @@ vhf_split_fetch(struct vhf_vq *vq, uint16_t pos, bool device_writes, struct vhf_
 	const struct vhf_vring_desc *table = vq->desc;
 	uint32_t table_size = vq->size;
 	uint32_t seen = 0;
+	uint32_t ndesc = 0; /* buffer descriptors, indirect entries included */
 	bool in_indirect = false;
 	uint16_t start = *niov;
 	uint16_t idx;
@@ -182,6 +228,8 @@ vhf_split_fetch(struct vhf_vq *vq, uint16_t pos, bool device_writes, struct vhf_
 		/* A chain visiting more descriptors than its table holds has a loop. */
 		if (unlikely(++seen > table_size))
 			return vhf_vq_break(vq, VHF_VQ_CNT_err_desc_loop);
+		if (unlikely(!vhf_vq_take_desc(vq)))
+			return -EAGAIN;
 		memcpy(&desc, &table[idx], sizeof(desc));
 
 		if (desc.flags & VHF_DESC_F_INDIRECT) {
@@ -198,6 +246,9 @@ vhf_split_fetch(struct vhf_vq *vq, uint16_t pos, bool device_writes, struct vhf_
 			idx = 0;
 			continue;
 		}
+		/* Zero-length ones count too: each costs a read, whatever it maps. */
+		if (unlikely(++ndesc > vhf_chain_max_desc(vq)))
+			return vhf_vq_break(vq, VHF_VQ_CNT_err_desc_chain);
 		ret = vhf_desc_map(vq, desc.addr, desc.len, desc.flags, device_writes, buf, iov, niov);
 		if (unlikely(ret < 0))
 			return ret;
@@ -229,6 +280,7 @@ vhf_packed_slot_avail(struct vhf_vq *vq, uint16_t pos, bool wrap)
  * Walk the packed chain starting at slot *pos (known available). Advances
  * *pos / *wrap past it. The chain's later descriptors were written before its
  * first descriptor's flags, which the caller loaded with acquire.
+ * -EAGAIN: the descriptor budget ran out in the middle; *pos is left as it was.
  */
 static inline int
 vhf_packed_fetch(struct vhf_vq *vq, uint16_t *pos, bool *wrap, bool device_writes,
@@ -250,6 +302,8 @@ vhf_packed_fetch(struct vhf_vq *vq, uint16_t *pos, bool *wrap, bool device_write
 
 		if (unlikely(++seen > vq->size))
 			return vhf_vq_break(vq, VHF_VQ_CNT_err_desc_loop);
+		if (unlikely(!vhf_vq_take_desc(vq)))
+			return -EAGAIN;
 		memcpy(&desc, &vq->desc_packed[p], sizeof(desc));
 		buf->ndesc++;
 		if (++p == vq->size) {
@@ -267,9 +321,14 @@ vhf_packed_fetch(struct vhf_vq *vq, uint16_t *pos, bool *wrap, bool device_write
 			table = vhf_indirect_table(vq, desc.addr, desc.len, &nent);
 			if (table == NULL)
 				return -EIO;
+			/* Every entry is walked: refuse a table too long before reading any. */
+			if (unlikely(nent > vhf_chain_max_desc(vq)))
+				return vhf_vq_break(vq, VHF_VQ_CNT_err_desc_chain);
 			for (i = 0; i < nent; i++) {
 				struct vhf_vring_packed_desc ind;
 
+				if (unlikely(!vhf_vq_take_desc(vq)))
+					return -EAGAIN;
 				memcpy(&ind, &table[i], sizeof(ind));
 				/*
 				 * A buffer the device only reads is read-only whatever its
@@ -286,6 +345,9 @@ vhf_packed_fetch(struct vhf_vq *vq, uint16_t *pos, bool *wrap, bool device_write
 			buf->id = desc.id;
 			break;
 		}
+		/* Zero-length ones count too: each costs a read, whatever it maps. */
+		if (unlikely(seen > vhf_chain_max_desc(vq)))
+			return vhf_vq_break(vq, VHF_VQ_CNT_err_desc_chain);
 		ret = vhf_desc_map(vq, desc.addr, desc.len, desc.flags, device_writes, buf, iov, niov);
 		if (unlikely(ret < 0))
 			return ret;
@@ -330,6 +392,7 @@ vhf_split_refresh_avail(struct vhf_vq *vq)
 static inline int
 vhf_vq_next_avail(struct vhf_vq *vq, int *mark)
 {
+	VHF_GUEST_STEP();
 	if (vq->packed) {
 		if (vhf_packed_slot_avail(vq, vq->next_avail, vq->next_avail_wrap))
 			return 1;
@@ -346,7 +409,10 @@ vhf_vq_next_avail(struct vhf_vq *vq, int *mark)
 	return 0;
 }
 
-/** Take the chain at the reservation cursor (vhf_vq_next_avail() said yes). */
+/**
+ * Take the chain at the reservation cursor (vhf_vq_next_avail() said yes).
+ * @return 0; -EIO the queue broke; -EAGAIN the descriptor budget is spent.
+ */
 static inline int
 vhf_vq_fetch(struct vhf_vq *vq, bool device_writes, struct vhf_buf *buf, struct vhf_iov *iov,
 	     uint16_t *niov)

@@ -11,7 +11,7 @@
  * what the library promises and abort()s on a violation:
  *
  *  - every TX segment lies wholly inside one guest region, the segments add up
- *    to the packet length and can be copied out;
+ *    to the packet length (an Ethernet header at least) and can be copied out;
  *  - an RX burst takes at most what it was given, and its counters account
  *    for every packet taken (delivered, too big, or dropped on a broken queue);
  *  - buffers in flight (consumed minus used) stay what they were at init:
@@ -19,6 +19,9 @@
  *  - split: the avail index the device trusts is never more than the ring
  *    size ahead of what it consumed;
  *  - a broken queue stays broken, answers at once and writes no guest memory;
+ *  - bounded work: an RX call, or a TX burst (up to vhf_net_tx_finish()),
+ *    reads at most VHF_BURST_MAX_DESC descriptors and stages at most a ring's
+ *    worth of used entries; arming a kick reads none;
  *  - when the device says "safe to sleep" (arm_kick true, has_room WAIT_KICK
  *    with the fixed algorithm) the guest's next publication is guaranteed to
  *    kick: notifications are enabled naming exactly what is published now;
@@ -96,6 +99,7 @@ struct fuzz_queue {
 	struct vhf_vq_config cfg;
 	struct vhf_vq vq;
 	uint32_t inflight; /* consumed minus used, at init */
+	uint64_t burst_reads; /* descriptors_read when the current TX burst began */
 	bool was_broken;
 	unsigned int broken_checks;
 	struct fuzz_guest_q g;
@@ -560,6 +564,8 @@ fuzz_check_tx_pkt(struct fuzz_ctx *ctx, const struct vhf_tx_pkt *pkt)
 		sum += pkt->iov[i].len;
 	}
 	FUZZ_CHECK(sum == pkt->len);
+	/* Nothing shorter than an Ethernet header is handed on. */
+	FUZZ_CHECK(pkt->len >= VHF_NET_MIN_FRAME_LEN);
 	if (ctx->tx_copied >= FUZZ_TX_COPY_BUDGET)
 		return;
 	n = pkt->len < FUZZ_COPY_LEN ? pkt->len : FUZZ_COPY_LEN;
@@ -849,7 +855,7 @@ fuzz_op_rx_burst(struct fuzz_ctx *ctx)
 	struct vhf_seg segs[FUZZ_MAX_PKTS][FUZZ_MAX_SEGS];
 	struct vhf_rx_pkt pkts[FUZZ_MAX_PKTS];
 	unsigned int np = 1 + fuzz_u8(in) % FUZZ_MAX_PKTS, i, k;
-	uint64_t packets, too_big, dropped, bytes, total = 0;
+	uint64_t packets, too_big, dropped, bytes, reads, total = 0;
 	struct vhf_burst_result res;
 	bool was_broken, snap;
 	uint16_t ret;
@@ -883,9 +889,11 @@ fuzz_op_rx_burst(struct fuzz_ctx *ctx)
 	dropped = vq->cnt[VHF_VQ_CNT_drop_broken];
 	bytes = vq->cnt[VHF_VQ_CNT_bytes];
 	was_broken = vq->broken;
+	reads = vq->cnt[VHF_VQ_CNT_descs_read];
 	snap = fuzz_pre_call(ctx, q);
 	ret = vhf_net_rx_enqueue(vq, pkts, (uint16_t)np, &res);
 	fuzz_post_call(ctx, snap);
+	FUZZ_CHECK(vq->cnt[VHF_VQ_CNT_descs_read] - reads <= VHF_BURST_MAX_DESC);
 	fuzz_stats.rx_pkts += vq->cnt[VHF_VQ_CNT_packets] - packets;
 	fuzz_stats.rx_wait += res.status == VHF_RX_WAIT_KICK;
 
@@ -919,6 +927,7 @@ fuzz_op_has_room(struct fuzz_ctx *ctx, bool space_only)
 	struct fuzz_queue *q = &ctx->q[0];
 	struct vhf_vq *vq = &q->vq;
 	uint16_t last_avail = vq->last_avail;
+	uint64_t reads = vq->cnt[VHF_VQ_CNT_descs_read];
 	bool was_broken = vq->broken, snap;
 
 	if (!q->enabled)
@@ -946,7 +955,7 @@ fuzz_op_has_room(struct fuzz_ctx *ctx, bool space_only)
 
 		fuzz_post_call(ctx, snap);
 		FUZZ_CHECK((mark == -EIO) == vq->broken);
-		FUZZ_CHECK(mark >= 0 || mark == -EIO || mark == -EMSGSIZE);
+		FUZZ_CHECK(mark >= 0 || mark == -EIO || mark == -EMSGSIZE || mark == -EAGAIN);
 		FUZZ_CHECK(mark != -EIO || bytes == 0);
 		if (mark >= 0 && bytes < (uint32_t)(need + vq->net_hdr_len)) {
 			if (!vhf_vq_enable_notify_and_check(vq, mark) && q->rings_disjoint &&
@@ -954,6 +963,7 @@ fuzz_op_has_room(struct fuzz_ctx *ctx, bool space_only)
 				fuzz_check_armed(q, mark);
 		}
 	}
+	FUZZ_CHECK(vq->cnt[VHF_VQ_CNT_descs_read] - reads <= VHF_BURST_MAX_DESC);
 	/* Looking never consumes (a broken queue's cursor is left where it broke). */
 	FUZZ_CHECK(vq->last_avail == last_avail);
 	FUZZ_CHECK(vq->broken || vq->next_avail == vq->last_avail);
@@ -970,8 +980,10 @@ fuzz_tx_one(struct fuzz_ctx *ctx, struct fuzz_queue *q)
 	int ret;
 
 	ret = vhf_net_tx_next(vq, &fuzz_tx_pkt);
-	FUZZ_CHECK(ret == 1 || ret == 0 || ret == -EIO);
+	FUZZ_CHECK(ret == 1 || ret == 0 || ret == -EIO || ret == -EAGAIN);
 	FUZZ_CHECK((ret == -EIO) == vq->broken);
+	FUZZ_CHECK(vq->used_pending <= vq->size);
+	FUZZ_CHECK(vq->cnt[VHF_VQ_CNT_descs_read] - q->burst_reads <= VHF_BURST_MAX_DESC);
 	if (was_broken)
 		FUZZ_CHECK(ret == -EIO);
 	if (ret == 1) {
@@ -1001,6 +1013,7 @@ fuzz_op_tx_burst(struct fuzz_ctx *ctx, bool finish)
 	if (finish) {
 		vhf_net_tx_finish(&q->vq);
 		FUZZ_CHECK(q->vq.used_pending == 0);
+		q->burst_reads = q->vq.cnt[VHF_VQ_CNT_descs_read];
 	}
 	fuzz_post_call(ctx, snap);
 }
@@ -1011,6 +1024,7 @@ fuzz_op_arm_kick(struct fuzz_ctx *ctx)
 {
 	struct fuzz_queue *q = &ctx->q[fuzz_u8(&ctx->in) & 1];
 	struct vhf_vq *vq = &q->vq;
+	uint64_t reads = vq->cnt[VHF_VQ_CNT_descs_read];
 	bool was_broken = vq->broken, armed, snap;
 
 	if (!q->enabled)
@@ -1018,6 +1032,7 @@ fuzz_op_arm_kick(struct fuzz_ctx *ctx)
 	snap = fuzz_pre_call(ctx, q);
 	armed = vhf_vq_arm_kick(vq);
 	fuzz_post_call(ctx, snap);
+	FUZZ_CHECK(vq->cnt[VHF_VQ_CNT_descs_read] == reads);
 	if (was_broken)
 		FUZZ_CHECK(armed);
 	FUZZ_CHECK(vq->next_avail == vq->last_avail || vq->broken);
@@ -1047,6 +1062,7 @@ fuzz_op_reinit(struct fuzz_ctx *ctx)
 	vhf_vq_get_base(&q->vq, &q->cfg.last_avail, &q->cfg.last_used);
 	FUZZ_CHECK(vhf_vq_init(&q->vq, &q->cfg) == 0);
 	FUZZ_CHECK(fuzz_inflight(&q->vq) == q->inflight);
+	q->burst_reads = 0; /* a new queue life: counters and budget start afresh */
 	fuzz_stats.reinit++;
 	q->was_broken = false;
 	q->broken_checks = 0;

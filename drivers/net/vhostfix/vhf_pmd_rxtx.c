@@ -21,7 +21,7 @@
  *  - from the guest: a partial TCP/UDP checksum is handed on as
  *    RTE_MBUF_F_RX_L4_CKSUM_NONE when the application enabled the matching rx
  *    offload, and completed here otherwise (or when it is not at the L4
- *    header); DATA_VALID gives RX_L4_CKSUM_GOOD; a GSO packet gives RX_LRO
+ *    header); DATA_VALID is ignored (a driver must not set it); a GSO packet gives RX_LRO
  *    and tso_segsz. A header the guest could not have sent honestly is
  *    counted (drop_bad_offload) and its packet dropped. The packet is
  *    judged by the bytes copied into the mbuf, never by a second read of
