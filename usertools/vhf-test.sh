@@ -26,8 +26,8 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 
 usage() {
-	sed -n '11,17p' "$0" | sed 's/^# \{0,1\}//' >&2
-	exit 2
+	sed -n '11,17p' "$0" | sed 's/^# \{0,1\}//'
+	exit "$1"
 }
 repeat=1
 only_suites=()
@@ -47,8 +47,8 @@ while [ $# -gt 0 ]; do
 		*) echo "vhf-test: --build: unknown build '${2:-}' (gcc asan race)" >&2; exit 2 ;;
 		esac
 		shift 2 ;;
-	-h|--help) usage ;;
-	*) echo "vhf-test: unknown option '$1'" >&2; usage ;;
+	-h|--help) usage 0 ;;
+	*) echo "vhf-test: unknown option '$1'" >&2; usage 2 >&2 ;;
 	esac
 done
 

@@ -737,7 +737,7 @@ main(int argc, char **argv)
 	ok(legacy_stalls > 0 && fixed_stalls == 0 && fixed_livelocks == 0,
 	   "fixed never stalls, legacy does");
 	printf("1..%d\n", test_num);
-	printf("explored %" PRIu64 " interleavings: fixed %" PRIu64 " stalls %" PRIu64
+	printf("# explored %" PRIu64 " interleavings: fixed %" PRIu64 " stalls %" PRIu64
 	       " livelocks; legacy %" PRIu64 " stalls\n", total_executions, fixed_stalls,
 	       fixed_livelocks, legacy_stalls);
 	return test_failed ? 1 : 0;

@@ -401,7 +401,7 @@ main(int argc, char **argv)
 
 	printf("1..%d\n", tot.test_no);
 	/* Stalls here count every failure class of the fixed runs: kicks and interrupts. */
-	printf("explored %llu interleavings: fixed %llu stalls %llu livelocks; legacy %llu stalls\n",
+	printf("# explored %llu interleavings: fixed %llu stalls %llu livelocks; legacy %llu stalls\n",
 	       (unsigned long long)tot.executions, (unsigned long long)tot.fixed_stalls,
 	       (unsigned long long)tot.fixed_livelocks,
 	       (unsigned long long)tot.legacy_stalls);
