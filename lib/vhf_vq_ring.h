@@ -148,7 +148,7 @@ vhf_split_fetch(struct vhf_vq *vq, uint16_t pos, bool device_writes, struct vhf_
 		/* A chain visiting more descriptors than its table holds has a loop. */
 		if (unlikely(++seen > table_size))
 			return vhf_vq_break(vq, VHF_VQ_CNT_err_desc_loop);
-		memcpy(&desc, &table[idx], sizeof(desc));
+		vhf_shm_read_desc(&desc, &table[idx], sizeof(desc));
 
 		if (desc.flags & VHF_DESC_F_INDIRECT) {
 			uint32_t nent;
@@ -216,7 +216,7 @@ vhf_packed_fetch(struct vhf_vq *vq, uint16_t *pos, bool *wrap, bool device_write
 
 		if (unlikely(++seen > vq->size))
 			return vhf_vq_break(vq, VHF_VQ_CNT_err_desc_loop);
-		memcpy(&desc, &vq->desc_packed[p], sizeof(desc));
+		vhf_shm_read_desc(&desc, &vq->desc_packed[p], sizeof(desc));
 		buf->ndesc++;
 		if (++p == vq->size) {
 			p = 0;
@@ -236,7 +236,7 @@ vhf_packed_fetch(struct vhf_vq *vq, uint16_t *pos, bool *wrap, bool device_write
 			for (i = 0; i < nent; i++) {
 				struct vhf_vring_packed_desc ind;
 
-				memcpy(&ind, &table[i], sizeof(ind));
+				vhf_shm_read_desc(&ind, &table[i], sizeof(ind));
 				/*
 				 * A buffer the device only reads is read-only whatever its
 				 * entries say: DPDK's virtio driver leaves WRITE set on
