@@ -5,7 +5,7 @@
 inputs (test/fuzz/regress/*.bin).
 
 Each seed is a small, mostly well-formed scenario in the input format that
-fuzz_vq.c documents at its top: a memory map, two queues, a guest publishing
+fuzz_guest.h documents at its top: a memory map, two queues, a guest publishing
 chains and the device serving them. libFuzzer mutates from there; the replay
 build runs them as they are.
 
@@ -16,7 +16,7 @@ import os
 import struct
 import sys
 
-# Must match fuzz_vq.h.
+# Must match fuzz_guest.h.
 Q_ENABLED, Q_PACKED, Q_EVENT_IDX, Q_INDIRECT, Q_MRG, Q_HDR12 = 1, 2, 4, 8, 16, 32
 ALGO_FIXED, ALGO_LEGACY, ALGO_CONSUMED = 0, 1, 2
 P_DEDICATED, P_RAW_INDEX, P_AT_END = 4, 8, 16
