@@ -1085,6 +1085,22 @@ fuzz_during(struct fuzz_ctx *ctx)
 	d->left = times == 0 ? UINT32_MAX : times;
 }
 
+unsigned int
+fuzz_rx_pkts(struct fuzz_in *in, uint32_t *len, uint8_t *shape)
+{
+	unsigned int np = 1 + fuzz_u8(in) % FUZZ_MAX_PKTS, i;
+
+	for (i = 0; i < np; i++) {
+		len[i] = fuzz_u16(in);
+		shape[i] = fuzz_u8(in);
+		if (!(shape[i] & FUZZ_SHAPE_LEN16))
+			len[i] &= 0x3fff;
+		if (shape[i] & FUZZ_SHAPE_PAST64K)
+			len[i] += 0x10000;
+	}
+	return np;
+}
+
 bool
 fuzz_guest_op(struct fuzz_ctx *ctx, unsigned int op)
 {

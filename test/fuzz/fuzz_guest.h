@@ -104,6 +104,14 @@ enum fuzz_act {
 #define FUZZ_SIZES { 1, 2, 4, 8, 16, 256 }
 #define FUZZ_MAX_SIZE 256
 
+/* rx_burst operands: u8 npkts (1 + v % FUZZ_MAX_PKTS), npkts x { u16 len, u8 shape }. */
+#define FUZZ_MAX_PKTS 32
+#define FUZZ_SHAPE_SEGS_MASK 0x03 /* segments - 1 */
+#define FUZZ_SHAPE_LEN16 0x20     /* the whole u16 is the length (else v & 0x3fff) */
+#define FUZZ_SHAPE_PAST64K 0x40   /* plus 64 KiB: past the largest packet */
+#define FUZZ_SHAPE_OFFLOAD 0x80   /* with an offload request */
+#define FUZZ_PKT_MAX_LEN 0x1ffffu
+
 /* Armed actions at a time, and how often one call lets them run. */
 #define FUZZ_DURING_SLOTS 4
 #define FUZZ_MAX_FIRINGS (1u << 16)
@@ -234,6 +242,9 @@ int fuzz_setup(struct fuzz_ctx *ctx, const uint8_t *data, size_t size, struct vh
 	       struct vhf_vq *vq1);
 /* Unmap and free everything fuzz_setup() made. */
 void fuzz_teardown(struct fuzz_ctx *ctx);
+
+/* Read rx_burst's operands: packet lengths and shape bytes; returns how many. */
+unsigned int fuzz_rx_pkts(struct fuzz_in *in, uint32_t *len, uint8_t *shape);
 
 /* Run op if it is the guest's (publish, poke, poke_field, during, desc); false if not. */
 bool fuzz_guest_op(struct fuzz_ctx *ctx, unsigned int op);

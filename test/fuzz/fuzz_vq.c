@@ -38,7 +38,7 @@
  * around sparse regions.
  *
  * Device operations and their operands (the guest's are in fuzz_guest.c):
- *   rx_burst: u8 npkts (1 + v % 32), npkts x { u16 len, u8 shape }
+ *   rx_burst: u8 npkts (1 + v % 32), npkts x { u16 len, u8 shape (FUZZ_SHAPE_*) }
  *   tx_burst: u8 max (1 + v % 64); tx_next: none
  *   has_room, avail_space: u32 need (bit 31 clear: v % 20000, else as is)
  *   arm_kick, reinit: u8 queue (bit 0)
@@ -54,19 +54,12 @@
 #include "vhf_net_offload.h"
 
 #define FUZZ_MAX_OPS 256
-#define FUZZ_MAX_PKTS 32
-#define FUZZ_MAX_SEGS 4
-#define FUZZ_PKT_MAX_LEN 0x1ffffu
+#define FUZZ_MAX_SEGS (FUZZ_SHAPE_SEGS_MASK + 1)
 #define FUZZ_SRC_LEN (256u << 10)
 #define FUZZ_TX_MAX_PER_OP 64
 #define FUZZ_RX_BYTE_BUDGET (4u << 20)
 #define FUZZ_TX_COPY_BUDGET (4u << 20)
 #define FUZZ_COPY_LEN 65536u
-
-/* rx_burst shape byte: bits 0-1 segments - 1; these, and bit 7 an offload header. */
-#define FUZZ_SHAPE_LEN16 0x20   /* the whole u16 is the length (else v & 0x3fff) */
-#define FUZZ_SHAPE_PAST64K 0x40 /* plus 64 KiB: past the largest packet */
-#define FUZZ_SHAPE_OFFLOAD 0x80
 
 static uint8_t fuzz_src[FUZZ_SRC_LEN];
 static uint8_t fuzz_copy[FUZZ_COPY_LEN + 1];
@@ -146,7 +139,9 @@ fuzz_op_rx_burst(struct fuzz_ctx *ctx)
 	struct vhf_vq *vq = q->vq;
 	struct vhf_seg segs[FUZZ_MAX_PKTS][FUZZ_MAX_SEGS];
 	struct vhf_rx_pkt pkts[FUZZ_MAX_PKTS];
-	unsigned int np = 1 + fuzz_u8(in) % FUZZ_MAX_PKTS, i, k;
+	uint32_t lens[FUZZ_MAX_PKTS];
+	uint8_t shapes[FUZZ_MAX_PKTS];
+	unsigned int np = fuzz_rx_pkts(in, lens, shapes), i, k;
 	uint64_t packets, too_big, dropped, bytes, total = 0;
 	struct vhf_burst_result res;
 	struct fuzz_rx_acct acct;
@@ -154,16 +149,10 @@ fuzz_op_rx_burst(struct fuzz_ctx *ctx)
 	uint16_t ret;
 
 	for (i = 0; i < np; i++) {
-		uint32_t len = fuzz_u16(in);
-		uint8_t shape = fuzz_u8(in);
-		unsigned int ns = 1 + shape % FUZZ_MAX_SEGS;
-		uint32_t left;
+		uint32_t len = lens[i], left = len;
+		uint8_t shape = shapes[i];
+		unsigned int ns = 1 + (shape & FUZZ_SHAPE_SEGS_MASK);
 
-		if (!(shape & FUZZ_SHAPE_LEN16))
-			len &= 0x3fff;
-		if (shape & FUZZ_SHAPE_PAST64K)
-			len += 0x10000;
-		left = len;
 		for (k = 0; k < ns; k++) {
 			uint32_t sl = k + 1 == ns ? left : len / ns;
 			uint32_t so = (i * 4099u + k * 131u) % (FUZZ_SRC_LEN - FUZZ_PKT_MAX_LEN);
