@@ -266,6 +266,7 @@ void fuzz_call_end(struct fuzz_ctx *ctx);
  */
 struct fuzz_rx_acct {
 	bool clean;        /* no published RX buffer lies over a ring or a table */
+	bool packed;       /* a guest action inside the call makes it unclean */
 	uint64_t packets;
 	uint64_t bytes;
 };
