@@ -249,7 +249,7 @@ def seeds():
     # conversions) while staying within every invariant: a few mutations away from the bugs.
 
     # One sparse region of 4 GiB + 1 MiB: RX buffers of almost 4 GiB, a small one before a
-    # huge one (their sum fits 32 bits, one byte of the huge length away from not), a
+    # huge one (their sum fits 32 bits; a small one 256 bytes longer would not), a
     # 60000-byte TX frame 1 GiB in.
     s = Seed([(16, SCALE_4G << 2, 0)],
              [dict(flags=Q_MRG | Q_EVENT_IDX, size_sel=4),
@@ -257,7 +257,7 @@ def seeds():
     s.publish(0, [(0, BUF_BASE, 0xffff0000)], wide=True)
     s.rx([(1500, 1, False), (9000, 2, True)])
     s.publish(0, [(0, BUF_BASE + 0x10000, 100)], wide=True)
-    s.publish(0, [(0, BUF_BASE + 0x20000, 0xff00ff9c)], wide=True)
+    s.publish(0, [(0, BUF_BASE + 0x20000, 0xfffffe9c)], wide=True)
     s.rx([(9000, 3, False), (0x10000, 1, False)]).has_room(20000).avail_space(1 << 31)
     s.publish(1, [(0, 0x40000000, 12), (0, 0x40001000, 60000)], wide=True).tx().arm(1)
     out['sparse_4g_wide'] = s
