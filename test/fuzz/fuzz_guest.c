@@ -694,25 +694,8 @@ fuzz_over_rings(struct fuzz_ctx *ctx, const void *p, uint64_t len)
 	return over;
 }
 
-/*
- * The guest, acting during a call, publishes a buffer the device will write
- * over its own used entries: what it reads back there is its own doing.
- */
-static void
-fuzz_note_rx_buffer(struct fuzz_ctx *ctx, const struct fuzz_queue *q, uint64_t gpa, uint32_t len)
-{
-	struct vhf_iov iov[FUZZ_NREGIONS_MAX];
-	uint16_t n = 0, i;
-	uint32_t hint = 0;
-
-	if (!ctx->call.active || !q->rx || len == 0)
-		return;
-	if (vhf_mem_map(&ctx->mem, gpa, len, iov, &n, FUZZ_NREGIONS_MAX, &hint) != 0)
-		return; /* the device will refuse it */
-	for (i = 0; i < n; i++)
-		if (fuzz_over_rings(ctx, iov[i].base, iov[i].len))
-			ctx->call.scribbled = true;
-}
+static void fuzz_note_chain(struct fuzz_ctx *ctx, const struct fuzz_queue *q, uint16_t pos,
+			    bool wrap);
 
 /*
  * Write an indirect table of cnt entries, repeating the n descriptors given,
@@ -750,9 +733,11 @@ fuzz_write_table(struct fuzz_ctx *ctx, struct fuzz_queue *q, uint8_t r, uint64_t
 
 			memcpy(dst, &d, sizeof(d));
 		}
-		fuzz_note_rx_buffer(ctx, q, addr[i % n], len[i % n]);
 	}
 	q->g.table_n = i;
+	/* Inside a call, a table written over the rings changes what the guest reads back. */
+	if (ctx->call.active && fuzz_over_rings(ctx, q->g.table, 16 * (uint64_t)i))
+		ctx->call.scribbled = true;
 }
 
 /*
@@ -824,17 +809,18 @@ fuzz_publish(struct fuzz_ctx *ctx, struct fuzz_in *in, bool apply)
 							      VHF_DESC_F_NEXT : 0)),
 				.next = bad_next && last ? (uint16_t)len[i % nd] :
 							   (uint16_t)((d + 1) & mask) };
-			fuzz_note_rx_buffer(ctx, q, addr[i % nd], len[i % nd]);
 		}
 		q->g.next_head = (uint16_t)(q->g.next_head + n);
 		idx = avail->idx;
 		avail->ring[idx & mask] = head;
 		if (publish)
 			__atomic_store_n(&avail->idx, (uint16_t)(idx + 1), __ATOMIC_RELEASE);
+		fuzz_note_chain(ctx, q, head, false);
 	} else {
 		struct vhf_vring_packed_desc *desc = q->cfg.desc_packed;
 		uint16_t first = q->g.pos, first_flags = 0;
 		uint16_t id = q->g.next_id++;
+		bool first_wrap = q->g.wrap;
 
 		for (i = 0; i < n; i++) {
 			uint16_t p = q->g.pos;
@@ -855,7 +841,6 @@ fuzz_publish(struct fuzz_ctx *ctx, struct fuzz_in *in, bool apply)
 				f |= wflag;
 				if (!last || bad_next)
 					f |= VHF_DESC_F_NEXT;
-				fuzz_note_rx_buffer(ctx, q, addr[i % nd], len[i % nd]);
 			}
 			desc[p].id = id;
 			if (i == 0)
@@ -870,6 +855,7 @@ fuzz_publish(struct fuzz_ctx *ctx, struct fuzz_in *in, bool apply)
 		/* The chain's first flags publish it, written last. */
 		if (publish)
 			__atomic_store_n(&desc[first].flags, first_flags, __ATOMIC_RELEASE);
+		fuzz_note_chain(ctx, q, first, first_wrap);
 	}
 }
 
@@ -1008,7 +994,6 @@ fuzz_desc(struct fuzz_ctx *ctx, struct fuzz_in *in, bool apply)
 	} else {
 		slot = (uint8_t *)q->area[0] + 16 * (uint64_t)(idx % q->cfg.size);
 	}
-	fuzz_note_rx_buffer(ctx, q, addr, len);
 	/* A table may sit at any address: bytes, flags last (the device runs on this thread). */
 	if (q->cfg.packed) {
 		struct vhf_vring_packed_desc d = { .addr = addr, .len = len, .id = next };
@@ -1484,18 +1469,19 @@ fuzz_ref_walk(struct fuzz_ctx *ctx, struct fuzz_ref *ref)
 	ref->clean = true;
 	if (!vq->packed) {
 		/*
-		 * The device takes entries up to its shadow of avail->idx before it
-		 * reads the index again: either may be what it goes by.
+		 * The device takes entries up to its shadow of avail->idx, then reads
+		 * the index again and accepts it if it is at most a ring ahead of what
+		 * it has consumed by then: it may go up to a ring past the shadow.
 		 */
 		uint16_t n = (uint16_t)(q->cfg.avail->idx - vq->last_avail);
 		uint16_t shadow = (uint16_t)(vq->shadow_avail - vq->last_avail);
 
-		if (n > vq->size || (shadow <= vq->size && shadow > n))
-			n = shadow;
-		if (n > vq->size) {
+		if (shadow > vq->size) {
 			ref->ok = false;
 			return;
 		}
+		if (n < shadow || n > shadow + vq->size)
+			n = shadow;
 		for (i = 0; i < n && ref->ok; i++)
 			ref->ok = fuzz_ref_split_chain(
 				ctx, ref, q->cfg.avail->ring[(uint16_t)(vq->last_avail + i) & vq->mask]);
@@ -1527,6 +1513,34 @@ fuzz_ref_walk(struct fuzz_ctx *ctx, struct fuzz_ref *ref)
 
 /* Large (pieces, tables): one per process, the calls are not re-entered. */
 static struct fuzz_ref fuzz_ref_scratch;
+static struct fuzz_ref fuzz_ref_chain;
+
+/*
+ * The guest, acting inside a call, published an RX chain at pos (split: its
+ * head): if the device will write over a ring there (its own used entries
+ * among them), what the guest reads back is its own doing.
+ */
+static void
+fuzz_note_chain(struct fuzz_ctx *ctx, const struct fuzz_queue *q, uint16_t pos, bool wrap)
+{
+	struct fuzz_ref *ref = &fuzz_ref_chain;
+	unsigned int i;
+
+	if (!ctx->call.active || !q->rx)
+		return;
+	memset(ref, 0, offsetof(struct fuzz_ref, pieces));
+	ref->clean = true;
+	/* Pieces found before a descriptor the device refuses are written all the same. */
+	if (q->cfg.packed)
+		(void)fuzz_ref_packed_chain(ctx, ref, &pos, &wrap);
+	else
+		(void)fuzz_ref_split_chain(ctx, ref, pos);
+	if (!ref->clean)
+		ctx->call.scribbled = true;
+	for (i = 0; i < ref->npieces; i++)
+		if (fuzz_over_rings(ctx, ref->pieces[i].base, ref->pieces[i].len))
+			ctx->call.scribbled = true;
+}
 
 void
 fuzz_rx_acct_begin(struct fuzz_ctx *ctx, struct fuzz_rx_acct *a)

@@ -175,8 +175,8 @@ static uint32_t
 gen_wide_len(void)
 {
 	switch (replay_below(6)) {
-	case 0:
-		return UINT32_MAX - replay_below(70000);
+	case 0: /* with an ordinary buffer before it, a sum past 2^32 */
+		return UINT32_MAX - replay_below(replay_chance(2) ? 2048 : 70000);
 	case 1:
 		return (uint32_t)1 << (16 + replay_below(16));
 	case 2:

@@ -277,7 +277,7 @@ def seeds():
     # device is taking them (four times, then a real packet).
     s = Seed(big, [None, dict(flags=Q_EVENT_IDX | Q_HDR12, size_sel=3)])
     s.publish(1, [(0, BUF_BASE, 4)])
-    s.during(0, 2, 3, 4, struct.pack('<B', ACT_PUBLISH) +
+    s.during(0, 2, 2, 4, struct.pack('<B', ACT_PUBLISH) +
              Seed.publish_ops(1, [(0, BUF_BASE + 64, 6)]))
     s.tx(4)
     tx_pkts(s, 2, 300)
