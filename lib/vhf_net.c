@@ -8,12 +8,26 @@
 #define VHF_RX_MAX_BUFS 128
 /** Host segments one packet's guest buffers may map to. */
 #define VHF_RX_MAX_IOV (4 * VHF_CHAIN_MAX_IOV)
+/** Descriptor reads after which a packet takes no further buffer: as many as its segments. */
+#define VHF_RX_MAX_DESC VHF_RX_MAX_IOV
+
+/*
+ * One packet's walk (VHF_RX_MAX_DESC reads, then one more chain: its indirect
+ * descriptor, its entries, and the one read too many that breaks it) fits in
+ * a fresh call's budget. So every packet is decided, delivered or dropped as
+ * too big, instead of being retried forever.
+ */
+_Static_assert(VHF_RX_MAX_DESC + VHF_CHAIN_MAX_DESC + 2 <= VHF_BURST_MAX_DESC,
+	       "a packet's walk must fit in one call's descriptor budget");
+/* Used entries staged in one call: one per chain read at most, never enough to wrap. */
+_Static_assert(VHF_BURST_MAX_DESC < UINT16_MAX, "used_pending is 16 bits");
 
 enum vhf_reserve {
 	VHF_RESERVE_OK,
 	VHF_RESERVE_SHORT,   /* not enough published; mark says what we saw */
 	VHF_RESERVE_TOO_BIG, /* can never fit: drop the packet */
 	VHF_RESERVE_BROKEN,
+	VHF_RESERVE_BUDGET,  /* the call's descriptor budget ran out: poll again */
 };
 
 /** Buffers reserved for the packet being delivered. */
@@ -24,10 +38,17 @@ struct vhf_rx_room {
 	struct vhf_iov iov[VHF_RX_MAX_IOV];
 };
 
+static inline uint32_t
+vhf_sat32(uint64_t v)
+{
+	return v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+}
+
 /*
  * Reserve guest buffers for need bytes (header included) at the cursor, the
  * "avail space" step of the protocol. On SHORT nothing stays reserved and
- * *mark is the avail index the decision was based on.
+ * *mark is the avail index the decision was based on; on BUDGET nothing
+ * stays reserved either.
  */
 static inline enum vhf_reserve
 vhf_rx_reserve(struct vhf_vq *vq, uint32_t need, struct vhf_rx_room *room, int *mark,
@@ -35,28 +56,44 @@ vhf_rx_reserve(struct vhf_vq *vq, uint32_t need, struct vhf_rx_room *room, int *
 {
 	uint16_t start = vq->next_avail;
 	bool start_wrap = vq->next_avail_wrap;
-	uint32_t bytes = 0;
+	/* Each chain is under 4 GiB, at most VHF_RX_MAX_BUFS of them: this sum cannot wrap. */
+	uint64_t bytes = 0;
 	uint32_t slots = 0;
+	uint32_t budget = vq->desc_budget;
+	int ret;
 
 	room->nbufs = 0;
 	room->niov = 0;
 	while (bytes < need) {
 		struct vhf_buf *buf = &room->bufs[room->nbufs];
-		int ret;
 
 		if (room->nbufs == VHF_RX_MAX_BUFS ||
-		    room->niov > VHF_RX_MAX_IOV - VHF_CHAIN_MAX_IOV || slots >= vq->size)
+		    room->niov > VHF_RX_MAX_IOV - VHF_CHAIN_MAX_IOV || slots >= vq->size ||
+		    budget - vq->desc_budget >= VHF_RX_MAX_DESC)
 			goto too_big;
 		ret = vhf_vq_next_avail(vq, mark);
 		if (unlikely(ret < 0))
 			return VHF_RESERVE_BROKEN;
 		if (ret == 0) {
-			*bytes_seen = bytes;
+			*bytes_seen = (uint32_t)bytes; /* short of need, itself a uint32_t */
 			vhf_vq_rewind(vq, start, start_wrap);
 			return VHF_RESERVE_SHORT;
 		}
-		if (unlikely(vhf_vq_fetch(vq, true, buf, room->iov, &room->niov) < 0))
+		ret = vhf_vq_fetch(vq, true, buf, room->iov, &room->niov);
+		if (unlikely(ret == -EAGAIN)) {
+			vhf_vq_rewind(vq, start, start_wrap);
+			return VHF_RESERVE_BUDGET;
+		}
+		if (unlikely(ret < 0))
 			return VHF_RESERVE_BROKEN;
+		/*
+		 * Too short for the header, it can never be used (with MRG_RXBUF the
+		 * spec forbids it): break rather than have every packet walk it again.
+		 */
+		if (unlikely(buf->len < vq->net_hdr_len)) {
+			vhf_vq_break(vq, VHF_VQ_CNT_err_rx_buf_short);
+			return VHF_RESERVE_BROKEN;
+		}
 		bytes += buf->len;
 		slots += buf->ndesc;
 		room->nbufs++;
@@ -64,13 +101,13 @@ vhf_rx_reserve(struct vhf_vq *vq, uint32_t need, struct vhf_rx_room *room, int *
 		if (!vq->mrg_rxbuf && bytes < need)
 			goto too_big;
 	}
-	*bytes_seen = bytes;
+	*bytes_seen = vhf_sat32(bytes);
 	*mark = vq->packed ? vhf_mark_packed(vq->next_avail, vq->next_avail_wrap) :
 			     vq->shadow_avail;
 	return VHF_RESERVE_OK;
 
 too_big:
-	*bytes_seen = bytes;
+	*bytes_seen = vhf_sat32(bytes);
 	vhf_vq_rewind(vq, start, start_wrap);
 	return VHF_RESERVE_TOO_BIG;
 }
@@ -92,8 +129,8 @@ vhf_rx_legacy_mark(struct vhf_vq *vq, int mark)
  * Find room for need bytes, or arm the guest RX kick and say why not.
  * This is the never-stall rule: when short, enable notification naming the
  * mark the decision was based on, full barrier, and retry if the guest
- * published past it. Returns OK/TOO_BIG/BROKEN from the reservation, or SHORT
- * with *status WAIT_KICK (safe to sleep) or RETRY (poll again).
+ * published past it. Returns OK/TOO_BIG/BROKEN/BUDGET from the reservation, or
+ * SHORT with *status WAIT_KICK (safe to sleep) or RETRY (poll again).
  */
 static enum vhf_reserve
 vhf_rx_make_room(struct vhf_vq *vq, uint32_t need, struct vhf_rx_room *room,
@@ -226,6 +263,7 @@ vhf_net_rx_enqueue(struct vhf_vq *vq, const struct vhf_rx_pkt *pkts, uint16_t n,
 		res->status = VHF_RX_BROKEN;
 		return n;
 	}
+	vhf_vq_budget_reset(vq);
 	vhf_vq_rewind(vq, vq->last_avail, vq->avail_wrap);
 	for (i = 0; i < n; i++) {
 		const struct vhf_rx_pkt *pkt = &pkts[i];
@@ -239,6 +277,12 @@ vhf_net_rx_enqueue(struct vhf_vq *vq, const struct vhf_rx_pkt *pkts, uint16_t n,
 		r = vhf_rx_make_room(vq, pkt->len + vq->net_hdr_len, &room, &res->status);
 		if (r == VHF_RESERVE_SHORT)
 			break;
+		if (unlikely(r == VHF_RESERVE_BUDGET)) {
+			/* The rest waits for the next call; no kick was promised. */
+			vhf_vq_count(vq, VHF_VQ_CNT_budget_exhausted);
+			res->status = VHF_RX_RETRY;
+			break;
+		}
 		if (r == VHF_RESERVE_TOO_BIG) {
 			vhf_vq_count(vq, VHF_VQ_CNT_drop_too_big);
 			continue;
@@ -269,11 +313,16 @@ vhf_net_rx_has_room(struct vhf_vq *vq, uint32_t need_bytes)
 		return VHF_RX_BROKEN;
 	if (need_bytes > VHF_NET_MAX_PKT_LEN)
 		return VHF_RX_DONE; /* would be dropped, not waited for */
+	vhf_vq_budget_reset(vq);
 	vhf_vq_rewind(vq, vq->last_avail, vq->avail_wrap);
 	r = vhf_rx_make_room(vq, need_bytes + vq->net_hdr_len, &room, &status);
 	vhf_vq_rewind(vq, vq->last_avail, vq->avail_wrap);
 	if (r == VHF_RESERVE_BROKEN)
 		return VHF_RX_BROKEN;
+	if (unlikely(r == VHF_RESERVE_BUDGET)) {
+		vhf_vq_count(vq, VHF_VQ_CNT_budget_exhausted);
+		return VHF_RX_RETRY;
+	}
 	/* Room, or a packet that can never fit and will be dropped: either way, no waiting. */
 	return r == VHF_RESERVE_SHORT ? status : VHF_RX_DONE;
 }
@@ -290,11 +339,17 @@ vhf_net_rx_avail_space(struct vhf_vq *vq, uint32_t need_bytes, uint32_t *bytes)
 		return -EIO;
 	if (need_bytes > VHF_NET_MAX_PKT_LEN)
 		return -EMSGSIZE;
+	vhf_vq_budget_reset(vq);
 	vhf_vq_rewind(vq, vq->last_avail, vq->avail_wrap);
 	r = vhf_rx_reserve(vq, need_bytes + vq->net_hdr_len, &room, &mark, bytes);
 	vhf_vq_rewind(vq, vq->last_avail, vq->avail_wrap);
 	if (r == VHF_RESERVE_BROKEN)
 		return -EIO;
+	if (unlikely(r == VHF_RESERVE_BUDGET)) {
+		vhf_vq_count(vq, VHF_VQ_CNT_budget_exhausted);
+		*bytes = 0;
+		return -EAGAIN;
+	}
 	if (r == VHF_RESERVE_TOO_BIG)
 		return -EMSGSIZE;
 	return mark;
@@ -357,9 +412,24 @@ vhf_net_tx_next(struct vhf_vq *vq, struct vhf_tx_pkt *pkt)
 		ret = vhf_vq_next_avail(vq, &mark);
 		if (ret <= 0)
 			return ret < 0 ? -EIO : 0;
+		/*
+		 * A guest has at most a ring's worth of buffers out: more chains in
+		 * one burst means it republished some we hold. With the descriptor
+		 * budget this bounds a burst, chains skipped below included, and
+		 * keeps used_pending from wrapping.
+		 */
+		if (unlikely(vq->used_pending >= vq->size)) {
+			vhf_vq_count(vq, VHF_VQ_CNT_budget_exhausted);
+			return -EAGAIN;
+		}
 		/* Busy now: the guest need not kick us until we go idle again. */
 		vhf_vq_disable_notify(vq);
-		if (unlikely(vhf_vq_fetch(vq, false, &buf, pkt->iov, &niov) < 0))
+		ret = vhf_vq_fetch(vq, false, &buf, pkt->iov, &niov);
+		if (unlikely(ret == -EAGAIN)) {
+			vhf_vq_count(vq, VHF_VQ_CNT_budget_exhausted);
+			return -EAGAIN;
+		}
+		if (unlikely(ret < 0))
 			return -EIO;
 		vhf_vq_commit(vq);
 		/* The payload stays readable until vhf_net_tx_finish() publishes this. */
@@ -367,6 +437,11 @@ vhf_net_tx_next(struct vhf_vq *vq, struct vhf_tx_pkt *pkt)
 		if (unlikely(buf.len < vq->net_hdr_len)) {
 			/* Returned to the guest unread; the queue itself is still sound. */
 			vhf_vq_count(vq, VHF_VQ_CNT_err_hdr);
+			continue;
+		}
+		if (unlikely(buf.len - vq->net_hdr_len < VHF_NET_MIN_FRAME_LEN)) {
+			/* No port sends less than an Ethernet header: nor a 0-byte frame. */
+			vhf_vq_count(vq, VHF_VQ_CNT_drop_runt);
 			continue;
 		}
 		memset(&pkt->hdr, 0, sizeof(pkt->hdr));
@@ -383,5 +458,7 @@ vhf_net_tx_next(struct vhf_vq *vq, struct vhf_tx_pkt *pkt)
 bool
 vhf_net_tx_finish(struct vhf_vq *vq)
 {
+	/* The next burst starts with a whole budget. */
+	vhf_vq_budget_reset(vq);
 	return vhf_vq_flush_and_need_call(vq);
 }

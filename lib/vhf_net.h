@@ -14,8 +14,15 @@
 
 #include "vhf_vq.h"
 
-/** Largest packet (header excluded) either direction carries: a 64 KiB GSO frame. */
-#define VHF_NET_MAX_PKT_LEN 65536
+/**
+ * Largest packet (header excluded) either direction carries, and the
+ * max_rx_pktlen the PMD advertises: one limit both ways, so that a frame taken
+ * from one guest can always be offered to another. A guest's GSO frame fits
+ * (Linux keeps a GSO packet, headers included, under 64 KiB).
+ */
+#define VHF_NET_MAX_PKT_LEN 65535
+/** Shortest frame taken from the guest: an Ethernet header. */
+#define VHF_NET_MIN_FRAME_LEN 14
 
 /** One contiguous piece of a packet in host memory. */
 struct vhf_seg {
@@ -40,7 +47,10 @@ enum vhf_rx_status {
 	 * is armed against what we saw: it is safe to sleep until the kick.
 	 */
 	VHF_RX_WAIT_KICK,
-	/** Short, but the guest kept publishing; poll again, do not sleep. */
+	/**
+	 * Short, but the guest kept publishing, or the call's descriptor budget
+	 * (VHF_BURST_MAX_DESC) ran out: poll again, do not sleep.
+	 */
 	VHF_RX_RETRY,
 	/** The queue is broken (guest misbehaved); packets were taken and dropped. */
 	VHF_RX_BROKEN,
@@ -56,9 +66,11 @@ struct vhf_burst_result {
  * Deliver up to n packets into the guest's RX buffers.
  *
  * Packets that can never fit (larger than the whole ring, or than one buffer
- * without MRG_RXBUF) are taken and counted as drop_too_big. Used entries are
- * published once, at the end, and the interrupt decision is taken after a full
- * barrier.
+ * without MRG_RXBUF, or than the buffers a packet may walk) are taken and
+ * counted as drop_too_big. Used entries are published once, at the end, and
+ * the interrupt decision is taken after a full barrier. The call reads at most
+ * VHF_BURST_MAX_DESC descriptors; if that ends it, res->status is
+ * VHF_RX_RETRY (counted in budget_exhausted).
  *
  * @return packets taken (delivered or dropped); the rest stay with the caller,
  *   and res->status says whether it may sleep on the guest's RX kick.
@@ -69,7 +81,8 @@ uint16_t vhf_net_rx_enqueue(struct vhf_vq *vq, const struct vhf_rx_pkt *pkts, ui
 /**
  * The never-stall room check on its own: are there guest buffers for
  * need_bytes of packet (header excluded)? If not, the kick is armed and the
- * answer is VHF_RX_WAIT_KICK (sleep) or VHF_RX_RETRY (poll again).
+ * answer is VHF_RX_WAIT_KICK (sleep) or VHF_RX_RETRY (poll again): RETRY as
+ * well when the call's VHF_BURST_MAX_DESC descriptor reads are spent.
  */
 enum vhf_rx_status vhf_net_rx_has_room(struct vhf_vq *vq, uint32_t need_bytes);
 
@@ -78,10 +91,12 @@ enum vhf_rx_status vhf_net_rx_has_room(struct vhf_vq *vq, uint32_t need_bytes);
  * the guest published until need_bytes (header excluded) are covered.
  *
  * @param bytes set to the buffer bytes found (header included), at most
- *   what covers the packet.
+ *   what covers the packet (UINT32_MAX if those buffers hold more).
  * @return the avail mark the answer was based on (>= 0), to pass to
  *   vhf_vq_enable_notify_and_check() when *bytes is short; -EMSGSIZE if the
- *   packet can never fit; -EIO if the queue is broken.
+ *   packet can never fit; -EAGAIN if the walk spent the call's
+ *   VHF_BURST_MAX_DESC descriptor reads (no answer: poll again); -EIO if the
+ *   queue is broken.
  */
 int vhf_net_rx_avail_space(struct vhf_vq *vq, uint32_t need_bytes, uint32_t *bytes);
 
@@ -96,15 +111,24 @@ struct vhf_tx_pkt {
 /**
  * Take the next packet the guest sent. The chain is consumed: its used entry
  * is staged and published by vhf_net_tx_finish(), so copy the payload first.
- * Malformed chains break the queue (counted) and end the burst.
+ * Malformed chains break the queue (counted) and end the burst. Chains too
+ * short to hold the virtio-net header (err_net_hdr) or, after it, a frame of
+ * VHF_NET_MIN_FRAME_LEN bytes (drop_runt_frame) are consumed unread and
+ * counted; the search goes on to the next chain.
  *
- * @return 1 with *pkt filled, 0 if the guest published nothing more, -EIO if
- *   the queue is broken.
+ * A burst, the calls up to vhf_net_tx_finish(), reads at most
+ * VHF_BURST_MAX_DESC descriptors and takes at most a ring's worth of chains,
+ * whatever the guest publishes meanwhile.
+ *
+ * @return 1 with *pkt filled; 0 if the guest published nothing more; -EAGAIN
+ *   if this burst's budget is spent (counted in budget_exhausted): finish the
+ *   burst and poll again; -EIO if the queue is broken.
  */
 int vhf_net_tx_next(struct vhf_vq *vq, struct vhf_tx_pkt *pkt);
 
 /**
- * End a TX burst: publish used entries and decide whether to interrupt.
+ * End a TX burst: publish used entries and decide whether to interrupt. The
+ * next burst gets a whole descriptor budget.
  * @return true if the guest's call eventfd must be written.
  */
 bool vhf_net_tx_finish(struct vhf_vq *vq);

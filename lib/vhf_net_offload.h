@@ -241,7 +241,11 @@ vhf_ofl_parse(const uint8_t *buf, uint32_t len, struct vhf_ofl_hdrs *h)
 enum vhf_ofl_csum {
 	/** Nothing claimed: the checksum is as the guest wrote it, unchecked. */
 	VHF_OFL_CSUM_UNKNOWN = 0,
-	/** The guest says the data is valid (DATA_VALID). */
+	/**
+	 * Verified good. Never the answer for a guest's transmit: DATA_VALID is
+	 * the device's flag, which a driver must not set (virtio 1.x, "Packet
+	 * Transmission", driver requirements), so a guest's claim is ignored.
+	 */
 	VHF_OFL_CSUM_GOOD,
 	/** Partial TCP/UDP checksum at the L4 header: an offload the app may take. */
 	VHF_OFL_CSUM_PARTIAL_L4,
@@ -270,11 +274,14 @@ struct vhf_ofl_rx {
 	struct vhf_ofl_hdrs hdrs;
 };
 
-/** Does a header ask for anything? (Most packets: no, and need no parsing.) */
+/**
+ * Does a header ask for anything? (Most packets: no, and need no parsing.)
+ * DATA_VALID asks nothing: on transmit it is not the guest's to set, and ignored.
+ */
 static inline bool
 vhf_ofl_hdr_is_plain(const struct vhf_net_hdr *hdr)
 {
-	return (hdr->flags & (VHF_NET_HDR_F_NEEDS_CSUM | VHF_NET_HDR_F_DATA_VALID)) == 0 &&
+	return (hdr->flags & VHF_NET_HDR_F_NEEDS_CSUM) == 0 &&
 	       hdr->gso_type == VHF_NET_HDR_GSO_NONE;
 }
 
@@ -320,9 +327,11 @@ vhf_ofl_from_guest(const struct vhf_net_hdr *hdr, const uint8_t *head, uint32_t 
 			out->csum = VHF_OFL_CSUM_PARTIAL_L4;
 			out->l4_proto = h->l4_proto;
 		}
-	} else if (hdr->flags & VHF_NET_HDR_F_DATA_VALID) {
-		out->csum = VHF_OFL_CSUM_GOOD;
 	}
+	/*
+	 * DATA_VALID is not looked at: a guest that sets it on transmit vouches
+	 * for a checksum nobody checked, and the device must not rely on it.
+	 */
 
 	if (gso != VHF_NET_HDR_GSO_NONE) {
 		uint64_t need;

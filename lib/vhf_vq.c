@@ -77,6 +77,7 @@ vhf_vq_init(struct vhf_vq *vq, const struct vhf_vq_config *cfg)
 	vq->device_event = cfg->device_event;
 	vq->next_avail = vq->last_avail;
 	vq->next_avail_wrap = vq->avail_wrap;
+	vq->desc_budget = VHF_BURST_MAX_DESC;
 	/*
 	 * Start with kicks enabled, as the driver sees a fresh ring: the first
 	 * burst disables them if it finds work.

@@ -43,8 +43,20 @@
 
 /** Host segments one descriptor chain (or one packet's worth of chains) may map to. */
 #define VHF_CHAIN_MAX_IOV 256
-/** Longest indirect table accepted (entries); the spec's queue maximum. */
-#define VHF_INDIRECT_MAX VHF_VQ_MAX_SIZE
+/**
+ * Descriptors one chain may hold, indirect table entries and zero-length ones
+ * included: as many as its segments. The spec bounds a chain by the queue
+ * size too, and an indirect table is never longer than the ring (as DPDK's
+ * vhost refuses): a guest cannot make us walk more than either for a buffer.
+ */
+#define VHF_CHAIN_MAX_DESC VHF_CHAIN_MAX_IOV
+/**
+ * Descriptors (ring and indirect entries) one device call may read: an RX call
+ * (enqueue, room check, avail space), or a TX burst, the vhf_net_tx_next()
+ * calls up to vhf_net_tx_finish(). Past it the call stops and tells its
+ * caller to poll again. 32 packets of 64 KiB in 1536-byte buffers read ~1400.
+ */
+#define VHF_BURST_MAX_DESC 4096
 /** Rechecks the has-room loop makes before telling the caller to poll again. */
 #define VHF_MAX_RECHECKS 64
 
@@ -88,6 +100,11 @@ enum vhf_notify_algo {
 	X(err_desc_iov, "err_desc_too_many_segments")                                              \
 	X(err_avail_idx, "err_avail_idx")                                                          \
 	X(err_hdr, "err_net_hdr")                                                                  \
+	X(drop_runt, "drop_runt_frame")                                                            \
+	X(err_desc_chain, "err_desc_chain_too_long")                                               \
+	X(err_rx_buf_short, "err_rx_buffer_too_short")                                             \
+	X(budget_exhausted, "budget_exhausted")                                                    \
+	X(descs_read, "descriptors_read")                                                          \
 	X(guest_kicks, "guest_kicks")                                                              \
 	X(wakeups, "wakeups")                                                                      \
 	X(csum_offloaded, "csum_offloaded")                                                        \
@@ -96,7 +113,9 @@ enum vhf_notify_algo {
 	X(drop_bad_offload, "drop_bad_offload")                                                    \
 	X(drop_no_guest_tso, "drop_tso_no_guest_tso")                                              \
 	X(start_gate_kick, "start_gate_kick")                                                      \
-	X(start_gate_timeout, "start_gate_timeouts")
+	X(start_gate_timeout, "start_gate_timeouts")                                               \
+	X(drop_too_long, "drop_frame_too_long")                                                    \
+	X(drop_bad_chain, "drop_bad_mbuf_chain")
 
 enum vhf_vq_counter {
 #define VHF_X_ENUM(name, str) VHF_VQ_CNT_##name,
@@ -183,6 +202,8 @@ struct vhf_vq {
 	uint16_t pending_first_flags;
 	uint16_t signalled_used;  /**< used position at the last call decision */
 	bool signalled_used_valid;
+
+	uint32_t desc_budget;     /**< descriptor reads left: this RX call, or this TX burst */
 
 	bool notify_enabled;      /**< driver->device kicks currently enabled by us */
 	bool broken;              /**< sticky until re-initialised: the driver misbehaved */

@@ -21,24 +21,70 @@
 /*
  * The window between reading the avail index and writing the notification
  * request, where the guest's publication races with us. Empty in production.
- * Unit tests build with VHF_TEST_HOOKS to run a guest step exactly there; the
- * stall reproducer builds with VHF_RACE_WINDOW_US to widen it.
+ * Unit tests build with VHF_TEST_HOOKS to run a guest step exactly there. The
+ * stall reproducer builds with VHF_RACE_WINDOW_US: there the device holds the
+ * window open until the guest has published past the index the request is
+ * about to name, and a little longer, so that the guest has also taken its kick
+ * decision (Linux takes it once per refill, after its last buffer, against the
+ * notification state it reads then), all within VHF_RACE_WINDOW_US. Every short
+ * ring that meets a refill then becomes the race on demand, not by luck: the
+ * legacy algorithm loses that kick, the fixed one must catch it.
  */
 #if defined(VHF_TEST_HOOKS)
 void vhf_test_race_window(void);
-#define VHF_RACE_WINDOW_DELAY() vhf_test_race_window()
+#define VHF_RACE_WINDOW(vq, mark) vhf_test_race_window()
 #elif defined(VHF_RACE_WINDOW_US) && VHF_RACE_WINDOW_US > 0
 #include <time.h>
-static inline void
-vhf_race_window_delay(void)
-{
-	struct timespec ts = { .tv_sec = 0, .tv_nsec = VHF_RACE_WINDOW_US * 1000L };
+static inline bool vhf_vq_published_since(struct vhf_vq *vq, int mark);
 
-	nanosleep(&ts, NULL);
+/* How long the guest is given, after its publication, to finish its refill and its kick decision. */
+#define VHF_RACE_WINDOW_SETTLE_US 100
+
+static inline long
+vhf_race_window_us_since(const struct timespec *t0)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - t0->tv_sec) * 1000000L + (now.tv_nsec - t0->tv_nsec) / 1000;
 }
-#define VHF_RACE_WINDOW_DELAY() vhf_race_window_delay()
+
+static inline void
+vhf_race_window_hold(struct vhf_vq *vq, int mark)
+{
+	/* Short naps, not a spin: the guest vCPU that must publish may share our core. */
+	const struct timespec nap = { .tv_sec = 0, .tv_nsec = 20 * 1000L };
+	struct timespec start, published;
+	bool seen = false;
+
+	if (mark < 0)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	while (vhf_race_window_us_since(&start) < VHF_RACE_WINDOW_US) {
+		if (!seen && vhf_vq_published_since(vq, mark)) {
+			seen = true;
+			clock_gettime(CLOCK_MONOTONIC, &published);
+		}
+		if (seen && vhf_race_window_us_since(&published) >= VHF_RACE_WINDOW_SETTLE_US)
+			return;
+		nanosleep(&nap, NULL);
+	}
+}
+#define VHF_RACE_WINDOW(vq, mark) vhf_race_window_hold((vq), (mark))
 #else
-#define VHF_RACE_WINDOW_DELAY() do { } while (0)
+#define VHF_RACE_WINDOW(vq, mark) do { } while (0)
+#endif
+
+/*
+ * Where the guest may publish while one device call runs: each time the device
+ * looks for the next chain. Empty in production; unit tests (VHF_TEST_HOOKS)
+ * run a guest there that keeps publishing, to prove every call ends.
+ */
+#if defined(VHF_TEST_HOOKS)
+void vhf_test_guest_step(void);
+#define VHF_GUEST_STEP() vhf_test_guest_step()
+#else
+#define VHF_GUEST_STEP() do { } while (0)
 #endif
 
 static inline void
@@ -57,6 +103,28 @@ vhf_vq_break(struct vhf_vq *vq, enum vhf_vq_counter reason)
 		vq->broken_reason = (int16_t)reason;
 	}
 	return -EIO;
+}
+
+/** Give one RX call, or one TX burst, its VHF_BURST_MAX_DESC descriptor reads. */
+static inline void
+vhf_vq_budget_reset(struct vhf_vq *vq)
+{
+	vq->desc_budget = VHF_BURST_MAX_DESC;
+}
+
+/*
+ * Spend one descriptor read. False once the budget is spent: the walk stops
+ * with -EAGAIN, leaves the chain in the ring (not consumed, queue not broken)
+ * and its caller says "poll again", never "sleep".
+ */
+static inline bool
+vhf_vq_take_desc(struct vhf_vq *vq)
+{
+	if (unlikely(vq->desc_budget == 0))
+		return false;
+	vq->desc_budget--;
+	vq->cnt[VHF_VQ_CNT_descs_read]++;
+	return true;
 }
 
 static inline uint16_t
@@ -96,13 +164,16 @@ vhf_desc_map(struct vhf_vq *vq, uint64_t addr, uint32_t len, uint16_t flags, boo
 	return 0;
 }
 
-/** Map an indirect table; it must be whole descriptors, in one region, within bounds. */
+/**
+ * Map an indirect table; it must be whole descriptors, no more than the ring
+ * holds, in one region.
+ */
 static inline const void *
 vhf_indirect_table(struct vhf_vq *vq, uint64_t addr, uint32_t len, uint32_t *nent)
 {
 	const void *table;
 
-	if (unlikely(!vq->indirect || len == 0 || len % 16 != 0 || len / 16 > VHF_INDIRECT_MAX)) {
+	if (unlikely(!vq->indirect || len == 0 || len % 16 != 0 || len / 16 > vq->size)) {
 		vhf_vq_break(vq, VHF_VQ_CNT_err_desc_len);
 		return NULL;
 	}
@@ -115,10 +186,18 @@ vhf_indirect_table(struct vhf_vq *vq, uint64_t addr, uint32_t len, uint32_t *nen
 	return table;
 }
 
+/** Most descriptors a chain of this queue may hold (VHF_CHAIN_MAX_DESC, or the queue size). */
+static inline uint32_t
+vhf_chain_max_desc(const struct vhf_vq *vq)
+{
+	return vq->size < VHF_CHAIN_MAX_DESC ? vq->size : VHF_CHAIN_MAX_DESC;
+}
+
 /**
  * Walk the split chain whose head sits in avail slot pos. Every descriptor is
  * copied out of guest memory once, then checked: the guest may rewrite the
  * table under us and must not make us read or write out of bounds.
+ * -EAGAIN: the descriptor budget ran out in the middle; nothing was taken.
  */
 static inline int
 vhf_split_fetch(struct vhf_vq *vq, uint16_t pos, bool device_writes, struct vhf_buf *buf,
@@ -127,6 +206,7 @@ vhf_split_fetch(struct vhf_vq *vq, uint16_t pos, bool device_writes, struct vhf_
 	const struct vhf_vring_desc *table = vq->desc;
 	uint32_t table_size = vq->size;
 	uint32_t seen = 0;
+	uint32_t ndesc = 0; /* buffer descriptors, indirect entries included */
 	bool in_indirect = false;
 	uint16_t start = *niov;
 	uint16_t idx;
@@ -148,6 +228,8 @@ vhf_split_fetch(struct vhf_vq *vq, uint16_t pos, bool device_writes, struct vhf_
 		/* A chain visiting more descriptors than its table holds has a loop. */
 		if (unlikely(++seen > table_size))
 			return vhf_vq_break(vq, VHF_VQ_CNT_err_desc_loop);
+		if (unlikely(!vhf_vq_take_desc(vq)))
+			return -EAGAIN;
 		vhf_shm_read_desc(&desc, &table[idx], sizeof(desc));
 
 		if (desc.flags & VHF_DESC_F_INDIRECT) {
@@ -164,6 +246,9 @@ vhf_split_fetch(struct vhf_vq *vq, uint16_t pos, bool device_writes, struct vhf_
 			idx = 0;
 			continue;
 		}
+		/* Zero-length ones count too: each costs a read, whatever it maps. */
+		if (unlikely(++ndesc > vhf_chain_max_desc(vq)))
+			return vhf_vq_break(vq, VHF_VQ_CNT_err_desc_chain);
 		ret = vhf_desc_map(vq, desc.addr, desc.len, desc.flags, device_writes, buf, iov, niov);
 		if (unlikely(ret < 0))
 			return ret;
@@ -195,6 +280,7 @@ vhf_packed_slot_avail(struct vhf_vq *vq, uint16_t pos, bool wrap)
  * Walk the packed chain starting at slot *pos (known available). Advances
  * *pos / *wrap past it. The chain's later descriptors were written before its
  * first descriptor's flags, which the caller loaded with acquire.
+ * -EAGAIN: the descriptor budget ran out in the middle; *pos is left as it was.
  */
 static inline int
 vhf_packed_fetch(struct vhf_vq *vq, uint16_t *pos, bool *wrap, bool device_writes,
@@ -216,6 +302,8 @@ vhf_packed_fetch(struct vhf_vq *vq, uint16_t *pos, bool *wrap, bool device_write
 
 		if (unlikely(++seen > vq->size))
 			return vhf_vq_break(vq, VHF_VQ_CNT_err_desc_loop);
+		if (unlikely(!vhf_vq_take_desc(vq)))
+			return -EAGAIN;
 		vhf_shm_read_desc(&desc, &vq->desc_packed[p], sizeof(desc));
 		buf->ndesc++;
 		if (++p == vq->size) {
@@ -233,9 +321,14 @@ vhf_packed_fetch(struct vhf_vq *vq, uint16_t *pos, bool *wrap, bool device_write
 			table = vhf_indirect_table(vq, desc.addr, desc.len, &nent);
 			if (table == NULL)
 				return -EIO;
+			/* Every entry is walked: refuse a table too long before reading any. */
+			if (unlikely(nent > vhf_chain_max_desc(vq)))
+				return vhf_vq_break(vq, VHF_VQ_CNT_err_desc_chain);
 			for (i = 0; i < nent; i++) {
 				struct vhf_vring_packed_desc ind;
 
+				if (unlikely(!vhf_vq_take_desc(vq)))
+					return -EAGAIN;
 				vhf_shm_read_desc(&ind, &table[i], sizeof(ind));
 				/*
 				 * A buffer the device only reads is read-only whatever its
@@ -252,6 +345,9 @@ vhf_packed_fetch(struct vhf_vq *vq, uint16_t *pos, bool *wrap, bool device_write
 			buf->id = desc.id;
 			break;
 		}
+		/* Zero-length ones count too: each costs a read, whatever it maps. */
+		if (unlikely(seen > vhf_chain_max_desc(vq)))
+			return vhf_vq_break(vq, VHF_VQ_CNT_err_desc_chain);
 		ret = vhf_desc_map(vq, desc.addr, desc.len, desc.flags, device_writes, buf, iov, niov);
 		if (unlikely(ret < 0))
 			return ret;
@@ -296,6 +392,7 @@ vhf_split_refresh_avail(struct vhf_vq *vq)
 static inline int
 vhf_vq_next_avail(struct vhf_vq *vq, int *mark)
 {
+	VHF_GUEST_STEP();
 	if (vq->packed) {
 		if (vhf_packed_slot_avail(vq, vq->next_avail, vq->next_avail_wrap))
 			return 1;
@@ -312,7 +409,10 @@ vhf_vq_next_avail(struct vhf_vq *vq, int *mark)
 	return 0;
 }
 
-/** Take the chain at the reservation cursor (vhf_vq_next_avail() said yes). */
+/**
+ * Take the chain at the reservation cursor (vhf_vq_next_avail() said yes).
+ * @return 0; -EIO the queue broke; -EAGAIN the descriptor budget is spent.
+ */
 static inline int
 vhf_vq_fetch(struct vhf_vq *vq, bool device_writes, struct vhf_buf *buf, struct vhf_iov *iov,
 	     uint16_t *niov)
@@ -371,7 +471,7 @@ vhf_vq_disable_notify(struct vhf_vq *vq)
 static inline void
 vhf_vq_request_notify(struct vhf_vq *vq, int mark)
 {
-	VHF_RACE_WINDOW_DELAY();
+	VHF_RACE_WINDOW(vq, mark);
 	vq->notify_enabled = true;
 	vhf_vq_count(vq, VHF_VQ_CNT_notify_enable);
 	if (vq->packed) {

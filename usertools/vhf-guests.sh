@@ -45,6 +45,7 @@ set -euo pipefail
 
 prog=vhf-guests
 top=$(cd "$(dirname "$0")/.." && pwd)
+. "$top/usertools/vhf-wait.sh"
 
 die() {
 	echo "$prog: $*" >&2
@@ -125,12 +126,23 @@ check_fallback() {
 	fi
 }
 
+# sockets_made I: guest I's QEMU has made the sockets it listens on.
+sockets_made() {
+	local sock server
+	read -r sock server < <(awk '{ for (i = 1; i < NF; i++) {
+		if ($i == "sock") s = $(i + 1); if ($i == "server") v = $(i + 1) } }
+		END { print s, v }' "$dir/guest$1.info")
+	[ -S "$dir/guest$1.con" ] && { [ "$server" != 1 ] || [ -S "$sock" ]; }
+}
+
+# show_logs I: the end of guest I's logs (those it got to write: not a failure).
 show_logs() {
 	local i=$1
 	echo "--- guest $i: $dir/guest$i.qemu.log" >&2
-	tail -n 20 "$dir/guest$i.qemu.log" 2>/dev/null | sed 's/^/  /' >&2
+	{ tail -n 20 "$dir/guest$i.qemu.log" 2>/dev/null || true; } | sed 's/^/  /' >&2
 	echo "--- guest $i: $dir/guest$i.console.log" >&2
-	tail -n 20 "$dir/guest$i.console.log" 2>/dev/null | tr -d '\r' | sed 's/^/  /' >&2
+	{ tail -n 20 "$dir/guest$i.console.log" 2>/dev/null || true; } | tr -d '\r' |
+		sed 's/^/  /' >&2
 }
 
 stop_all() {
@@ -264,13 +276,14 @@ do_start() {
 	done
 
 	if [ "$nowait" = 1 ]; then
-		# At least make sure QEMU accepted its command line.
-		sleep 0.5
+		# QEMU got through its command line once it made its sockets: the
+		# console's, and with server=1 the vhost-user one it now waits on for
+		# the backend (which may connect from then on).
 		while read -r i pid; do
-			pid_is_ours "$pid" && continue
+			vhf_wait_until 30 "$pid" sockets_made "$i" && continue
 			show_logs "$i"
 			stop_all
-			die "guest $i exited at start"
+			die "guest $i exited at start (or made no sockets in 30 s)"
 		done <"$dir/pids"
 		return 0
 	fi

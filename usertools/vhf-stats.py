@@ -7,6 +7,9 @@
   vhf-stats.py --watch 30 [--stall-s 2]        watch for 30 s; a stream that has
                                                packets in its backlog and sends
                                                nothing for --stall-s is a stall
+  vhf-stats.py --query CMD [--field NAME]      any telemetry command of any DPDK
+                                               process (its JSON, or one field;
+                                               a.b for field b of dict a)
 The watchdog prints one line per sample with the streams' tx counters and
 backlogs, "STALL ..." for each stall, and exits 1 if it saw one, 0 if none,
 2 if it could not read the stats. Works with the app's --file-prefix (the
@@ -94,6 +97,11 @@ def main():
                     help="backlog not moving this long is a stall (default 2)")
     ap.add_argument("--interval", type=float, default=0.25,
                     help="watchdog sampling interval in seconds (default 0.25)")
+    ap.add_argument("--query", metavar="CMD",
+                    help="print the reply to this telemetry command instead")
+    ap.add_argument("--field", metavar="NAME",
+                    help="with --query: print only this field of the reply (a.b: "
+                    "field b of dict a)")
     args = ap.parse_args()
     try:
         tel = Telemetry(args.file_prefix)
@@ -102,6 +110,16 @@ def main():
               % (args.file_prefix, e), file=sys.stderr)
         return 2
     try:
+        if args.query is not None:
+            reply = tel.query(args.query)
+            if reply is None:
+                print("vhf-stats: no reply to %s" % args.query, file=sys.stderr)
+                return 2
+            if args.field:
+                for key in args.field.split("."):
+                    reply = reply[key]
+            print(reply if args.field else json.dumps(reply, indent=1))
+            return 0
         if args.watch is None:
             print(json.dumps(tel.query("/vhostfix/stats"), indent=1))
             return 0

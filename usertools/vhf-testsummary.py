@@ -1,36 +1,54 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: BSD-3-Clause
 # Copyright(c) 2026 dpdk-vhostfix authors
-"""Sum meson testlog.json files into one line: 'N passed, N failed, N skipped'.
+"""Sum meson testlog.json files: a line per build and suite with its counts and
+the time its tests took, then one closing line 'N passed, N failed, N skipped'.
 
-A missing log counts as one failure: a build that did not get as far as its
-tests must not read as green.
+Arguments are [LABEL=]PATH. A missing log counts as one failure: a build that
+did not get as far as its tests must not read as green. A test run several
+times (meson test --repeat) counts once per run.
 """
 import json
 import sys
+from collections import OrderedDict
 
 
-def main(paths):
+def main(args):
     passed = failed = skipped = 0
-    for path in paths:
+    rows = OrderedDict()  # (label, suite) -> [passed, failed, skipped, seconds]
+    for arg in args:
+        label, _, path = arg.rpartition("=")
+        label = label or path
         try:
             with open(path, encoding="utf-8") as f:
                 lines = [l for l in f if l.strip()]
         except OSError:
-            print(f"{path}: missing (build or test run failed)")
+            print(f"{label}: {path} missing (build or test run failed)")
             failed += 1
             continue
         for line in lines:
             t = json.loads(line)
+            # "project:suite / test"
+            name = t.get("name", "")
+            suite = name.split(" / ", 1)[0].rpartition(":")[2] if " / " in name else "-"
+            row = rows.setdefault((label, suite), [0, 0, 0, 0.0])
+            row[3] += float(t.get("duration") or 0.0)
             res = t.get("result")
             if res in ("OK", "EXPECTEDFAIL"):
                 passed += 1
+                row[0] += 1
             elif res == "SKIP":
                 skipped += 1
-                print(f"SKIP {t.get('name')}")
+                row[2] += 1
+                print(f"SKIP {label} {t.get('name')}")
             else:
                 failed += 1
-                print(f"FAIL {t.get('name')} ({res})")
+                row[1] += 1
+                print(f"FAIL {label} {t.get('name')} ({res})")
+    if rows:
+        print(f"{'build':6} {'suite':6} {'passed':>6} {'failed':>6} {'skipped':>7} {'time':>8}")
+        for (label, suite), (p, f, s, secs) in rows.items():
+            print(f"{label:6} {suite:6} {p:6d} {f:6d} {s:7d} {secs:7.0f}s")
     print(f"{passed} passed, {failed} failed, {skipped} skipped")
     return 1 if failed else 0
 

@@ -26,6 +26,9 @@ vhf_guest_ip=10.231.0.2
 vhf_topo_prefixes=()
 
 # vhf_topo_init TAG: names derived from TAG (keep it short), namespaces made.
+# IPv4 only: the kernel's IPv6 router solicitations, neighbour discovery and
+# MLD reports would otherwise cross the app now and then on their own, waking
+# a sleeping forwarder (and hiding a wake-up it missed) in the middle of a test.
 vhf_topo_init() {
 	local tag=$1 ns
 	vhf_ns_nic=vhfn$tag
@@ -35,6 +38,8 @@ vhf_topo_init() {
 	for ns in "$vhf_ns_nic" "$vhf_ns_guest"; do
 		ip netns add "$ns" || return 1
 		vhf_topo_made_ns+=("$ns")
+		ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
+			net.ipv6.conf.default.disable_ipv6=1 || return 1
 		ip -n "$ns" link set lo up || return 1
 	done
 }
@@ -73,11 +78,14 @@ vhf_app_start() {
 	local log=$1 prefix=$2 app=$3
 	shift 3
 	vhf_topo_prefixes+=("$prefix")
+	# Emptied now: the job's own redirection may come after our first look,
+	# and a reused log would answer for the process before.
+	: >"$log"
 	ip netns exec "$vhf_ns_nic" stdbuf -oL "$app" -l 0-1 --no-huge -m 512 --no-pci \
 		--file-prefix="$prefix" --vdev "net_tap0,iface=$vhf_nic_if" "$@" >"$log" 2>&1 &
 	vhf_app_pid=$!
 	vhf_topo_pids+=("$vhf_app_pid")
-	vhf_wait_for "$log" "dpdk-vhostfix: forwarding" 20 "$vhf_app_pid" || return 1
+	vhf_wait_for "$log" "dpdk-vhostfix: forwarding" 60 "$vhf_app_pid" || return 1
 	ip -n "$vhf_ns_nic" addr add "$vhf_nic_ip/24" dev "$vhf_nic_if" &&
 		ip -n "$vhf_ns_nic" link set "$vhf_nic_if" up
 }
@@ -93,6 +101,7 @@ vhf_guest_start() {
 	rm -f "$log.in"
 	mkfifo "$log.in" || return 1
 	exec {vhf_guest_stdin}<>"$log.in"
+	: >"$log" # now, not when the job starts (see vhf_app_start)
 	ip netns exec "$vhf_ns_guest" stdbuf -oL "${DPDK_TESTPMD:-dpdk-testpmd}" \
 		--lcores 0@1,1@0 --no-huge -m 512 --no-pci --file-prefix="$prefix" \
 		--vdev "$vu" --vdev "net_tap0,iface=$vhf_guest_if" -- \
@@ -100,7 +109,7 @@ vhf_guest_start() {
 		<"$log.in" >"$log" 2>&1 &
 	vhf_guest_pid=$!
 	vhf_topo_pids+=("$vhf_guest_pid")
-	vhf_wait_for "$log" "Press enter to exit" 30 "$vhf_guest_pid" || return 1
+	vhf_wait_for "$log" "Press enter to exit" 60 "$vhf_guest_pid" || return 1
 	ip -n "$vhf_ns_guest" addr add "$vhf_guest_ip/24" dev "$vhf_guest_if" &&
 		ip -n "$vhf_ns_guest" link set "$vhf_guest_if" up
 }

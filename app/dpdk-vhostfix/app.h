@@ -90,6 +90,12 @@ struct app_stream {
 	struct rte_epoll_event src_fd_ev;
 	bool paused;
 	bool intr_armed;            /**< rx interrupt enabled for the coming sleep */
+	/**
+	 * The coming sleep waits for this stream's guest to make room: its arm
+	 * already looked at the ring after asking for the kick, so the pass
+	 * before the sleep does not offer it the backlog again.
+	 */
+	bool guest_blocked;
 	/* Backlog: a ring of mbufs, cap a power of two. */
 	struct rte_mbuf **backlog;
 	uint32_t cap, mask, head, count;
@@ -102,6 +108,9 @@ struct app_lcore_stats {
 	uint64_t sleeps;
 	uint64_t wakeups;
 	uint64_t wake_timeouts;     /**< sleeps ended by the poll interval, not an event */
+	uint64_t wake_guest_room;   /**< ... by a guest refill a blocked stream waited for */
+	uint64_t wake_source;       /**< ... by a source queue's arrival (rx interrupt, tap fd) */
+	uint64_t wake_signal;       /**< ... by a signal (a PMD's SIGIO, say), not an fd */
 	uint64_t sleep_aborted;     /**< arming found work pending: polled on instead */
 	uint64_t sleep_ns;
 };

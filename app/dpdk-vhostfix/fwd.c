@@ -12,7 +12,10 @@
  *    arms the guest's RX kick naming the ring position our "no room" was
  *    decided on, fences and rechecks; it says sleep only when the guest's next
  *    refill is certain to make the wait fd readable;
- *  - source queue open (the backlog has room): its rx interrupt, enabled; for
+ *  - source queue open (the backlog has room, and the stream is not waiting for
+ *    its guest to make room: QEMU's backpressure, which stops reading the tap
+ *    while the guest has no buffers; the guest's refill wakes us, and reading
+ *    more meanwhile would only fill the backlog): its rx interrupt, enabled; for
  *    a guest (net_vhostfix) the enable itself rechecks and makes the fd
  *    readable if the guest transmitted meanwhile; for a NIC we poll once more
  *    after enabling, so a packet that arrived before the enable is seen;
@@ -26,6 +29,8 @@
  */
 
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <time.h>
@@ -131,7 +136,7 @@ app_stream_step(struct app_stream *s)
 	uint32_t moved = 0, room;
 	uint16_t nb_rx, sent = 0, max_rx = APP_BURST;
 
-	if (s->count > 0) {
+	if (s->count > 0 && !s->guest_blocked) {
 		uint32_t n = app_backlog_flush(s);
 
 		moved += n;
@@ -205,6 +210,22 @@ app_stream_takes_rx(const struct app_stream *s)
 	return app_opts.full_policy == APP_FULL_DROP || s->count < s->cap;
 }
 
+/*
+ * Start or stop watching a stream's level-triggered source fd. The event is
+ * filled on every add: rte_epoll_ctl() clears it on delete, and an fd added
+ * back with no events would never wake us again.
+ */
+static int
+app_stream_watch_src(struct app_lcore *lc, struct app_stream *s, bool watch)
+{
+	if (watch) {
+		s->src_fd_ev.epdata.event = EPOLLIN;
+		s->src_fd_ev.epdata.data = s;
+	}
+	return rte_epoll_ctl(lc->epfd, watch ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, s->src_fd,
+			     &s->src_fd_ev);
+}
+
 /* Register every wake source of the lcore in its epoll set, once. */
 static int
 app_lcore_sleep_init(struct app_lcore *lc)
@@ -223,8 +244,6 @@ app_lcore_sleep_init(struct app_lcore *lc)
 		if (s->src_has_intr && s->src_level_fd) {
 			/* Added to the set only while the stream takes from it: app_lcore_arm(). */
 			s->src_fd = rte_eth_dev_rx_intr_ctl_q_get_fd(s->rx_port, s->rx_queue);
-			s->src_fd_ev.epdata.event = EPOLLIN;
-			s->src_fd_ev.epdata.data = s;
 			if (s->src_fd < 0)
 				s->src_has_intr = false;
 		} else if (s->src_has_intr &&
@@ -238,7 +257,7 @@ app_lcore_sleep_init(struct app_lcore *lc)
 			int fd = rte_pmd_vhostfix_tx_wait_fd(s->tx_port, s->tx_queue);
 
 			s->txwait_ev.epdata.event = EPOLLIN | EPOLLET;
-			s->txwait_ev.epdata.data = s;
+			s->txwait_ev.epdata.data = &s->txwait_ev;
 			if (fd < 0 || rte_epoll_ctl(lc->epfd, EPOLL_CTL_ADD, fd, &s->txwait_ev) != 0) {
 				APP_LOG(ERR, "port %u queue %u: cannot watch the guest's refills",
 					s->tx_port, s->tx_queue);
@@ -258,7 +277,7 @@ app_lcore_sleep_fini(struct app_lcore *lc)
 		struct app_stream *s = lc->streams[i];
 
 		if (s->src_fd_watched)
-			(void)rte_epoll_ctl(lc->epfd, EPOLL_CTL_DEL, s->src_fd, &s->src_fd_ev);
+			(void)app_stream_watch_src(lc, s, false);
 		else if (s->src_has_intr && !s->src_level_fd)
 			(void)rte_eth_dev_rx_intr_ctl_q(s->rx_port, s->rx_queue, lc->epfd,
 							RTE_INTR_EVENT_DEL, s);
@@ -281,6 +300,7 @@ app_lcore_disarm(struct app_lcore *lc)
 	for (i = 0; i < lc->nb_streams; i++) {
 		struct app_stream *s = lc->streams[i];
 
+		s->guest_blocked = false;
 		if (s->intr_armed) {
 			(void)rte_eth_dev_rx_intr_disable(s->rx_port, s->rx_queue);
 			s->intr_armed = false;
@@ -302,6 +322,7 @@ app_lcore_arm(struct app_lcore *lc, int *timeout_ms)
 
 	for (i = 0; i < lc->nb_streams; i++) {
 		struct app_stream *s = lc->streams[i];
+		bool guest_full = false;
 
 		if (s->count > 0) {
 			if (s->dst_is_vhostfix) {
@@ -319,23 +340,23 @@ app_lcore_arm(struct app_lcore *lc, int *timeout_ms)
 					return false;
 				}
 				/* TX_WAIT, or -ENOTCONN: the wait fd ends the sleep either way. */
+				guest_full = r == RTE_PMD_VHOSTFIX_TX_WAIT;
+				s->guest_blocked = guest_full;
 			} else {
 				poll_needed = true; /* a NIC's tx ring has no "room again" event */
 			}
 		}
 		if (s->src_level_fd) {
 			/* Watched while we take from it; while paused it would wake us for nothing. */
-			bool watch = app_stream_takes_rx(s);
+			bool watch = app_stream_takes_rx(s) && !guest_full;
 
-			if (watch != s->src_fd_watched &&
-			    rte_epoll_ctl(lc->epfd, watch ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, s->src_fd,
-					  &s->src_fd_ev) == 0)
+			if (watch != s->src_fd_watched && app_stream_watch_src(lc, s, watch) == 0)
 				s->src_fd_watched = watch;
 			if (watch != s->src_fd_watched)
 				poll_needed = true;
 			continue;
 		}
-		if (!app_stream_takes_rx(s))
+		if (!app_stream_takes_rx(s) || guest_full)
 			continue;
 		if (!s->src_has_intr) {
 			poll_needed = true;
@@ -354,6 +375,32 @@ app_lcore_arm(struct app_lcore *lc, int *timeout_ms)
 	}
 	*timeout_ms = poll_needed ? (int)app_opts.poll_ms : -1;
 	return true;
+}
+
+/* What ended a sleep: each event's data names its source (see app_lcore_sleep_init()). */
+static void
+app_lcore_count_wake_sources(struct app_lcore *lc, const struct rte_epoll_event *evs, int n)
+{
+	bool room = false, source = false;
+	int k;
+	uint16_t i;
+
+	for (k = 0; k < n; k++) {
+		const void *data = evs[k].epdata.data;
+
+		for (i = 0; i < lc->nb_streams; i++) {
+			const struct app_stream *s = lc->streams[i];
+
+			if (data == &s->txwait_ev)
+				room = true;
+			else if (data == s)
+				source = true;
+		}
+	}
+	if (room)
+		APP_STAT_ADD(lc->st.wake_guest_room, 1);
+	if (source)
+		APP_STAT_ADD(lc->st.wake_source, 1);
 }
 
 /*
@@ -385,10 +432,14 @@ app_lcore_sleep(struct app_lcore *lc)
 		APP_STAT_ADD(lc->st.sleep_ns,
 			     (rte_get_timer_cycles() - t0) * 1000000000ull / rte_get_timer_hz());
 	}
-	if (n > 0)
+	if (n > 0) {
 		APP_STAT_ADD(lc->st.wakeups, 1);
-	else if (n == 0)
+		app_lcore_count_wake_sources(lc, evs, n);
+	} else if (n == 0) {
 		APP_STAT_ADD(lc->st.wake_timeouts, 1);
+	} else {
+		APP_STAT_ADD(lc->st.wake_signal, 1);
+	}
 	app_lcore_disarm(lc);
 }
 
@@ -404,6 +455,22 @@ app_lcore_main(void *arg __rte_unused)
 	lc->epfd = -1;
 	if (lc->nb_streams == 0)
 		return 0;
+	/*
+	 * Signals are the main lcore's: SIGINT/SIGTERM set its quit flag, and a
+	 * tap PMD's SIGIO handler (one per arrival on any tap) only counts. A
+	 * worker's sleep then ends on the events it armed for, not on a signal
+	 * that has nothing to do with its streams.
+	 */
+	{
+		sigset_t async;
+
+		sigfillset(&async);
+		sigdelset(&async, SIGSEGV);
+		sigdelset(&async, SIGBUS);
+		sigdelset(&async, SIGFPE);
+		sigdelset(&async, SIGILL);
+		pthread_sigmask(SIG_BLOCK, &async, NULL);
+	}
 	if (sleeping && (ret = app_lcore_sleep_init(lc)) != 0) {
 		APP_LOG(ERR, "lcore %u: cannot set up sleeping: %s", lc->lcore_id,
 			rte_strerror(-ret));

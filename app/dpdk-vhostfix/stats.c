@@ -94,11 +94,13 @@ app_stats_print(FILE *f)
 
 		if (lc->nb_streams == 0)
 			continue;
-		fprintf(f, "lcore %u sleeps %" PRIu64 " wakeups %" PRIu64 " wake-timeouts %" PRIu64
+		fprintf(f, "lcore %u sleeps %" PRIu64 " wakeups %" PRIu64 " (guest-room %" PRIu64
+			" source %" PRIu64 ") wake-signals %" PRIu64 " wake-timeouts %" PRIu64
 			" sleep-aborted %" PRIu64 " slept-ms %" PRIu64 "\n", lcore_id,
 			APP_STAT_READ(lc->st.sleeps), APP_STAT_READ(lc->st.wakeups),
-			APP_STAT_READ(lc->st.wake_timeouts), APP_STAT_READ(lc->st.sleep_aborted),
-			APP_STAT_READ(lc->st.sleep_ns) / 1000000);
+			APP_STAT_READ(lc->st.wake_guest_room), APP_STAT_READ(lc->st.wake_source),
+			APP_STAT_READ(lc->st.wake_signal), APP_STAT_READ(lc->st.wake_timeouts),
+			APP_STAT_READ(lc->st.sleep_aborted), APP_STAT_READ(lc->st.sleep_ns) / 1000000);
 	}
 	fflush(f);
 }
@@ -143,6 +145,9 @@ app_tel_lcore(unsigned int lcore_id)
 	rte_tel_data_add_dict_u64(d, "streams", lc->nb_streams);
 	rte_tel_data_add_dict_u64(d, "sleeps", APP_STAT_READ(lc->st.sleeps));
 	rte_tel_data_add_dict_u64(d, "wakeups", APP_STAT_READ(lc->st.wakeups));
+	rte_tel_data_add_dict_u64(d, "wake_guest_room", APP_STAT_READ(lc->st.wake_guest_room));
+	rte_tel_data_add_dict_u64(d, "wake_source", APP_STAT_READ(lc->st.wake_source));
+	rte_tel_data_add_dict_u64(d, "wake_signals", APP_STAT_READ(lc->st.wake_signal));
 	rte_tel_data_add_dict_u64(d, "wake_timeouts", APP_STAT_READ(lc->st.wake_timeouts));
 	rte_tel_data_add_dict_u64(d, "sleep_aborted", APP_STAT_READ(lc->st.sleep_aborted));
 	rte_tel_data_add_dict_u64(d, "slept_ms", APP_STAT_READ(lc->st.sleep_ns) / 1000000);

@@ -18,6 +18,7 @@ app_lcores=(-l 0-1)
 app_start() {
 	local log=$1
 	shift
+	: >"$log" # now, not when the job starts (see pair_start)
 	stdbuf -oL "$app" "${app_lcores[@]}" --no-huge -m 512 --no-pci --file-prefix="$app_prefix" \
 		"$@" >"$log" 2>&1 &
 	app_pid=$!
@@ -26,25 +27,40 @@ app_start() {
 
 # app_up LOG: wait until the app forwards (or died).
 app_up() {
-	vhf_wait_for "$1" "dpdk-vhostfix: forwarding" 20 "$app_pid"
+	vhf_wait_for "$1" "dpdk-vhostfix: forwarding" 60 "$app_pid"
 }
 
 # app_stop: SIGTERM, and the exit status it ended with (0 expected).
 app_stop() {
-	local i
+	local rc=124
 	kill -TERM "$app_pid" 2>/dev/null
-	for ((i = 0; i < 100; i++)); do
-		kill -0 "$app_pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$app_pid" 2>/dev/null; then
+	if vhf_wait_pid "$app_pid" 10; then
+		rc=$vhf_wait_status
+	else
 		kill -KILL "$app_pid" 2>/dev/null
 		wait "$app_pid" 2>/dev/null
-		pair_forget "$app_pid"
-		return 124
 	fi
-	wait "$app_pid"
-	local rc=$?
 	pair_forget "$app_pid"
-	return $rc
+	return "$rc"
+}
+
+# app_stat FIELD: a field of the app's telemetry /vhostfix/stats (a.b: b of a),
+# for the app started with --file-prefix $app_tel_prefix (default $app_prefix).
+app_stat() {
+	"$top/usertools/vhf-stats.py" --file-prefix "${app_tel_prefix:-$app_prefix}" \
+		--query /vhostfix/stats \
+		--field "$1" 2>/dev/null
+}
+
+# app_stream_stat_ge PORT FIELD MIN: FIELD of the app's stream from PORT is at
+# least MIN (paused, drop_backlog_full, tx...).
+app_stream_stat_ge() {
+	local i n v
+	n=$(app_stat streams) || return 1
+	for ((i = 0; i < n; i++)); do
+		[ "$(app_stat "stream$i.from")" = "$1" ] || continue
+		v=$(app_stat "stream$i.$2") && [ "$v" -ge "$3" ]
+		return
+	done
+	return 1
 }

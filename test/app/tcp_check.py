@@ -5,7 +5,8 @@
 
   tcp_check.py serve ADDR PORT          accept one connection: read BYTES of
                                         data, reply with its SHA-256, then send
-                                        BYTES of our own, then their digest
+                                        BYTES of our own; prints LISTENING once
+                                        it accepts connections
   tcp_check.py send ADDR PORT BYTES     connect, send BYTES of pseudo-random
                                         data, check the digest that comes back,
                                         receive and check the server's BYTES
@@ -47,6 +48,7 @@ def serve(addr, port):
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     ls.bind((addr, port))
     ls.listen(1)
+    print("LISTENING %s:%d" % (addr, port), flush=True)
     ls.settimeout(120)
     conn, _ = ls.accept()
     conn.settimeout(120)
@@ -67,10 +69,11 @@ def serve(addr, port):
 
 def send(addr, port, nbytes):
     s = None
-    for _ in range(100):
+    # A server started at the same time may not listen yet: try for a while.
+    deadline = time.monotonic() + 60
+    while s is None and time.monotonic() < deadline:
         try:
             s = socket.create_connection((addr, port), timeout=5)
-            break
         except OSError:
             time.sleep(0.1)
     if s is None:

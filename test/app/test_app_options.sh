@@ -23,7 +23,7 @@ refuse() {
 	local name=$1 pattern=$2 out rc
 	shift 2
 	n=$((n + 1))
-	out=$(timeout 30 "$app" "${eal[@]}" --file-prefix="${app_prefix}o$n" "$@" 2>&1 </dev/null)
+	out=$(timeout 60 "$app" "${eal[@]}" --file-prefix="${app_prefix}o$n" "$@" 2>&1 </dev/null)
 	rc=$?
 	if [ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] && grep -q -- "$pattern" <<<"$out"; then
 		ok "$name: exit $rc, says: $(grep -m1 -- "$pattern" <<<"$out")"
@@ -35,7 +35,7 @@ refuse() {
 }
 
 # runs NAME SIGNAL PATTERN... ARGS: starts, forwards, prints each PATTERN, and
-# ends with status 0 on SIGNAL.
+# ends with status 0 on SIGNAL (sent once it prints $run_until, if set).
 runs() {
 	local name=$1 sig=$2 patterns=$3 log p rc fail=
 	shift 3
@@ -44,10 +44,11 @@ runs() {
 	"$app" "${eal[@]}" --file-prefix="${app_prefix}o$n" "$@" >"$log" 2>&1 &
 	app_pid=$!
 	pair_pids+=("$app_pid")
-	if ! vhf_wait_for "$log" "dpdk-vhostfix: forwarding" 20 "$app_pid"; then
+	if ! vhf_wait_for "$log" "dpdk-vhostfix: forwarding" 60 "$app_pid"; then
 		fail+=" did not start;"
+	elif [ -n "${run_until:-}" ] && ! vhf_wait_for "$log" "$run_until" 60 "$app_pid"; then
+		fail+=" no '$run_until' while running;"
 	fi
-	sleep "${run_wait:-0}"
 	kill "-$sig" "$app_pid"
 	vhf_wait_pid "$app_pid" 15
 	wait "$app_pid" 2>/dev/null
@@ -115,9 +116,11 @@ runs "config/dpdk-vhostfix.ini read (sleep mode)" TERM "forwarding (sleep mode" 
 	--vdev net_vhost0 "${null[@]}" -- --config "$ini"
 runs "the command line wins over the config file" TERM "forwarding (poll mode" \
 	--vdev net_vhost0 "${null[@]}" -- --config "$ini" --mode poll
-run_wait=2.5
+# The periodic stats are printed before the signal; the final ones after it.
+run_until="---- dpdk-vhostfix stats ----"
 runs "--pairs by name, net_vhostfix<N> also served, stats every second" INT \
-	"lcore 1: net_vhostfix3:0 <-> net_null0:0|dpdk-vhostfix stats ----.*" \
+	"lcore 1: net_vhostfix3:0 <-> net_null0:0|dpdk-vhostfix: Interrupt, stopping" \
 	--vdev net_vhostfix3,iface="$pair_work/v3.sock" "${null[@]}" -- \
 	--pairs net_null0:net_vhostfix3 --stats 1
+run_until=
 [ "$tap_failed" -eq 0 ]

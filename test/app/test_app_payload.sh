@@ -8,6 +8,9 @@
 # modes, split and packed rings, 64 B and jumbo frames, and with a guest that
 # stops refilling now and then, so that the app's backlog fills and it stops
 # taking from the other guest (QEMU-style backpressure) instead of dropping.
+# That guest also holds once (--hold-after) until the app has paused (or, with
+# --backlog-full drop, dropped): the behaviour under test happens whatever the
+# scheduling, not only if a refill pause finds the sender running.
 #
 # Usage: test_app_payload.sh <dpdk-vhostfix> <vhf_pmd_check>
 
@@ -48,8 +51,13 @@ run_case() {
 	pair_start "$dir/guest.log" 1 G "$p1" --role guest --mode verify --count "$n" \
 		--lens "$lens" --seconds 90 --queues "$nq" $gopts
 	local gpid=$pair_pid
+	if [ "$expect_pause" = 1 ]; then
+		vhf_wait_for "$dir/guest.log" "^HOLD 1 " 60 "$gpid" &&
+			vhf_wait_until 60 "$app_pid" app_stream_stat_ge net_vhost0 paused 1
+		kill -USR1 "$gpid"
+	fi
 	vhf_wait_for "$dir/host.log" "^RESULT" 100 "$hpid"
-	vhf_wait_for "$dir/guest.log" "^RESULT" 20 "$gpid"
+	vhf_wait_for "$dir/guest.log" "^RESULT" 30 "$gpid"
 	pair_stop "$hpid"
 	pair_stop "$gpid"
 	pair_forget "$hpid"
@@ -80,16 +88,18 @@ run_case() {
 	else
 		not_ok "$name:$fail"
 		diag <"$dir/app.log"
-		diag <"$dir/host.log"
-		diag <"$dir/guest.log"
+		pair_diag "$dir/host.log"
+		pair_diag "$dir/guest.log"
 	fi
 }
 
 # --backlog-full drop: the same refill-stopping guest, the app drops (and
 # counts) what does not fit instead of pausing; every frame that arrives is
-# still intact. Soak mode: losses are expected here, corruption is not.
+# still intact. Soak mode: losses are expected here, corruption is not. The
+# guest holds until the app has dropped, then both sides run until each has
+# sent and received again.
 drop_case() {
-	local name=drop-policy dir=$pair_work/drop-policy hres gres stats fail=
+	local name=drop-policy dir=$pair_work/drop-policy hres gres stats fail= hrx htx grx gtx
 	mkdir -p "$dir"
 	app_start "$dir/app.log" --vdev "net_vhost0,iface=$dir/v0.sock" \
 		--vdev "net_vhost1,iface=$dir/v1.sock" -- --mode sleep --backlog 64 \
@@ -101,13 +111,24 @@ drop_case() {
 		return
 	fi
 	pair_start "$dir/host.log" 0 H "net_virtio_user0,path=$dir/v0.sock" --role host \
-		--mode soak --seconds 6
+		--mode soak --seconds 600
 	local hpid=$pair_pid
 	pair_start "$dir/guest.log" 1 G "net_virtio_user1,path=$dir/v1.sock" --role guest \
-		--mode soak --seconds 6 --pause-every 2000 --pause-ms 30
+		--mode soak --seconds 600 --pause-every 2000 --pause-ms 30 --hold-after 2000
 	local gpid=$pair_pid
-	vhf_wait_for "$dir/host.log" "^RESULT" 30 "$hpid"
-	vhf_wait_for "$dir/guest.log" "^RESULT" 10 "$gpid"
+	if vhf_wait_for "$dir/guest.log" "^HOLD 1 " 60 "$gpid" &&
+		vhf_wait_until 60 "$app_pid" app_stream_stat_ge net_vhost0 drop_backlog_full 1; then
+		kill -USR1 "$gpid"
+		# Traffic again both ways after the hold, counted from then.
+		read -r hrx htx < <(pair_baseline "$dir/host.log" "$hpid")
+		read -r grx gtx < <(pair_baseline "$dir/guest.log" "$gpid")
+		vhf_wait_until 60 "$hpid" pair_moved "$dir/host.log" "${hrx:-0}" "${htx:-0}" 1 &&
+			vhf_wait_until 60 "$gpid" pair_moved "$dir/guest.log" "${grx:-0}" \
+				"${gtx:-0}" 1 || fail+=" traffic did not go on after the hold;"
+	else
+		kill -USR1 "$gpid"
+		fail+=" the guest did not hold, or the app did not drop;"
+	fi
 	pair_stop "$hpid"; pair_forget "$hpid"
 	pair_stop "$gpid"; pair_forget "$gpid"
 	app_stop || fail+=" app exit status $?;"
@@ -124,7 +145,7 @@ drop_case() {
 	else
 		not_ok "$name:$fail"
 		diag <"$dir/app.log"
-		diag <"$dir/guest.log"
+		pair_diag "$dir/guest.log"
 	fi
 }
 
@@ -138,9 +159,9 @@ run_case poll-packed-jumbo poll packed 64,1500,9000 "" "" 0
 # The receiving guest stops refilling for 30 ms every 2000 frames: its ring and
 # then the app's 64-packet backlog fill, and the app must pause, not drop.
 run_case sleep-split-backpressure sleep split 64 "--backlog 64" \
-	"--pause-every 2000 --pause-ms 30" 1
+	"--pause-every 2000 --pause-ms 30 --hold-after 1000" 1
 run_case sleep-packed-backpressure sleep packed 64 "--backlog 64" \
-	"--pause-every 2000 --pause-ms 30" 1
+	"--pause-every 2000 --pause-ms 30 --hold-after 1000" 1
 drop_case
 # Two queue pairs, one per worker lcore (three lcores on two CPUs).
 app_lcores=(--lcores 0@0,1@1,2@0)

@@ -7,9 +7,16 @@
 # frames for a few ms every few hundred), a small backlog so the app keeps
 # pausing its source, and the CPU oversubscribed (busy loops beside the three
 # DPDK processes on two cores). A watchdog (usertools/vhf-stats.py) reads the
-# app's telemetry: a stream with packets queued that sends nothing for 2 s,
-# while the guest refills every few ms, is a stall. Zero stalls, every frame
-# delivered in order and checked, nothing dropped.
+# app's telemetry: a stream with packets queued that sends nothing for 30 s,
+# while the guest refills every few ms, is a stall (a lost kick never ends; an
+# oversubscribed CPU delays one by far less). Zero stalls, every frame
+# delivered in order and checked, nothing dropped. Whatever the watchdog says,
+# a stall that lasts fails the run: the guests never complete.
+#
+# The receiving guest also holds once (--hold-after) until the app has paused
+# its source, so that backpressure happens whatever the scheduling. The
+# watchdog itself: the receiving guest holds until the watchdog has reported
+# the stall that this makes, then goes on.
 #
 # Usage: test_app_stress.sh <dpdk-vhostfix> <vhf_pmd_check>
 
@@ -21,9 +28,10 @@ check=${2:-}
 count=${VHF_APP_TEST_STRESS_COUNT:-300000}
 burners=${VHF_APP_TEST_BURNERS:-2}
 
-# run_case NAME RING [EXPECT_STALL COUNT PAUSE_EVERY PAUSE_MS]
+# run_case NAME RING [EXPECT_STALL COUNT GUEST_OPTIONS]
 run_case() {
-	local name=$1 ring=$2 expect_stall=${3:-0} n=${4:-$count} every=${5:-300} pause=${6:-3}
+	local name=$1 ring=$2 expect_stall=${3:-0} n=${4:-$count}
+	local gopts=${5:-"--pause-every 300 --pause-ms 3 --hold-after 1000"} stall_s=30
 	local dir=$pair_work/$1 v0 v1 p0 p1 i hres gres stats rc fail= wpid
 	mkdir -p "$dir"
 	v0="net_vhost0,iface=$dir/v0.sock"
@@ -48,18 +56,30 @@ run_case() {
 		pair_pids+=("$!")
 		burner_pids+=("$!")
 	done
-	"$top/usertools/vhf-stats.py" --file-prefix "$app_prefix" --watch 600 --stall-s 2 \
-		--interval 0.5 >"$dir/watchdog.log" 2>&1 &
+	# Stopping the guest is what the watchdog must see: a short window will do.
+	[ "$expect_stall" = 1 ] && stall_s=5
+	"$top/usertools/vhf-stats.py" --file-prefix "$app_prefix" --watch 600 \
+		--stall-s "$stall_s" --interval 0.5 >"$dir/watchdog.log" 2>&1 &
 	wpid=$!
 	pair_pids+=("$wpid")
 	pair_start "$dir/host.log" 0 H "$p0" --role host --mode verify --count "$n" \
 		--seconds 240
 	local hpid=$pair_pid
+	# shellcheck disable=SC2086
 	pair_start "$dir/guest.log" 1 G "$p1" --role guest --mode verify --count "$n" \
-		--seconds 240 --pause-every "$every" --pause-ms "$pause"
+		--seconds 240 $gopts
 	local gpid=$pair_pid
+	# The guest on hold: what it is waiting for, then on.
+	if vhf_wait_for "$dir/guest.log" "^HOLD 1 " 60 "$gpid"; then
+		if [ "$expect_stall" = 1 ]; then
+			vhf_wait_for "$dir/watchdog.log" "^STALL" 60 "$wpid"
+		else
+			vhf_wait_until 60 "$app_pid" app_stream_stat_ge net_vhost0 paused 1
+		fi
+	fi
+	kill -USR1 "$gpid"
 	vhf_wait_for "$dir/host.log" "^RESULT" 250 "$hpid"
-	vhf_wait_for "$dir/guest.log" "^RESULT" 20 "$gpid"
+	vhf_wait_for "$dir/guest.log" "^RESULT" 30 "$gpid"
 	pair_stop "$hpid"; pair_forget "$hpid"
 	pair_stop "$gpid"; pair_forget "$gpid"
 	pair_stop "$wpid"; pair_forget "$wpid"
@@ -77,7 +97,8 @@ run_case() {
 	[ "$rc" -eq 0 ] || fail+=" app exit status $rc;"
 	grep -q "^sample" "$dir/watchdog.log" || fail+=" the watchdog read nothing;"
 	if [ "$expect_stall" = 1 ]; then
-		grep -q "^STALL" "$dir/watchdog.log" || fail+=" the watchdog missed a 4 s refill stop;"
+		grep -q "^STALL" "$dir/watchdog.log" ||
+			fail+=" the watchdog missed a guest on hold;"
 	else
 		grep -q "^STALL" "$dir/watchdog.log" &&
 			fail+=" $(grep -c '^STALL' "$dir/watchdog.log") stall(s);"
@@ -85,7 +106,7 @@ run_case() {
 	grep -q "drop-backlog-full [1-9]\|drop-broken [1-9]" <<<"$stats" && fail+=" app dropped;"
 	grep -q "paused [1-9]" <<<"$stats" || fail+=" the source never paused;"
 	if [ -z "$fail" ] && [ "$expect_stall" = 1 ]; then
-		ok "$name: the watchdog reports a guest that stops refilling for 4 s: $(grep -m1 \
+		ok "$name: the watchdog reports a guest that stops refilling: $(grep -m1 \
 			'^STALL' "$dir/watchdog.log")"
 	elif [ -z "$fail" ]; then
 		ok "$name: $n frames each way, in order, checked; 0 stalls in $(grep -c '^sample' \
@@ -94,7 +115,7 @@ run_case() {
 		not_ok "$name:$fail"
 		diag <"$dir/app.log"
 		diag <"$dir/watchdog.log"
-		diag <"$dir/guest.log"
+		pair_diag "$dir/guest.log"
 	fi
 }
 
@@ -102,6 +123,6 @@ burner_pids=()
 pair_init 3
 run_case stress-split split
 run_case stress-packed packed
-# The watchdog itself: a guest that stops refilling for 4 s is what it must see.
-run_case watchdog-sees-stopped-guest split 1 5000 2000 4000
+# The watchdog itself: a guest that stops refilling (until the watchdog says so).
+run_case watchdog-sees-stopped-guest split 1 5000 "--hold-after 2000"
 [ "$tap_failed" -eq 0 ]

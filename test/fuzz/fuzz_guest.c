@@ -1355,7 +1355,7 @@ fuzz_ref_table(struct fuzz_ctx *ctx, struct fuzz_ref *ref, uint64_t addr, uint32
 {
 	const void *t;
 
-	if (!ctx->q[0].cfg.indirect || len == 0 || len % 16 != 0 || len / 16 > VHF_INDIRECT_MAX)
+	if (!ctx->q[0].cfg.indirect || len == 0 || len % 16 != 0 || len / 16 > ctx->q[0].cfg.size)
 		return NULL;
 	t = vhf_mem_map_contig(&ctx->mem, addr, len, hint);
 	if (t == NULL)

@@ -20,7 +20,7 @@
  *  - when the device says the guest's RX buffers are short, they are: what
  *    the guest published adds up to less than the packet, counted in 64 bits;
  *  - every TX segment lies wholly inside one guest region, the segments add up
- *    to the packet length and can be copied out;
+ *    to the packet length (an Ethernet header at least) and can be copied out;
  *  - an RX burst takes at most what it was given, and its counters account
  *    for every packet taken (delivered, too big, or dropped on a broken queue);
  *  - buffers in flight (consumed minus used) stay what they were at init:
@@ -28,6 +28,7 @@
  *  - split: the avail index the device trusts is never more than the ring
  *    size ahead of what it consumed;
  *  - a broken queue stays broken, answers at once and writes no guest memory;
+ *  - bounded work: a TX burst stages at most a ring's worth of used entries;
  *  - when the device says "safe to sleep" (arm_kick true, has_room WAIT_KICK
  *    with the fixed algorithm) the guest's next publication is guaranteed to
  *    kick: notifications are enabled naming exactly what is published now;
@@ -107,6 +108,8 @@ fuzz_check_tx_pkt(struct fuzz_ctx *ctx, const struct vhf_tx_pkt *pkt)
 		sum += pkt->iov[i].len;
 	}
 	FUZZ_CHECK(sum == pkt->len);
+	/* Nothing shorter than an Ethernet header is handed on. */
+	FUZZ_CHECK(pkt->len >= VHF_NET_MIN_FRAME_LEN);
 	if (ctx->tx_copied >= FUZZ_TX_COPY_BUDGET)
 		return;
 	n = pkt->len < FUZZ_COPY_LEN ? pkt->len : FUZZ_COPY_LEN;
@@ -251,7 +254,7 @@ fuzz_op_has_room(struct fuzz_ctx *ctx, bool space_only)
 
 		fuzz_post_call(ctx, snap);
 		FUZZ_CHECK((mark == -EIO) == vq->broken);
-		FUZZ_CHECK(mark >= 0 || mark == -EIO || mark == -EMSGSIZE);
+		FUZZ_CHECK(mark >= 0 || mark == -EIO || mark == -EMSGSIZE || mark == -EAGAIN);
 		FUZZ_CHECK(mark != -EIO || bytes == 0);
 		if (mark >= 0 && bytes < need_all) {
 			fuzz_check_short(ctx, need_all);
@@ -278,8 +281,9 @@ fuzz_tx_one(struct fuzz_ctx *ctx, struct fuzz_queue *q)
 
 	fuzz_call_budget(ctx, "vhf_net_tx_next", 1);
 	ret = vhf_net_tx_next(vq, &fuzz_tx_pkt);
-	FUZZ_CHECK(ret == 1 || ret == 0 || ret == -EIO);
+	FUZZ_CHECK(ret == 1 || ret == 0 || ret == -EIO || ret == -EAGAIN);
 	FUZZ_CHECK((ret == -EIO) == vq->broken);
+	FUZZ_CHECK(vq->used_pending <= vq->size);
 	if (was_broken)
 		FUZZ_CHECK(ret == -EIO);
 	if (ret == 1) {

@@ -8,7 +8,9 @@
 #
 # New inputs go to a scratch directory (the corpora in the source tree are
 # only read). A crash, leak, timeout or violated invariant leaves its input in
-# ARTIFACT_DIR and fails the test.
+# ARTIFACT_DIR and fails the test. The seed is fixed (VHF_FUZZ_SEED, default
+# 1): every run tries the same inputs, so the verdict does not depend on which
+# ones chance picked; longer runs with other seeds are for finding new bugs.
 
 fuzzer=$1
 artifacts=$2
@@ -21,7 +23,8 @@ scratch=$(mktemp -d) && log=$(mktemp) || { echo "not ok 1 - mktemp"; exit 1; }
 trap 'rm -rf "$scratch" "$log"' EXIT
 mkdir -p "$artifacts"
 
-"$fuzzer" -runs="$runs" -max_total_time="$max_time" -timeout=10 -print_final_stats=1 \
+"$fuzzer" -seed="${VHF_FUZZ_SEED:-1}" -runs="$runs" -max_total_time="$max_time" -timeout=10 \
+	-print_final_stats=1 \
 	-artifact_prefix="$artifacts/" "$scratch" "$@" >"$log" 2>&1
 rc=$?
 execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)

@@ -13,6 +13,8 @@
 # into it: EAL refuses a -d plugin whose path has a world-writable parent, and
 # the checkout may well be under /tmp.
 
+. "$(dirname "${BASH_SOURCE[0]}")/../../usertools/vhf-wait.sh"
+
 ovs_priv_dir=
 ovs_priv_prefix=
 ovs_priv_db_pid=
@@ -35,19 +37,11 @@ ovs_priv_find_vswitchd() {
 }
 
 # ovs_priv_wait_pid PID SECONDS: true once PID has exited (and was reaped);
-# its exit status is then in ovs_priv_status.
+# its exit status is then in ovs_priv_status (usertools/vhf-wait.sh's wait).
 ovs_priv_status=
 ovs_priv_wait_pid() {
-	local i
-	for ((i = 0; i < $2 * 10; i++)); do
-		if ! kill -0 "$1" 2>/dev/null; then
-			wait "$1" 2>/dev/null
-			ovs_priv_status=$?
-			return 0
-		fi
-		sleep 0.1
-	done
-	return 1
+	vhf_wait_pid "$1" "$2" || return 1
+	ovs_priv_status=$vhf_wait_status
 }
 
 # ovs_priv_start DIR PLUGIN [KEY=VALUE...]: start ovsdb-server and the DPDK

@@ -121,15 +121,45 @@ wait_link() {
 	return 1
 }
 
-# snapshot: what a leak would grow in ovs-vswitchd.
+# snapshot_once: what a leak would grow in ovs-vswitchd, one "KEY COUNT" line
+# each: threads by name, open fds by what they point to (socket, pipe, eventfd,
+# a file's path: inode numbers dropped), the DPDK heap's allocation count.
+snapshot_once() {
+	local pid=$ovs_priv_vs_pid f
+	{
+		sed 's/^/thread:/' /proc/"$pid"/task/*/comm 2>/dev/null
+		for f in /proc/"$pid"/fd/*; do
+			readlink "$f" 2>/dev/null
+		done | sed -e 's/^\([a-z_]*\):\[[0-9]*\]$/\1/' -e 's/^/fd:/'
+	} | tr ' ' '_' | sort | uniq -c | awk '{ print $2, $1 }'
+	ovs-appctl --timeout=10 -t ovs-vswitchd dpdk/get-malloc-stats |
+		awk -F: '/Alloc_count/ { c += $2 } END { print "heap_allocations", c + 0 }'
+}
+
+# snapshot FILE: once ovs-vswitchd has settled (two looks a second apart agree:
+# a thread or fd being created or torn down is not counted), into FILE, with
+# "rss_kb N" last.
 snapshot() {
-	local pid=$ovs_priv_vs_pid heap
-	heap=$(ovs-appctl --timeout=10 -t ovs-vswitchd dpdk/get-malloc-stats |
-		awk -F: '/Alloc_size/ { s += $2 } /Alloc_count/ { c += $2 } END { print c, s }')
-	echo "$(ls "/proc/$pid/fd" | wc -l) $(awk '/^Threads/ { print $2 }' "/proc/$pid/status")" \
-		"$heap $(awk '/^VmRSS/ { print $2 }' "/proc/$pid/status")"
-	cat /proc/"$pid"/task/*/comm | sort | tr '\n' ' ' >>"$pair_work/threads.log"
-	echo >>"$pair_work/threads.log"
+	local k prev= cur
+	for ((k = 0; k < 30; k++)); do
+		cur=$(snapshot_once)
+		[ -n "$prev" ] && [ "$cur" = "$prev" ] && break
+		prev=$cur
+		sleep 1
+	done
+	{
+		echo "$cur"
+		echo "rss_kb $(awk '/^VmRSS/ { print $2 }' /proc/"$ovs_priv_vs_pid"/status)"
+	} >"$1"
+}
+
+# grown BEFORE AFTER: every key that counts more after than before, "key a->b";
+# RSS only past rss_slack_kb.
+grown() {
+	awk -v slack="$rss_slack_kb" '
+		NR == FNR { before[$1] = $2; next }
+		$1 == "rss_kb" { if ($2 - before[$1] > slack) printf "%s %d->%d; ", $1, before[$1], $2; next }
+		$2 > before[$1] + 0 { printf "%s %d->%d; ", $1, before[$1], $2 }' "$1" "$2"
 }
 
 # start_a / start_b: the peers. A is virtio-user in server mode (OVS's
@@ -331,9 +361,10 @@ for ((c = 1; c <= cycles; c++)); do
 		fails+=("cycle $c: traffic did not resume")
 		break
 	fi
-	[ "$c" = 1 ] && snap0=$(snapshot)
+	[ "$c" = 1 ] && snapshot "$pair_work/snap0.txt" && snap0=$pair_work/snap0.txt
 done
-snap1=$(snapshot)
+snap1=$pair_work/snap1.txt
+snapshot "$snap1"
 if [ ${#fails[@]} -eq 0 ]; then
 	ok "vf0 deleted under traffic and re-added $cycles times with vhf-ovs-add-port.sh: socket" \
 		"gone on delete, driver_name verified on add, traffic resumed both ways each time"
@@ -345,20 +376,24 @@ else
 fi
 
 # 7. Leak check, after the first re-add vs after the last (both with B
-# connected and sending): open fds, threads and the DPDK heap's allocations
-# (count and bytes) no more than before, RSS within rss_slack_kb. "No more",
-# not "equal": one run saw a thread fewer at the end (a transient control
-# thread); a leak only ever adds.
-read -r fd0 th0 hc0 hs0 rss0 <<<"$snap0"
-read -r fd1 th1 hc1 hs1 rss1 <<<"$snap1"
-what="fds $fd0->$fd1, threads $th0->$th1, DPDK heap $hc0->$hc1 allocations $hs0->$hs1 bytes,"
-what+=" RSS ${rss0}->${rss1} kB"
-if [ -n "$snap0" ] && [ "$fd1" -le "$fd0" ] && [ "$th1" -le "$th0" ] && [ "$hc1" -le "$hc0" ] &&
-	[ "$hs1" -le "$hs0" ] && [ $((rss1 - rss0)) -le "$rss_slack_kb" ]; then
-	ok "no growth in ovs-vswitchd over $((cycles - 1)) re-adds: $what"
+# connected and sending, each once ovs-vswitchd has settled): threads by name,
+# fds by target, the DPDK heap's allocation count no more than before, RSS
+# within rss_slack_kb. "No more", not "equal": a leak only ever adds.
+if [ -n "$snap0" ]; then
+	grew=$(grown "$snap0" "$snap1")
+	totals() {
+		awk '/^thread:/ { t += $2 } /^fd:/ { f += $2 } /^heap_allocations/ { h = $2 }
+			/^rss_kb/ { r = $2 } END { printf "threads %d, fds %d, heap allocations %d, RSS %d kB", t, f, h, r }' "$1"
+	}
+	what="$(totals "$snap0") -> $(totals "$snap1")"
+fi
+if [ -n "$snap0" ] && [ -z "$grew" ]; then
+	ok "no growth in ovs-vswitchd over $((cycles - 1)) re-adds (threads by name, fds by" \
+		"target, heap allocations; settled): $what"
 else
-	not_ok "ovs-vswitchd grew over $((cycles - 1)) re-adds: $what (RSS slack $rss_slack_kb kB)"
-	diag <"$pair_work/threads.log"
+	not_ok "ovs-vswitchd grew over $((cycles - 1)) re-adds: ${grew:-no first snapshot}" \
+		"(RSS slack $rss_slack_kb kB)"
+	[ -n "$snap0" ] && diff "$snap0" "$snap1" | diag
 fi
 
 # 8. Both peers' totals: every frame either got was intact.

@@ -2,27 +2,16 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # Copyright(c) 2026 dpdk-vhostfix authors
 #
-# Sourced by the test/pmd scripts that run vhf_pmd_check pairs: TAP helpers,
-# process bookkeeping (every process started is stopped by PID at exit), and
-# start/wait helpers for one host (net_vhostfix) and one guest
+# Sourced by the test/pmd scripts that run vhf_pmd_check pairs: TAP helpers
+# (test/tap.sh), process bookkeeping (every process started is stopped by PID
+# at exit), and start/wait helpers for one host (net_vhostfix) and one guest
 # (net_virtio_user) process.
 
+. "$(dirname "${BASH_SOURCE[0]}")/../tap.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/../../usertools/vhf-wait.sh"
 
-tap_n=0
-tap_failed=0
-ok() {
-	tap_n=$((tap_n + 1))
-	echo "ok $tap_n - $*"
-}
-not_ok() {
-	tap_n=$((tap_n + 1))
-	tap_failed=$((tap_failed + 1))
-	echo "not ok $tap_n - $*"
-}
-diag() {
-	sed 's/^/# /' | tail -n "${VHF_PMD_TEST_DIAG_LINES:-60}"
-}
+tap_diag_lines=${VHF_PMD_TEST_DIAG_LINES:-$tap_diag_lines}
+pair_stats_py=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../usertools" && pwd)/vhf-stats.py
 
 pair_pids=()
 pair_work=
@@ -44,16 +33,12 @@ pair_cleanup() {
 
 # pair_init NCASES: TAP plan, root check, work directory, traps.
 pair_init() {
-	local i
-	echo "1..$1"
+	tap_plan "$1"
 	if [ ! -x "$check" ]; then
 		echo "Bail out! usage: $0 <vhf_pmd_check>"
 		exit 1
 	fi
-	if [ "$(id -u)" != 0 ]; then
-		for i in $(seq 1 "$1"); do echo "ok $i # SKIP needs root"; done
-		exit 0
-	fi
+	[ "$(id -u)" = 0 ] || tap_skip_rest "$1" "needs root"
 	pair_work=$(mktemp -d /tmp/vhf-pmd-check.XXXXXX) || exit 1
 	trap pair_cleanup EXIT
 	trap 'exit 130' INT TERM
@@ -80,9 +65,66 @@ pair_forget() {
 pair_start() {
 	local log=$1 cpu=$2 prefix=$3 vdev=$4
 	shift 4
+	# Emptied here, not by the background job's redirection, which may come
+	# after the caller's first look: a log reused from the previous process
+	# would answer for the new one.
+	: >"$log"
 	stdbuf -oL "$check" --lcores "0@$cpu" --no-huge -m 512 --no-pci \
 		--file-prefix="$pair_prefix$prefix" --log-level='pmd.net.vhostfix*:info' \
 		--vdev "$vdev" -- "$@" >"$log" 2>&1 &
 	pair_pid=$!
 	pair_pids+=("$pair_pid")
+}
+
+# pair_progress LOG FIELD [N]: FIELD (rx|tx) of the last "progress rx R tx T ..."
+# line of LOG (0 if none), or of the N-th (nothing if not printed yet).
+pair_progress() {
+	if [ ! -r "$1" ]; then
+		[ -n "${3:-}" ] || echo 0
+		return
+	fi
+	awk -v f="$2" -v n="${3:-0}" '/^progress/ {
+			c++
+			for (i = 2; i < NF; i += 2) if ($i == f) v = $(i + 1)
+			if (c == n) { print v + 0; exit }
+		}
+		END { if (n == 0) print v + 0 }' "$1"
+}
+
+# pair_baseline LOG PID: "RX TX" of a progress line of LOG counted after now
+# (two lines on: the next one may have been counted before and printed
+# after); waits until it is printed.
+pair_baseline() {
+	local n
+	n=$(($(vhf_count_lines "$1" "^progress") + 2))
+	vhf_wait_count "$1" "^progress" "$n" 60 "$2" || return 1
+	echo "$(pair_progress "$1" rx "$n") $(pair_progress "$1" tx "$n")"
+}
+
+# pair_moved LOG RX0 TX0 MIN: LOG's last counters are at least MIN past RX0/TX0.
+pair_moved() {
+	[ "$(pair_progress "$1" rx)" -ge $(($2 + $4)) ] &&
+		[ "$(pair_progress "$1" tx)" -ge $(($3 + $4)) ]
+}
+
+# pair_stat PREFIX NAME: field NAME of the telemetry /vhf_pmd_check/stats of the
+# side started with PREFIX (sleeps, guest_sleeps, in_guest_sleep, wakes, stalls).
+pair_stat() {
+	"$pair_stats_py" --file-prefix "$pair_prefix$1" --query /vhf_pmd_check/stats \
+		--field "$2" 2>/dev/null
+}
+
+# pair_stat_ge PREFIX NAME MIN: that field is at least MIN.
+pair_stat_ge() {
+	local v
+	v=$(pair_stat "$1" "$2") && [ "${v:-0}" -ge "$3" ]
+}
+
+# pair_diag LOG: a vhf_pmd_check log as TAP diag: its verdict lines first
+# (RESULT, STALL, BAD, OUT OF ORDER, XSTAT, HOLD), then its end without the
+# progress lines, which would fill it.
+pair_diag() {
+	grep -E "^(RESULT|STALL|BAD|OUT OF ORDER|XSTAT|HOLD|RESUME)" "$1" 2>/dev/null |
+		head -n 40 | diag
+	grep -v "^progress" "$1" 2>/dev/null | diag
 }

@@ -20,45 +20,31 @@ check=${1:-}
 . "$(dirname "$0")/pmd_pair.sh"
 
 restarts=${VHF_PMD_TEST_RESTARTS:-20}
-# Frames each direction must make after a (re)connect for traffic to count as resumed.
-resume_min=${VHF_PMD_TEST_RESUME_MIN:-100}
+# Frames each direction must make after a (re)connect for traffic to count as
+# resumed: more than a ring holds, which a survivor may still take from (or,
+# sending, put into) its own ring once its peer is gone.
+resume_min=${VHF_PMD_TEST_RESUME_MIN:-300}
 
-# last_progress LOG FIELD: last value of "progress rx R tx T ..." (FIELD rx|tx).
-last_progress() {
-	awk -v f="$2" '/^progress/ { for (i = 2; i < NF; i += 2) if ($i == f) v = $(i + 1) }
-		END { print v + 0 }' "$1" 2>/dev/null || echo 0
-}
-
-# wait_resumed LOG PID RX0 TX0: both counters at least resume_min past RX0/TX0.
+# wait_resumed LOG PID RX0 TX0: LOG's counters get resume_min past RX0/TX0.
 wait_resumed() {
-	local i rx tx
-	for ((i = 0; i < 150; i++)); do
-		rx=$(last_progress "$1" rx)
-		tx=$(last_progress "$1" tx)
-		[ "$rx" -ge $(($3 + resume_min)) ] && [ "$tx" -ge $(($4 + resume_min)) ] && return 0
-		kill -0 "$2" 2>/dev/null || return 1
-		sleep 0.1
-	done
-	return 1
+	vhf_wait_until 60 "$2" pair_moved "$1" "$3" "$4" "$resume_min"
 }
 
 soak=(--mode soak --seconds 3600 --stall-ms 0)
 
 guest_restarts() {
-	local dir=$pair_work/guest-restarts sock hpid gpid i fail=0 hrx htx res
+	local dir=$pair_work/guest-restarts sock hpid gpid i fail=0 hrx=0 htx=0 res
 	mkdir -p "$dir"
 	sock=$dir/vhost.sock
 	pair_start "$dir/host.log" 0 H "net_vhostfix0,iface=$sock,client=1" --role host "${soak[@]}"
 	hpid=$pair_pid
-	if ! vhf_wait_for "$dir/host.log" "READY" 20 "$hpid"; then
+	if ! vhf_wait_for "$dir/host.log" "READY" 60 "$hpid"; then
 		not_ok "virtio-user restarts: our side did not come up"
-		diag <"$dir/host.log"
+		pair_diag "$dir/host.log"
 		return
 	fi
 	for ((i = 1; i <= restarts; i++)); do
 		rm -f "$sock"
-		hrx=$(last_progress "$dir/host.log" rx)
-		htx=$(last_progress "$dir/host.log" tx)
 		pair_start "$dir/guest.log" 1 G "net_virtio_user0,path=$sock,server=1" \
 			--role guest "${soak[@]}"
 		gpid=$pair_pid
@@ -70,6 +56,14 @@ guest_restarts() {
 		kill -KILL "$gpid" 2>/dev/null
 		wait "$gpid" 2>/dev/null
 		pair_forget "$gpid"
+		# The next restart's baseline: counted once our side saw the guest go
+		# (detached, its counters cannot move).
+		if [ "$fail" = 0 ] && ! { vhf_wait_count "$dir/host.log" "guest down" "$i" 60 \
+			"$hpid" && read -r hrx htx < <(pair_baseline "$dir/host.log" "$hpid"); }
+		then
+			echo "# restart $i: our side did not see the guest go"
+			fail=1
+		fi
 		if ! kill -0 "$hpid" 2>/dev/null; then
 			echo "# restart $i: our side died"
 			fail=1
@@ -85,13 +79,13 @@ guest_restarts() {
 			"reconnected each time, ${res#RESULT ok role host }"
 	else
 		not_ok "virtio-user restarts (done $((i - 1)) of $restarts): ${res:-no result}"
-		diag <"$dir/host.log"
-		diag <"$dir/guest.log"
+		pair_diag "$dir/host.log"
+		pair_diag "$dir/guest.log"
 	fi
 }
 
 host_restarts() {
-	local dir=$pair_work/host-restarts sock hpid gpid i fail=0 grx gtx res how
+	local dir=$pair_work/host-restarts sock hpid gpid i fail=0 grx=0 gtx=0 res how
 	mkdir -p "$dir"
 	sock=$dir/vhost.sock
 	# The virtio-user server waits for its first client inside EAL init.
@@ -99,8 +93,6 @@ host_restarts() {
 		"${soak[@]}"
 	gpid=$pair_pid
 	for ((i = 1; i <= restarts; i++)); do
-		grx=$(last_progress "$dir/guest.log" rx)
-		gtx=$(last_progress "$dir/guest.log" tx)
 		pair_start "$dir/host.$i.log" 0 H "net_vhostfix0,iface=$sock,client=1" --role host \
 			"${soak[@]}"
 		hpid=$pair_pid
@@ -124,12 +116,19 @@ host_restarts() {
 			fi
 		fi
 		pair_forget "$hpid"
+		# The next restart's baseline: counted once our side is gone (the guest
+		# may still take up to a ring's worth from its ring: below resume_min).
+		if [ "$fail" = 0 ] &&
+			! read -r grx gtx < <(pair_baseline "$dir/guest.log" "$gpid"); then
+			echo "# restart $i: no progress from the virtio-user side"
+			fail=1
+		fi
 		if ! kill -0 "$gpid" 2>/dev/null; then
 			echo "# restart $i (SIG$how): the virtio-user side died"
 			fail=1
 		fi
 		if [ "$fail" = 1 ]; then
-			diag <"$dir/host.$i.log"
+			pair_diag "$dir/host.$i.log"
 			break
 		fi
 		rm -f "$dir/host.$i.log"
@@ -144,7 +143,7 @@ host_restarts() {
 	else
 		not_ok "our side restarts (done $((i - 1)) of $restarts): virtio-user:" \
 			"${res:-no result}"
-		diag <"$dir/guest.log"
+		pair_diag "$dir/guest.log"
 	fi
 }
 

@@ -38,9 +38,9 @@ run_case() {
 	pair_start "$dir/host.log" 0 H "$hargs" --role host --mode verify --count "$count" \
 		--queues "$nq" --seconds 30 --xstats
 	hpid=$pair_pid
-	if ! vhf_wait_for "$dir/host.log" "READY" 20 "$hpid"; then
+	if ! vhf_wait_for "$dir/host.log" "READY" 60 "$hpid"; then
 		not_ok "$name: host did not come up"
-		diag <"$dir/host.log"
+		pair_diag "$dir/host.log"
 		pair_stop "$hpid"
 		pair_pids=()
 		return
@@ -49,7 +49,7 @@ run_case() {
 		--queues "$nq" --seconds 30 --slow-start-us 20
 	gpid=$pair_pid
 	vhf_wait_for "$dir/host.log" "^RESULT" 40 "$hpid"
-	vhf_wait_for "$dir/guest.log" "^RESULT" 10 "$gpid"
+	vhf_wait_for "$dir/guest.log" "^RESULT" 30 "$gpid"
 	pair_stop "$gpid"
 	pair_stop "$hpid"
 	pair_pids=()
@@ -69,8 +69,8 @@ run_case() {
 	else
 		not_ok "$name:$fail"
 		grep "OUT OF ORDER" "$dir/guest.log" | head -4 | diag
-		diag <"$dir/host.log"
-		diag <"$dir/guest.log"
+		pair_diag "$dir/host.log"
+		pair_diag "$dir/guest.log"
 	fi
 	rm -f "$sock"
 }

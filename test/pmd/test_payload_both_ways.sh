@@ -43,11 +43,11 @@ run_case() {
 	fi
 
 	pair_start "$dir/host.log" 0 H "$hargs" --role host --mode verify --count "$count" \
-		--lens "$lens" --queues "$nq" --seconds 60
+		--lens "$lens" --queues "$nq" --seconds 60 --xstats
 	hpid=$pair_pid
-	if ! vhf_wait_for "$dir/host.log" "READY" 20 "$hpid"; then
+	if ! vhf_wait_for "$dir/host.log" "READY" 60 "$hpid"; then
 		not_ok "$name: host did not come up"
-		diag <"$dir/host.log"
+		pair_diag "$dir/host.log"
 		pair_stop "$hpid"
 		return
 	fi
@@ -55,7 +55,7 @@ run_case() {
 		--lens "$lens" --queues "$nq" --mbuf-size "$gmbuf" --seconds 60
 	gpid=$pair_pid
 	vhf_wait_for "$dir/host.log" "^RESULT" 70 "$hpid"
-	vhf_wait_for "$dir/guest.log" "^RESULT" 10 "$gpid"
+	vhf_wait_for "$dir/guest.log" "^RESULT" 30 "$gpid"
 	pair_stop "$gpid"
 	pair_stop "$hpid"
 	pair_pids=()
@@ -66,8 +66,8 @@ run_case() {
 		ok "$name: $count frames/queue each way, every byte checked"
 	else
 		not_ok "$name: host: ${hres:-no result}; guest: ${gres:-no result}"
-		diag <"$dir/host.log"
-		diag <"$dir/guest.log"
+		pair_diag "$dir/host.log"
+		pair_diag "$dir/guest.log"
 	fi
 	rm -f "$sock"
 }

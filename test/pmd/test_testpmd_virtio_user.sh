@@ -6,37 +6,26 @@
 # virtio-user PMD in a second dpdk-testpmd process over a real vhost-user
 # socket. Each case runs one host/guest pair, starts forwarding with tx_first on
 # both sides (io forwarding, each port looped to itself, so the packets bounce
-# between the two processes) and checks that both sides received and sent.
+# between the two processes) and waits until both sides have received and sent
+# VHF_PMD_TEST_MIN_PKTS packets (asking testpmd for its stats until they do).
 #
 # Usage: test_testpmd_virtio_user.sh <librte_net_vhostfix.so>
 # Prints TAP. Needs root (the plugin is copied under /run, see below).
 
 set -u
+. "$(dirname "$0")/../tap.sh"
+. "$(dirname "$0")/../testpmd.sh"
 . "$(dirname "$0")/../../usertools/vhf-wait.sh"
 
 so=${1:-}
 testpmd=${DPDK_TESTPMD:-dpdk-testpmd}
-# Seconds of traffic per case, and the least each side must have seen by then.
-run_s=${VHF_PMD_TEST_SECONDS:-3}
+# The packets each side must receive and send; the seconds after which, if
+# they have not, the traffic is stuck (it takes well under one).
 min_pkts=${VHF_PMD_TEST_MIN_PKTS:-1000}
-
-tap_n=0
-tap_failed=0
-ok() {
-	tap_n=$((tap_n + 1))
-	echo "ok $tap_n - $*"
-}
-not_ok() {
-	tap_n=$((tap_n + 1))
-	tap_failed=$((tap_failed + 1))
-	echo "not ok $tap_n - $*"
-}
-diag() {
-	sed 's/^/# /'
-}
+wait_s=${VHF_PMD_TEST_WAIT_S:-60}
 
 ncases=4
-echo "1..$ncases"
+tap_plan $ncases
 if [ -z "$so" ] || [ ! -f "$so" ]; then
 	echo "Bail out! usage: $0 <librte_net_vhostfix.so>"
 	exit 1
@@ -45,10 +34,7 @@ if ! command -v "$testpmd" >/dev/null; then
 	echo "Bail out! $testpmd not found (Debian package dpdk-dev)"
 	exit 1
 fi
-if [ "$(id -u)" != 0 ]; then
-	for i in $(seq 1 $ncases); do echo "ok $i # SKIP needs root"; done
-	exit 0
-fi
+[ "$(id -u)" = 0 ] || tap_skip_rest $ncases "needs root"
 
 # EAL refuses -d from a directory any parent of which is world-writable (/tmp,
 # a checkout under /tmp, /var/tmp): load a copy from a root-owned 0755
@@ -56,6 +42,7 @@ fi
 plugdir=/run/vhostfix-test.$$
 rundir=/var/run/dpdk
 verbose=${VHF_PMD_TEST_VERBOSE:-0}
+tap_diag_lines=${VHF_PMD_TEST_DIAG_LINES:-$tap_diag_lines}
 work=$(mktemp -d /tmp/vhf-pmd-test.XXXXXX) || exit 1
 pids=()
 
@@ -79,18 +66,15 @@ mkdir -m 0755 "$plugdir" || { echo "Bail out! cannot create $plugdir"; exit 1; }
 cp "$so" "$plugdir/librte_net_vhostfix.so" || exit 1
 plugin=$plugdir/librte_net_vhostfix.so
 
-# Stats of port 0 as printed by "show port stats 0": "<rx> <tx>" of the last report.
-port_stats() {
-	awk '/RX-packets:/ { rx = $2 } /TX-packets:/ { tx = $2 } END { print rx + 0, tx + 0 }' "$1"
-}
-
-# stop_testpmd PID FD: ask it to quit, then insist, by PID.
-stop_testpmd() {
-	{ if [ "$2" = 3 ]; then echo "quit" >&3; else echo "quit" >&4; fi; } 2>/dev/null
-	if ! vhf_wait_pid "$1" 10; then
-		kill -TERM "$1" 2>/dev/null
-		vhf_wait_pid "$1" 5 || { kill -KILL "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
-	fi
+# counted: both sides have received and sent min_pkts on port 0 (run_case's
+# locals set).
+counted() {
+	tp_show_stats 3 "$dir/host.log" "$hpid" 0 && tp_show_stats 4 "$dir/guest.log" "$gpid" 0 ||
+		return 1
+	read -r hrx htx < <(tp_port_stats "$dir/host.log" 0)
+	read -r grx gtx < <(tp_port_stats "$dir/guest.log" 0)
+	[ "$hrx" -ge "$min_pkts" ] && [ "$htx" -ge "$min_pkts" ] &&
+		[ "$grx" -ge "$min_pkts" ] && [ "$gtx" -ge "$min_pkts" ]
 }
 
 # run_case NAME HOST_DEVARGS GUEST_DEVARGS
@@ -109,11 +93,10 @@ run_case() {
 	hpid=$!
 	pids+=("$hpid")
 	exec 3>"$dir/host.in"
-	if ! vhf_wait_for "$dir/host.log" "testpmd>" 20 "$hpid" || [ ! -S "$sock" ]; then
+	if ! vhf_wait_for "$dir/host.log" "testpmd>" 60 "$hpid" || [ ! -S "$sock" ]; then
 		not_ok "$name: host testpmd with net_vhostfix did not come up"
 		diag <"$dir/host.log"
-		stop_testpmd "$hpid" 3
-		exec 3>&-
+		tp_stop "$hpid" 3
 		return
 	fi
 
@@ -126,35 +109,28 @@ run_case() {
 	gpid=$!
 	pids+=("$gpid")
 	exec 4>"$dir/guest.in"
-	if ! vhf_wait_for "$dir/guest.log" "testpmd>" 20 "$gpid" ||
-		! vhf_wait_for "$dir/host.log" "guest up" 10 "$hpid"; then
+	if ! vhf_wait_for "$dir/guest.log" "testpmd>" 60 "$gpid" ||
+		! vhf_wait_for "$dir/host.log" "guest up" 60 "$hpid"; then
 		not_ok "$name: guest did not attach"
 		diag <"$dir/host.log"
 		diag <"$dir/guest.log"
 	else
 		echo "start tx_first" >&3
 		echo "start tx_first" >&4
-		sleep "$run_s"
-		echo "show port stats 0" >&3
-		echo "show port stats 0" >&4
-		sleep 1
-		read -r hrx htx < <(port_stats "$dir/host.log")
-		read -r grx gtx < <(port_stats "$dir/guest.log")
-		echo "stop" >&3
-		echo "stop" >&4
-		if [ "$hrx" -ge "$min_pkts" ] && [ "$htx" -ge "$min_pkts" ] &&
-			[ "$grx" -ge "$min_pkts" ] && [ "$gtx" -ge "$min_pkts" ]; then
+		hrx=0 htx=0 grx=0 gtx=0
+		if vhf_wait_until "$wait_s" "$hpid" counted; then
 			ok "$name: host rx $hrx tx $htx, guest rx $grx tx $gtx"
 		else
 			not_ok "$name: host rx $hrx tx $htx, guest rx $grx tx $gtx" \
-				"(want >= $min_pkts each)"
+				"(want >= $min_pkts each within $wait_s s)"
 			diag <"$dir/host.log"
 			diag <"$dir/guest.log"
 		fi
+		echo "stop" >&3
+		echo "stop" >&4
 	fi
-	stop_testpmd "$gpid" 4
-	stop_testpmd "$hpid" 3
-	exec 3>&- 4>&-
+	tp_stop "$gpid" 4
+	tp_stop "$hpid" 3
 	if [ "$verbose" = 1 ]; then
 		diag <"$dir/host.log"
 		diag <"$dir/guest.log"

@@ -20,6 +20,16 @@
 # on an event (<dir>_q0_wakeups), next to the arms that said "sleep"
 # (kick_waits).
 #
+# Nothing here depends on how the two processes are scheduled. The guest
+# holds (--hold-after 0) before its first frame until our side is asleep with
+# it attached (telemetry in_guest_sleep): a sleep only the guest can end, so
+# at least one wake-up on a kick is certain. The tx-wait PMD counts that
+# wake-up at its next arm: the guest holds a second time after more frames than
+# its ring takes, so that there is one (guest_sleeps grows past what it was).
+# The stall window is 30 s (a lost kick is a sleep that never ends; a loaded
+# machine delays a kick by far less), and a side stopped before its count is
+# not a pass.
+#
 # Usage: test_wait_without_missing_kick.sh <vhf_pmd_check>
 # Prints TAP. Needs root.
 
@@ -27,7 +37,8 @@ set -u
 check=${1:-}
 . "$(dirname "$0")/pmd_pair.sh"
 
-stall_ms=${VHF_PMD_TEST_STALL_MS:-5000}
+stall_ms=${VHF_PMD_TEST_STALL_MS:-30000}
+run_s=60
 
 # field RESULT_LINE NAME: the number after NAME.
 field() {
@@ -44,22 +55,39 @@ xstat() {
 # run_case NAME MODE HOSTDEV GUESTDEV HOSTARGS GUESTARGS
 run_case() {
 	local name=$1 mode=$2 dir=$pair_work/$1 sock hpid gpid hres gres rx why= qn kicks wakeups
+	local slept
 	mkdir -p "$dir"
 	sock=$dir/vhost.sock
 	pair_start "$dir/host.log" 0 H "net_vhostfix0,iface=$sock$3" --role host --mode "$mode" \
-		--stall-ms "$stall_ms" --seconds 60 --xstats $5
+		--stall-ms "$stall_ms" --seconds "$run_s" --xstats $5
 	hpid=$pair_pid
-	if ! vhf_wait_for "$dir/host.log" "READY" 20 "$hpid"; then
+	if ! vhf_wait_for "$dir/host.log" "READY" 60 "$hpid"; then
 		not_ok "$name: our side did not come up"
-		diag <"$dir/host.log"
+		pair_diag "$dir/host.log"
 		pair_stop "$hpid"
 		return
 	fi
+	# shellcheck disable=SC2086
 	pair_start "$dir/guest.log" 1 G "net_virtio_user0,path=$sock$4" --role guest \
-		--mode "$mode" --seconds 60 $6
+		--mode "$mode" --seconds "$run_s" $6
 	gpid=$pair_pid
-	vhf_wait_for "$dir/host.log" "^RESULT" 70 "$hpid"
-	vhf_wait_for "$dir/guest.log" "^RESULT" 10 "$gpid"
+	if vhf_wait_for "$dir/guest.log" "^HOLD 1 " 60 "$gpid" &&
+		vhf_wait_until 60 "$hpid" pair_stat_ge H in_guest_sleep 1; then
+		slept=$(pair_stat H guest_sleeps)
+		kill -USR1 "$gpid"
+		# Another sleep began (its arm counted the wake-up); then the second resume.
+		if [ "$mode" = txwait ] &&
+			! vhf_wait_until 60 "$hpid" pair_stat_ge H guest_sleeps $((slept + 1)); then
+			why+=" no sleep after the guest's first hold;"
+		fi
+	else
+		why+=" not asleep with the guest on hold;"
+	fi
+	# Resumes to spare are harmless; a guest left on hold would hide the failure.
+	kill -USR1 "$gpid" 2>/dev/null
+	kill -USR1 "$gpid" 2>/dev/null
+	vhf_wait_for "$dir/host.log" "^RESULT" $((run_s + stall_ms / 1000 + 30)) "$hpid"
+	vhf_wait_for "$dir/guest.log" "^RESULT" 30 "$gpid"
 	pair_stop "$gpid"
 	pair_stop "$hpid"
 	pair_pids=()
@@ -86,8 +114,8 @@ run_case() {
 			"$rx frames received, bytes checked"
 	else
 		not_ok "$name:$why host: ${hres:-no result}; guest: ${gres:-no result}"
-		diag <"$dir/host.log"
-		diag <"$dir/guest.log"
+		pair_diag "$dir/host.log"
+		pair_diag "$dir/guest.log"
 	fi
 	rm -f "$sock"
 }
@@ -97,11 +125,13 @@ for ring in split packed; do
 	if [ "$ring" = packed ]; then h=",packed=1" g=",packed_vq=1"; else h= g=; fi
 	for ev in 1 0; do
 		run_case "rx-intr-$ring-event_idx$ev" rxintr "$h,event_idx=$ev" "$g" \
-			"--count 3000" "--count 3000 --pace-ms 10"
+			"--count 3000" "--count 3000 --pace-ms 10 --hold-after 0"
 		run_case "tx-wait-$ring-event_idx$ev" txwait "$h,event_idx=$ev" "$g" \
-			"--count 20000" "--count 20000 --pause-every 1000 --pause-ms 50"
+			"--count 20000" \
+			"--count 20000 --pause-every 1000 --pause-ms 50 --hold-after 0,1000"
 	done
 	run_case "tx-wait-$ring-jumbo-mergeable" txwait "$h" "$g" \
-		"--count 3000 --lens 64,9000" "--count 3000 --lens 64,9000 --pause-every 300 --pause-ms 50"
+		"--count 3000 --lens 64,9000" \
+		"--count 3000 --lens 64,9000 --pause-every 300 --pause-ms 50 --hold-after 0,1000"
 done
 [ "$tap_failed" -eq 0 ]

@@ -23,10 +23,24 @@
  *          rte_pmd_vhostfix_tx_wait_arm()/_fd(); the guest receives but stops
  *          refilling for --pause-ms every --pause-every frames.
  *
- * In the wait modes a sleep that reaches --stall-ms is a stall: the run fails.
+ * In the wait modes a sleep that reaches --stall-ms (30 s: a lost kick is a
+ * sleep that never ends, a busy machine delays a kick by far less) is a stall:
+ * the run fails. A sleep begun with no guest (the link down) ends when one
+ * comes, which may take longer: its timeout is no stall.
  * At the end each side prints "RESULT ok|FAIL ..." and the mbufs its pool
  * still has in use once its own pending frames are freed; with --xstats, the
  * port's non-zero xstats as "XSTAT name value" lines before it.
+ *
+ * So that a test can wait for an event rather than for time to pass:
+ * --hold-after N[,N...] stops using the port once N frames have been received
+ * (sent, on a side that only sends), prints "HOLD k" and goes on at the k-th
+ * SIGUSR1 (the run's --seconds do not count the hold); --stay keeps receiving
+ * after its own work is done until SIGTERM (instead of --linger-ms), for a
+ * peer that must stay until the other side is done; and the telemetry command
+ * /vhf_pmd_check/stats tells how many sleeps began with a guest there
+ * ("guest_sleeps": in txwait after an arm that said TX_WAIT, in rxintr with the
+ * link up) and whether one is under way ("in_guest_sleep"): with the guest on
+ * hold since before its first frame, only the guest can end that sleep.
  *
  * Offloads (any mode): --l4 udp4,tcp4,udp6,tcp6 makes every frame a real
  * Ethernet/IP/UDP|TCP packet (protocol by sequence number), the numbered
@@ -71,6 +85,7 @@
 #include <rte_ip.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
+#include <rte_telemetry.h>
 
 #include "rte_pmd_vhostfix.h"
 
@@ -79,6 +94,7 @@
 #define CHK_MAX_LENS 8
 #define CHK_HDR_LEN 28 /* ethernet 14, magic 3, role 1, queue 2, seq 4, length 4 */
 #define CHK_ETHER_TYPE 0x88b5 /* IEEE local experimental */
+#define CHK_MAX_HOLDS 4
 
 enum chk_mode { MODE_VERIFY, MODE_SOAK, MODE_RXINTR, MODE_TXWAIT };
 
@@ -108,6 +124,9 @@ static struct {
 	bool tx_after_rx;
 	int64_t rx_count; /* -1: --count */
 	unsigned int slow_start_us;
+	uint64_t hold_after[CHK_MAX_HOLDS];
+	unsigned int nholds;
+	bool stay;
 } opt = {
 	.mode = MODE_VERIFY,
 	.count = 10000,
@@ -117,7 +136,7 @@ static struct {
 	.mbuf_size = RTE_MBUF_DEFAULT_BUF_SIZE,
 	.nb_mbufs = 16384,
 	.seconds = 30,
-	.stall_ms = 5000,
+	.stall_ms = 30000,
 	.linger_ms = 500,
 	.rx_count = -1,
 };
@@ -143,14 +162,28 @@ struct chk_queue {
 
 static struct chk_queue queues[CHK_MAX_QUEUES];
 static struct rte_mempool *pool;
-static volatile sig_atomic_t stop_req;
-static uint64_t sleeps, wakes, stalls, shorts, self_wakes;
+static volatile sig_atomic_t stop_req, resumes;
+/* Written by the main lcore only; read by the telemetry thread too (relaxed). */
+static uint64_t sleeps, guest_sleeps, wakes, stalls, shorts, self_wakes;
+static uint64_t in_guest_sleep; /* 1 from a guest sleep's start to its end */
 static uint64_t first_bad_report;
 
 static void
 on_signal(int sig __rte_unused)
 {
 	stop_req = 1;
+}
+
+static void
+on_resume(int sig __rte_unused)
+{
+	resumes++;
+}
+
+static inline void
+chk_inc(uint64_t *c)
+{
+	__atomic_store_n(c, *c + 1, __ATOMIC_RELAXED);
 }
 
 static uint8_t
@@ -614,24 +647,45 @@ chk_rx(uint16_t port, uint16_t q)
 	return n;
 }
 
+/* The port's link: a net_vhostfix port is up while a guest is attached. */
+static bool
+chk_link_up(uint16_t port)
+{
+	struct rte_eth_link link;
+
+	return rte_eth_link_get_nowait(port, &link) == 0 && link.link_status == RTE_ETH_LINK_UP;
+}
+
 /* rxintr, host: sleep on the rx interrupts of every queue until one fires. */
 static void
 chk_rx_sleep(uint16_t port)
 {
 	struct rte_epoll_event ev[CHK_MAX_QUEUES];
+	/* The PMD sets the link up after attaching the queues: then enable arms them. */
+	bool guest = chk_link_up(port);
 	uint16_t q;
 	int n;
 
 	for (q = 0; q < opt.queues; q++)
 		rte_eth_dev_rx_intr_enable(port, q);
-	sleeps++;
+	chk_inc(&sleeps);
+	if (guest) {
+		chk_inc(&guest_sleeps);
+		__atomic_store_n(&in_guest_sleep, 1, __ATOMIC_RELAXED);
+	}
 	n = rte_epoll_wait(RTE_EPOLL_PER_THREAD, ev, CHK_MAX_QUEUES, (int)opt.stall_ms);
+	__atomic_store_n(&in_guest_sleep, 0, __ATOMIC_RELAXED);
 	for (q = 0; q < opt.queues; q++)
 		rte_eth_dev_rx_intr_disable(port, q);
 	if (n > 0) {
-		wakes++;
-	} else if (n == 0) {
-		stalls++;
+		chk_inc(&wakes);
+	} else if (n == 0 && chk_link_up(port)) {
+		/*
+		 * A guest that attached during the sleep would have ended it (its
+		 * attach wakes sleepers): it was there all along and did not kick.
+		 * With the link still down, no guest came yet: a slow start, no stall.
+		 */
+		chk_inc(&stalls);
 		printf("STALL: no rx interrupt in %u ms (received %" PRIu64 ")\n", opt.stall_ms,
 		       queues[0].rcvd);
 	}
@@ -661,7 +715,7 @@ chk_tx_sleep(uint16_t port)
 		}
 		if (r != RTE_PMD_VHOSTFIX_TX_WAIT && r != -ENOTCONN) {
 			printf("tx_wait_arm(queue %u): %s\n", q, strerror(-r));
-			stalls++;
+			chk_inc(&stalls);
 			return;
 		}
 		armed |= r == RTE_PMD_VHOSTFIX_TX_WAIT;
@@ -671,20 +725,73 @@ chk_tx_sleep(uint16_t port)
 	}
 	if (npfd == 0)
 		return;
-	sleeps++;
+	chk_inc(&sleeps);
+	if (armed) {
+		chk_inc(&guest_sleeps);
+		__atomic_store_n(&in_guest_sleep, 1, __ATOMIC_RELAXED);
+	}
 	n = poll(pfd, npfd, (int)opt.stall_ms);
+	__atomic_store_n(&in_guest_sleep, 0, __ATOMIC_RELAXED);
 	if (n > 0) {
-		wakes++;
+		chk_inc(&wakes);
 	} else if (n == 0 && armed) {
 		/*
 		 * Only a sleep the PMD said was safe (TX_WAIT, a live guest) must
 		 * end; one begun with no guest (-ENOTCONN) lasts until a guest comes,
 		 * which on a loaded machine may take longer than --stall-ms.
 		 */
-		stalls++;
+		chk_inc(&stalls);
 		printf("STALL: no guest refill kick in %u ms (sent %" PRIu64 ")\n", opt.stall_ms,
 		       queues[0].sent);
 	}
+}
+
+/* Frames done so far, as --hold-after counts them. */
+static uint64_t
+chk_frames_done(void)
+{
+	uint64_t n = 0;
+	uint16_t q;
+
+	for (q = 0; q < opt.queues; q++)
+		n += chk_rx_enabled() ? queues[q].rcvd : queues[q].sent;
+	return n;
+}
+
+/*
+ * --hold-after: hold number k (from 1) has come; leave the port alone until
+ * the k-th SIGUSR1 (or SIGTERM). The wait is for a signal, not for time: the
+ * nap only bounds how late the flag is seen. @return cycles spent holding.
+ */
+static uint64_t
+chk_hold(unsigned int k)
+{
+	uint64_t t0 = rte_get_timer_cycles();
+
+	printf("HOLD %u after %" PRIu64 " frames: waiting for SIGUSR1\n", k, chk_frames_done());
+	fflush(stdout);
+	while (resumes < (sig_atomic_t)k && !stop_req)
+		rte_delay_us_sleep(1000);
+	printf("RESUME %u\n", k);
+	fflush(stdout);
+	return rte_get_timer_cycles() - t0;
+}
+
+/* Telemetry /vhf_pmd_check/stats: where the run is, for tests that wait on it. */
+static int
+chk_tel_stats(const char *cmd __rte_unused, const char *params __rte_unused,
+	      struct rte_tel_data *d)
+{
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_string(d, "role", opt.host ? "host" : "guest");
+	rte_tel_data_add_dict_u64(d, "sleeps", __atomic_load_n(&sleeps, __ATOMIC_RELAXED));
+	rte_tel_data_add_dict_u64(d, "guest_sleeps",
+				  __atomic_load_n(&guest_sleeps, __ATOMIC_RELAXED));
+	rte_tel_data_add_dict_u64(d, "in_guest_sleep",
+				  __atomic_load_n(&in_guest_sleep, __ATOMIC_RELAXED));
+	rte_tel_data_add_dict_u64(d, "wakes", __atomic_load_n(&wakes, __ATOMIC_RELAXED));
+	rte_tel_data_add_dict_u64(d, "stalls", __atomic_load_n(&stalls, __ATOMIC_RELAXED));
+	return 0;
 }
 
 static void
@@ -869,6 +976,25 @@ chk_parse_l4(const char *s)
 	return opt.nl4 > 0 ? 0 : -1;
 }
 
+/* --hold-after N[,N...]: increasing frame counts. */
+static int
+chk_parse_holds(const char *s)
+{
+	char *end;
+
+	opt.nholds = 0;
+	while (*s != '\0') {
+		unsigned long long v = strtoull(s, &end, 10);
+
+		if (end == s || opt.nholds == CHK_MAX_HOLDS ||
+		    (opt.nholds > 0 && v <= opt.hold_after[opt.nholds - 1]))
+			return -1;
+		opt.hold_after[opt.nholds++] = v;
+		s = *end == ',' ? end + 1 : end;
+	}
+	return opt.nholds > 0 ? 0 : -1;
+}
+
 /* Every non-zero xstat of the port, before it is stopped. */
 static void
 chk_print_xstats(uint16_t port)
@@ -917,6 +1043,8 @@ chk_parse(int argc, char **argv)
 		{ "rx-count", required_argument, NULL, 'C' },
 		{ "tx-after-rx", no_argument, NULL, 'A' },
 		{ "slow-start-us", required_argument, NULL, 'U' },
+		{ "hold-after", required_argument, NULL, 'H' },
+		{ "stay", no_argument, NULL, 'Y' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -1002,6 +1130,13 @@ chk_parse(int argc, char **argv)
 		case 'U':
 			opt.slow_start_us = (unsigned int)atoi(optarg);
 			break;
+		case 'H':
+			if (chk_parse_holds(optarg) != 0)
+				return -1;
+			break;
+		case 'Y':
+			opt.stay = true;
+			break;
 		default:
 			return -1;
 		}
@@ -1015,9 +1150,9 @@ main(int argc, char **argv)
 	uint64_t hz, start, deadline, next_progress, next_pace = 0, pause_until = 0;
 	uint64_t rx_total = 0, next_pause;
 	uint64_t bad = 0, ooo = 0, rcvd = 0, sent = 0;
-	unsigned int in_use_base, in_use_end;
+	unsigned int in_use_base, in_use_end, holds = 0;
 	uint16_t port = 0, q;
-	bool ok, timed_out = false;
+	bool ok, timed_out = false, complete;
 	int ret;
 
 	ret = rte_eal_init(argc, argv);
@@ -1031,11 +1166,17 @@ main(int argc, char **argv)
 			"[--mbuf-size S] [--seconds T] [--pace-ms P] "
 			"[--pause-every N --pause-ms P] [--stall-ms T] [--linger-ms T] "
 			"[--l4 udp4,tcp4,udp6,tcp6 [--tx-csum] [--rx-csum] [--lro] [--tso MSS]] "
-			"[--rx-count N] [--tx-after-rx] [--xstats] [--slow-start-us U]\n");
+			"[--rx-count N] [--tx-after-rx] [--xstats] [--slow-start-us U] "
+			"[--hold-after N[,N...]] [--stay]\n");
 		return 2;
 	}
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
+	signal(SIGUSR1, on_resume);
+	if (rte_telemetry_register_cmd("/vhf_pmd_check/stats", chk_tel_stats,
+				       "vhf_pmd_check: sleeps, guest_sleeps, in_guest_sleep, "
+				       "wakes, stalls") != 0)
+		fprintf(stderr, "cannot register /vhf_pmd_check/stats with telemetry\n");
 	if (rte_eth_dev_count_avail() < 1) {
 		fprintf(stderr, "no port\n");
 		return 1;
@@ -1058,6 +1199,10 @@ main(int argc, char **argv)
 		uint64_t now = rte_get_timer_cycles();
 		unsigned int moved = 0;
 
+		if (holds < opt.nholds && chk_frames_done() >= opt.hold_after[holds]) {
+			deadline += chk_hold(++holds);
+			continue;
+		}
 		if (now >= deadline) {
 			timed_out = opt.mode != MODE_SOAK;
 			break;
@@ -1097,15 +1242,21 @@ main(int argc, char **argv)
 		if (stalls > 0)
 			break;
 	}
-	/* Let the peer take what is in flight, and take what it still sends. */
+	/*
+	 * Let the peer take what is in flight, and take what it still sends; with
+	 * --stay, until told to stop.
+	 */
 	if (!stop_req) {
-		uint64_t end = rte_get_timer_cycles() + opt.linger_ms * hz / 1000;
+		uint64_t end = opt.stay ? UINT64_MAX :
+					  rte_get_timer_cycles() + opt.linger_ms * hz / 1000;
 
 		while (!stop_req && rte_get_timer_cycles() < end)
 			for (q = 0; q < opt.queues; q++)
 				if (chk_rx_enabled())
 					chk_rx(port, q);
 	}
+	/* Stopped (SIGTERM) before the count was reached: not a pass. */
+	complete = opt.mode == MODE_SOAK || chk_complete();
 	for (q = 0; q < opt.queues; q++) {
 		struct chk_queue *cq = &queues[q];
 
@@ -1120,16 +1271,17 @@ main(int argc, char **argv)
 	if (opt.xstats)
 		chk_print_xstats(port);
 	in_use_end = rte_mempool_in_use_count(pool);
-	ok = bad == 0 && ooo == 0 && stalls == 0 && !timed_out;
+	ok = bad == 0 && ooo == 0 && stalls == 0 && !timed_out && complete;
 	if (opt.mode == MODE_SOAK)
 		ok = ok && rcvd > 0 && sent > 0;
 	printf("RESULT %s role %s sent %" PRIu64 " received %" PRIu64 " bad %" PRIu64
 	       " out_of_order %" PRIu64 " sleeps %" PRIu64 " wakes %" PRIu64 " no_sleep %" PRIu64
 	       " stalls %" PRIu64 " short_tx %" PRIu64 " csum_none %" PRIu64 " csum_good %" PRIu64
-	       " csum_data %" PRIu64 " lro %" PRIu64 "%s in_use_base %u in_use_end %u\n",
+	       " csum_data %" PRIu64 " lro %" PRIu64 "%s%s in_use_base %u in_use_end %u\n",
 	       ok ? "ok" : "FAIL", opt.host ? "host" : "guest", sent, rcvd, bad, ooo, sleeps,
 	       wakes, self_wakes, stalls, shorts, rx_csum_none, rx_csum_good, rx_csum_data, rx_lro,
-	       timed_out ? " TIMEOUT" : "", in_use_base, in_use_end);
+	       timed_out ? " TIMEOUT" : "", complete || timed_out ? "" : " INCOMPLETE",
+	       in_use_base, in_use_end);
 	fflush(stdout);
 	rte_eth_dev_stop(port);
 	rte_eth_dev_close(port);

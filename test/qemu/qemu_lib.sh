@@ -2,35 +2,18 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # Copyright(c) 2026 dpdk-vhostfix authors
 #
-# Sourced by the test/qemu scripts: TAP helpers, the checks that decide
-# between running and skipping, and bookkeeping so that every process a test
-# starts (dpdk-testpmd, the app, QEMU guests) is stopped by PID and every
+# Sourced by the test/qemu scripts: TAP helpers (test/tap.sh), the checks that
+# decide between running and skipping, and bookkeeping so that every process a
+# test starts (dpdk-testpmd, the app, QEMU guests) is stopped by PID and every
 # socket and temporary file removed, whatever way the test ends.
 #
 # The caller sets `guests` (usertools/vhf-guests.sh) before sourcing.
 
+. "$(dirname "${BASH_SOURCE[0]}")/../tap.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../testpmd.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/../../usertools/vhf-wait.sh"
 
-tap_n=0
-tap_failed=0
-ok() {
-	tap_n=$((tap_n + 1))
-	echo "ok $tap_n - $*"
-}
-not_ok() {
-	tap_n=$((tap_n + 1))
-	tap_failed=$((tap_failed + 1))
-	echo "not ok $tap_n - $*"
-}
-# check COND_STATUS MESSAGE...: ok or not ok after a command's status.
-check() {
-	local rc=$1
-	shift
-	if [ "$rc" = 0 ]; then ok "$@"; else not_ok "$@"; fi
-}
-diag() {
-	tr -d '\r' | sed 's/^/# /' | tail -n "${VHF_QEMU_TEST_DIAG_LINES:-40}"
-}
+tap_diag_lines=${VHF_QEMU_TEST_DIAG_LINES:-${VHF_TEST_DIAG_LINES:-40}}
 
 q_work=
 q_plugdir=
@@ -66,13 +49,9 @@ q_cleanup() {
 	fi
 }
 
-# q_skip_all NCASES REASON
+# q_skip_all NCASES REASON: the cases not run yet skipped; exits 0.
 q_skip_all() {
-	local i
-	for ((i = tap_n + 1; i <= $1; i++)); do
-		echo "ok $i # SKIP $2"
-	done
-	exit 0
+	tap_skip_rest "$@"
 }
 
 # q_init NCASES: TAP plan, the checks that may skip the whole test, work
@@ -80,7 +59,7 @@ q_skip_all() {
 # installed (not root); QEMU is in usertools/packages/qemu.txt.
 q_init() {
 	local n=$1 tool
-	echo "1..$n"
+	tap_plan "$n"
 	[ "$(id -u)" = 0 ] || q_skip_all "$n" "needs root (vhost-user sockets, /run plugin copy)"
 	for tool in qemu-system-x86_64 dpdk-testpmd iperf3 busybox python3; do
 		command -v "$tool" >/dev/null ||
@@ -115,6 +94,7 @@ q_testpmd() {
 	shift 3
 	tp_log=$q_work/$name.log
 	mkfifo "$q_work/$name.in"
+	: >"$tp_log" # now, not when the job starts (see pair_start)
 	q_prefixes+=("$prefix")
 	stdbuf -oL dpdk-testpmd --no-huge -m 512 --no-pci --file-prefix="$prefix" \
 		--log-level='pmd.net.vhostfix*:info' -d "$plugin" "$@" \
@@ -126,21 +106,9 @@ q_testpmd() {
 	vhf_wait_for "$tp_log" "testpmd>" 30 "$tp_pid"
 }
 
-# q_testpmd_stop PID FD
+# q_testpmd_stop PID FD (test/testpmd.sh's tp_stop)
 q_testpmd_stop() {
-	{ echo quit >&"$2"; } 2>/dev/null
-	vhf_wait_pid "$1" 15 || { kill -TERM "$1" 2>/dev/null; vhf_wait_pid "$1" 5; } ||
-		{ kill -KILL "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
-	eval "exec $2>&-"
-}
-
-# q_port_stats LOG PORT: "<rx> <tx>" of the last "show port stats PORT".
-q_port_stats() {
-	awk -v p="$2" '
-		/NIC statistics for port/ { cur = ($(NF - 1) == p) }
-		cur && /RX-packets:/ { rx = $2 }
-		cur && /TX-packets:/ { tx = $2 }
-		END { print rx + 0, tx + 0 }' "$1"
+	tp_stop "$@"
 }
 
 # q_guests NAME LAUNCHER_START_ARGS...: start guests in $q_work/NAME; sets gdir.

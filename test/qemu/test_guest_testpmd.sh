@@ -56,7 +56,7 @@ fi
 echo start >&3
 ok "icmpecho: testpmd up, ports 0 (split) and 1 (packed)"
 
-ping_small="ping -c 10 -i 0.2 -W 2 10.0.0.1"
+ping_small="ping -c 10 -i 0.2 -W 30 10.0.0.1"
 t0=$SECONDS
 if q_guests echo "${gspecs[@]}" --run "$ping_small" --timeout "$boot_s" &&
 	both_attached "$tp_log"; then
@@ -72,17 +72,16 @@ if q_guests echo "${gspecs[@]}" --run "$ping_small" --timeout "$boot_s" &&
 	for g in 0 1; do
 		# 1472 bytes of ICMP payload: full 1514-byte frames.
 		out=$("$guests" exec --dir "$gdir" -g "$g" --timeout 60 -- \
-			"ping -c 50 -i 0.02 -s 1472 -W 2 10.0.0.77")
+			"ping -c 50 -i 0.02 -s 1472 -W 30 10.0.0.77")
 		loss=$(q_ping_loss "$out")
 		[ "$loss" = 0 ]
 		check $? "icmpecho: guest $g full-size frames, 50 pings: $loss% loss"
 		[ "$loss" = 0 ] || diag <<<"$out"
 	done
-	echo "show port stats all" >&3
-	sleep 1
+	tp_show_stats 3 "$tp_log" "$tp_pid" all 2 || echo "# no stats from testpmd"
 	bad= counts=
 	for p in 0 1; do
-		read -r rx tx < <(q_port_stats "$tp_log" "$p")
+		read -r rx tx < <(tp_port_stats "$tp_log" "$p")
 		# 60 echo requests plus ARP each; every reply goes back.
 		[ "$rx" -ge 60 ] && [ "$tx" -ge 60 ] || bad+=" port $p rx $rx tx $tx"
 		counts+=" port $p rx $rx tx $tx;"
@@ -113,7 +112,7 @@ echo start >&4
 t0=$SECONDS
 if q_guests io "${gspecs[@]}" --srv 5201 --timeout "$boot_s" && both_attached "$tp_log"; then
 	ok "io: 2 guests READY in $((SECONDS - t0)) s, PMD attached split and packed"
-	out=$("$guests" exec --dir "$gdir" -g 0 --timeout 60 -- "ping -c 20 -i 0.1 -W 2 10.0.0.12")
+	out=$("$guests" exec --dir "$gdir" -g 0 --timeout 60 -- "ping -c 20 -i 0.1 -W 30 10.0.0.12")
 	loss=$(q_ping_loss "$out")
 	[ "$loss" = 0 ]
 	check $? "io: split guest pings packed guest: $loss% loss"
@@ -122,7 +121,7 @@ if q_guests io "${gspecs[@]}" --srv 5201 --timeout "$boot_s" && both_attached "$
 		what="split -> packed"
 		[ -n "$dir" ] && what="packed -> split"
 		out=$("$guests" exec --dir "$gdir" -g 0 --timeout $((iperf_s + 60)) -- \
-			"iperf3 -c 10.0.0.12 -p 5201 -t $iperf_s -f m --connect-timeout 5000 $dir")
+			"iperf3 -c 10.0.0.12 -p 5201 -t $iperf_s -f m --connect-timeout 30000 $dir")
 		rc=$?
 		rate=$(awk '/receiver$/ { for (i = 1; i < NF; i++) if ($(i + 1) == "Mbits/sec") r = $i }
 			END { print r + 0 }' <<<"$out")
@@ -130,10 +129,9 @@ if q_guests io "${gspecs[@]}" --srv 5201 --timeout "$boot_s" && both_attached "$
 		check $? "io: iperf3 TCP $what: $rate Mbit/s over $iperf_s s"
 		[ "$rc" = 0 ] || diag <<<"$out"
 	done
-	echo "show port stats all" >&4
-	sleep 1
-	read -r rx0 tx0 < <(q_port_stats "$tp_log" 0)
-	read -r rx1 tx1 < <(q_port_stats "$tp_log" 1)
+	tp_show_stats 4 "$tp_log" "$tp_pid" all 2 || echo "# no stats from testpmd"
+	read -r rx0 tx0 < <(tp_port_stats "$tp_log" 0)
+	read -r rx1 tx1 < <(tp_port_stats "$tp_log" 1)
 	# io forwarding: what one port receives, the other sends (a guest short
 	# of buffers shows as rx above its peer's tx).
 	[ "$rx0" -gt 0 ] && [ "$tx0" -gt 0 ] && [ "$rx1" -gt 0 ] && [ "$tx1" -gt 0 ]

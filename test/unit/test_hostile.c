@@ -8,6 +8,8 @@
  * guest's regions (the sanitizer build checks the latter).
  */
 
+#include <sys/mman.h>
+
 #include "vhf_test_env.h"
 
 #define QSIZE 16
@@ -201,6 +203,160 @@ test_indirect_abuse(void **state)
 	expect_rx_broken(&h, VHF_VQ_CNT_err_desc_loop);
 }
 
+/* A queue of either layout, indirect negotiated, for chains written by hand. */
+static void
+raw_env(struct vhf_test_env *env, struct vhf_test_raw *raw, bool packed, uint16_t size, bool rx)
+{
+	struct vhf_guest_config g;
+
+	memset(&g, 0, sizeof(g));
+	g.size = size;
+	g.packed = packed;
+	g.event_idx = true;
+	g.indirect = true;
+	g.mrg_rxbuf = rx;
+	g.hdr_len = VHF_NET_HDR_LEN_MRG;
+	g.buf_len = 2048;
+	vhf_test_env_init(env, &g, VHF_NOTIFY_FIXED);
+	vhf_test_raw_init(raw, env);
+}
+
+/* One RX packet of 100 bytes: delivered, or the queue broken with reason (-1: delivered). */
+static void
+expect_rx(struct vhf_test_env *env, int reason)
+{
+	struct vhf_burst_result res;
+
+	assert_int_equal(vhf_test_rx_one(env, 100, 1, 1, &res), 1);
+	if (reason < 0) {
+		assert_int_equal(res.status, VHF_RX_DONE);
+		assert_int_equal(env->vq.cnt[VHF_VQ_CNT_packets], 1);
+		assert_false(env->vq.broken);
+	} else {
+		assert_int_equal(res.status, VHF_RX_BROKEN);
+		assert_int_equal(env->vq.broken_reason, reason);
+		assert_int_equal(env->vq.cnt[reason], 1);
+		assert_int_equal(env->vq.cnt[VHF_VQ_CNT_packets], 0);
+	}
+}
+
+/*
+ * An indirect table longer than the ring is refused (the spec bounds a chain
+ * by the queue size; DPDK's vhost refuses such tables too). Before, any table
+ * up to 32768 entries was walked, whatever the ring.
+ */
+static void
+test_indirect_longer_than_ring(void **state)
+{
+	unsigned int packed;
+
+	(void)state;
+	for (packed = 0; packed < 2; packed++) {
+		unsigned int n;
+
+		for (n = QSIZE; n <= QSIZE + 1; n++) {
+			struct vhf_test_seg segs[QSIZE + 1];
+			struct vhf_test_env env;
+			struct vhf_test_raw raw;
+			uint64_t gpa, table;
+			unsigned int i;
+
+			raw_env(&env, &raw, packed, QSIZE, true);
+			gpa = vhf_guest_alloc(env.guest, 128 * (QSIZE + 1), 64);
+			table = vhf_guest_alloc(env.guest, 16 * (QSIZE + 1), 16);
+			for (i = 0; i < n; i++)
+				segs[i] = (struct vhf_test_seg){ gpa + 128 * i, 128 };
+			vhf_test_raw_chain(&raw, segs, (uint16_t)n, table, true, true);
+			expect_rx(&env, n > QSIZE ? VHF_VQ_CNT_err_desc_len : -1);
+			vhf_test_env_fini(&env);
+		}
+	}
+}
+
+/*
+ * A chain may hold no more descriptors than the queue size nor than
+ * VHF_CHAIN_MAX_DESC, zero-length ones and indirect entries included: a ring
+ * of 512 with chains of 299 empty descriptors and one real buffer made every
+ * walk long while costing nothing against the segment limits.
+ */
+static void
+test_chain_too_long(void **state)
+{
+	static struct vhf_test_seg segs[VHF_CHAIN_MAX_DESC + 44];
+	unsigned int packed, indirect, n;
+	struct vhf_test_env env;
+	struct vhf_test_raw raw;
+	struct hostile h;
+	uint64_t gpa, table;
+
+	(void)state;
+	for (packed = 0; packed < 2; packed++)
+		for (indirect = 0; indirect < 2; indirect++)
+			for (n = VHF_CHAIN_MAX_DESC; n <= VHF_CHAIN_MAX_DESC + 44; n += 44) {
+				unsigned int i;
+
+				raw_env(&env, &raw, packed, 512, true);
+				gpa = vhf_guest_alloc(env.guest, 2048, 64);
+				table = indirect ? vhf_guest_alloc(env.guest, 16 * n, 16) : 0;
+				for (i = 0; i + 1 < n; i++)
+					segs[i] = (struct vhf_test_seg){ gpa, 0 };
+				segs[n - 1] = (struct vhf_test_seg){ gpa, 2048 };
+				vhf_test_raw_chain(&raw, segs, (uint16_t)n, table, true, true);
+				expect_rx(&env, n > VHF_CHAIN_MAX_DESC ?
+						VHF_VQ_CNT_err_desc_chain : -1);
+				vhf_test_env_fini(&env);
+			}
+
+	/* Split, ring of 16: two empty direct descriptors, then a full indirect table. */
+	hostile_init(&h, true);
+	table = vhf_guest_alloc(h.env.guest, 16 * QSIZE, 16);
+	{
+		struct vhf_vring_desc *t = vhf_guest_gpa_to_host(h.env.guest, table, 16 * QSIZE);
+
+		assert_non_null(t);
+		for (n = 0; n < QSIZE; n++)
+			t[n] = (struct vhf_vring_desc){ h.buf_gpa, 128, VHF_DESC_F_WRITE |
+							(n + 1 < QSIZE ? VHF_DESC_F_NEXT : 0),
+							(uint16_t)(n + 1) };
+	}
+	set_desc(&h, 0, h.buf_gpa, 0, VHF_DESC_F_WRITE | VHF_DESC_F_NEXT, 1);
+	set_desc(&h, 1, h.buf_gpa, 0, VHF_DESC_F_WRITE | VHF_DESC_F_NEXT, 2);
+	set_desc(&h, 2, table, 16 * QSIZE, VHF_DESC_F_INDIRECT, 0);
+	publish(&h, 0);
+	expect_rx_broken(&h, VHF_VQ_CNT_err_desc_chain);
+}
+
+/*
+ * An RX buffer shorter than the virtio-net header can never be used (with
+ * MRG_RXBUF the spec makes the driver post none): the queue breaks, instead
+ * of every packet walking it again. A buffer of exactly the header is fine.
+ */
+static void
+test_rx_buffer_too_short(void **state)
+{
+	static const uint32_t lens[] = { 0, 1, VHF_NET_HDR_LEN_MRG - 1, VHF_NET_HDR_LEN_MRG };
+	unsigned int packed, i;
+
+	(void)state;
+	for (packed = 0; packed < 2; packed++)
+		for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+			struct vhf_test_env env;
+			struct vhf_test_raw raw;
+			struct vhf_test_seg seg;
+			uint64_t gpa;
+
+			raw_env(&env, &raw, packed, QSIZE, true);
+			gpa = vhf_guest_alloc(env.guest, 4096, 64);
+			seg = (struct vhf_test_seg){ gpa, lens[i] };
+			vhf_test_raw_chain(&raw, &seg, 1, 0, true, true);
+			seg = (struct vhf_test_seg){ gpa + 2048, 2048 };
+			vhf_test_raw_chain(&raw, &seg, 1, 0, true, true);
+			expect_rx(&env, lens[i] < VHF_NET_HDR_LEN_MRG ?
+					VHF_VQ_CNT_err_rx_buf_short : -1);
+			vhf_test_env_fini(&env);
+		}
+}
+
 /* avail->idx moving back behind what a burst already reserved breaks the queue. */
 static void
 test_avail_idx_rollback(void **state)
@@ -229,6 +385,67 @@ test_avail_idx_rollback(void **state)
 	assert_int_equal(env.vq.broken_reason, VHF_VQ_CNT_err_avail_idx);
 	assert_int_equal(env.vq.cnt[VHF_VQ_CNT_packets], 0);
 	vhf_test_env_fini(&env);
+}
+
+/*
+ * Mergeable buffers of 100 B, 0xfffffff0 B and 100 B for a 150-byte packet:
+ * their lengths must add up without wrapping 32 bits. Wrapped, the first two
+ * looked like 84 bytes, a third buffer was taken, and the guest saw
+ * num_buffers 3 with used lengths 100, 62, 0. The huge buffer lives in a
+ * 4 GiB region of its own, reserved but never touched beyond what is written.
+ */
+static void
+test_rx_buffer_sum_no_wrap(void **state)
+{
+	const uint64_t huge_len = 0xfffffff0, huge_gpa = 1ull << 40;
+	struct vhf_vring_used *used;
+	struct vhf_burst_result res;
+	struct vhf_vq_config cfg;
+	struct vhf_net_hdr hdr;
+	struct vhf_mem mem;
+	struct hostile h;
+	uint8_t *huge, *buf;
+	uint32_t i;
+
+	(void)state;
+	huge = mmap(NULL, huge_len, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	assert_true(huge != MAP_FAILED);
+	hostile_init(&h, false);
+	mem = *vhf_guest_mem(h.env.guest);
+	assert_true(mem.nregions < VHF_MEM_MAX_REGIONS);
+	mem.regions[mem.nregions++] = (struct vhf_mem_region){
+		.guest_phys_addr = huge_gpa, .size = huge_len, .host_addr = (uintptr_t)huge };
+	memset(&cfg, 0, sizeof(cfg));
+	vhf_guest_vq_config(h.env.guest, &cfg);
+	cfg.mem = &mem;
+	assert_int_equal(vhf_vq_init(&h.env.vq, &cfg), 0);
+
+	set_desc(&h, 0, h.buf_gpa, 100, VHF_DESC_F_WRITE, 0);
+	set_desc(&h, 1, huge_gpa, (uint32_t)huge_len, VHF_DESC_F_WRITE, 0);
+	set_desc(&h, 2, h.buf_gpa + 128, 100, VHF_DESC_F_WRITE, 0);
+	publish(&h, 0);
+	publish(&h, 1);
+	publish(&h, 2);
+	assert_int_equal(vhf_test_rx_one(&h.env, 150, 3, 1, &res), 1);
+	assert_int_equal(res.status, VHF_RX_DONE);
+	assert_int_equal(h.env.vq.cnt[VHF_VQ_CNT_packets], 1);
+
+	/* Two buffers: 100 bytes (header and 88 of payload), then the other 62. */
+	used = vhf_guest_split_used(h.env.guest);
+	assert_int_equal(__atomic_load_n(&used->idx, __ATOMIC_ACQUIRE), 2);
+	assert_int_equal(used->ring[0].id, 0);
+	assert_int_equal(used->ring[0].len, 100);
+	assert_int_equal(used->ring[1].id, 1);
+	assert_int_equal(used->ring[1].len, 62);
+	buf = vhf_guest_gpa_to_host(h.env.guest, h.buf_gpa, 100);
+	memcpy(&hdr, buf, VHF_NET_HDR_LEN_MRG);
+	assert_int_equal(hdr.num_buffers, 2);
+	assert_int_equal(vhf_test_check(buf + VHF_NET_HDR_LEN_MRG, 88, 3), 0);
+	for (i = 88; i < 150; i++)
+		assert_int_equal(huge[i - 88], (uint8_t)(i * 7 + 3 * 13 + (i >> 8)));
+	vhf_test_env_fini(&h.env);
+	assert_int_equal(munmap(huge, huge_len), 0);
 }
 
 /* A well-formed chain after a re-initialisation works again: broken is per queue life. */
@@ -398,7 +615,11 @@ main(void)
 		cmocka_unit_test(test_wild_avail_idx),
 		cmocka_unit_test(test_avail_idx_rollback),
 		cmocka_unit_test(test_indirect_abuse),
+		cmocka_unit_test(test_indirect_longer_than_ring),
+		cmocka_unit_test(test_chain_too_long),
+		cmocka_unit_test(test_rx_buffer_too_short),
 		cmocka_unit_test(test_reinit_recovers),
+		cmocka_unit_test(test_rx_buffer_sum_no_wrap),
 		cmocka_unit_test(test_tx_hostile),
 		cmocka_unit_test(test_packed_endless_chain),
 		cmocka_unit_test(test_packed_tx_indirect_write_flag),

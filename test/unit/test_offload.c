@@ -298,10 +298,11 @@ test_from_guest_flags(void **state)
 	hdr.csum_start = 0xffff; /* meaningless without NEEDS_CSUM */
 	assert_int_equal(vhf_ofl_from_guest(&hdr, k.buf, k.len, k.len, 0, &ofl), VHF_OFL_OK);
 	assert_int_equal(ofl.csum, VHF_OFL_CSUM_UNKNOWN);
-	/* DATA_VALID: good. */
+	/* DATA_VALID: not the guest's to set on transmit, so it vouches for nothing. */
 	hdr.flags = VHF_NET_HDR_F_DATA_VALID;
+	assert_true(vhf_ofl_hdr_is_plain(&hdr));
 	assert_int_equal(vhf_ofl_from_guest(&hdr, k.buf, k.len, k.len, F_CSUM, &ofl), VHF_OFL_OK);
-	assert_int_equal(ofl.csum, VHF_OFL_CSUM_GOOD);
+	assert_int_equal(ofl.csum, VHF_OFL_CSUM_UNKNOWN);
 	/* A partial checksum not at the L4 header: ours to complete, never handed on. */
 	pkt_make_partial(&k, &hdr);
 	hdr.csum_start = 14;
@@ -313,6 +314,50 @@ test_from_guest_flags(void **state)
 	hdr.csum_offset = VHF_OFL_UDP_CSUM_OFF;
 	assert_int_equal(vhf_ofl_from_guest(&hdr, k.buf, k.len, k.len, F_CSUM, &ofl), VHF_OFL_OK);
 	assert_int_equal(ofl.csum, VHF_OFL_CSUM_PARTIAL_OTHER);
+	pkt_free(&k);
+}
+
+/*
+ * DATA_VALID on a guest's transmit is ignored: with or without it, every
+ * header gets the same answer, and a packet whose checksum is wrong is never
+ * reported good.
+ */
+static void
+test_from_guest_data_valid_ignored(void **state)
+{
+	static const uint64_t features[] = { 0, F_CSUM, F_ALL };
+	struct vhf_net_hdr hdrs[4], with;
+	struct vhf_ofl_rx a, b;
+	unsigned int f, i;
+	struct pkt k;
+
+	(void)state;
+	pkt_build(&k, 4, VHF_OFL_IPPROTO_TCP, false, 1400, 7);
+	memset(hdrs, 0, sizeof(hdrs));
+	pkt_make_partial(&k, &hdrs[1]);
+	/* Its checksum field holds a partial sum: wrong, whatever DATA_VALID claims. */
+	assert_false(ref_l4_ok(&k));
+	hdrs[2] = hdrs[1];
+	hdrs[2].gso_type = VHF_NET_HDR_GSO_TCPV4;
+	hdrs[2].gso_size = 1448;
+	hdrs[3].gso_type = VHF_NET_HDR_GSO_TCPV4; /* GSO without NEEDS_CSUM: refused */
+	hdrs[3].gso_size = 1448;
+	for (f = 0; f < sizeof(features) / sizeof(features[0]); f++)
+		for (i = 0; i < sizeof(hdrs) / sizeof(hdrs[0]); i++) {
+			int ra, rb;
+
+			with = hdrs[i];
+			with.flags |= VHF_NET_HDR_F_DATA_VALID;
+			assert_int_equal(vhf_ofl_hdr_is_plain(&with),
+					 vhf_ofl_hdr_is_plain(&hdrs[i]));
+			ra = vhf_ofl_from_guest(&hdrs[i], k.buf, VHF_OFL_HDR_MAX, k.len,
+						features[f], &a);
+			rb = vhf_ofl_from_guest(&with, k.buf, VHF_OFL_HDR_MAX, k.len,
+						features[f], &b);
+			assert_int_equal(ra, rb);
+			assert_memory_equal(&a, &b, sizeof(a));
+			assert_int_not_equal(b.csum, VHF_OFL_CSUM_GOOD);
+		}
 	pkt_free(&k);
 }
 
@@ -444,6 +489,7 @@ test_from_guest_random(void **state)
 		ret = vhf_ofl_from_guest(&hdr, b, head_len, len, (iter & 32) ? F_ALL : rng(),
 					 &ofl);
 		if (ret == VHF_OFL_OK) {
+			assert_int_not_equal(ofl.csum, VHF_OFL_CSUM_GOOD); /* DATA_VALID ignored */
 			if (ofl.csum == VHF_OFL_CSUM_PARTIAL_L4 ||
 			    ofl.csum == VHF_OFL_CSUM_PARTIAL_OTHER) {
 				assert_true((uint32_t)ofl.csum_start + ofl.csum_offset + 2 <= len);
@@ -625,6 +671,7 @@ main(void)
 		cmocka_unit_test(test_parse_fragment_and_ipv6_ext),
 		cmocka_unit_test(test_from_guest_partial),
 		cmocka_unit_test(test_from_guest_flags),
+		cmocka_unit_test(test_from_guest_data_valid_ignored),
 		cmocka_unit_test(test_from_guest_hostile),
 		cmocka_unit_test(test_from_guest_random),
 		cmocka_unit_test(test_to_guest),

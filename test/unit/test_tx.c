@@ -59,7 +59,7 @@ static void
 test_tx_roundtrip(void **state)
 {
 	const struct variant *v = *state;
-	static const uint32_t lens[] = { 60, 1514, 9000, 1, 65000, 64 };
+	static const uint32_t lens[] = { 60, 1514, 9000, VHF_NET_MIN_FRAME_LEN, 65000, 64 };
 	static uint8_t data[70000];
 	struct vhf_test_env env;
 	struct vhf_net_hdr hdr = { .flags = VHF_NET_HDR_F_NEEDS_CSUM, .gso_type = 0,
@@ -108,6 +108,109 @@ test_tx_burst(void **state)
 	assert_true(vhf_net_tx_finish(&env.vq));
 	assert_int_equal(vhf_guest_tx_reclaim(env.guest), 10);
 	assert_int_equal(env.vq.cnt[VHF_VQ_CNT_calls], 1);
+	vhf_test_env_fini(&env);
+}
+
+/*
+ * The virtio-net header cut over several descriptors, its end sharing one
+ * with the frame's start: header and payload come out whole all the same.
+ */
+static void
+test_tx_header_spread(void **state)
+{
+	const struct variant *v = *state;
+	/* Descriptor lengths; the header is the first 12 bytes of their concatenation. */
+	static const uint32_t cuts[][6] = {
+		{ 5, 4, 3 + 20, 180 },
+		{ 1, 1, 1, 1, 8, 200 },
+		{ 11, 1 + 199, 1 },
+		{ 6, 6, 200 },
+	};
+	struct vhf_net_hdr hdr = { .flags = VHF_NET_HDR_F_NEEDS_CSUM, .csum_start = 34,
+				   .csum_offset = 16, .gso_size = 7 };
+	struct vhf_test_env env;
+	struct vhf_test_raw raw;
+	unsigned int c;
+
+	tx_env(&env, v, 16);
+	vhf_test_raw_init(&raw, &env);
+	for (c = 0; c < sizeof(cuts) / sizeof(cuts[0]); c++) {
+		uint64_t gpa = vhf_guest_alloc(env.guest, 512, 64);
+		uint64_t table = v->indirect ? vhf_guest_alloc(env.guest, 6 * 16, 16) : 0;
+		uint8_t *host = vhf_guest_gpa_to_host(env.guest, gpa, 512);
+		struct vhf_test_seg segs[6];
+		uint32_t off = 0;
+		uint16_t n = 0;
+
+		assert_non_null(host);
+		memcpy(host, &hdr, VHF_NET_HDR_LEN_MRG);
+		vhf_test_fill(host + VHF_NET_HDR_LEN_MRG, 200, c);
+		while (n < 6 && cuts[c][n] != 0) {
+			segs[n] = (struct vhf_test_seg){ gpa + off, cuts[c][n] };
+			off += cuts[c][n++];
+		}
+		assert_int_equal(off, VHF_NET_HDR_LEN_MRG + 200);
+		vhf_test_raw_chain(&raw, segs, n, table, false, true);
+		device_expect(&env, 200, c, &hdr);
+		hdr.gso_size++;
+	}
+	assert_int_equal(vhf_net_tx_next(&env.vq, &(struct vhf_tx_pkt){ 0 }), 0);
+	vhf_net_tx_finish(&env.vq);
+	assert_int_equal(env.vq.cnt[VHF_VQ_CNT_bufs], 4);
+	assert_int_equal(env.vq.cnt[VHF_VQ_CNT_drop_runt], 0);
+	vhf_test_env_fini(&env);
+}
+
+/*
+ * Frames shorter than an Ethernet header, a header-only chain among them,
+ * are consumed and counted, never delivered; the next good frame is.
+ */
+static void
+test_tx_runt(void **state)
+{
+	const struct variant *v = *state;
+	static const uint32_t runts[] = { 0, 1, VHF_NET_MIN_FRAME_LEN - 1 };
+	static struct vhf_tx_pkt pkt;
+	struct vhf_net_hdr hdr = { 0 };
+	uint8_t data[VHF_NET_MIN_FRAME_LEN];
+	struct vhf_test_env env;
+	struct vhf_test_raw raw;
+	struct vhf_test_seg segs[2];
+	uint64_t gpa;
+	unsigned int i;
+
+	/* The guest model: header-only (0), 1 and 13 bytes, then 14. */
+	tx_env(&env, v, 16);
+	for (i = 0; i < sizeof(runts) / sizeof(runts[0]); i++)
+		assert_int_equal(vhf_guest_tx_send(env.guest, data, runts[i], &hdr, 2), 0);
+	vhf_test_fill(data, sizeof(data), 3);
+	assert_int_equal(vhf_guest_tx_send(env.guest, data, sizeof(data), &hdr, 2), 0);
+	device_expect(&env, sizeof(data), 3, &hdr);
+	assert_int_equal(env.vq.cnt[VHF_VQ_CNT_drop_runt], 3);
+	assert_int_equal(env.vq.cnt[VHF_VQ_CNT_packets], 1);
+	assert_int_equal(vhf_net_tx_next(&env.vq, &pkt), 0);
+	vhf_net_tx_finish(&env.vq);
+	assert_int_equal(vhf_guest_tx_reclaim(env.guest), 4);
+	assert_false(env.vq.broken);
+	vhf_test_env_fini(&env);
+
+	/* By hand: a chain of exactly the header, in one and in two descriptors. */
+	tx_env(&env, v, 16);
+	vhf_test_raw_init(&raw, &env);
+	gpa = vhf_guest_alloc(env.guest, 64, 64);
+	segs[0] = (struct vhf_test_seg){ gpa, VHF_NET_HDR_LEN_MRG };
+	vhf_test_raw_chain(&raw, segs, 1, v->indirect ? vhf_guest_alloc(env.guest, 16, 16) : 0,
+			   false, true);
+	segs[0].len = 5;
+	segs[1] = (struct vhf_test_seg){ gpa + 5, VHF_NET_HDR_LEN_MRG - 5 };
+	vhf_test_raw_chain(&raw, segs, 2, v->indirect ? vhf_guest_alloc(env.guest, 32, 16) : 0,
+			   false, true);
+	assert_int_equal(vhf_net_tx_next(&env.vq, &pkt), 0);
+	assert_int_equal(env.vq.cnt[VHF_VQ_CNT_drop_runt], 2);
+	assert_int_equal(env.vq.cnt[VHF_VQ_CNT_packets], 0);
+	vhf_net_tx_finish(&env.vq);
+	assert_int_equal(env.vq.cnt[VHF_VQ_CNT_bufs], 2);
+	assert_false(env.vq.broken);
 	vhf_test_env_fini(&env);
 }
 
@@ -178,6 +281,8 @@ main(void)
 		{ "roundtrip", test_tx_roundtrip, 0 },
 		{ "burst", test_tx_burst, 0 },
 		{ "arm_kick", test_tx_arm_kick, 0 },
+		{ "header_spread", test_tx_header_spread, 0 },
+		{ "runt", test_tx_runt, 0 },
 	};
 	void *states[8];
 	const char *vnames[8];

@@ -27,6 +27,23 @@ vhf_test_race_window(void)
 		fn(window_arg);
 }
 
+static vhf_test_window_fn step_fn;
+static void *step_arg;
+
+void
+vhf_test_set_guest_step(vhf_test_window_fn fn, void *arg)
+{
+	step_fn = fn;
+	step_arg = arg;
+}
+
+void
+vhf_test_guest_step(void)
+{
+	if (step_fn != NULL)
+		step_fn(step_arg);
+}
+
 void
 vhf_test_env_init(struct vhf_test_env *env, const struct vhf_guest_config *gcfg,
 		  enum vhf_notify_algo algo)
@@ -41,6 +58,7 @@ vhf_test_env_init(struct vhf_test_env *env, const struct vhf_guest_config *gcfg,
 	cfg.notify_algo = algo;
 	assert_int_equal(vhf_vq_init(&env->vq, &cfg), 0);
 	vhf_test_set_window(NULL, NULL);
+	vhf_test_set_guest_step(NULL, NULL);
 }
 
 void
@@ -120,4 +138,109 @@ vhf_test_run_matrix(const char *group, const struct vhf_test_case *cases, unsign
 	free(names);
 	free(tests);
 	return ret;
+}
+
+void
+vhf_test_raw_init(struct vhf_test_raw *r, struct vhf_test_env *env)
+{
+	memset(r, 0, sizeof(*r));
+	r->env = env;
+	r->wrap = true; /* a fresh packed ring starts in lap 1 */
+}
+
+static void
+raw_split(struct vhf_test_raw *r, const struct vhf_test_seg *segs, uint16_t n, uint64_t table_gpa,
+	  uint16_t wflag, bool publish)
+{
+	uint16_t size = r->env->vq.size, mask = (uint16_t)(size - 1);
+	struct vhf_vring_desc *desc = vhf_guest_split_desc(r->env->guest);
+	struct vhf_vring_avail *avail = vhf_guest_split_avail(r->env->guest);
+	uint16_t head = r->next_desc & mask, idx, i;
+
+	if (table_gpa != 0) {
+		struct vhf_vring_desc *t = vhf_guest_gpa_to_host(r->env->guest, table_gpa, n * 16u);
+
+		assert_non_null(t);
+		for (i = 0; i < n; i++)
+			t[i] = (struct vhf_vring_desc){ .addr = segs[i].gpa, .len = segs[i].len,
+				.flags = (uint16_t)(wflag | (i + 1 < n ? VHF_DESC_F_NEXT : 0)),
+				.next = (uint16_t)(i + 1) };
+		desc[head] = (struct vhf_vring_desc){ .addr = table_gpa, .len = n * 16u,
+						      .flags = VHF_DESC_F_INDIRECT };
+		r->next_desc++;
+	} else {
+		assert_true(n >= 1 && n <= size);
+		for (i = 0; i < n; i++) {
+			uint16_t d = (uint16_t)(head + i) & mask;
+
+			desc[d] = (struct vhf_vring_desc){ .addr = segs[i].gpa, .len = segs[i].len,
+				.flags = (uint16_t)(wflag | (i + 1 < n ? VHF_DESC_F_NEXT : 0)),
+				.next = (uint16_t)(d + 1) & mask };
+		}
+		r->next_desc = (uint16_t)(r->next_desc + n);
+	}
+	/* Only this hand writes avail->idx. */
+	idx = avail->idx;
+	avail->ring[idx & mask] = head;
+	if (publish)
+		__atomic_store_n(&avail->idx, (uint16_t)(idx + 1), __ATOMIC_RELEASE);
+}
+
+static void
+raw_packed(struct vhf_test_raw *r, const struct vhf_test_seg *segs, uint16_t n, uint64_t table_gpa,
+	   uint16_t wflag, bool publish)
+{
+	uint16_t size = r->env->vq.size;
+	struct vhf_vring_packed_desc *desc = vhf_guest_packed_desc(r->env->guest);
+	uint16_t first = r->pos, first_flags = 0, nslots = table_gpa != 0 ? 1 : n, i;
+	uint16_t id = r->id++;
+
+	if (table_gpa != 0) {
+		struct vhf_vring_packed_desc *t =
+			vhf_guest_gpa_to_host(r->env->guest, table_gpa, n * 16u);
+
+		assert_non_null(t);
+		for (i = 0; i < n; i++)
+			t[i] = (struct vhf_vring_packed_desc){ .addr = segs[i].gpa,
+							       .len = segs[i].len, .flags = wflag };
+	}
+	assert_true(nslots >= 1 && nslots <= size);
+	for (i = 0; i < nslots; i++) {
+		uint16_t p = r->pos;
+		uint16_t f = r->wrap ? VHF_DESC_F_AVAIL : VHF_DESC_F_USED;
+
+		if (table_gpa != 0) {
+			desc[p].addr = table_gpa;
+			desc[p].len = n * 16u;
+			f |= VHF_DESC_F_INDIRECT;
+		} else {
+			desc[p].addr = segs[i].gpa;
+			desc[p].len = segs[i].len;
+			f |= wflag | (i + 1 < nslots ? VHF_DESC_F_NEXT : 0);
+		}
+		desc[p].id = id;
+		if (i == 0)
+			first_flags = f;
+		else
+			__atomic_store_n(&desc[p].flags, f, __ATOMIC_RELEASE);
+		if (++r->pos == size) {
+			r->pos = 0;
+			r->wrap = !r->wrap;
+		}
+	}
+	/* The first descriptor's flags publish the chain: written last. */
+	if (publish)
+		__atomic_store_n(&desc[first].flags, first_flags, __ATOMIC_RELEASE);
+}
+
+void
+vhf_test_raw_chain(struct vhf_test_raw *r, const struct vhf_test_seg *segs, uint16_t n,
+		   uint64_t table_gpa, bool write, bool publish)
+{
+	uint16_t wflag = write ? VHF_DESC_F_WRITE : 0;
+
+	if (r->env->vq.packed)
+		raw_packed(r, segs, n, table_gpa, wflag, publish);
+	else
+		raw_split(r, segs, n, table_gpa, wflag, publish);
 }

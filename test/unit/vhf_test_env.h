@@ -8,7 +8,8 @@
 /*
  * A device queue (the library, as users run it) wired to a guest model queue.
  * Unit tests build the library sources with VHF_TEST_HOOKS, which only turns
- * the race window into a call to vhf_test_race_window().
+ * the race window into a call to vhf_test_race_window() and the guest step
+ * (each look for the next chain) into one to vhf_test_guest_step().
  */
 
 #include <stdarg.h>
@@ -44,6 +45,43 @@ int vhf_test_check(const uint8_t *buf, uint32_t len, uint32_t seq);
 /* Enqueue one packet of len pattern bytes in nsegs segments. */
 uint16_t vhf_test_rx_one(struct vhf_test_env *env, uint32_t len, uint32_t seq, uint16_t nsegs,
 			 struct vhf_burst_result *res);
+
+/*
+ * A hostile guest's hand: chains written straight into the model's rings,
+ * bypassing its driver (no free lists, no reclaim). Split chains use
+ * descriptor table slots round-robin; packed ones follow the driver's ring
+ * position and wrap counter, starting where a fresh ring starts.
+ */
+struct vhf_test_raw {
+	struct vhf_test_env *env;
+	uint16_t next_desc; /* split: next descriptor table slot */
+	uint16_t pos;       /* packed: next ring slot */
+	bool wrap;          /* packed: the driver's wrap counter */
+	uint16_t id;        /* packed: next buffer id */
+};
+
+/* One descriptor of a raw chain. */
+struct vhf_test_seg {
+	uint64_t gpa;
+	uint32_t len;
+};
+
+void vhf_test_raw_init(struct vhf_test_raw *r, struct vhf_test_env *env);
+
+/*
+ * Write a chain of n descriptors (device-writable if write) and, unless
+ * publish is false, make it available with one release store. With table_gpa
+ * non-zero the chain is an indirect table at that address, written there,
+ * behind one ring descriptor. Split direct chains need n <= size.
+ */
+void vhf_test_raw_chain(struct vhf_test_raw *r, const struct vhf_test_seg *segs, uint16_t n,
+			uint64_t table_gpa, bool write, bool publish);
+
+/*
+ * Run fn at every guest step (each time the device looks for the next chain),
+ * until cleared with NULL: a guest that keeps publishing during one call.
+ */
+void vhf_test_set_guest_step(vhf_test_window_fn fn, void *arg);
 
 /* A test case of a feature matrix; it runs on variants whose bits include need_bits. */
 struct vhf_test_case {

@@ -34,6 +34,12 @@
 #define VHF_PMD_BATCH 32
 /** Packet segments one enqueue batch may carry. */
 #define VHF_PMD_BATCH_SEGS 256
+/**
+ * Longest frame either way: dev_info's max_rx_pktlen, and lib/'s limit for a
+ * packet to a guest. A frame from a guest that is longer is dropped before
+ * any mbuf is filled for it (drop_frame_too_long).
+ */
+#define VHF_MAX_RX_PKTLEN VHF_NET_MAX_PKT_LEN
 /** Longest a fresh guest RX queue waits for the driver's first kick (vhf_start_gate_open()). */
 #define VHF_START_GATE_MS 1000
 

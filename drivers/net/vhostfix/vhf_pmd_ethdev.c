@@ -44,8 +44,6 @@ static const char *const vhf_valid_args[] = {
 	VHF_ARG_MAC, NULL,
 };
 
-/* Largest frame a guest can be handed: one 64 KiB GSO-less virtio-net packet. */
-#define VHF_MAX_RX_PKTLEN 65535
 /*
  * What a frame carries besides its MTU's worth: the Ethernet header and one
  * VLAN tag (no CRC crosses a virtqueue). ethdev derives the same overhead from
@@ -352,6 +350,17 @@ vhf_rx_queue_setup(struct rte_eth_dev *dev, uint16_t qid, uint16_t nb_desc __rte
 	uint64_t offloads = dev->data->dev_conf.rxmode.offloads;
 	int ret;
 
+	/*
+	 * A frame from the guest is copied into as many mbufs as it takes: each
+	 * must hold a byte after its headroom, or the copy never ends (ethdev
+	 * only checks that the data room covers the headroom).
+	 */
+	if (rte_pktmbuf_data_room_size(mb_pool) <= RTE_PKTMBUF_HEADROOM) {
+		VHF_LOG(ERR, "port %u rx queue %u: mempool %s: data room %u leaves no room after "
+			"the %u-byte headroom", port->port_id, qid, mb_pool->name,
+			rte_pktmbuf_data_room_size(mb_pool), RTE_PKTMBUF_HEADROOM);
+		return -EINVAL;
+	}
 	ret = vhf_queue_setup_common(dev, qid, true, mb_pool);
 	if (ret != 0)
 		return ret;
@@ -398,7 +407,8 @@ vhf_stats_get(struct rte_eth_dev *dev, struct rte_eth_stats *stats)
 		stats->ipackets += pkts;
 		stats->ibytes += bytes;
 		stats->rx_nombuf += vhf_queue_counter(q, VHF_VQ_CNT_drop_no_mbuf);
-		stats->ierrors += vhf_queue_counter(q, VHF_VQ_CNT_err_hdr);
+		stats->ierrors += vhf_queue_counter(q, VHF_VQ_CNT_err_hdr) +
+				  vhf_queue_counter(q, VHF_VQ_CNT_drop_too_long);
 		if (i < RTE_ETHDEV_QUEUE_STAT_CNTRS) {
 			stats->q_ipackets[i] = pkts;
 			stats->q_ibytes[i] = bytes;
@@ -409,7 +419,8 @@ vhf_stats_get(struct rte_eth_dev *dev, struct rte_eth_stats *stats)
 		uint64_t pkts = vhf_queue_counter(q, VHF_VQ_CNT_packets);
 		uint64_t bytes = vhf_queue_counter(q, VHF_VQ_CNT_bytes);
 		uint64_t drops = vhf_queue_counter(q, VHF_VQ_CNT_drop_too_big) +
-				 vhf_queue_counter(q, VHF_VQ_CNT_drop_broken);
+				 vhf_queue_counter(q, VHF_VQ_CNT_drop_broken) +
+				 vhf_queue_counter(q, VHF_VQ_CNT_drop_bad_chain);
 
 		stats->opackets += pkts;
 		stats->obytes += bytes;

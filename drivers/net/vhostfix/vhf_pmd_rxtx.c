@@ -7,15 +7,25 @@
  * walking, notification arming, used publication, the interrupt decision) is
  * lib/'s; this file only copies, counts and writes the call eventfd.
  *
+ * Lengths and counts are bounded before use, wherever they come from:
+ *  - from the guest: a frame longer than VHF_MAX_RX_PKTLEN is taken from the
+ *    ring and dropped before any mbuf is filled (drop_frame_too_long);
+ *  - to the guest: an mbuf chain is walked at most nb_segs segments, nb_segs
+ *    bounded by the segment array, and a chain that does not end there or
+ *    whose data_len do not add up to pkt_len is dropped (drop_bad_mbuf_chain).
+ * These two counters are the PMD's, kept in lib/'s table until the PMD has one.
+ *
  * Offloads (devargs csum=1, tso=1): the virtio-net header is checked and
  * translated by lib/vhf_net_offload.h; this file maps it to and from mbuf
  * flags and does the software work on the mbufs:
  *  - from the guest: a partial TCP/UDP checksum is handed on as
  *    RTE_MBUF_F_RX_L4_CKSUM_NONE when the application enabled the matching rx
  *    offload, and completed here otherwise (or when it is not at the L4
- *    header); DATA_VALID gives RX_L4_CKSUM_GOOD; a GSO packet gives RX_LRO
+ *    header); DATA_VALID is ignored (a driver must not set it); a GSO packet gives RX_LRO
  *    and tso_segsz. A header the guest could not have sent honestly is
- *    counted (drop_bad_offload) and its packet dropped.
+ *    counted (drop_bad_offload) and its packet dropped. The packet is
+ *    judged by the bytes copied into the mbuf, never by a second read of
+ *    guest memory, which the guest may rewrite between the two.
  *  - to the guest: RTE_MBUF_F_TX_{TCP,UDP}_CKSUM and TX_TCP_SEG become
  *    NEEDS_CSUM and GSO_TCPV4/6 when the guest negotiated GUEST_CSUM and
  *    GUEST_TSO4/6; without GUEST_CSUM the checksum is computed here; TSO to a
@@ -150,7 +160,34 @@ vhf_rx_offload_apply(struct vhf_pmd_queue *q, struct rte_mbuf *m, const struct v
 	}
 }
 
-/* Copy a guest TX packet into a chain of mbufs from pool; NULL if the pool ran dry. */
+/*
+ * Check a guest's offload header against the packet as delivered and apply
+ * it: the bytes looked at are the mbuf's, not guest memory the guest may have
+ * rewritten since they were copied.
+ * @return false if the header must not be trusted (drop the packet).
+ */
+static bool
+vhf_rx_offload(struct vhf_pmd_queue *q, struct rte_mbuf *m, const struct vhf_net_hdr *hdr)
+{
+	uint8_t buf[VHF_OFL_HDR_MAX];
+	uint32_t head_len = RTE_MIN(rte_pktmbuf_pkt_len(m), (uint32_t)VHF_OFL_HDR_MAX);
+	/* In place when the first segment holds it; never NULL: head_len <= pkt_len. */
+	const uint8_t *head = rte_pktmbuf_read(m, 0, head_len, buf);
+	struct vhf_ofl_rx ofl;
+
+	if (vhf_ofl_from_guest(hdr, head, head_len, rte_pktmbuf_pkt_len(m), q->features,
+			       &ofl) != VHF_OFL_OK)
+		return false;
+	vhf_rx_offload_apply(q, m, &ofl);
+	return true;
+}
+
+/*
+ * Copy a guest TX packet into a chain of mbufs from pool; NULL if the pool ran
+ * dry. pkt->len is at most VHF_MAX_RX_PKTLEN (the caller's check) and every
+ * mbuf holds at least a byte (vhf_rx_queue_setup()): the loop ends, nb_segs
+ * cannot wrap, and one frame takes a bounded share of the pool.
+ */
 static inline struct rte_mbuf *
 vhf_pkt_to_mbuf(struct vhf_pmd_queue *q, struct rte_mbuf *head, const struct vhf_tx_pkt *pkt)
 {
@@ -192,8 +229,6 @@ vhf_pmd_rx_burst(void *rxq, struct rte_mbuf **pkts, uint16_t n)
 		return 0;
 	while (i < n) {
 		const struct vhf_tx_pkt *pkt = &q->tx_pkt;
-		struct vhf_ofl_rx ofl;
-		bool plain;
 		int ret;
 
 		/* Allocate before taking a packet: a dry pool then leaves it in the ring. */
@@ -207,22 +242,18 @@ vhf_pmd_rx_burst(void *rxq, struct rte_mbuf **pkts, uint16_t n)
 		ret = vhf_net_tx_next(vq, &q->tx_pkt);
 		if (ret <= 0)
 			break;
-		plain = vhf_ofl_hdr_is_plain(&pkt->hdr);
-		if (unlikely(!plain)) {
-			uint8_t head[VHF_OFL_HDR_MAX];
-			uint32_t head_len = RTE_MIN(pkt->len, (uint32_t)VHF_OFL_HDR_MAX);
-
-			/* A copy: the guest may rewrite its buffer while we look. */
-			head_len = vhf_iov_copy_out(head, pkt->iov, pkt->niov, 0, head_len);
-			if (vhf_ofl_from_guest(&pkt->hdr, head, head_len, pkt->len, q->features,
-					       &ofl) != VHF_OFL_OK) {
-				/* Consumed (its used entry is staged), never delivered. */
-				vhf_vq_count(vq, VHF_VQ_CNT_drop_bad_offload);
-				/* A guest sending only those must not keep us here: a budget. */
-				if (++dropped >= n)
-					break;
-				continue;
-			}
+		/*
+		 * The guest picks the length (up to 4 GiB of its memory): bound it
+		 * before a single byte is copied, or one frame drains the pool that
+		 * every port shares. Consumed (its used entry is staged), never
+		 * delivered; m stays ours for the next one.
+		 */
+		if (unlikely(pkt->len > VHF_MAX_RX_PKTLEN)) {
+			vhf_vq_count(vq, VHF_VQ_CNT_drop_too_long);
+			/* A guest sending only drops must not keep us here: a budget. */
+			if (++dropped >= n)
+				break;
+			continue;
 		}
 		m = vhf_pkt_to_mbuf(q, m, pkt);
 		if (unlikely(m == NULL)) {
@@ -230,8 +261,16 @@ vhf_pmd_rx_burst(void *rxq, struct rte_mbuf **pkts, uint16_t n)
 			vhf_vq_count(vq, VHF_VQ_CNT_drop_no_mbuf);
 			break;
 		}
-		if (unlikely(!plain))
-			vhf_rx_offload_apply(q, m, &ofl);
+		/* Classified from the copy we deliver: see vhf_rx_offload(). */
+		if (unlikely(!vhf_ofl_hdr_is_plain(&pkt->hdr)) &&
+		    unlikely(!vhf_rx_offload(q, m, &pkt->hdr))) {
+			vhf_vq_count(vq, VHF_VQ_CNT_drop_bad_offload);
+			rte_pktmbuf_free(m);
+			m = NULL;
+			if (++dropped >= n)
+				break;
+			continue;
+		}
 		pkts[i++] = m;
 		m = NULL;
 	}
@@ -335,11 +374,34 @@ vhf_tx_offload(const struct vhf_pmd_queue *q, struct rte_mbuf *m, struct vhf_net
 }
 
 /*
+ * Describe an mbuf chain as segs[0, nb_segs). The walk stops at nb_segs, which
+ * the caller checked fits in segs[]: a chain that goes on (a nb_segs that
+ * wrapped), ends early, or whose data_len do not add up to pkt_len would send
+ * lib/ past the array or past the guest buffers reserved for pkt_len.
+ * @return false if the chain disagrees with its nb_segs or pkt_len.
+ */
+static inline bool
+vhf_mbuf_to_segs(const struct rte_mbuf *head, struct vhf_seg *segs)
+{
+	const struct rte_mbuf *m = head;
+	uint16_t i, nb = head->nb_segs;
+	uint32_t len = 0; /* at most VHF_PMD_BATCH_SEGS x UINT16_MAX: no wrap */
+
+	for (i = 0; i < nb && m != NULL; i++, m = m->next) {
+		segs[i].data = rte_pktmbuf_mtod(m, const void *);
+		segs[i].len = m->data_len;
+		len += m->data_len;
+	}
+	return i == nb && nb != 0 && m == NULL && len == head->pkt_len;
+}
+
+/*
  * Describe up to n mbuf chains as lib/ packets, as long as their segments fit
  * in segs[VHF_PMD_BATCH_SEGS], preparing their offloads. Stops before a
- * packet whose offload request cannot be served.
+ * packet that cannot be sent: a malformed chain, or an offload request that
+ * cannot be served.
  * @return packets described; 0 if the first alone has too many segments, or
- *   cannot be served (then *drop says why, else it is VHF_VQ_CNT_drop_too_big).
+ *   cannot be sent (then *drop says why, else it is VHF_VQ_CNT_drop_too_big).
  */
 static inline uint16_t
 vhf_mbufs_to_pkts(const struct vhf_pmd_queue *q, struct rte_mbuf **mbufs, uint16_t n,
@@ -354,6 +416,11 @@ vhf_mbufs_to_pkts(const struct vhf_pmd_queue *q, struct rte_mbuf **mbufs, uint16
 
 		if (m->nb_segs > VHF_PMD_BATCH_SEGS - nsegs)
 			break;
+		/* First: the offload code below walks the chain by pkt_len. */
+		if (unlikely(!vhf_mbuf_to_segs(m, &segs[nsegs]))) {
+			*drop = VHF_VQ_CNT_drop_bad_chain;
+			break;
+		}
 		pkts[i].hdr = NULL;
 		did[i] = 0;
 		if (unlikely(m->ol_flags & VHF_TX_OFL_MASK)) {
@@ -367,11 +434,7 @@ vhf_mbufs_to_pkts(const struct vhf_pmd_queue *q, struct rte_mbuf **mbufs, uint16
 		pkts[i].segs = &segs[nsegs];
 		pkts[i].nsegs = m->nb_segs;
 		pkts[i].len = m->pkt_len;
-		for (; m != NULL; m = m->next) {
-			segs[nsegs].data = rte_pktmbuf_mtod(m, const void *);
-			segs[nsegs].len = m->data_len;
-			nsegs++;
-		}
+		nsegs += m->nb_segs;
 	}
 	return i;
 }
@@ -406,7 +469,8 @@ vhf_pmd_tx_burst(void *txq, struct rte_mbuf **pkts, uint16_t n)
 		if (unlikely(cnt == 0)) {
 			/*
 			 * More segments than we describe at once (no guest could want
-			 * it), or an offload we cannot serve: dropped, counted.
+			 * it), a malformed chain, or an offload we cannot serve:
+			 * dropped, counted.
 			 */
 			vhf_vq_count(vq, drop);
 			rte_pktmbuf_free(pkts[done++]);

@@ -1,0 +1,440 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 dpdk-vhostfix authors
+ */
+
+/*
+ * net_vhostfix's burst functions against lengths and counts they must not
+ * trust (issue 11): a guest frame longer than the port's maximum, up to the
+ * 128 MiB + 4 KiB one descriptor may describe; mbuf chains whose nb_segs or
+ * pkt_len disagree with the chain; a guest that rewrites a frame's bytes
+ * between two host reads of them; an rx mempool whose mbufs hold nothing.
+ *
+ * In process, with EAL (--no-huge) for mempools: the tests call
+ * vhf_pmd_rx_burst() and vhf_pmd_tx_burst(), the functions ethdev calls, on a
+ * queue attached to a ring of the guest model (vhf_pmd_harness.h). No
+ * vhost-user socket: DPDK's virtio-user cannot send a frame longer than
+ * 64 KiB, and the mbufs that lie are an application's.
+ *
+ * The guest rewriting its buffer is made deterministic at link time: the
+ * PMD's calls to lib's vhf_iov_copy_out() reach __wrap_vhf_iov_copy_out()
+ * below (-Wl,--wrap), which copies, then rewrites the guest's bytes, as a
+ * vCPU may do at any moment. lib's own calls are not wrapped.
+ */
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <rte_bus_vdev.h>
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+
+#include "vhf_net_offload.h"
+#include "vhf_pmd_harness.h"
+
+/* One descriptor of the issue: 128 MiB + 4 KiB, 65,538 mbufs of 2 KiB. */
+#define HUGE_FRAME_LEN ((128u << 20) + 4096u)
+/* In a region of its own, far above the guest model's memory. */
+#define HUGE_GPA VHF_PMD_HARNESS_EXTRA_GPA
+#define NAME "test_pmd_hostile_input"
+
+static struct rte_mempool *pool_one; /* a single mbuf */
+static struct rte_mempool *pool;     /* enough for every test */
+
+static uint64_t
+cnt(const struct vhf_pmd_harness *h, enum vhf_vq_counter c)
+{
+	return vhf_pmd_harness_cnt(h, c);
+}
+
+static void
+fill(uint8_t *buf, uint32_t len, uint32_t seed)
+{
+	uint32_t i;
+
+	for (i = 0; i < len; i++)
+		buf[i] = (uint8_t)(i * 7u + seed);
+}
+
+/* Free what rx_burst returned; check every mbuf came back. */
+static void
+free_all(struct rte_mbuf **pkts, uint16_t n, struct rte_mempool *mp, unsigned int in_use_before)
+{
+	rte_pktmbuf_free_bulk(pkts, n);
+	assert_int_equal(rte_mempool_in_use_count(mp), in_use_before);
+}
+
+/*
+ * Frames over the port's maximum (100,000 bytes, and the issue's 128 MiB +
+ * 4 KiB descriptor) are consumed and counted, and cost no more than the one
+ * mbuf rx_burst holds before it takes a packet: with a pool of one mbuf, a
+ * second allocation would fail (drop_no_mbuf). The frame after them arrives.
+ */
+static void
+test_frame_over_max_dropped_with_one_mbuf(void **state)
+{
+	static uint8_t big[100000];
+	struct vhf_guest_config g = { .size = 16, .tx_max_len = sizeof(big) };
+	struct rte_mbuf *pkts[32];
+	uint8_t small[60], got[60];
+	struct vhf_pmd_harness h;
+	uint16_t n;
+
+	(void)state;
+	vhf_pmd_harness_init(&h, NAME, &g, true, pool_one, 0, HUGE_FRAME_LEN);
+	fill(big, sizeof(big), 1);
+	fill(small, sizeof(small), 2);
+	assert_int_equal(vhf_guest_tx_send(h.guest, big, sizeof(big), NULL, 3), 0);
+	assert_int_equal(vhf_pmd_harness_send_rewritten(&h, HUGE_GPA, HUGE_FRAME_LEN), 0);
+	assert_int_equal(vhf_guest_tx_send(h.guest, small, sizeof(small), NULL, 1), 0);
+
+	/*
+	 * A burst of 2: the two drops use up its budget. The pool's one mbuf
+	 * is held by rx_burst, so any other allocation would have failed and
+	 * been counted.
+	 */
+	n = vhf_pmd_rx_burst(h.q, pkts, 2);
+	assert_int_equal(n, 0);
+	assert_int_equal(cnt(&h, VHF_VQ_CNT_drop_too_long), 2);
+	assert_int_equal(cnt(&h, VHF_VQ_CNT_drop_no_mbuf), 0);
+	assert_int_equal(rte_mempool_in_use_count(pool_one), 0);
+	/* Both consumed: the guest has their buffers back. */
+	assert_int_equal(vhf_guest_tx_reclaim(h.guest), 2);
+
+	/* The frame after them arrives; the next allocation finds the pool empty (counted). */
+	n = vhf_pmd_rx_burst(h.q, pkts, 32);
+	assert_int_equal(n, 1);
+	assert_int_equal(pkts[0]->pkt_len, sizeof(small));
+	assert_int_equal(pkts[0]->nb_segs, 1);
+	assert_memory_equal(rte_pktmbuf_read(pkts[0], 0, sizeof(got), got), small, sizeof(small));
+	assert_int_equal(cnt(&h, VHF_VQ_CNT_drop_no_mbuf), 1);
+	free_all(pkts, n, pool_one, 0);
+	assert_int_equal(vhf_guest_tx_reclaim(h.guest), 1);
+	assert_int_equal(cnt(&h, VHF_VQ_CNT_drop_too_long), 2);
+	assert_false(h.q->vq.broken);
+	vhf_pmd_harness_fini(&h);
+}
+
+/* The maximum itself (VHF_MAX_RX_PKTLEN, what dev_info says) is delivered, a byte more is not. */
+static void
+test_frame_at_max_delivered(void **state)
+{
+	static uint8_t frame[VHF_MAX_RX_PKTLEN + 1];
+	static uint8_t got[VHF_MAX_RX_PKTLEN];
+	struct vhf_guest_config g = { .size = 16, .tx_max_len = sizeof(frame) };
+	unsigned int in_use = rte_mempool_in_use_count(pool);
+	struct rte_mbuf *pkts[32];
+	struct vhf_pmd_harness h;
+	uint16_t n;
+
+	(void)state;
+	assert_int_equal(VHF_MAX_RX_PKTLEN, 65535);
+	vhf_pmd_harness_init(&h, NAME, &g, true, pool, 0, 0);
+	fill(frame, sizeof(frame), 3);
+	assert_int_equal(vhf_guest_tx_send(h.guest, frame, VHF_MAX_RX_PKTLEN + 1, NULL, 2), 0);
+	assert_int_equal(vhf_guest_tx_send(h.guest, frame, VHF_MAX_RX_PKTLEN, NULL, 5), 0);
+
+	n = vhf_pmd_rx_burst(h.q, pkts, 32);
+	assert_int_equal(n, 1);
+	assert_int_equal(cnt(&h, VHF_VQ_CNT_drop_too_long), 1);
+	assert_int_equal(pkts[0]->pkt_len, VHF_MAX_RX_PKTLEN);
+	assert_memory_equal(rte_pktmbuf_read(pkts[0], 0, VHF_MAX_RX_PKTLEN, got), frame,
+			    VHF_MAX_RX_PKTLEN);
+	free_all(pkts, n, pool, in_use);
+	vhf_pmd_harness_fini(&h);
+}
+
+/* A chain of nsegs mbufs of seg_len bytes each, nb_segs and pkt_len as they should be. */
+static struct rte_mbuf *
+make_chain(uint16_t nsegs, uint16_t seg_len, uint32_t seed)
+{
+	struct rte_mbuf *head = NULL, *prev = NULL;
+	uint16_t i;
+
+	for (i = 0; i < nsegs; i++) {
+		struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
+		uint8_t *d;
+
+		assert_non_null(m);
+		d = (uint8_t *)rte_pktmbuf_append(m, seg_len);
+		assert_non_null(d);
+		fill(d, seg_len, seed + i);
+		if (head == NULL)
+			head = m;
+		else
+			prev->next = m;
+		prev = m;
+	}
+	/* Linked by hand: rte_pktmbuf_chain() refuses to count past its limit. */
+	head->nb_segs = nsegs;
+	head->pkt_len = (uint32_t)nsegs * seg_len;
+	return head;
+}
+
+/* Send one good frame; the guest must get it whole: the queue still works. */
+static void
+check_queue_still_works(struct vhf_pmd_harness *h)
+{
+	static uint8_t got[2048];
+	struct rte_mbuf *m = make_chain(2, 100, 9);
+	uint8_t want[200];
+	uint32_t len;
+
+	assert_true(rte_pktmbuf_read(m, 0, sizeof(want), want) == want);
+	assert_int_equal(vhf_pmd_tx_burst(h->q, &m, 1), 1);
+	assert_int_equal(vhf_guest_rx_get(h->guest, got, sizeof(got), &len, NULL), 1);
+	assert_int_equal(len, sizeof(want));
+	assert_memory_equal(got, want, sizeof(want));
+	assert_int_equal(vhf_guest_rx_add(h->guest, 1), 1);
+}
+
+/* tx_burst takes (and frees) a chain it refuses; nothing reaches the guest, one count. */
+static void
+check_bad_chain_dropped(struct vhf_pmd_harness *h, struct rte_mbuf *m)
+{
+	static uint8_t got[2048];
+	unsigned int in_use = rte_mempool_in_use_count(pool);
+	uint64_t before = cnt(h, VHF_VQ_CNT_drop_bad_chain);
+	uint16_t real = 0;
+	struct rte_mbuf *s;
+	uint32_t len;
+
+	for (s = m; s != NULL; s = s->next)
+		real++;
+	assert_int_equal(vhf_pmd_tx_burst(h->q, &m, 1), 1);
+	assert_int_equal(cnt(h, VHF_VQ_CNT_drop_bad_chain), before + 1);
+	assert_int_equal(cnt(h, VHF_VQ_CNT_packets), 0);
+	assert_int_equal(vhf_guest_rx_get(h->guest, got, sizeof(got), &len, NULL), 0);
+	/* Every segment of the real chain went back to the pool. */
+	assert_int_equal(rte_mempool_in_use_count(pool), in_use - real);
+	assert_false(h->q->vq.broken);
+}
+
+/*
+ * Chains whose nb_segs or pkt_len lie: the walk never goes past the
+ * segment array (ASan: stack-buffer-overflow in vhf_pmd_tx_burst without
+ * the bound), nothing reaches the guest, each is counted.
+ */
+static void
+test_lying_chain_not_walked(void **state)
+{
+	struct vhf_guest_config g = { .size = 256, .mrg_rxbuf = true };
+	struct rte_mbuf *m;
+	struct vhf_pmd_harness h;
+
+	(void)state;
+	vhf_pmd_harness_init(&h, NAME, &g, false, NULL, 0, 0);
+	assert_int_equal(vhf_guest_rx_add(h.guest, 256), 256);
+
+	/* The issue's chain: 65,538 segments whose nb_segs wrapped to 2; 300 cross the array. */
+	m = make_chain(300, 10, 1);
+	assert_true(300 > VHF_PMD_BATCH_SEGS);
+	m->nb_segs = 2;
+	check_bad_chain_dropped(&h, m);
+
+	/* Fewer segments than nb_segs says. */
+	m = make_chain(2, 100, 2);
+	m->nb_segs = 5;
+	check_bad_chain_dropped(&h, m);
+
+	/* pkt_len beyond the data: the guest would get bytes nobody wrote. */
+	m = make_chain(2, 100, 3);
+	m->pkt_len = 1000;
+	check_bad_chain_dropped(&h, m);
+
+	/* pkt_len short of the data: the copy would run past the guest buffers reserved. */
+	m = make_chain(2, 1000, 4);
+	m->pkt_len = 100;
+	check_bad_chain_dropped(&h, m);
+
+	/* nb_segs 0. */
+	m = make_chain(1, 100, 5);
+	m->nb_segs = 0;
+	check_bad_chain_dropped(&h, m);
+
+	check_queue_still_works(&h);
+	assert_int_equal(cnt(&h, VHF_VQ_CNT_drop_bad_chain), 5);
+	vhf_pmd_harness_fini(&h);
+}
+
+/* ------------------------------------------------------------------------------------- */
+/* A guest that rewrites its frame after each host read of it                              */
+
+uint32_t __real_vhf_iov_copy_out(void *dst, const struct vhf_iov *iov, uint16_t niov,
+				 uint32_t skip, uint32_t len);
+uint32_t __wrap_vhf_iov_copy_out(void *dst, const struct vhf_iov *iov, uint16_t niov,
+				 uint32_t skip, uint32_t len);
+
+/* Armed: the frame's first byte in host memory, and what the guest writes there next. */
+static uint8_t *rewrite_at;
+static const uint8_t *rewrite_with;
+static uint32_t rewrite_len;
+static unsigned int rewrites;
+
+uint32_t
+__wrap_vhf_iov_copy_out(void *dst, const struct vhf_iov *iov, uint16_t niov, uint32_t skip,
+			uint32_t len)
+{
+	uint32_t done = __real_vhf_iov_copy_out(dst, iov, niov, skip, len);
+
+	/* A read of the armed frame: the guest's vCPU rewrites it right after. */
+	if (rewrite_at != NULL && niov > 0 && iov[0].base == rewrite_at) {
+		memcpy(rewrite_at, rewrite_with, rewrite_len);
+		rewrites++;
+	}
+	return done;
+}
+
+/* Ethernet + IPv4 (20 bytes) + TCP (20 bytes) + payload; proto: the IP protocol byte. */
+static void
+make_tcp4(uint8_t *f, uint32_t len, uint8_t proto)
+{
+	memset(f, 0, len);
+	fill(f + 54, len - 54, 7);
+	memset(f, 0x02, 12);
+	f[12] = 0x08; /* IPv4 */
+	f[13] = 0x00;
+	f[14] = 0x45;
+	vhf_ofl_put16(f + 16, (uint16_t)(len - 14));
+	f[22] = 64;
+	f[23] = proto;
+	f[14 + 20 + 12] = 5 << 4; /* TCP data offset: 20 bytes */
+}
+
+/*
+ * The guest sends a TCP/IPv4 GSO frame (NEEDS_CSUM at the TCP checksum, gso
+ * TCPV4), then, once the host has read it, turns it into UDP: the header no
+ * longer fits the bytes (a UDP checksum is not at offset 16, and GSO must be
+ * TCP). Whatever the host delivers, metadata and bytes must agree: the TCP
+ * frame with RX_LRO, tso_segsz and RX_L4_CKSUM_NONE, or nothing (counted as
+ * drop_bad_offload). Never the UDP bytes with TCP's offload flags.
+ */
+static void
+test_rewritten_frame_metadata_matches_bytes(void **state)
+{
+	enum { LEN = 1000, MSS = 500 };
+	struct vhf_guest_config g = { .size = 16 };
+	const uint64_t features = VHF_FEATURE(VHF_F_NET_CSUM) | VHF_FEATURE(VHF_F_NET_HOST_TSO4);
+	const struct vhf_net_hdr hdr = {
+		.flags = VHF_NET_HDR_F_NEEDS_CSUM, .gso_type = VHF_NET_HDR_GSO_TCPV4,
+		.gso_size = MSS, .csum_start = 34, .csum_offset = VHF_OFL_TCP_CSUM_OFF,
+	};
+	static uint8_t tcp[LEN], udp[LEN], got[LEN];
+	struct vhf_vring_desc *desc;
+	struct vhf_vring_avail *avail;
+	unsigned int in_use = rte_mempool_in_use_count(pool);
+	struct rte_mbuf *pkts[32];
+	struct vhf_pmd_harness h;
+	uint16_t n, head;
+
+	(void)state;
+	vhf_pmd_harness_init(&h, NAME, &g, true, pool, features, 0);
+	make_tcp4(tcp, LEN, VHF_OFL_IPPROTO_TCP);
+	make_tcp4(udp, LEN, VHF_OFL_IPPROTO_UDP);
+	assert_int_equal(vhf_guest_tx_send(h.guest, tcp, LEN, &hdr, 1), 0);
+
+	/* Arm the rewrite on the payload descriptor's host memory. */
+	desc = vhf_guest_split_desc(h.guest);
+	avail = vhf_guest_split_avail(h.guest);
+	head = avail->ring[(uint16_t)(avail->idx - 1) & (g.size - 1)];
+	rewrite_at = vhf_guest_gpa_to_host(h.guest, desc[desc[head].next].addr, LEN);
+	assert_non_null(rewrite_at);
+	rewrite_with = udp;
+	rewrite_len = LEN;
+	rewrites = 0;
+
+	n = vhf_pmd_rx_burst(h.q, pkts, 32);
+	rewrite_at = NULL;
+	/* The guest did rewrite its frame while the host was at it. */
+	assert_true(rewrites >= 1);
+	if (n == 0) {
+		assert_int_equal(cnt(&h, VHF_VQ_CNT_drop_bad_offload), 1);
+	} else {
+		struct rte_mbuf *m = pkts[0];
+
+		assert_int_equal(n, 1);
+		assert_int_equal(m->pkt_len, LEN);
+		assert_memory_equal(rte_pktmbuf_read(m, 0, LEN, got), tcp, LEN);
+		assert_true(m->ol_flags & RTE_MBUF_F_RX_LRO);
+		assert_int_equal(m->tso_segsz, MSS);
+		assert_int_equal(m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK,
+				 RTE_MBUF_F_RX_L4_CKSUM_NONE);
+	}
+	free_all(pkts, n, pool, in_use);
+	vhf_pmd_harness_fini(&h);
+}
+
+/* ------------------------------------------------------------------------------------- */
+/* Queue set-up                                                                            */
+
+/*
+ * An rx mempool whose mbufs have no byte after the headroom is refused:
+ * copying a guest frame into it would take mbufs until the pool is dry.
+ */
+static void
+test_rx_pool_without_room_refused(void **state)
+{
+	char dir[] = "/tmp/vhf-hostile.XXXXXX", args[128], sock[64];
+	struct rte_eth_conf conf;
+	struct rte_mempool *tiny;
+	uint16_t port;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(sock, sizeof(sock), "%s/s.sock", dir);
+	snprintf(args, sizeof(args), "iface=%s", sock);
+	assert_int_equal(rte_vdev_init("net_vhostfix_hostile", args), 0);
+	assert_int_equal(rte_eth_dev_get_port_by_name("net_vhostfix_hostile", &port), 0);
+	memset(&conf, 0, sizeof(conf));
+	assert_int_equal(rte_eth_dev_configure(port, 1, 1, &conf), 0);
+	tiny = rte_pktmbuf_pool_create("hostile_tiny", 63, 0, 0, RTE_PKTMBUF_HEADROOM,
+				       SOCKET_ID_ANY);
+	assert_non_null(tiny);
+	assert_int_equal(rte_eth_rx_queue_setup(port, 0, 256, SOCKET_ID_ANY, NULL, tiny), -EINVAL);
+	assert_int_equal(rte_eth_rx_queue_setup(port, 0, 256, SOCKET_ID_ANY, NULL, pool), 0);
+	assert_int_equal(rte_eth_dev_close(port), 0);
+	assert_int_equal(rte_vdev_uninit("net_vhostfix_hostile"), 0);
+	rte_mempool_free(tiny);
+	unlink(sock);
+	rmdir(dir);
+}
+
+int
+main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_frame_over_max_dropped_with_one_mbuf),
+		cmocka_unit_test(test_frame_at_max_delivered),
+		cmocka_unit_test(test_lying_chain_not_walked),
+		cmocka_unit_test(test_rewritten_frame_metadata_matches_bytes),
+		cmocka_unit_test(test_rx_pool_without_room_refused),
+	};
+	int ret;
+
+	(void)argc;
+	if (vhf_pmd_harness_eal_init(argv[0]) < 0) {
+		printf("Bail out! EAL init failed\n");
+		return 1;
+	}
+	pool_one = rte_pktmbuf_pool_create("hostile_one", 1, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+					   SOCKET_ID_ANY);
+	pool = rte_pktmbuf_pool_create("hostile_pool", 2047, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+				       SOCKET_ID_ANY);
+	if (pool_one == NULL || pool == NULL) {
+		printf("Bail out! no mempool\n");
+		return 1;
+	}
+	ret = cmocka_run_group_tests(tests, NULL, NULL);
+	rte_mempool_free(pool);
+	rte_mempool_free(pool_one);
+	rte_eal_cleanup();
+	return ret;
+}

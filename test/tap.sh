@@ -1,0 +1,51 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright(c) 2026 dpdk-vhostfix authors
+#
+# Sourced by every shell test: TAP output. A test prints its plan with
+# tap_plan, one line per case with ok/not_ok (or check after a command's
+# status), the logs that explain a failure through diag, and ends with
+# `[ "$tap_failed" -eq 0 ]` so that its exit status agrees with its lines.
+
+tap_n=0
+tap_failed=0
+# Lines of a log that diag shows (its end: where a failure usually is).
+tap_diag_lines=${VHF_TEST_DIAG_LINES:-60}
+
+# tap_plan N: the plan line.
+tap_plan() {
+	echo "1..$1"
+}
+
+ok() {
+	tap_n=$((tap_n + 1))
+	echo "ok $tap_n - $*"
+}
+
+not_ok() {
+	tap_n=$((tap_n + 1))
+	tap_failed=$((tap_failed + 1))
+	echo "not ok $tap_n - $*"
+}
+
+# check STATUS MESSAGE...: ok when STATUS is 0, else not ok.
+check() {
+	local rc=$1
+	shift
+	if [ "$rc" = 0 ]; then ok "$@"; else not_ok "$@"; fi
+}
+
+# tap_skip_rest N REASON: every case from the next one to N skipped; exits 0.
+tap_skip_rest() {
+	local i
+	for ((i = tap_n + 1; i <= $1; i++)); do
+		echo "ok $i # SKIP $2"
+	done
+	exit 0
+}
+
+# diag <LOG: the end of stdin as TAP comments (carriage returns of serial
+# consoles dropped).
+diag() {
+	tr -d '\r' | sed 's/^/# /' | tail -n "$tap_diag_lines"
+}

@@ -1,0 +1,41 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright(c) 2026 dpdk-vhostfix authors
+#
+# Sourced by the tests that drive an interactive dpdk-testpmd through a FIFO
+# (its stdin) and read what it prints in a log (under stdbuf -oL, so whole
+# lines): asking for port stats and waiting for the answer, reading them,
+# stopping it. Needs usertools/vhf-wait.sh.
+
+# The line of #s that closes each port's stats report.
+tp_stats_end='^ *#\{20,\}$'
+
+# tp_show_stats FD LOG PID WHICH [REPORTS]: "show port stats WHICH" (a port id
+# or "all") to the testpmd reading FD (PID, printing to LOG); true once its
+# answer, REPORTS port reports (default 1), is whole in LOG.
+tp_show_stats() {
+	local n
+	n=$(vhf_count_lines "$2" "$tp_stats_end")
+	echo "show port stats $4" >&"$1"
+	vhf_wait_count "$2" "$tp_stats_end" $((n + ${5:-1})) 30 "$3"
+}
+
+# tp_port_stats LOG PORT: "<rx> <tx>" of port PORT's last stats report in LOG.
+tp_port_stats() {
+	awk -v p="$2" '
+		/NIC statistics for port/ { cur = ($(NF - 1) == p) }
+		cur && /RX-packets:/ { rx = $2 }
+		cur && /TX-packets:/ { tx = $2 }
+		END { print rx + 0, tx + 0 }' "$1"
+}
+
+# tp_stop PID FD: ask the testpmd reading FD to quit, then insist, by PID;
+# FD is closed.
+tp_stop() {
+	{ echo quit >&"$2"; } 2>/dev/null
+	if ! vhf_wait_pid "$1" 15; then
+		kill -TERM "$1" 2>/dev/null
+		vhf_wait_pid "$1" 5 || { kill -KILL "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
+	fi
+	eval "exec $2>&-"
+}
