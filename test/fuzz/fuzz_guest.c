@@ -640,6 +640,7 @@ fuzz_reinit(struct fuzz_queue *q)
 	vhf_vq_get_base(q->vq, &q->cfg.last_avail, &q->cfg.last_used);
 	FUZZ_CHECK(vhf_vq_init(q->vq, &q->cfg) == 0);
 	FUZZ_CHECK(fuzz_inflight(q->vq) == q->inflight);
+	q->tx_reads = 0; /* init gives the queue a whole budget */
 	fuzz_stats.reinit++;
 	q->was_broken = false;
 	q->broken_checks = 0;
@@ -1127,14 +1128,15 @@ fuzz_call_begin(struct fuzz_ctx *ctx, struct fuzz_queue *q, const char *what)
 	ctx->call.active = true;
 	ctx->call.q = q;
 	ctx->call.what = what;
-	ctx->call.budget = FUZZ_DESC_BUDGET(q->cfg.size, 1);
+	ctx->call.budget = FUZZ_DESC_BUDGET(1);
+	ctx->call.exhausted = q->vq->cnt[VHF_VQ_CNT_budget_exhausted];
 }
 
 void
-fuzz_call_budget(struct fuzz_ctx *ctx, const char *what, uint32_t burst)
+fuzz_call_budget(struct fuzz_ctx *ctx, const char *what, uint32_t budget)
 {
 	ctx->call.what = what;
-	ctx->call.budget = FUZZ_DESC_BUDGET(ctx->call.q->cfg.size, burst);
+	ctx->call.budget = budget;
 	ctx->call.desc_reads = 0;
 	ctx->call.table_reads = 0;
 }
@@ -1189,9 +1191,11 @@ vhf_shm_hook_read_desc(void *dst, const void *src, size_t len)
 			fuzz_stats.max_desc_reads = ctx->call.desc_reads;
 		if (!fuzz_overlap(src, len, ctx->call.q->area[0], ctx->call.q->area_len[0]))
 			ctx->call.table_reads++;
-		/* The consumed-index algorithm livelocks by design: its rechecks re-walk. */
-		if (ctx->call.desc_reads > ctx->call.budget && !fuzz_no_budget &&
-		    ctx->call.q->vq->notify_algo != VHF_NOTIFY_CONSUMED_IDX) {
+		/*
+		 * lib's budget binds every notify algorithm, the consumed-index one
+		 * (whose rechecks re-walk) included.
+		 */
+		if (ctx->call.desc_reads > ctx->call.budget && !fuzz_no_budget) {
 			fprintf(stderr, "fuzz: %s read more than %u descriptors (ring size %u): %u "
 				"indirect entries, %u ring slots; %llu reads in all, the guest acted "
 				"%u times\n", ctx->call.what, ctx->call.budget, ctx->call.q->cfg.size,
@@ -1594,6 +1598,9 @@ fuzz_check_short(struct fuzz_ctx *ctx, uint64_t need)
 	const struct vhf_vq *vq = q->vq;
 
 	if (vq->broken || ctx->call.fired != 0 || !q->rings_disjoint)
+		return;
+	/* Stopped on its descriptor budget: it said "poll again", not "short". */
+	if (vq->cnt[VHF_VQ_CNT_budget_exhausted] != ctx->call.exhausted)
 		return;
 	/* Split: short means the device read avail->idx and took everything up to it. */
 	if (!vq->packed && q->cfg.avail->idx != vq->shadow_avail)

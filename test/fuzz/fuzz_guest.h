@@ -117,15 +117,18 @@ enum fuzz_act {
 #define FUZZ_MAX_FIRINGS (1u << 16)
 
 /*
- * Descriptors one device call may read (ring slots and indirect entries alike),
- * whatever the guest publishes meanwhile: four passes over the ring, plus two
- * per packet the call was asked to move. A call is one entry into the device:
- * vhf_net_rx_enqueue() with burst n, vhf_net_tx_next() (burst 1),
- * vhf_net_rx_has_room(), vhf_pmd_rx_burst()/vhf_pmd_tx_burst() with burst n.
- * The virtio spec caps a chain, indirect table included, at the queue size, so
- * a guest within the spec can always make progress under it.
+ * Descriptors the device may read (ring slots and indirect entries alike)
+ * across calls making lib_calls of lib's budget periods, whatever the guest
+ * publishes meanwhile: lib's own limit, VHF_BURST_MAX_DESC per period, not a
+ * guess from the ring size. A period is one vhf_net_rx_enqueue(),
+ * vhf_net_rx_has_room() or vhf_net_rx_avail_space() call, or one TX burst
+ * (the vhf_net_tx_next() calls since init or the last vhf_net_tx_finish()).
+ * vhf_pmd_rx_burst() is one TX burst (it always finishes it);
+ * vhf_pmd_tx_burst() of n packets calls vhf_net_rx_enqueue() at most n times
+ * (each call but the last moves at least one packet): FUZZ_PMD_TX_CALLS(n).
  */
-#define FUZZ_DESC_BUDGET(ring_size, burst) (4u * (uint32_t)(ring_size) + 2u * (uint32_t)(burst))
+#define FUZZ_DESC_BUDGET(lib_calls) ((uint32_t)(lib_calls) * (uint32_t)VHF_BURST_MAX_DESC)
+#define FUZZ_PMD_TX_CALLS(n) (n)
 
 #define FUZZ_CHECK(cond)                                                                           \
 	do {                                                                                       \
@@ -168,6 +171,7 @@ struct fuzz_queue {
 	void *area[3];       /* ring areas: desc, avail/driver event, used/device event */
 	size_t area_len[3];
 	uint32_t inflight;   /* consumed minus used, at init */
+	uint32_t tx_reads;   /* descriptors read in the TX burst so far (lib's budget period) */
 	bool was_broken;
 	unsigned int broken_checks;
 	struct fuzz_guest_q g;
@@ -189,6 +193,7 @@ struct fuzz_call {
 	struct fuzz_queue *q;
 	uint32_t budget;
 	uint32_t desc_reads; /* since the budget was last set */
+	uint64_t exhausted;  /* q's budget_exhausted counter when the call began */
 	uint32_t table_reads; /* of which indirect table entries */
 	uint64_t reads;      /* descriptor copies and synchronising loads, numbered from 1 */
 	uint32_t fired;      /* guest actions run inside the call */
@@ -252,10 +257,12 @@ bool fuzz_guest_op(struct fuzz_ctx *ctx, unsigned int op);
 /*
  * Bracket a device call on q. The armed guest actions run inside it and are
  * disarmed at its end. fuzz_call_budget() (re)starts the descriptor count of
- * one entry into the device; the call aborts the run as soon as it goes over.
+ * one entry into the device with budget reads allowed (FUZZ_DESC_BUDGET());
+ * the call aborts the run as soon as it goes over. fuzz_call_begin() allows
+ * one lib call's worth.
  */
 void fuzz_call_begin(struct fuzz_ctx *ctx, struct fuzz_queue *q, const char *what);
-void fuzz_call_budget(struct fuzz_ctx *ctx, const char *what, uint32_t burst);
+void fuzz_call_budget(struct fuzz_ctx *ctx, const char *what, uint32_t budget);
 void fuzz_call_end(struct fuzz_ctx *ctx);
 
 /*

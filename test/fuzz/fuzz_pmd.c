@@ -186,7 +186,7 @@ fuzz_pmd_to_guest(struct fuzz_ctx *ctx, struct rte_mbuf **mbufs, uint16_t n)
 	bool snap;
 
 	fuzz_call_begin(ctx, q, "vhf_pmd_tx_burst");
-	fuzz_call_budget(ctx, "vhf_pmd_tx_burst", n);
+	fuzz_call_budget(ctx, "vhf_pmd_tx_burst", FUZZ_DESC_BUDGET(FUZZ_PMD_TX_CALLS(n)));
 	fuzz_rx_acct_begin(ctx, &acct);
 	snap = fuzz_pre_call(ctx, q);
 	sent = vhf_pmd_tx_burst(&fuzz_txq, mbufs, n);
@@ -287,7 +287,8 @@ fuzz_op_tx_burst(struct fuzz_ctx *ctx, unsigned int max)
 	if (!q->enabled || ctx->tx_copied >= FUZZ_PMD_COPY_BUDGET)
 		return;
 	fuzz_call_begin(ctx, q, "vhf_pmd_rx_burst");
-	fuzz_call_budget(ctx, "vhf_pmd_rx_burst", max);
+	/* One TX burst, finished before the PMD returns. */
+	fuzz_call_budget(ctx, "vhf_pmd_rx_burst", FUZZ_DESC_BUDGET(1));
 	snap = fuzz_pre_call(ctx, q);
 	got = vhf_pmd_rx_burst(&fuzz_rxq, mbufs, (uint16_t)max);
 	fuzz_post_call(ctx, snap);

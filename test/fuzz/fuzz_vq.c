@@ -13,8 +13,7 @@
  * with device calls. After every step the harness checks what the library
  * promises and abort()s on a violation:
  *
- *  - every device call reads at most FUZZ_DESC_BUDGET descriptors, whatever
- *    the guest publishes meanwhile, and nothing outside guest memory;
+ *  - the device reads no descriptor outside guest memory;
  *  - the used entries the guest sees add up to the bytes delivered, each
  *    packet with its header (TX used entries have length zero);
  *  - when the device says the guest's RX buffers are short, they are: what
@@ -28,7 +27,10 @@
  *  - split: the avail index the device trusts is never more than the ring
  *    size ahead of what it consumed;
  *  - a broken queue stays broken, answers at once and writes no guest memory;
- *  - bounded work: a TX burst stages at most a ring's worth of used entries;
+ *  - bounded work, whatever the guest publishes meanwhile: an RX call, or a
+ *    TX burst (up to vhf_net_tx_finish()), reads at most VHF_BURST_MAX_DESC
+ *    descriptors (FUZZ_DESC_BUDGET) and stages at most a ring's worth of used
+ *    entries; arming a kick reads none;
  *  - when the device says "safe to sleep" (arm_kick true, has_room WAIT_KICK
  *    with the fixed algorithm) the guest's next publication is guaranteed to
  *    kick: notifications are enabled naming exactly what is published now;
@@ -180,7 +182,7 @@ fuzz_op_rx_burst(struct fuzz_ctx *ctx)
 	bytes = vq->cnt[VHF_VQ_CNT_bytes];
 	was_broken = vq->broken;
 	fuzz_call_begin(ctx, q, "vhf_net_rx_enqueue");
-	fuzz_call_budget(ctx, "vhf_net_rx_enqueue", np);
+	fuzz_call_budget(ctx, "vhf_net_rx_enqueue", FUZZ_DESC_BUDGET(1));
 	fuzz_rx_acct_begin(ctx, &acct);
 	snap = fuzz_pre_call(ctx, q);
 	ret = vhf_net_rx_enqueue(vq, pkts, (uint16_t)np, &res);
@@ -279,8 +281,10 @@ fuzz_tx_one(struct fuzz_ctx *ctx, struct fuzz_queue *q)
 	bool was_broken = vq->broken;
 	int ret;
 
-	fuzz_call_budget(ctx, "vhf_net_tx_next", 1);
+	/* One budget for the whole TX burst: what this call may read is what is left of it. */
+	fuzz_call_budget(ctx, "vhf_net_tx_next", FUZZ_DESC_BUDGET(1) - q->tx_reads);
 	ret = vhf_net_tx_next(vq, &fuzz_tx_pkt);
+	q->tx_reads += ctx->call.desc_reads;
 	FUZZ_CHECK(ret == 1 || ret == 0 || ret == -EIO || ret == -EAGAIN);
 	FUZZ_CHECK((ret == -EIO) == vq->broken);
 	FUZZ_CHECK(vq->used_pending <= vq->size);
@@ -314,6 +318,7 @@ fuzz_op_tx_burst(struct fuzz_ctx *ctx, bool finish)
 		fuzz_call_budget(ctx, "vhf_net_tx_finish", 0);
 		vhf_net_tx_finish(q->vq);
 		FUZZ_CHECK(q->vq->used_pending == 0);
+		q->tx_reads = 0; /* the next burst starts with a whole budget */
 	}
 	fuzz_post_call(ctx, snap);
 	fuzz_call_end(ctx);
@@ -329,6 +334,8 @@ fuzz_op_arm_kick(struct fuzz_ctx *ctx)
 	if (!q->enabled)
 		return;
 	fuzz_call_begin(ctx, q, "vhf_vq_arm_kick");
+	/* Arming a kick reads no descriptor. */
+	fuzz_call_budget(ctx, "vhf_vq_arm_kick", 0);
 	snap = fuzz_pre_call(ctx, q);
 	armed = vhf_vq_arm_kick(vq);
 	fuzz_post_call(ctx, snap);
@@ -421,8 +428,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!q->enabled)
 			continue;
 		fuzz_call_begin(&ctx, q, "vhf_net_tx_finish");
+		fuzz_call_budget(&ctx, "vhf_net_tx_finish", 0);
 		vhf_net_tx_finish(q->vq);
 		FUZZ_CHECK(q->vq->used_pending == 0);
+		q->tx_reads = 0;
 		fuzz_check_queue(q);
 		fuzz_call_budget(&ctx, "vhf_vq_arm_kick", 0);
 		(void)vhf_vq_arm_kick(q->vq);
