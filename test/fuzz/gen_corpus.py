@@ -345,6 +345,16 @@ def seeds():
     s.publish(1, [(1, 0x80000000 | 12, 12), (1, 0x80000000 | 0, 1500)], wide=True).tx()
     s.poke(0x81, 0x80000000 | 10, b'\x01\x02').arm(0)
     out['sparse_straddle'] = s
+
+    # One vhf_net_tx_next() on an 8-entry ring skips a ring's worth of header-less chains,
+    # each an indirect table of 8 zero-length entries: 72 descriptor reads, all within lib's
+    # budget (VHF_BURST_MAX_DESC per TX burst). A harness bound guessed from the ring size
+    # (4 x 8 + 2 = 34) called that a violation.
+    s = Seed([(0, 0, 0)], [None, dict(flags=Q_INDIRECT, size_sel=3)])
+    for i in range(8):
+        s.publish(1, [(0, BUF_BASE + 64 * i, 0)] * 8, indirect=(0, BUF_BASE + 4096 + 128 * i))
+    s.tx_next()
+    out['tx_skip_chains_budget'] = s
     return out
 
 
