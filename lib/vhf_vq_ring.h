@@ -230,7 +230,7 @@ vhf_split_fetch(struct vhf_vq *vq, uint16_t pos, bool device_writes, struct vhf_
 			return vhf_vq_break(vq, VHF_VQ_CNT_err_desc_loop);
 		if (unlikely(!vhf_vq_take_desc(vq)))
 			return -EAGAIN;
-		memcpy(&desc, &table[idx], sizeof(desc));
+		vhf_shm_read_desc(&desc, &table[idx], sizeof(desc));
 
 		if (desc.flags & VHF_DESC_F_INDIRECT) {
 			uint32_t nent;
@@ -304,7 +304,7 @@ vhf_packed_fetch(struct vhf_vq *vq, uint16_t *pos, bool *wrap, bool device_write
 			return vhf_vq_break(vq, VHF_VQ_CNT_err_desc_loop);
 		if (unlikely(!vhf_vq_take_desc(vq)))
 			return -EAGAIN;
-		memcpy(&desc, &vq->desc_packed[p], sizeof(desc));
+		vhf_shm_read_desc(&desc, &vq->desc_packed[p], sizeof(desc));
 		buf->ndesc++;
 		if (++p == vq->size) {
 			p = 0;
@@ -329,7 +329,7 @@ vhf_packed_fetch(struct vhf_vq *vq, uint16_t *pos, bool *wrap, bool device_write
 
 				if (unlikely(!vhf_vq_take_desc(vq)))
 					return -EAGAIN;
-				memcpy(&ind, &table[i], sizeof(ind));
+				vhf_shm_read_desc(&ind, &table[i], sizeof(ind));
 				/*
 				 * A buffer the device only reads is read-only whatever its
 				 * entries say: DPDK's virtio driver leaves WRITE set on

@@ -6,11 +6,13 @@
  * A main() for builds without libFuzzer: runs every file (or every file in a
  * directory) named on the command line through the fuzz target, then N
  * deterministic pseudo-random inputs. Most of those are structured (a sane
- * memory map and rings, a guest publishing well-formed chains, device bursts)
- * with a few random corruptions, so the target gets real coverage without a
- * coverage-guided engine; the rest are plain random bytes.
+ * memory map and rings, a guest publishing well-formed chains, device bursts,
+ * now and then a guest acting inside a call, a region of gigabytes, 32-bit
+ * lengths or a long indirect table) with a few random corruptions, so the
+ * target gets real coverage without a coverage-guided engine; the rest are
+ * plain random bytes. Both targets (fuzz_vq, fuzz_pmd) read the same format.
  *
- *   fuzz_vq [--random N] [--seed S] [file|dir ...]
+ *   fuzz_vq|fuzz_pmd [--random N] [--seed S] [file|dir ...]
  *
  * With neither files nor --random, runs 20000 random inputs. Prints TAP.
  * A violated invariant abort()s, which fails the test; the input that did it
@@ -40,11 +42,14 @@
 #include <sanitizer/common_interface_defs.h>
 #endif
 
-#include "fuzz_vq.h"
+#include "fuzz_guest.h"
 
 #define REPLAY_MAX_INPUT (1u << 20)
 #define REPLAY_GEN_MAX 8192
 #define REPLAY_DEFAULT_RUNS 20000
+
+/* fuzz_pmd starts the EAL there; fuzz_vq has none. */
+int LLVMFuzzerInitialize(int *argc, char ***argv) __attribute__((weak));
 
 static uint64_t replay_state;
 
@@ -165,36 +170,191 @@ gen_buf_len(void)
 	}
 }
 
+/* A 32-bit guest buffer length: near 2^32, powers of two, or ordinary. */
+static uint32_t
+gen_wide_len(void)
+{
+	switch (replay_below(6)) {
+	case 0: /* with an ordinary buffer before it, a sum past 2^32 */
+		return UINT32_MAX - replay_below(replay_chance(2) ? 2048 : 70000);
+	case 1:
+		return (uint32_t)1 << (16 + replay_below(16));
+	case 2:
+		return ((uint32_t)1 << (16 + replay_below(16))) + replay_below(3) - 1;
+	case 3:
+		return 0;
+	default:
+		return gen_buf_len();
+	}
+}
+
+/* What gen_structured() chose, for the operations it writes. */
+struct gen_layout {
+	uint32_t nreg;             /* regions - 1 */
+	uint64_t rsize[FUZZ_NREGIONS_MAX];
+	uint8_t qflags[2];
+};
+
+/* A publish operation's sel byte and operands (after the op byte). */
+static void
+gen_publish(struct replay_buf *o, const struct gen_layout *l)
+{
+	uint8_t sel = (uint8_t)replay_below(2);
+	uint32_t n, k, cnt = 0;
+	bool wide;
+
+	/* Indirect tables mostly where negotiated. */
+	if (replay_chance(4) && ((l->qflags[sel] & FUZZ_Q_INDIRECT) || replay_chance(8)))
+		sel |= FUZZ_PUB_INDIRECT;
+	if (replay_chance(24))
+		sel |= FUZZ_PUB_WRONG_DIR;
+	if (replay_chance(24))
+		sel |= FUZZ_PUB_HOLD;
+	if (replay_chance(24))
+		sel |= FUZZ_PUB_BAD_NEXT;
+	if (replay_chance(8))
+		sel |= FUZZ_PUB_WIDE;
+	if (replay_chance(12)) {
+		static const uint32_t counts[] = { 32768, 32769, 65535, 1000, 300, 257, 17 };
+
+		sel |= FUZZ_PUB_FILL;
+		cnt = replay_chance(2) ? counts[replay_below(7)] : replay_below(65536);
+	}
+	wide = sel & FUZZ_PUB_WIDE;
+	n = replay_chance(3) ? replay_below(8) : 0;
+	put8(o, sel);
+	put8(o, n);
+	for (k = 0; k <= n; k++) {
+		uint8_t reg = (uint8_t)replay_below(l->nreg + 1);
+		uint64_t rs = l->rsize[reg], lo = reg == 0 ? 16384 : 0;
+		uint32_t len = wide ? gen_wide_len() : gen_buf_len();
+
+		/* Mostly inside a region, past the rings; sometimes anywhere. */
+		put8(o, reg);
+		if (!wide) {
+			if (lo + len < rs && rs <= 65536 && !replay_chance(8))
+				put16(o, (uint32_t)(lo + replay_below((uint32_t)(rs - lo - len))));
+			else
+				put16(o, replay_below(65536));
+			put16(o, len);
+			continue;
+		}
+		if (replay_chance(8))
+			put32(o, 0x80000000u | replay_below(65536)); /* from the end */
+		else if (lo + len < rs && rs - lo - len < 0x80000000u && !replay_chance(8))
+			put32(o, (uint32_t)(lo + replay_below((uint32_t)(rs - lo - len) + 1)));
+		else
+			put32(o, (uint32_t)replay_rand() & 0x7fffffff);
+		put32(o, len);
+	}
+	if (sel & FUZZ_PUB_INDIRECT) {
+		put8(o, replay_below(l->nreg + 1));
+		if (wide)
+			put32(o, replay_chance(4) ? 0x80000000u | replay_below(1 << 20) :
+						    (uint32_t)replay_rand() & 0x7fffffff);
+		else
+			put16(o, replay_below(65536));
+	}
+	if (sel & FUZZ_PUB_FILL)
+		put16(o, cnt);
+}
+
+/* A desc operation's operands: rewrite one ring slot or table entry. */
+static void
+gen_desc(struct replay_buf *o, const struct gen_layout *l)
+{
+	put8(o, replay_below(4));
+	put16(o, replay_below(replay_chance(2) ? 8 : 65536));
+	put8(o, replay_below(l->nreg + 1));
+	put32(o, replay_chance(2) ? 16384 + replay_below(30000) : (uint32_t)replay_rand());
+	put32(o, replay_chance(3) ? gen_wide_len() : gen_buf_len());
+	put16(o, replay_chance(2) ? replay_below(8) : (uint32_t)replay_rand());
+	put16(o, replay_below(replay_chance(2) ? 8 : 65536));
+}
+
+/* A guest action (FUZZ_OP_DURING's kind byte and operands). */
+static void
+gen_action(struct replay_buf *o, const struct gen_layout *l)
+{
+	uint32_t k, n;
+
+	switch (replay_below(6)) {
+	case 0: case 1: case 2:
+		put8(o, FUZZ_ACT_PUBLISH);
+		gen_publish(o, l);
+		break;
+	case 3:
+		put8(o, FUZZ_ACT_POKE_FIELD);
+		put8(o, (uint32_t)replay_rand());
+		put16(o, replay_chance(2) ? replay_below(8) : (uint32_t)replay_rand());
+		put16(o, (uint32_t)replay_rand());
+		break;
+	case 4:
+		put8(o, FUZZ_ACT_DESC);
+		gen_desc(o, l);
+		break;
+	default:
+		put8(o, FUZZ_ACT_POKE);
+		put8(o, (uint32_t)replay_rand());
+		put16(o, replay_below(16384));
+		n = replay_below(16);
+		put8(o, n);
+		for (k = 0; k <= n; k++)
+			put8(o, (uint32_t)replay_rand());
+		break;
+	}
+}
+
 /*
  * Region 0 is at least 16 KiB and holds both queues' rings in its first
  * 16 KiB (unless placed elsewhere on purpose); buffers go after them or in
- * the other regions, some straddling region boundaries.
+ * the other regions, some straddling region boundaries. Now and then a region
+ * is a sparse one of up to 8 GiB.
  */
 static void
 gen_structured(struct replay_buf *o)
 {
 	static const uint16_t ring_off[2][3] = { { 0, 4096, 5120 }, { 8192, 12288, 13312 } };
-	uint32_t nreg = replay_below(3), r, q, nops, i, n;
-	uint32_t rsize[FUZZ_NREGIONS_MAX];
-	uint8_t qflags[2];
+	struct gen_layout l;
+	uint32_t r, q, nops, i, n;
 
-	put8(o, nreg);
+	l.nreg = replay_below(3);
+	put8(o, l.nreg);
 	for (r = 0; r < FUZZ_NREGIONS_MAX; r++) {
 		static const uint16_t sizes[] = { 0, 16384, 32768, 20000, 4096, 1000 };
 		uint32_t size = sizes[replay_below(r == 0 ? 4 : 6)];
-
-		put16(o, size);
-		rsize[r] = size == 0 ? 65536 : size;
 		/* Mostly at 0 / adjacent; sometimes a gap, anywhere or the top of the space. */
-		put8(o, replay_chance(4) ? replay_below(4) : 0);
+		uint8_t mode = replay_chance(4) ? (uint8_t)replay_below(4) : 0;
+
+		if (replay_chance(6)) {
+			static const uint16_t big[] = { 0, 16, 0x8000, 0xffff };
+			uint8_t scale = (uint8_t)(FUZZ_SCALE_64K + replay_below(3));
+
+			size = big[replay_below(4)];
+			mode |= (uint8_t)(scale << FUZZ_SCALE_SHIFT);
+			switch (scale) {
+			case FUZZ_SCALE_64K:
+				l.rsize[r] = size == 0 ? UINT64_C(1) << 32 : (uint64_t)size << 16;
+				break;
+			case FUZZ_SCALE_4G:
+				l.rsize[r] = (UINT64_C(1) << 32) + ((uint64_t)size << 16);
+				break;
+			default:
+				l.rsize[r] = size == 0 ? UINT64_C(256) << 20 : (uint64_t)size << 12;
+				break;
+			}
+		} else {
+			l.rsize[r] = size == 0 ? 65536 : size;
+		}
+		put16(o, size);
+		put8(o, mode);
 		put32(o, (uint32_t)replay_rand());
 	}
 	for (q = 0; q < 2; q++) {
 		uint8_t flags = (uint8_t)(replay_rand() & ~(uint64_t)FUZZ_Q_ENABLED);
+		uint8_t place = (uint8_t)(replay_rand() & 0xe0); /* fuzz_pmd's bits */
 
-		qflags[q] = flags;
-		uint8_t place = 0;
-
+		l.qflags[q] = flags;
 		if (!replay_chance(16))
 			flags |= FUZZ_Q_ENABLED;
 		if (replay_chance(4))
@@ -221,51 +381,21 @@ gen_structured(struct replay_buf *o)
 
 	nops = 4 + replay_below(80);
 	for (i = 0; i < nops && o->n < sizeof(o->b) - 256; i++) {
-		uint32_t op = replay_below(16), k;
+		uint32_t op = replay_below(19), k;
 
 		switch (op) {
-		case 0: case 1: case 2: case 3: case 4: {
-			uint8_t sel = (uint8_t)replay_below(2);
-
-			/* Indirect tables mostly where negotiated. */
-			if (replay_chance(4) &&
-			    ((qflags[sel] & FUZZ_Q_INDIRECT) || replay_chance(8)))
-				sel |= 4;
-			if (replay_chance(24))
-				sel |= 2;
-			if (replay_chance(24))
-				sel |= 8;
-			if (replay_chance(24))
-				sel |= 16;
-			n = replay_chance(3) ? replay_below(8) : 0;
+		case 0: case 1: case 2: case 3: case 4:
 			put8(o, FUZZ_OP_PUBLISH);
-			put8(o, sel);
-			put8(o, n);
-			for (k = 0; k <= n; k++) {
-				uint8_t reg = (uint8_t)replay_below(nreg + 1);
-				uint32_t len = gen_buf_len(), lo = reg == 0 ? 16384 : 0;
-
-				/* Mostly inside a region, past the rings; sometimes anywhere. */
-				put8(o, reg);
-				if (lo + len < rsize[reg] && !replay_chance(8))
-					put16(o, lo + replay_below(rsize[reg] - lo - len));
-				else
-					put16(o, replay_below(65536));
-				put16(o, len);
-			}
-			if (sel & 4) {
-				put8(o, replay_below(3));
-				put16(o, replay_below(65536));
-			}
+			gen_publish(o, &l);
 			break;
-		}
 		case 5: case 6: case 7:
 			n = replay_below(8);
 			put8(o, FUZZ_OP_RX_BURST);
 			put8(o, n);
 			for (k = 0; k <= n; k++) {
 				put16(o, gen_pkt_len());
-				put8(o, (uint32_t)replay_rand());
+				/* Bits 5-6: lengths up to and past 64 KiB, now and then. */
+				put8(o, (uint32_t)replay_rand() & (replay_chance(8) ? 0xff : 0x9f));
 			}
 			break;
 		case 8: case 9:
@@ -304,6 +434,19 @@ gen_structured(struct replay_buf *o)
 			put8(o, FUZZ_OP_REINIT);
 			put8(o, replay_below(2));
 			break;
+		case 15: case 16:
+			/* The guest acts inside the next device call. */
+			put8(o, FUZZ_OP_DURING);
+			put8(o, replay_below(FUZZ_DURING_SLOTS));
+			put16(o, replay_below(replay_chance(2) ? 4 : 64));
+			put8(o, replay_below(replay_chance(2) ? 3 : 256));
+			put8(o, replay_chance(4) ? 0 : replay_below(8));
+			gen_action(o, &l);
+			break;
+		case 17:
+			put8(o, FUZZ_OP_DESC);
+			gen_desc(o, &l);
+			break;
 		default:
 			put8(o, FUZZ_OP_ARM_KICK);
 			put8(o, 0);
@@ -333,7 +476,7 @@ run_file(const char *path, unsigned long *count)
 	size_t n;
 
 	if (f == NULL) {
-		fprintf(stderr, "fuzz_vq: %s: %s\n", path, strerror(errno));
+		fprintf(stderr, "fuzz: %s: %s\n", path, strerror(errno));
 		return -1;
 	}
 	n = fread(buf, 1, sizeof(buf), f);
@@ -351,14 +494,14 @@ run_path(const char *path, unsigned long *count)
 	int n, i, ret = 0;
 
 	if (stat(path, &st) != 0) {
-		fprintf(stderr, "fuzz_vq: %s: %s\n", path, strerror(errno));
+		fprintf(stderr, "fuzz: %s: %s\n", path, strerror(errno));
 		return -1;
 	}
 	if (!S_ISDIR(st.st_mode))
 		return run_file(path, count);
 	n = scandir(path, &names, NULL, alphasort);
 	if (n < 0) {
-		fprintf(stderr, "fuzz_vq: %s: %s\n", path, strerror(errno));
+		fprintf(stderr, "fuzz: %s: %s\n", path, strerror(errno));
 		return -1;
 	}
 	for (i = 0; i < n; i++) {
@@ -392,6 +535,8 @@ main(int argc, char **argv)
 			seed = strtoull(argv[++a], NULL, 0);
 		}
 	}
+	if (LLVMFuzzerInitialize != NULL)
+		LLVMFuzzerInitialize(&argc, &argv);
 	signal(SIGABRT, replay_on_abort);
 	signal(SIGSEGV, replay_on_abort);
 #ifdef REPLAY_SANITIZER
@@ -423,7 +568,7 @@ main(int argc, char **argv)
 		replay_run(gen.b, gen.n);
 		count++;
 	}
-	fuzz_vq_print_stats(stdout);
+	fuzz_print_stats(stdout);
 	printf("ok 1 - %lu inputs\n", count);
 	return 0;
 }

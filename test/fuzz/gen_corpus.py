@@ -5,7 +5,7 @@
 inputs (test/fuzz/regress/*.bin).
 
 Each seed is a small, mostly well-formed scenario in the input format that
-fuzz_vq.c documents at its top: a memory map, two queues, a guest publishing
+fuzz_guest.h documents at its top: a memory map, two queues, a guest publishing
 chains and the device serving them. libFuzzer mutates from there; the replay
 build runs them as they are.
 
@@ -16,12 +16,18 @@ import os
 import struct
 import sys
 
-# Must match fuzz_vq.h.
+# Must match fuzz_guest.h.
 Q_ENABLED, Q_PACKED, Q_EVENT_IDX, Q_INDIRECT, Q_MRG, Q_HDR12 = 1, 2, 4, 8, 16, 32
 ALGO_FIXED, ALGO_LEGACY, ALGO_CONSUMED = 0, 1, 2
 P_DEDICATED, P_RAW_INDEX, P_AT_END = 4, 8, 16
 (OP_PUBLISH, OP_RX_BURST, OP_TX_BURST, OP_HAS_ROOM, OP_AVAIL_SPACE, OP_ARM_KICK, OP_POKE,
- OP_POKE_FIELD, OP_REINIT, OP_TX_NEXT) = range(10)
+ OP_POKE_FIELD, OP_REINIT, OP_TX_NEXT, OP_DURING, OP_DESC) = range(12)
+ACT_PUBLISH, ACT_POKE, ACT_POKE_FIELD, ACT_DESC = range(4)
+PUB_WIDE, PUB_FILL = 0x20, 0x40
+SCALE_64K, SCALE_4G, SCALE_4K = 1, 2, 3
+SHAPE_LEN16, SHAPE_PAST64K, SHAPE_OFFLOAD = 0x20, 0x40, 0x80
+# fuzz_pmd.c: bits of queue 1's placement byte.
+PMD_SMALL_MBUFS, PMD_OFFLOADS, PMD_RX_CSUM = 0x20, 0x40, 0x80
 SIZES = [1, 2, 4, 8, 16, 256]
 MAX_SEED = 4096
 
@@ -32,7 +38,8 @@ BUF_BASE = 16384
 
 class Seed:
     def __init__(self, regions, queues, image=b''):
-        """regions: [(size, gpa_mode, gpa_param)]; queues: 2 x dict or None."""
+        """regions: [(size, gpa_mode, gpa_param)], gpa_mode with SCALE_* << 2 for a sparse
+        region; queues: 2 x dict or None."""
         b = bytearray()
         b += struct.pack('<B', len(regions) - 1)
         for i in range(3):
@@ -51,22 +58,52 @@ class Seed:
         b += struct.pack('<H', len(image)) + image
         self.b = b
 
-    def publish(self, q, descs, indirect=None, wrong_dir=False, hold=False, bad_next=False):
-        """descs: [(region, offset, len)], 1..8; indirect: (region, offset) of the table."""
+    @staticmethod
+    def publish_ops(q, descs, indirect=None, wrong_dir=False, hold=False, bad_next=False,
+                    wide=False, fill=None):
+        """descs: [(region, offset, len)], 1..8; indirect: (region, offset) of the table;
+        wide: 32-bit offsets and lengths; fill: entries of the chain or table, repeating
+        descs."""
+        assert 1 <= len(descs) <= 8, len(descs)
         sel = q | (2 if wrong_dir else 0) | (4 if indirect else 0) | (8 if hold else 0) | \
-            (16 if bad_next else 0)
-        self.b += struct.pack('<BBB', OP_PUBLISH, sel, len(descs) - 1)
+            (16 if bad_next else 0) | (PUB_WIDE if wide else 0) | (PUB_FILL if fill else 0)
+        b = struct.pack('<BB', sel, len(descs) - 1)
         for r, off, ln in descs:
-            self.b += struct.pack('<BHH', r, off, ln)
+            b += struct.pack('<BII' if wide else '<BHH', r, off, ln)
         if indirect:
-            self.b += struct.pack('<BH', *indirect)
+            b += struct.pack('<BI' if wide else '<BH', *indirect)
+        if fill:
+            b += struct.pack('<H', fill)
+        return b
+
+    def publish(self, q, descs, **kw):
+        self.b += struct.pack('<B', OP_PUBLISH) + self.publish_ops(q, descs, **kw)
+        return self
+
+    def during(self, slot, first, period, times, action):
+        """action: ACT_* kind byte and operands, e.g. from publish_ops()."""
+        self.b += struct.pack('<BBHBB', OP_DURING, slot, first, period, times) + action
+        return self
+
+    @staticmethod
+    def desc_ops(q, index, region, off, ln, flags, nxt=0, table=False):
+        return struct.pack('<BHBIIHH', q | (2 if table else 0), index, region, off, ln, flags,
+                           nxt)
+
+    def desc(self, *args, **kw):
+        self.b += struct.pack('<B', OP_DESC) + self.desc_ops(*args, **kw)
         return self
 
     def rx(self, pkts):
-        """pkts: [(len, nsegs, with_hdr)]."""
+        """pkts: [(len, nsegs, with_hdr)]; len up to 0x1ffff (SHAPE_LEN16/PAST64K)."""
         self.b += struct.pack('<BB', OP_RX_BURST, len(pkts) - 1)
         for ln, nsegs, hdr in pkts:
-            self.b += struct.pack('<HB', ln, (nsegs - 1) | (0x80 if hdr else 0))
+            shape = (nsegs - 1) | (SHAPE_OFFLOAD if hdr else 0)
+            if ln >= 0x10000:
+                shape |= SHAPE_PAST64K
+            if ln & 0xffff >= 0x4000:
+                shape |= SHAPE_LEN16
+            self.b += struct.pack('<HB', ln & 0xffff, shape)
         return self
 
     def tx(self, max_pkts=64):
@@ -90,7 +127,9 @@ class Seed:
         return self
 
     def poke(self, chunk, off, data):
-        self.b += struct.pack('<BBHB', OP_POKE, chunk, off, len(data) - 1) + data
+        """chunk | 0x80: a 32-bit offset (bit 31: back from the chunk's end)."""
+        fmt = '<BBIB' if chunk & 0x80 else '<BBHB'
+        self.b += struct.pack(fmt, OP_POKE, chunk, off, len(data) - 1) + data
         return self
 
     def poke_field(self, q, field, a, b=0):
@@ -204,6 +243,118 @@ def seeds():
     s.publish(0, [(0, BUF_BASE, 64)]).poke_field(0, 7, 0).rx([(10, 1, False)])
     s.poke(0, 4096 + 2, b'\xff\xff').arm(0).has_room(10)
     out['hostile_mix'] = s
+
+    # The seeds below reach what the harness learned in issue 11 (sparse regions, 32-bit
+    # lengths, long indirect tables, a guest acting inside device calls, the PMD's
+    # conversions) while staying within every invariant: a few mutations away from the bugs.
+
+    # One sparse region of 4 GiB + 1 MiB: RX buffers of almost 4 GiB, a small one before a
+    # huge one (their sum fits 32 bits; a small one 256 bytes longer would not), a
+    # 60000-byte TX frame 1 GiB in.
+    s = Seed([(16, SCALE_4G << 2, 0)],
+             [dict(flags=Q_MRG | Q_EVENT_IDX, size_sel=4),
+              dict(flags=Q_HDR12 | Q_EVENT_IDX, size_sel=4)])
+    s.publish(0, [(0, BUF_BASE, 0xffff0000)], wide=True)
+    s.rx([(1500, 1, False), (9000, 2, True)])
+    s.publish(0, [(0, BUF_BASE + 0x10000, 100)], wide=True)
+    s.publish(0, [(0, BUF_BASE + 0x20000, 0xfffffe9c)], wide=True)
+    s.rx([(9000, 3, False), (0x10000, 1, False)]).has_room(20000).avail_space(1 << 31)
+    s.publish(1, [(0, 0x40000000, 12), (0, 0x40001000, 60000)], wide=True).tx().arm(1)
+    out['sparse_4g_wide'] = s
+
+    # Indirect tables as long as the queue, mostly zero-length entries, both layouts.
+    s = Seed(big, [dict(flags=Q_INDIRECT | Q_MRG, size_sel=4),
+                   dict(flags=Q_INDIRECT | Q_PACKED, size_sel=3)])
+    s.publish(0, [(0, BUF_BASE, 0), (0, BUF_BASE + 1024, 1024)], indirect=(0, 44000), fill=16)
+    s.publish(0, [(0, BUF_BASE + 20000, 0)] * 3 + [(0, BUF_BASE + 21000, 3000)],
+              indirect=(0, 44512), fill=16)
+    s.rx([(3000, 1, False), (2000, 2, True)])
+    s.publish(1, [(0, 50000, 12), (0, 50100, 0), (0, 50200, 700)], indirect=(0, 48000), fill=8)
+    s.tx().arm(0).arm(1)
+    out['indirect_fill_queue_size'] = s
+
+    # The guest sends chains shorter than a header, and publishes more of them while the
+    # device is taking them (four times, then a real packet).
+    s = Seed(big, [None, dict(flags=Q_EVENT_IDX | Q_HDR12, size_sel=3)])
+    s.publish(1, [(0, BUF_BASE, 4)])
+    s.during(0, 2, 2, 4, struct.pack('<B', ACT_PUBLISH) +
+             Seed.publish_ops(1, [(0, BUF_BASE + 64, 6)]))
+    s.tx(4)
+    tx_pkts(s, 2, 300)
+    s.during(1, 0, 1, 1, struct.pack('<B', ACT_POKE) + struct.pack('<BHB', 0, BUF_BASE + 32768 + 1, 0) +
+             b'\x00')
+    s.tx().arm(1)
+    out['during_tx_republish'] = s
+
+    # The guest rewrites a descriptor and publishes more while an RX burst walks its ring.
+    s = Seed(big, [dict(flags=Q_MRG, size_sel=4), None])
+    rx_bufs(s, 4, 1024)
+    s.during(0, 1, 0, 1, struct.pack('<B', ACT_DESC) +
+             Seed.desc_ops(0, 2, 0, BUF_BASE + 8192, 64, 2))
+    s.during(1, 3, 2, 3, struct.pack('<B', ACT_PUBLISH) +
+             Seed.publish_ops(0, [(0, BUF_BASE + 12288, 512)]))
+    s.rx([(3000, 2, False), (1000, 1, True)])
+    s.desc(0, 3, 0, BUF_BASE, 2048, 2).arm(0)
+    out['during_rx_rewrite'] = s
+
+    # Packed: the guest publishes buffers while the device finds the ring short of a
+    # jumbo frame and rechecks.
+    s = Seed(big, [dict(flags=Q_PACKED | Q_EVENT_IDX | Q_MRG, size_sel=0xc7), None])
+    rx_bufs(s, 2, 1500)
+    s.during(0, 4, 2, 2, struct.pack('<B', ACT_PUBLISH) +
+             Seed.publish_ops(0, [(0, BUF_BASE + 8192, 2048)]))
+    s.rx([(6000, 4, False)]).has_room(6000)
+    rx_bufs(s, 3, 2048, base=BUF_BASE + 16384)
+    s.rx([(6000, 4, False)]).arm(0)
+    out['packed_during_publish'] = s
+
+    # fuzz_pmd: 64-byte mbufs, a 9000-byte frame from the guest (141 segments) forwarded
+    # to its RX queue; fuzz_vq sees the same guest.
+    s = Seed(big, [dict(flags=Q_MRG | Q_EVENT_IDX, size_sel=5, place=P_DEDICATED),
+                   dict(flags=Q_HDR12 | Q_EVENT_IDX, size_sel=4, place=PMD_SMALL_MBUFS)])
+    rx_bufs(s, 8, 2048)
+    s.publish(1, [(0, 40000, 12), (0, 40064, 9000)]).tx().arm(1).arm(0)
+    out['pmd_small_mbufs_forward'] = s
+
+    # fuzz_pmd: checksum and TSO negotiated, the application takes partial checksums: a
+    # guest frame asking for its TCP checksum, and host packets asking for checksum and TSO.
+    s = Seed(big, [dict(flags=Q_MRG, size_sel=4),
+                   dict(flags=Q_HDR12, size_sel=4, place=PMD_OFFLOADS | PMD_RX_CSUM)])
+    rx_bufs(s, 12, 2048)
+    hdr = struct.pack('<BBHHHHH', 1, 0, 0, 0, 34, 16, 0)
+    s.poke(0, 40000, hdr)
+    s.publish(1, [(0, 40000, 12), (0, 40100, 1000)]).tx()
+    s.rx([(1000, 1, True), (9000, 3, True), (100, 1, False)]).arm(0)
+    out['pmd_offloads'] = s
+
+    # Frames at and past 64 KiB both ways, on a 256-entry ring.
+    s = Seed(big, [dict(flags=Q_MRG, size_sel=5, place=P_DEDICATED),
+                   dict(flags=Q_HDR12, size_sel=5, place=P_DEDICATED)])
+    for i in range(36):
+        s.publish(0, [(0, (i % 31) * 2048, 2048)])
+    s.rx([(65535, 4, False), (0x10001, 2, False), (65536, 1, False)])
+    s.publish(1, [(0, 63500, 12)] + [(0, 4096, 9362)] * 6 + [(0, 4096, 9364)]).tx().arm(1)
+    out['frames_around_64k'] = s
+
+    # Three regions, two of them sparse and adjacent: buffers straddle their boundary.
+    s = Seed([(0, 0, 0), (0, SCALE_4K << 2, 0), (16, SCALE_64K << 2, 0)],
+             [dict(flags=Q_MRG, size_sel=3), dict(flags=Q_HDR12, size_sel=3)])
+    s.publish(0, [(1, 0x80000000 | 100, 300)], wide=True)
+    s.publish(0, [(1, 0x80000000 | 4096, 8192)], wide=True)
+    s.rx([(4000, 2, False)])
+    s.publish(1, [(1, 0x80000000 | 12, 12), (1, 0x80000000 | 0, 1500)], wide=True).tx()
+    s.poke(0x81, 0x80000000 | 10, b'\x01\x02').arm(0)
+    out['sparse_straddle'] = s
+
+    # One vhf_net_tx_next() on an 8-entry ring skips a ring's worth of header-less chains,
+    # each an indirect table of 8 zero-length entries: 72 descriptor reads, all within lib's
+    # budget (VHF_BURST_MAX_DESC per TX burst). A harness bound guessed from the ring size
+    # (4 x 8 + 2 = 34) called that a violation.
+    s = Seed([(0, 0, 0)], [None, dict(flags=Q_INDIRECT, size_sel=3)])
+    for i in range(8):
+        s.publish(1, [(0, BUF_BASE + 64 * i, 0)] * 8, indirect=(0, BUF_BASE + 4096 + 128 * i))
+    s.tx_next()
+    out['tx_skip_chains_budget'] = s
     return out
 
 

@@ -29,6 +29,8 @@ mkdir -p "$artifacts"
 rc=$?
 execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
 cov=$(grep -o 'cov: [0-9]*' "$log" | tail -n 1)
+# What was violated comes before the stack trace: show it even when the trace is long.
+grep -E '^(fuzz|SUMMARY|==[0-9]+==ERROR)' "$log" | head -n 5 | sed 's/^/# /'
 sed 's/^/# /' "$log" | tail -n 40
 if [ "$rc" -eq 0 ] && [ -n "$execs" ]; then
 	echo "ok 1 - libFuzzer ${execs} execs, ${cov:-cov: ?}"

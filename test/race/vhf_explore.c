@@ -370,6 +370,16 @@ vhf_shm_hook_fence(void)
 	to_scheduler(t);
 }
 
+/*
+ * Descriptor bodies are plain data published by a hooked word (avail->idx, a
+ * packed slot's flags): not a scheduling point, as the model above says.
+ */
+void
+vhf_shm_hook_read_desc(void *dst, const void *src, size_t len)
+{
+	memcpy(dst, src, len);
+}
+
 static void
 thread_point(uint8_t kind, void *addr, bool (*pred)(void *), void *arg)
 {
