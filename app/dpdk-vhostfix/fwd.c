@@ -322,7 +322,6 @@ app_lcore_arm(struct app_lcore *lc, int *timeout_ms)
 
 	for (i = 0; i < lc->nb_streams; i++) {
 		struct app_stream *s = lc->streams[i];
-		bool guest_full = false;
 
 		if (s->count > 0) {
 			if (s->dst_is_vhostfix) {
@@ -340,15 +339,14 @@ app_lcore_arm(struct app_lcore *lc, int *timeout_ms)
 					return false;
 				}
 				/* TX_WAIT, or -ENOTCONN: the wait fd ends the sleep either way. */
-				guest_full = r == RTE_PMD_VHOSTFIX_TX_WAIT;
-				s->guest_blocked = guest_full;
+				s->guest_blocked = r == RTE_PMD_VHOSTFIX_TX_WAIT;
 			} else {
 				poll_needed = true; /* a NIC's tx ring has no "room again" event */
 			}
 		}
 		if (s->src_level_fd) {
 			/* Watched while we take from it; while paused it would wake us for nothing. */
-			bool watch = app_stream_takes_rx(s) && !guest_full;
+			bool watch = app_stream_takes_rx(s) && !s->guest_blocked;
 
 			if (watch != s->src_fd_watched && app_stream_watch_src(lc, s, watch) == 0)
 				s->src_fd_watched = watch;
@@ -356,7 +354,7 @@ app_lcore_arm(struct app_lcore *lc, int *timeout_ms)
 				poll_needed = true;
 			continue;
 		}
-		if (!app_stream_takes_rx(s) || guest_full)
+		if (!app_stream_takes_rx(s) || s->guest_blocked)
 			continue;
 		if (!s->src_has_intr) {
 			poll_needed = true;
