@@ -65,6 +65,7 @@ struct vhf_guest {
 
 	struct vhf_mem mem;
 	void *alloc[2];    /* host allocations backing the regions */
+	uint64_t alloc_len[2];
 	uint64_t gpa_base;
 
 	/* Rings. */
@@ -223,15 +224,60 @@ config_valid(const struct vhf_guest_config *c)
 	return true;
 }
 
+/*
+ * A few freed host blocks kept for the next guest of the same shape. The race
+ * explorer creates and destroys a guest per execution, hundreds of thousands
+ * of times: under ASan each block of this size is its own mmap, and mapping,
+ * shadowing and faulting it in anew cost more than the execution itself.
+ */
+#define SPARE_BLOCKS 4
+static struct {
+	void *p;
+	uint64_t len;
+} spare_blocks[SPARE_BLOCKS];
+
+static void *
+block_get(uint64_t len)
+{
+	unsigned int i;
+
+	for (i = 0; i < SPARE_BLOCKS; i++)
+		if (spare_blocks[i].p != NULL && spare_blocks[i].len == len) {
+			void *p = spare_blocks[i].p;
+
+			spare_blocks[i].p = NULL;
+			return memset(p, 0, len);
+		}
+	return calloc(1, len);
+}
+
+static void
+block_put(void *p, uint64_t len)
+{
+	unsigned int i;
+
+	if (p == NULL)
+		return;
+	for (i = 0; i < SPARE_BLOCKS; i++)
+		if (spare_blocks[i].p == NULL) {
+			spare_blocks[i].p = p;
+			spare_blocks[i].len = len;
+			return;
+		}
+	free(p);
+}
+
 /* Allocate len zeroed bytes whose address is congruent to phase modulo 16. */
 static void *
-host_alloc(uint64_t len, uint64_t phase, uint8_t **host)
+host_alloc(uint64_t len, uint64_t phase, uint8_t **host, uint64_t *alloc_len)
 {
 	/* malloc aligns to 16: offsetting by the phase ends the region at the allocation's end. */
-	uint8_t *p = calloc(1, len + phase % 16);
+	uint8_t *p = block_get(len + phase % 16);
 
-	if (p != NULL)
+	if (p != NULL) {
 		*host = p + phase % 16;
+		*alloc_len = len + phase % 16;
+	}
 	return p;
 }
 
@@ -240,7 +286,7 @@ vhf_guest_create(const struct vhf_guest_config *cfg)
 {
 	struct vhf_guest *g;
 	uint64_t off1, off2, ring_end, off, pool_len, total, boundary;
-	uint8_t *host[2];
+	uint8_t *host[2] = { NULL, NULL };
 	uint16_t i;
 
 	if (cfg == NULL || !config_valid(cfg))
@@ -310,13 +356,14 @@ vhf_guest_create(const struct vhf_guest_config *cfg)
 		if (x % g->tx_stride == 0)
 			x += 2;
 		boundary = g->pool_gpa - g->gpa_base + x;
-		g->alloc[0] = host_alloc(boundary, 0, &host[0]);
-		g->alloc[1] = host_alloc(total - boundary, boundary, &host[1]);
+		g->alloc[0] = host_alloc(boundary, 0, &host[0], &g->alloc_len[0]);
+		g->alloc[1] = host_alloc(total - boundary, boundary, &host[1], &g->alloc_len[1]);
 		if (g->alloc[0] != NULL && g->alloc[1] != NULL && host[0] + boundary == host[1]) {
 			/* Adjacent by chance: the test would prove nothing. Take another block. */
 			void *spacer = g->alloc[1];
 
-			g->alloc[1] = host_alloc(total - boundary, boundary, &host[1]);
+			g->alloc[1] = host_alloc(total - boundary, boundary, &host[1],
+						 &g->alloc_len[1]);
 			free(spacer);
 		}
 		if (g->alloc[0] == NULL || g->alloc[1] == NULL)
@@ -329,7 +376,7 @@ vhf_guest_create(const struct vhf_guest_config *cfg)
 			.guest_phys_addr = g->gpa_base + boundary, .size = total - boundary,
 			.host_addr = (uint64_t)(uintptr_t)host[1], .mmap_offset = boundary };
 	} else {
-		g->alloc[0] = host_alloc(total, 0, &host[0]);
+		g->alloc[0] = host_alloc(total, 0, &host[0], &g->alloc_len[0]);
 		if (g->alloc[0] == NULL)
 			goto fail;
 		g->mem.nregions = 1;
@@ -387,8 +434,8 @@ vhf_guest_destroy(struct vhf_guest *g)
 {
 	if (g == NULL)
 		return;
-	free(g->alloc[0]);
-	free(g->alloc[1]);
+	block_put(g->alloc[0], g->alloc_len[0]);
+	block_put(g->alloc[1], g->alloc_len[1]);
 	free(g->next);
 	free(g->rec);
 	free(g->rx_free);
