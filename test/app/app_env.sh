@@ -33,13 +33,7 @@ app_up() {
 # app_stop: SIGTERM, and the exit status it ended with (0 expected).
 app_stop() {
 	local rc=124
-	kill -TERM "$app_pid" 2>/dev/null
-	if vhf_wait_pid "$app_pid" 10; then
-		rc=$vhf_wait_status
-	else
-		kill -KILL "$app_pid" 2>/dev/null
-		wait "$app_pid" 2>/dev/null
-	fi
+	vhf_stop_pids 10 "$app_pid" && rc=$vhf_wait_status
 	pair_forget "$app_pid"
 	return "$rc"
 }

@@ -19,13 +19,7 @@ pair_rundir=/var/run/dpdk
 pair_prefix=vhfchk$$
 
 pair_cleanup() {
-	local pid
-	for pid in "${pair_pids[@]}"; do
-		kill -TERM "$pid" 2>/dev/null
-	done
-	for pid in "${pair_pids[@]}"; do
-		vhf_wait_pid "$pid" 5 || { kill -KILL "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; }
-	done
+	vhf_stop_pids 5 "${pair_pids[@]}"
 	pair_pids=()
 	[ -n "$pair_work" ] && rm -rf "$pair_work"
 	rm -rf "$pair_rundir/${pair_prefix}"*
@@ -46,8 +40,7 @@ pair_init() {
 
 # pair_stop PID: SIGTERM (the app prints its RESULT), then insist.
 pair_stop() {
-	kill -TERM "$1" 2>/dev/null
-	vhf_wait_pid "$1" 10 || { kill -KILL "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
+	vhf_stop_pids 10 "$1"
 }
 
 # pair_forget PID: no longer ours to stop.

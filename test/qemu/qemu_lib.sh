@@ -23,19 +23,14 @@ q_prefixes=()
 q_fds=()
 
 q_cleanup() {
-	local d pid fd
+	local d fd
 	for d in "${q_guest_dirs[@]}"; do
 		"$guests" stop --dir "$d" 2>/dev/null
 	done
 	for fd in "${q_fds[@]}"; do
 		eval "exec $fd>&-" 2>/dev/null
 	done
-	for pid in "${q_pids[@]}"; do
-		kill -TERM "$pid" 2>/dev/null
-	done
-	for pid in "${q_pids[@]}"; do
-		vhf_wait_pid "$pid" 10 || { kill -KILL "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; }
-	done
+	vhf_stop_pids 10 "${q_pids[@]}"
 	for d in "${q_prefixes[@]}"; do
 		rm -rf "/var/run/dpdk/$d"
 	done
