@@ -3,7 +3,7 @@
 # Copyright(c) 2026 dpdk-vhostfix authors
 #
 # Throughput of net_vhostfix against DPDK's own net_vhost as ports of the same
-# OVS-DPDK bridge, in one run. A private ovs-vswitchd (test/ovs/ovs_private.sh,
+# OVS-DPDK bridge, in one run. A private ovs-vswitchd (usertools/vhf-ovs-private.sh,
 # one PMD thread on CPU 1) gets four type=dpdk ports, both PMDs loaded the
 # same way (dpdk-devargs):
 #
@@ -60,7 +60,7 @@ die() {
 [ -f "$so" ] || die "$so not found (build first, or --so)"
 command -v "$testpmd" >/dev/null || die "$testpmd not found (Debian: dpdk)"
 
-. "$top/test/ovs/ovs_private.sh"
+. "$top/usertools/vhf-ovs-private.sh"
 ovs_priv_find_vswitchd >/dev/null ||
 	die "no DPDK build of ovs-vswitchd (Debian: openvswitch-switch-dpdk)"
 

@@ -3,7 +3,7 @@
 # Copyright(c) 2026 dpdk-vhostfix authors
 #
 # net_vhostfix as a port of a real Open vSwitch: Debian's DPDK build of
-# ovs-vswitchd, private (test/ovs/ovs_private.sh: its own database, run
+# ovs-vswitchd, private (usertools/vhf-ovs-private.sh: its own database, run
 # directory and logs, no systemd, stopped by PID), with our plugin loaded
 # through other_config:dpdk-extra. One netdev bridge, two ports, each with a
 # DPDK virtio-user peer running vhf_pmd_check (test/pmd/):
@@ -35,7 +35,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 addport=$top/usertools/vhf-ovs-add-port.sh
 . "$top/test/pmd/pmd_pair.sh"
-. "$here/ovs_private.sh"
+. "$top/usertools/vhf-ovs-private.sh"
 
 # Re-add cycles: the first one settles OVS's one-time allocations, the leak
 # check compares after it with after the last.

@@ -13,7 +13,7 @@
 # into it: EAL refuses a -d plugin whose path has a world-writable parent, and
 # the checkout may well be under /tmp.
 
-. "$(dirname "${BASH_SOURCE[0]}")/../../usertools/vhf-wait.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/vhf-wait.sh"
 
 ovs_priv_dir=
 ovs_priv_prefix=

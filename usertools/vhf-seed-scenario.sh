@@ -9,7 +9,7 @@
 # stops reading a tap whose guest has no room (QEMU's backpressure).
 # usertools/vhf-stall.py watches for guests whose traffic stops.
 #
-#   seed_scenario.sh --app BUILD/app/dpdk-vhostfix/dpdk-vhostfix --out DIR
+#   vhf-seed-scenario.sh --app BUILD/app/dpdk-vhostfix/dpdk-vhostfix --out DIR
 #       [--guests N] [--seconds S] [--notify fixed|legacy] [--ring split|packed|mixed]
 #       [--reverse] [--stop-on-stall] [--streams P] [--window W] [--mode sleep|poll]
 #       [--mtu N] [--napi-weight N] [--mss2 N] [--backlog N] [--udp BW] [--mem SIZE]
@@ -48,7 +48,7 @@
 # Needs root; every process is stopped by PID and the namespace removed at exit.
 
 set -u
-top=$(cd "$(dirname "$0")/../.." && pwd)
+top=$(cd "$(dirname "$0")/.." && pwd)
 guests_sh=$top/usertools/vhf-guests.sh
 stall_py=$top/usertools/vhf-stall.py
 . "$top/usertools/vhf-wait.sh"
@@ -75,11 +75,11 @@ while [ $# -gt 0 ]; do
 	--udp) udp=$2; shift 2 ;;
 	--mem) mem=$2; shift 2 ;;
 	-h|--help) sed -n '4,48p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-	*) echo "seed_scenario: unknown option '$1'" >&2; exit 2 ;;
+	*) echo "vhf-seed-scenario: unknown option '$1'" >&2; exit 2 ;;
 	esac
 done
 log() {
-	echo "seed_scenario: $*" >&2
+	echo "vhf-seed-scenario: $*" >&2
 }
 fail() {
 	log "$*"
