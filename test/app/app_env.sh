@@ -25,6 +25,20 @@ app_start() {
 	pair_pids+=("$app_pid")
 }
 
+# app_vdevs DIR RING [DEVARGS]: sets v0 and v1, the app's two net_vhost ports
+# on DIR/v0.sock and DIR/v1.sock, and p0 and p1, the virtio-user guests on
+# them, all with DEVARGS (",queues=2") and the ring layout RING (split or packed).
+app_vdevs() {
+	v0="net_vhost0,iface=$1/v0.sock${3:-}"
+	v1="net_vhost1,iface=$1/v1.sock${3:-}"
+	p0="net_virtio_user0,path=$1/v0.sock${3:-}"
+	p1="net_virtio_user1,path=$1/v1.sock${3:-}"
+	if [ "$2" = packed ]; then
+		v0+=",packed=1"; v1+=",packed=1"
+		p0+=",packed_vq=1"; p1+=",packed_vq=1"
+	fi
+}
+
 # app_up LOG: wait until the app forwards (or died).
 app_up() {
 	vhf_wait_for "$1" "dpdk-vhostfix: forwarding" 60 "$app_pid"
