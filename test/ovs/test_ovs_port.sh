@@ -53,10 +53,6 @@ cleanup() {
 	ovs_priv_stop
 }
 
-skip_all() {
-	tap_skip_rest "$ncases" "$*"
-}
-
 bail() {
 	echo "Bail out! $*"
 	exit 1
@@ -200,15 +196,15 @@ add_vf0() {
 
 echo "1..$ncases"
 [ -f "$so" ] && [ -x "$check" ] || bail "usage: $0 <librte_net_vhostfix.so> <vhf_pmd_check>"
-[ "$(id -u)" = 0 ] || skip_all "needs root"
+[ "$(id -u)" = 0 ] || tap_skip_rest "$ncases" "needs root"
 pair_work=$(mktemp -d /tmp/vhf-ovs-test.XXXXXX) || exit 1
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 if ! ovs_priv_find_vswitchd >/dev/null || ! command -v ovsdb-server >/dev/null; then
 	install_ovs ||
-		skip_all "OVS with DPDK missing and usertools/packages/ovs.txt did not install"
-	ovs_priv_find_vswitchd >/dev/null || skip_all "no DPDK build of ovs-vswitchd after install"
+		tap_skip_rest "$ncases" "OVS with DPDK missing and usertools/packages/ovs.txt did not install"
+	ovs_priv_find_vswitchd >/dev/null || tap_skip_rest "$ncases" "no DPDK build of ovs-vswitchd after install"
 fi
 
 # 1. DPDK up, with our plugin.
