@@ -33,9 +33,6 @@ tp_port_stats() {
 # FD is closed.
 tp_stop() {
 	{ echo quit >&"$2"; } 2>/dev/null
-	if ! vhf_wait_pid "$1" 15; then
-		kill -TERM "$1" 2>/dev/null
-		vhf_wait_pid "$1" 5 || { kill -KILL "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
-	fi
+	vhf_wait_pid "$1" 15 || vhf_stop_pids 5 "$1"
 	eval "exec $2>&-"
 }

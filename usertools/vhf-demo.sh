@@ -74,9 +74,9 @@ step "ping $vhf_nic_ip from the guest side"
 ip netns exec "$vhf_ns_guest" ping -c 5 -i 0.2 -w 10 "$vhf_nic_ip"
 
 step "TCP: $bytes bytes each way through the app, every byte checked"
-ip netns exec "$vhf_ns_guest" python3 "$top/test/app/tcp_check.py" serve "$vhf_guest_ip" 5201 &
+ip netns exec "$vhf_ns_guest" python3 "$top/usertools/vhf-tcp-check.py" serve "$vhf_guest_ip" 5201 &
 server=$!
-ip netns exec "$vhf_ns_nic" python3 "$top/test/app/tcp_check.py" send "$vhf_guest_ip" 5201 "$bytes"
+ip netns exec "$vhf_ns_nic" python3 "$top/usertools/vhf-tcp-check.py" send "$vhf_guest_ip" 5201 "$bytes"
 wait "$server"
 
 step "the app's stats over DPDK telemetry (usertools/vhf-stats.py --file-prefix vhfdemo$$)"

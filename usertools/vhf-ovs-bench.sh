@@ -3,7 +3,7 @@
 # Copyright(c) 2026 dpdk-vhostfix authors
 #
 # Throughput of net_vhostfix against DPDK's own net_vhost as ports of the same
-# OVS-DPDK bridge, in one run. A private ovs-vswitchd (test/ovs/ovs_private.sh,
+# OVS-DPDK bridge, in one run. A private ovs-vswitchd (usertools/vhf-ovs-private.sh,
 # one PMD thread on CPU 1) gets four type=dpdk ports, both PMDs loaded the
 # same way (dpdk-devargs):
 #
@@ -60,7 +60,7 @@ die() {
 [ -f "$so" ] || die "$so not found (build first, or --so)"
 command -v "$testpmd" >/dev/null || die "$testpmd not found (Debian: dpdk)"
 
-. "$top/test/ovs/ovs_private.sh"
+. "$top/usertools/vhf-ovs-private.sh"
 ovs_priv_find_vswitchd >/dev/null ||
 	die "no DPDK build of ovs-vswitchd (Debian: openvswitch-switch-dpdk)"
 
@@ -71,11 +71,7 @@ cleanup() {
 	if [ -n "$tp_pid" ]; then
 		echo quit >&3
 		exec 3>&-
-		if ! ovs_priv_wait_pid "$tp_pid" 10; then
-			kill -TERM "$tp_pid" 2>/dev/null
-			ovs_priv_wait_pid "$tp_pid" 5 ||
-				{ kill -KILL "$tp_pid" 2>/dev/null; wait "$tp_pid"; }
-		fi
+		vhf_wait_pid "$tp_pid" 10 || vhf_stop_pids 5 "$tp_pid"
 	fi 2>/dev/null
 	rm -rf "/var/run/dpdk/$tp_prefix"
 	ovs_priv_stop "${VHF_OVS_BENCH_KEEP:-}"
@@ -117,21 +113,15 @@ stdbuf -oL "$testpmd" --lcores 0@0,1@0 --no-huge -m 1024 --no-pci --file-prefix=
 	<"$dir/testpmd.in" >"$dir/testpmd.log" 2>&1 &
 tp_pid=$!
 exec 3>"$dir/testpmd.in"
-for ((i = 0; i < 300; i++)); do
-	grep -q 'testpmd>' "$dir/testpmd.log" && break
-	kill -0 "$tp_pid" 2>/dev/null || break
-	sleep 0.1
-done
-if ! grep -q 'testpmd>' "$dir/testpmd.log"; then
+if ! vhf_wait_for "$dir/testpmd.log" 'testpmd>' 30 "$tp_pid"; then
 	tail -n 20 "$dir/testpmd.log" >&2
 	die "testpmd did not come up"
 fi
+link_up() {
+	[ "$(ovs-vsctl get Interface "$1" link_state)" = up ]
+}
 for p in "${ports[@]}"; do
-	for ((i = 0; i < 100; i++)); do
-		[ "$(ovs-vsctl get Interface "$p" link_state)" = up ] && break
-		sleep 0.1
-	done
-	[ "$(ovs-vsctl get Interface "$p" link_state)" = up ] || die "port $p: no guest attached"
+	vhf_wait_until 10 "" link_up "$p" || die "port $p: no guest attached"
 done
 
 # ofport_rx PORT: OpenFlow rx packets of one port.

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: BSD-3-Clause
 # Copyright(c) 2026 dpdk-vhostfix authors
-"""Stall detector and report for the seed's scenario (test/qemu/seed_scenario.sh).
+"""Stall detector and report for the seed's scenario (usertools/vhf-seed-scenario.sh).
 
   vhf-stall.py watch --file-prefix P --guest 0:net_vhost0[:LOG...] ...
                      --seconds S [--parallel 20] [--stall-s 2] [--csv FILE]

@@ -47,8 +47,7 @@ vhf_topo_init() {
 # vhf_topo_stop PID: SIGTERM, then SIGKILL after 10 s.
 vhf_topo_stop() {
 	local keep=() p
-	kill -TERM "$1" 2>/dev/null
-	vhf_wait_pid "$1" 10 || { kill -KILL "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
+	vhf_stop_pids 10 "$1"
 	for p in "${vhf_topo_pids[@]}"; do
 		[ "$p" != "$1" ] && keep+=("$p")
 	done

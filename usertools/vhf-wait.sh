@@ -37,6 +37,25 @@ vhf_wait_pid() {
 	return 1
 }
 
+# vhf_stop_pids SECONDS PID...: SIGTERM to every PID at once, then SIGKILL to
+# any still there SECONDS later (each waited for in turn); children of ours are
+# reaped. False when one needed SIGKILL; stopping one PID that ended on
+# SIGTERM, its exit status is in vhf_wait_status.
+vhf_stop_pids() {
+	local secs=$1 pid rc=0
+	shift
+	for pid in "$@"; do
+		kill -TERM "$pid" 2>/dev/null
+	done
+	for pid in "$@"; do
+		vhf_wait_pid "$pid" "$secs" && continue
+		kill -KILL "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+		rc=1
+	done
+	return "$rc"
+}
+
 vhf_pid_gone() {
 	! kill -0 "$1" 2>/dev/null
 }

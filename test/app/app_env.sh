@@ -25,6 +25,20 @@ app_start() {
 	pair_pids+=("$app_pid")
 }
 
+# app_vdevs DIR RING [DEVARGS]: sets v0 and v1, the app's two net_vhost ports
+# on DIR/v0.sock and DIR/v1.sock, and p0 and p1, the virtio-user guests on
+# them, all with DEVARGS (",queues=2") and the ring layout RING (split or packed).
+app_vdevs() {
+	v0="net_vhost0,iface=$1/v0.sock${3:-}"
+	v1="net_vhost1,iface=$1/v1.sock${3:-}"
+	p0="net_virtio_user0,path=$1/v0.sock${3:-}"
+	p1="net_virtio_user1,path=$1/v1.sock${3:-}"
+	if [ "$2" = packed ]; then
+		v0+=",packed=1"; v1+=",packed=1"
+		p0+=",packed_vq=1"; p1+=",packed_vq=1"
+	fi
+}
+
 # app_up LOG: wait until the app forwards (or died).
 app_up() {
 	vhf_wait_for "$1" "dpdk-vhostfix: forwarding" 60 "$app_pid"
@@ -33,13 +47,7 @@ app_up() {
 # app_stop: SIGTERM, and the exit status it ended with (0 expected).
 app_stop() {
 	local rc=124
-	kill -TERM "$app_pid" 2>/dev/null
-	if vhf_wait_pid "$app_pid" 10; then
-		rc=$vhf_wait_status
-	else
-		kill -KILL "$app_pid" 2>/dev/null
-		wait "$app_pid" 2>/dev/null
-	fi
+	vhf_stop_pids 10 "$app_pid" && rc=$vhf_wait_status
 	pair_forget "$app_pid"
 	return "$rc"
 }

@@ -28,14 +28,7 @@ run_case() {
 	local dir=$pair_work/$name n=$count v0 v1 p0 p1 hres gres rc stats
 	mkdir -p "$dir"
 	[ "$lens" != 64 ] && n=$count_jumbo
-	v0="net_vhost0,iface=$dir/v0.sock,queues=$nq"
-	v1="net_vhost1,iface=$dir/v1.sock,queues=$nq"
-	p0="net_virtio_user0,path=$dir/v0.sock,queues=$nq"
-	p1="net_virtio_user1,path=$dir/v1.sock,queues=$nq"
-	if [ "$ring" = packed ]; then
-		v0+=",packed=1"; v1+=",packed=1"
-		p0+=",packed_vq=1"; p1+=",packed_vq=1"
-	fi
+	app_vdevs "$dir" "$ring" ",queues=$nq"
 	# shellcheck disable=SC2086
 	app_start "$dir/app.log" --vdev "$v0" --vdev "$v1" -- --mode "$mode" $appopts
 	if ! app_up "$dir/app.log"; then

@@ -34,14 +34,7 @@ run_case() {
 	local gopts=${5:-"--pause-every 300 --pause-ms 3 --hold-after 1000"} stall_s=30
 	local dir=$pair_work/$1 v0 v1 p0 p1 i hres gres stats rc fail= wpid
 	mkdir -p "$dir"
-	v0="net_vhost0,iface=$dir/v0.sock"
-	v1="net_vhost1,iface=$dir/v1.sock"
-	p0="net_virtio_user0,path=$dir/v0.sock"
-	p1="net_virtio_user1,path=$dir/v1.sock"
-	if [ "$ring" = packed ]; then
-		v0+=",packed=1"; v1+=",packed=1"
-		p0+=",packed_vq=1"; p1+=",packed_vq=1"
-	fi
+	app_vdevs "$dir" "$ring"
 	app_prefix=${pair_prefix}S$name
 	app_start "$dir/app.log" --vdev "$v0" --vdev "$v1" -- --mode sleep --backlog 64 \
 		--idle-us 50

@@ -49,11 +49,11 @@ run_case() {
 		grep -q "icmp_seq=$q " <<<"$out" || unanswered+=" $q"
 	done
 	[ -z "$unanswered" ] || fail+=" ping: requests$unanswered not answered;"
-	ip netns exec "$vhf_ns_guest" python3 "$top/test/app/tcp_check.py" serve \
+	ip netns exec "$vhf_ns_guest" python3 "$top/usertools/vhf-tcp-check.py" serve \
 		"$vhf_guest_ip" 5201 >"$dir/tcp-server.log" 2>&1 &
 	local spid=$!
 	if vhf_wait_for "$dir/tcp-server.log" "^LISTENING" 60 "$spid"; then
-		out=$(ip netns exec "$vhf_ns_nic" timeout 120 python3 "$top/test/app/tcp_check.py" \
+		out=$(ip netns exec "$vhf_ns_nic" timeout 120 python3 "$top/usertools/vhf-tcp-check.py" \
 			send "$vhf_guest_ip" 5201 "$tcp_bytes" 2>&1)
 	else
 		out="TCP FAIL: the server did not start: $(cat "$dir/tcp-server.log")"

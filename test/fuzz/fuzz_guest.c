@@ -1100,6 +1100,28 @@ fuzz_rx_pkts(struct fuzz_in *in, uint32_t *len, uint8_t *shape)
 	return np;
 }
 
+void
+fuzz_run_ops(struct fuzz_ctx *ctx, fuzz_device_op_t *device_op)
+{
+	static int trace = -1;
+	unsigned int ops;
+
+	if (trace < 0)
+		trace = getenv("FUZZ_VQ_TRACE") != NULL;
+	for (ops = 0; ops < FUZZ_MAX_OPS && ctx->in.off < ctx->in.n; ops++) {
+		size_t at = ctx->in.off;
+		unsigned int op = fuzz_u8(&ctx->in) % FUZZ_OP_MAX;
+
+		if (!fuzz_guest_op(ctx, op))
+			device_op(ctx, op);
+		if (trace)
+			fuzz_trace_op(ctx, op, at);
+		fuzz_stats.ops++;
+		fuzz_check_queue(&ctx->q[0]);
+		fuzz_check_queue(&ctx->q[1]);
+	}
+}
+
 bool
 fuzz_guest_op(struct fuzz_ctx *ctx, unsigned int op)
 {

@@ -254,6 +254,19 @@ unsigned int fuzz_rx_pkts(struct fuzz_in *in, uint32_t *len, uint8_t *shape);
 /* Run op if it is the guest's (publish, poke, poke_field, during, desc); false if not. */
 bool fuzz_guest_op(struct fuzz_ctx *ctx, unsigned int op);
 
+/* Operations one input may run at the most. */
+#define FUZZ_MAX_OPS 256
+
+/* A target's device calls: run op, which is not the guest's, reading its operands. */
+typedef void fuzz_device_op_t(struct fuzz_ctx *ctx, unsigned int op);
+
+/*
+ * Run the input's operations until it or FUZZ_MAX_OPS runs out: each one the
+ * guest's (fuzz_guest_op) or else the target's (device_op), traced under
+ * FUZZ_VQ_TRACE, with fuzz_check_queue() on both queues after every one.
+ */
+void fuzz_run_ops(struct fuzz_ctx *ctx, fuzz_device_op_t *device_op);
+
 /*
  * Bracket a device call on q. The armed guest actions run inside it and are
  * disarmed at its end. fuzz_call_budget() (re)starts the descriptor count of

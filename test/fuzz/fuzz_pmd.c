@@ -59,7 +59,6 @@
 #define FUZZ_PMD_OFFLOADS 0x40
 #define FUZZ_PMD_RX_CSUM 0x80
 
-#define FUZZ_MAX_OPS 256
 #define FUZZ_PMD_BURST 64
 /* 64-byte mbufs: enough of them that a chain can pass 65535 segments. */
 #define FUZZ_SMALL_ROOM 64
@@ -312,59 +311,43 @@ fuzz_op_tx_burst(struct fuzz_ctx *ctx, unsigned int max)
 	}
 }
 
-static int fuzz_trace = -1;
-
+/* The device's side of an operation (fuzz_run_ops). */
 static void
-fuzz_run_op(struct fuzz_ctx *ctx)
+fuzz_device_op(struct fuzz_ctx *ctx, unsigned int op)
 {
-	size_t at = ctx->in.off;
-	unsigned int op = fuzz_u8(&ctx->in) % FUZZ_OP_MAX;
-
-	if (fuzz_trace < 0)
-		fuzz_trace = getenv("FUZZ_VQ_TRACE") != NULL;
-	if (!fuzz_guest_op(ctx, op)) {
-		switch (op) {
-		case FUZZ_OP_RX_BURST:
-			fuzz_op_rx_burst(ctx);
-			break;
-		case FUZZ_OP_TX_BURST:
-			fuzz_op_tx_burst(ctx, 1 + fuzz_u8(&ctx->in) % FUZZ_PMD_BURST);
-			break;
-		case FUZZ_OP_TX_NEXT:
-			fuzz_op_tx_burst(ctx, 1);
-			break;
-		case FUZZ_OP_HAS_ROOM:
-		case FUZZ_OP_AVAIL_SPACE:
-			(void)fuzz_u32(&ctx->in);
-			break;
-		case FUZZ_OP_REINIT:
-			fuzz_reinit(&ctx->q[fuzz_u8(&ctx->in) & 1]);
-			break;
-		default: /* arm_kick */
-			(void)fuzz_u8(&ctx->in);
-			break;
-		}
+	switch (op) {
+	case FUZZ_OP_RX_BURST:
+		fuzz_op_rx_burst(ctx);
+		break;
+	case FUZZ_OP_TX_BURST:
+		fuzz_op_tx_burst(ctx, 1 + fuzz_u8(&ctx->in) % FUZZ_PMD_BURST);
+		break;
+	case FUZZ_OP_TX_NEXT:
+		fuzz_op_tx_burst(ctx, 1);
+		break;
+	case FUZZ_OP_HAS_ROOM:
+	case FUZZ_OP_AVAIL_SPACE:
+		(void)fuzz_u32(&ctx->in);
+		break;
+	case FUZZ_OP_REINIT:
+		fuzz_reinit(&ctx->q[fuzz_u8(&ctx->in) & 1]);
+		break;
+	default: /* arm_kick */
+		(void)fuzz_u8(&ctx->in);
+		break;
 	}
-	if (fuzz_trace)
-		fuzz_trace_op(ctx, op, at);
 }
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fuzz_ctx ctx;
-	unsigned int ops;
 
 	if (fuzz_setup(&ctx, data, size, &fuzz_txq.vq, &fuzz_rxq.vq) < 0)
 		goto out;
 	fuzz_pmd_attach(&ctx, &fuzz_txq, 0);
 	fuzz_pmd_attach(&ctx, &fuzz_rxq, 1);
-	for (ops = 0; ops < FUZZ_MAX_OPS && ctx.in.off < ctx.in.n; ops++) {
-		fuzz_run_op(&ctx);
-		fuzz_stats.ops++;
-		fuzz_check_queue(&ctx.q[0]);
-		fuzz_check_queue(&ctx.q[1]);
-	}
+	fuzz_run_ops(&ctx, fuzz_device_op);
 out:
 	/* Detached: the next input's memory is not this one's. */
 	fuzz_txq.attached = 0;

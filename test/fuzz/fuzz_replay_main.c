@@ -259,6 +259,20 @@ gen_publish(struct replay_buf *o, const struct gen_layout *l)
 		put16(o, cnt);
 }
 
+/* A poke's operands (operation or guest action): a region, an offset, 1 to 16 bytes. */
+static void
+gen_poke(struct replay_buf *o)
+{
+	uint32_t n, k;
+
+	put8(o, (uint32_t)replay_rand());
+	put16(o, replay_below(16384));
+	n = replay_below(16);
+	put8(o, n);
+	for (k = 0; k <= n; k++)
+		put8(o, (uint32_t)replay_rand());
+}
+
 /* A desc operation's operands: rewrite one ring slot or table entry. */
 static void
 gen_desc(struct replay_buf *o, const struct gen_layout *l)
@@ -276,8 +290,6 @@ gen_desc(struct replay_buf *o, const struct gen_layout *l)
 static void
 gen_action(struct replay_buf *o, const struct gen_layout *l)
 {
-	uint32_t k, n;
-
 	switch (replay_below(6)) {
 	case 0: case 1: case 2:
 		put8(o, FUZZ_ACT_PUBLISH);
@@ -295,12 +307,7 @@ gen_action(struct replay_buf *o, const struct gen_layout *l)
 		break;
 	default:
 		put8(o, FUZZ_ACT_POKE);
-		put8(o, (uint32_t)replay_rand());
-		put16(o, replay_below(16384));
-		n = replay_below(16);
-		put8(o, n);
-		for (k = 0; k <= n; k++)
-			put8(o, (uint32_t)replay_rand());
+		gen_poke(o);
 		break;
 	}
 }
@@ -416,12 +423,7 @@ gen_structured(struct replay_buf *o)
 		case 13:
 			if (replay_chance(3)) {
 				put8(o, FUZZ_OP_POKE);
-				put8(o, (uint32_t)replay_rand());
-				put16(o, replay_below(16384));
-				n = replay_below(16);
-				put8(o, n);
-				for (k = 0; k <= n; k++)
-					put8(o, (uint32_t)replay_rand());
+				gen_poke(o);
 			} else {
 				put8(o, FUZZ_OP_POKE_FIELD);
 				put8(o, (uint32_t)replay_rand());

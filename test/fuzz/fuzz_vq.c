@@ -56,7 +56,6 @@
 #include "fuzz_guest.h"
 #include "vhf_net_offload.h"
 
-#define FUZZ_MAX_OPS 256
 #define FUZZ_MAX_SEGS (FUZZ_SHAPE_SEGS_MASK + 1)
 #define FUZZ_SRC_LEN (256u << 10)
 #define FUZZ_TX_MAX_PER_OP 64
@@ -363,43 +362,33 @@ fuzz_op_arm_kick(struct fuzz_ctx *ctx)
 	}
 }
 
-static int fuzz_trace = -1;
-
+/* The device's side of an operation (fuzz_run_ops). */
 static void
-fuzz_run_op(struct fuzz_ctx *ctx)
+fuzz_device_op(struct fuzz_ctx *ctx, unsigned int op)
 {
-	size_t at = ctx->in.off;
-	unsigned int op = fuzz_u8(&ctx->in) % FUZZ_OP_MAX;
-
-	if (fuzz_trace < 0)
-		fuzz_trace = getenv("FUZZ_VQ_TRACE") != NULL;
-	if (!fuzz_guest_op(ctx, op)) {
-		switch (op) {
-		case FUZZ_OP_RX_BURST:
-			fuzz_op_rx_burst(ctx);
-			break;
-		case FUZZ_OP_TX_BURST:
-			fuzz_op_tx_burst(ctx, true);
-			break;
-		case FUZZ_OP_HAS_ROOM:
-			fuzz_op_has_room(ctx, false);
-			break;
-		case FUZZ_OP_AVAIL_SPACE:
-			fuzz_op_has_room(ctx, true);
-			break;
-		case FUZZ_OP_ARM_KICK:
-			fuzz_op_arm_kick(ctx);
-			break;
-		case FUZZ_OP_REINIT:
-			fuzz_reinit(&ctx->q[fuzz_u8(&ctx->in) & 1]);
-			break;
-		default:
-			fuzz_op_tx_burst(ctx, false);
-			break;
-		}
+	switch (op) {
+	case FUZZ_OP_RX_BURST:
+		fuzz_op_rx_burst(ctx);
+		break;
+	case FUZZ_OP_TX_BURST:
+		fuzz_op_tx_burst(ctx, true);
+		break;
+	case FUZZ_OP_HAS_ROOM:
+		fuzz_op_has_room(ctx, false);
+		break;
+	case FUZZ_OP_AVAIL_SPACE:
+		fuzz_op_has_room(ctx, true);
+		break;
+	case FUZZ_OP_ARM_KICK:
+		fuzz_op_arm_kick(ctx);
+		break;
+	case FUZZ_OP_REINIT:
+		fuzz_reinit(&ctx->q[fuzz_u8(&ctx->in) & 1]);
+		break;
+	default:
+		fuzz_op_tx_burst(ctx, false);
+		break;
 	}
-	if (fuzz_trace)
-		fuzz_trace_op(ctx, op, at);
 }
 
 int
@@ -407,7 +396,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct vhf_vq vqs[2];
 	struct fuzz_ctx ctx;
-	unsigned int i, ops;
+	unsigned int i;
 
 	if (fuzz_src[1] == 0)
 		for (i = 0; i < FUZZ_SRC_LEN; i++)
@@ -415,12 +404,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (fuzz_setup(&ctx, data, size, &vqs[0], &vqs[1]) < 0)
 		goto out;
-	for (ops = 0; ops < FUZZ_MAX_OPS && ctx.in.off < ctx.in.n; ops++) {
-		fuzz_run_op(&ctx);
-		fuzz_stats.ops++;
-		fuzz_check_queue(&ctx.q[0]);
-		fuzz_check_queue(&ctx.q[1]);
-	}
+	fuzz_run_ops(&ctx, fuzz_device_op);
 	/* Whatever the guest did, the device can always finish and go idle. */
 	for (i = 0; i < 2; i++) {
 		struct fuzz_queue *q = &ctx.q[i];

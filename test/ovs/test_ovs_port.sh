@@ -3,7 +3,7 @@
 # Copyright(c) 2026 dpdk-vhostfix authors
 #
 # net_vhostfix as a port of a real Open vSwitch: Debian's DPDK build of
-# ovs-vswitchd, private (test/ovs/ovs_private.sh: its own database, run
+# ovs-vswitchd, private (usertools/vhf-ovs-private.sh: its own database, run
 # directory and logs, no systemd, stopped by PID), with our plugin loaded
 # through other_config:dpdk-extra. One netdev bridge, two ports, each with a
 # DPDK virtio-user peer running vhf_pmd_check (test/pmd/):
@@ -35,7 +35,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 addport=$top/usertools/vhf-ovs-add-port.sh
 . "$top/test/pmd/pmd_pair.sh"
-. "$here/ovs_private.sh"
+. "$top/usertools/vhf-ovs-private.sh"
 
 # Re-add cycles: the first one settles OVS's one-time allocations, the leak
 # check compares after it with after the last.
@@ -51,12 +51,6 @@ peer=(--mode soak --seconds 3600 --stall-ms 0 --pace-ms 1 --lens 64,777,1514)
 cleanup() {
 	pair_cleanup
 	ovs_priv_stop
-}
-
-skip_all() {
-	local i
-	for ((i = tap_n + 1; i <= ncases; i++)); do echo "ok $i # SKIP $*"; done
-	exit 0
 }
 
 bail() {
@@ -89,21 +83,14 @@ install_ovs() {
 	return $rc
 }
 
-# last_progress LOG FIELD: last value of "progress rx R tx T bad B" (FIELD rx|tx|bad).
-last_progress() {
-	awk -v f="$2" '/^progress/ { for (i = 2; i < NF; i += 2) if ($i == f) v = $(i + 1) }
-		END { print v + 0 }' "$1" 2>/dev/null || echo 0
-}
-
 # wait_rx LOG PID FROM SECONDS: the peer's rx counter reaches FROM + resume_min.
 wait_rx() {
-	local i
-	for ((i = 0; i < $4 * 10; i++)); do
-		[ "$(last_progress "$1" rx)" -ge $(($3 + resume_min)) ] && return 0
-		kill -0 "$2" 2>/dev/null || return 1
-		sleep 0.1
-	done
-	return 1
+	vhf_wait_until "$4" "$2" rx_past "$1" $(($3 + resume_min))
+}
+
+# rx_past LOG N: the last progress line of LOG counts at least N received.
+rx_past() {
+	[ "$(pair_progress "$1" rx)" -ge "$2" ]
 }
 
 # iface COLUMN[:KEY]: one column of Interface vf0 (quotes removed).
@@ -113,12 +100,11 @@ iface() {
 
 # wait_link PORT STATE SECONDS
 wait_link() {
-	local i
-	for ((i = 0; i < $3 * 10; i++)); do
-		[ "$(iface link_state "$1")" = "$2" ] && return 0
-		sleep 0.1
-	done
-	return 1
+	vhf_wait_until "$3" "" link_is "$1" "$2"
+}
+
+link_is() {
+	[ "$(iface link_state "$1")" = "$2" ]
 }
 
 # snapshot_once: what a leak would grow in ovs-vswitchd, one "KEY COUNT" line
@@ -191,12 +177,12 @@ b_total_rx=0
 # A receives B's frames again (B -> net_vhostfix -> OVS -> A).
 traffic_resumed() {
 	if ! wait_rx "$b_log" "$b_pid" 0 20; then
-		echo "# $1: peer B received $(last_progress "$b_log" rx) frames"
+		echo "# $1: peer B received $(pair_progress "$b_log" rx) frames"
 		return 1
 	fi
 	if ! wait_rx "$pair_work/a.log" "$a_pid" "$2" 20; then
 		echo "# $1: peer A received" \
-			"$(($(last_progress "$pair_work/a.log" rx) - $2)) of B's frames"
+			"$(($(pair_progress "$pair_work/a.log" rx) - $2)) of B's frames"
 		return 1
 	fi
 	return 0
@@ -210,15 +196,15 @@ add_vf0() {
 
 echo "1..$ncases"
 [ -f "$so" ] && [ -x "$check" ] || bail "usage: $0 <librte_net_vhostfix.so> <vhf_pmd_check>"
-[ "$(id -u)" = 0 ] || skip_all "needs root"
+[ "$(id -u)" = 0 ] || tap_skip_rest "$ncases" "needs root"
 pair_work=$(mktemp -d /tmp/vhf-ovs-test.XXXXXX) || exit 1
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 if ! ovs_priv_find_vswitchd >/dev/null || ! command -v ovsdb-server >/dev/null; then
 	install_ovs ||
-		skip_all "OVS with DPDK missing and usertools/packages/ovs.txt did not install"
-	ovs_priv_find_vswitchd >/dev/null || skip_all "no DPDK build of ovs-vswitchd after install"
+		tap_skip_rest "$ncases" "OVS with DPDK missing and usertools/packages/ovs.txt did not install"
+	ovs_priv_find_vswitchd >/dev/null || tap_skip_rest "$ncases" "no DPDK build of ovs-vswitchd after install"
 fi
 
 # 1. DPDK up, with our plugin.
@@ -307,7 +293,7 @@ if traffic_resumed "first connection" 0 && wait_link vf0 up 5; then
 	stats=$(ovs-ofctl dump-ports br0 2 | tr -s ' ,' ' ' | grep -o '[rt]x pkts=[0-9]*' |
 		tr '\n' ' ')
 	ok "traffic both ways through OVS, every byte checked: B got" \
-		"$(last_progress "$b_log" rx), A got $(last_progress "$pair_work/a.log" rx)" \
+		"$(pair_progress "$b_log" rx), A got $(pair_progress "$pair_work/a.log" rx)" \
 		"frames, bad 0; vf0 link up, OpenFlow port 2: ${stats% }"
 else
 	not_ok "traffic through OVS: vf0 link $(iface link_state)"
@@ -320,16 +306,16 @@ fi
 kill -KILL "$b_pid" 2>/dev/null
 wait "$b_pid" 2>/dev/null
 pair_forget "$b_pid"
-b_total_rx=$((b_total_rx + $(last_progress "$b_log" rx)))
+b_total_rx=$((b_total_rx + $(pair_progress "$b_log" rx)))
 if wait_link vf0 down 5; then
 	link_went=down
 else
 	link_went="still $(iface link_state)"
 fi
-a_rx0=$(last_progress "$pair_work/a.log" rx)
+a_rx0=$(pair_progress "$pair_work/a.log" rx)
 start_b
 if [ "$link_went" = down ] && traffic_resumed "after the kill" "$a_rx0" && wait_link vf0 up 5 &&
-	[ "$(last_progress "$b_log" bad)" = 0 ]; then
+	[ "$(pair_progress "$b_log" bad)" = 0 ]; then
 	ok "B killed (SIGKILL) under traffic: vf0 link went down; B restarted: link up, traffic" \
 		"resumed both ways"
 else
@@ -343,19 +329,16 @@ fails=()
 snap0=
 for ((c = 1; c <= cycles; c++)); do
 	ovs-vsctl --timeout=20 del-port br0 vf0 || { fails+=("cycle $c: del-port failed"); break; }
-	for ((i = 0; i < 50; i++)); do
-		[ -e "$OVS_RUNDIR/vf0.sock" ] || break
-		sleep 0.1
-	done
+	vhf_wait_until 5 "" test ! -e "$OVS_RUNDIR/vf0.sock"
 	[ -e "$OVS_RUNDIR/vf0.sock" ] && fails+=("cycle $c: vf0.sock still there after del-port")
 	ovs_priv_alive || { fails+=("cycle $c: ovs-vswitchd died on del-port"); break; }
-	b_total_rx=$((b_total_rx + $(last_progress "$b_log" rx)))
+	b_total_rx=$((b_total_rx + $(pair_progress "$b_log" rx)))
 	stop_b || fails+=("cycle $c: B ended with ${b_res:-no result}")
 	if ! add_vf0; then
 		fails+=("cycle $c: re-add failed: $(cat "$pair_work/addport.log")")
 		break
 	fi
-	a_rx0=$(last_progress "$pair_work/a.log" rx)
+	a_rx0=$(pair_progress "$pair_work/a.log" rx)
 	start_b
 	if ! traffic_resumed "cycle $c" "$a_rx0"; then
 		fails+=("cycle $c: traffic did not resume")
@@ -397,7 +380,7 @@ else
 fi
 
 # 8. Both peers' totals: every frame either got was intact.
-b_total_rx=$((b_total_rx + $(last_progress "$b_log" rx)))
+b_total_rx=$((b_total_rx + $(pair_progress "$b_log" rx)))
 stop_b
 pair_stop "$a_pid"
 pair_forget "$a_pid"
@@ -418,8 +401,8 @@ alive=no
 ovs_priv_alive && alive=yes
 vs_pid=$ovs_priv_vs_pid
 ovs-appctl --timeout=10 -t ovs-vswitchd exit --cleanup >/dev/null 2>&1
-if ovs_priv_wait_pid "$vs_pid" 20; then
-	how="exit $ovs_priv_status"
+if vhf_wait_pid "$vs_pid" 20; then
+	how="exit $vhf_wait_status"
 else
 	how="still running 20 s after 'exit --cleanup'"
 fi

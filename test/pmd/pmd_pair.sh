@@ -19,13 +19,7 @@ pair_rundir=/var/run/dpdk
 pair_prefix=vhfchk$$
 
 pair_cleanup() {
-	local pid
-	for pid in "${pair_pids[@]}"; do
-		kill -TERM "$pid" 2>/dev/null
-	done
-	for pid in "${pair_pids[@]}"; do
-		vhf_wait_pid "$pid" 5 || { kill -KILL "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; }
-	done
+	vhf_stop_pids 5 "${pair_pids[@]}"
 	pair_pids=()
 	[ -n "$pair_work" ] && rm -rf "$pair_work"
 	rm -rf "$pair_rundir/${pair_prefix}"*
@@ -46,8 +40,7 @@ pair_init() {
 
 # pair_stop PID: SIGTERM (the app prints its RESULT), then insist.
 pair_stop() {
-	kill -TERM "$1" 2>/dev/null
-	vhf_wait_pid "$1" 10 || { kill -KILL "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
+	vhf_stop_pids 10 "$1"
 }
 
 # pair_forget PID: no longer ours to stop.
@@ -57,6 +50,18 @@ pair_forget() {
 		[ "$p" != "$1" ] && keep+=("$p")
 	done
 	pair_pids=("${keep[@]}")
+}
+
+# pair_vdevs SOCK RING [DEVARGS]: sets hargs and gargs, the --vdev of our side
+# (net_vhostfix0) and of its peer (net_virtio_user0) on SOCK, both with DEVARGS
+# (",queues=2") and the ring layout RING (split or packed).
+pair_vdevs() {
+	hargs="net_vhostfix0,iface=$1${3:-}"
+	gargs="net_virtio_user0,path=$1${3:-}"
+	if [ "$2" = packed ]; then
+		hargs+=",packed=1"
+		gargs+=",packed_vq=1"
+	fi
 }
 
 # pair_start LOG CPU PREFIX VDEV APPARGS...: start one side; sets pair_pid.
@@ -74,6 +79,35 @@ pair_start() {
 		--vdev "$vdev" -- "$@" >"$log" 2>&1 &
 	pair_pid=$!
 	pair_pids+=("$pair_pid")
+}
+
+# pair_finish DIR HPID GPID HOST_SECONDS [GUEST_SECONDS]: wait for the RESULT
+# lines of the host (HPID, DIR/host.log) and then of the guest (GPID,
+# DIR/guest.log; GUEST_SECONDS, default 30, 0 for a guest that prints it only
+# when stopped), stop both and set hres and gres to those lines.
+pair_finish() {
+	local dir=$1 hpid=$2 gpid=$3
+	vhf_wait_for "$dir/host.log" "^RESULT" "$4" "$hpid"
+	vhf_wait_for "$dir/guest.log" "^RESULT" "${5:-30}" "$gpid"
+	pair_stop "$gpid"
+	pair_stop "$hpid"
+	pair_forget "$gpid"
+	pair_forget "$hpid"
+	hres=$(grep "^RESULT" "$dir/host.log")
+	gres=$(grep "^RESULT" "$dir/guest.log")
+}
+
+# pair_field RESULT_LINE NAME: the number after NAME.
+pair_field() {
+	awk -v f="$2" '{ for (i = 1; i < NF; i++) if ($i == f) print $(i + 1) }' <<<"$1"
+}
+
+# pair_xstat LOG NAME: its value in LOG's XSTAT lines (vhf_pmd_check --xstats);
+# 0 when absent: only non-zero ones are printed.
+pair_xstat() {
+	local v
+	v=$(awk -v n="$2" '$1 == "XSTAT" && $2 == n { print $3 }' "$1")
+	echo "${v:-0}"
 }
 
 # pair_progress LOG FIELD [N]: FIELD (rx|tx) of the last "progress rx R tx T ..."

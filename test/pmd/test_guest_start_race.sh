@@ -29,12 +29,7 @@ run_case() {
 	local dir=$pair_work/$name sock hargs gargs hpid gpid hres gres fail= q kicks
 	mkdir -p "$dir"
 	sock=$dir/vhost.sock
-	hargs="net_vhostfix0,iface=$sock,queues=$nq"
-	gargs="net_virtio_user0,path=$sock,queues=$nq"
-	if [ "$ring" = packed ]; then
-		hargs+=",packed=1"
-		gargs+=",packed_vq=1"
-	fi
+	pair_vdevs "$sock" "$ring" ",queues=$nq"
 	pair_start "$dir/host.log" 0 H "$hargs" --role host --mode verify --count "$count" \
 		--queues "$nq" --seconds 30 --xstats
 	hpid=$pair_pid
@@ -48,19 +43,12 @@ run_case() {
 	pair_start "$dir/guest.log" 1 G "$gargs" --role guest --mode verify --count "$count" \
 		--queues "$nq" --seconds 30 --slow-start-us 20
 	gpid=$pair_pid
-	vhf_wait_for "$dir/host.log" "^RESULT" 40 "$hpid"
-	vhf_wait_for "$dir/guest.log" "^RESULT" 30 "$gpid"
-	pair_stop "$gpid"
-	pair_stop "$hpid"
-	pair_pids=()
-	hres=$(grep "^RESULT" "$dir/host.log")
-	gres=$(grep "^RESULT" "$dir/guest.log")
+	pair_finish "$dir" "$hpid" "$gpid" 40
 	[[ "$hres" == "RESULT ok"* ]] || fail+=" host: ${hres:-no result};"
 	[[ "$gres" == "RESULT ok"* ]] || fail+=" guest: ${gres:-no result};"
 	for ((q = 0; q < nq; q++)); do
-		kicks=$(awk -v n="tx_q${q}_start_gate_kick" '$1 == "XSTAT" && $2 == n { print $3 }' \
-			"$dir/host.log")
-		[ "${kicks:-0}" -ge 1 ] || fail+=" tx queue $q: the start gate did not open on a kick;"
+		kicks=$(pair_xstat "$dir/host.log" "tx_q${q}_start_gate_kick")
+		[ "$kicks" -ge 1 ] || fail+=" tx queue $q: the start gate did not open on a kick;"
 	done
 	grep -q "^XSTAT tx_q[0-9]*_start_gate_timeouts" "$dir/host.log" &&
 		fail+=" a start gate opened on its deadline;"

@@ -33,18 +33,6 @@ check=${1:-}
 
 count=${VHF_PMD_TEST_COUNT_OFFLOAD:-3000}
 
-# field RESULT_LINE NAME: the number after NAME.
-field() {
-	awk -v f="$2" '{ for (i = 1; i < NF; i++) if ($i == f) print $(i + 1) }' <<<"$1"
-}
-
-# xstat LOG NAME: its value (0 when absent: only non-zero ones are printed).
-xstat() {
-	local v
-	v=$(awk -v n="$2" '$1 == "XSTAT" && $2 == n { print $3 }' "$1")
-	echo "${v:-0}"
-}
-
 # run_pair NAME HOSTDEVARGS GUESTDEVARGS HOSTARGS GUESTARGS: sets dir, hres, gres.
 run_pair() {
 	local name=$1 hpid gpid sock
@@ -63,14 +51,8 @@ run_pair() {
 	pair_start "$dir/guest.log" 1 G "net_virtio_user0,path=$sock$3" --role guest \
 		--mode verify --count "$count" --seconds 60 $5
 	gpid=$pair_pid
-	vhf_wait_for "$dir/host.log" "^RESULT" 70 "$hpid"
 	# A guest told to --stay prints its RESULT when stopped.
-	[[ "$5" == *--stay* ]] || vhf_wait_for "$dir/guest.log" "^RESULT" 30 "$gpid"
-	pair_stop "$gpid"
-	pair_stop "$hpid"
-	pair_pids=()
-	hres=$(grep "^RESULT" "$dir/host.log")
-	gres=$(grep "^RESULT" "$dir/guest.log")
+	pair_finish "$dir" "$hpid" "$gpid" 70 "$([[ "$5" == *--stay* ]] && echo 0)"
 	rm -f "$sock"
 	return 0
 }
@@ -103,19 +85,19 @@ for ring in split packed; do
 	if run_pair "$name" ",csum=1$h" "$g" "--l4 $l4 --lens $lens --tx-csum --rx-csum --tx-after-rx" \
 		"--l4 $l4 --lens $lens --tx-csum --rx-csum"; then
 		both_ok
-		[ "$(field "$hres" csum_none)" -gt 0 ] 2>/dev/null ||
+		[ "$(pair_field "$hres" csum_none)" -gt 0 ] 2>/dev/null ||
 			why+=" our app got no partial checksum;"
-		[ "$(field "$gres" csum_none)" -gt 0 ] 2>/dev/null ||
+		[ "$(pair_field "$gres" csum_none)" -gt 0 ] 2>/dev/null ||
 			why+=" the guest got no partial checksum;"
-		[ "$(xstat "$dir/host.log" rx_q0_csum_offloaded)" -gt 0 ] || why+=" rx csum_offloaded 0;"
-		[ "$(xstat "$dir/host.log" tx_q0_csum_offloaded)" -gt 0 ] || why+=" tx csum_offloaded 0;"
-		[ "$(xstat "$dir/host.log" rx_q0_drop_bad_offload)" = 0 ] || why+=" bad headers;"
+		[ "$(pair_xstat "$dir/host.log" rx_q0_csum_offloaded)" -gt 0 ] || why+=" rx csum_offloaded 0;"
+		[ "$(pair_xstat "$dir/host.log" tx_q0_csum_offloaded)" -gt 0 ] || why+=" tx csum_offloaded 0;"
+		[ "$(pair_xstat "$dir/host.log" rx_q0_drop_bad_offload)" = 0 ] || why+=" bad headers;"
 	else
 		why+=" our side did not come up;"
 	fi
 	report "$name" "$why" "$count frames each way, partial checksums both ways" \
-		"(ours got $(field "$hres" csum_none), guest got $(field "$gres" csum_none))," \
-		"rx/tx csum_offloaded $(xstat "$dir/host.log" rx_q0_csum_offloaded)/$(xstat "$dir/host.log" tx_q0_csum_offloaded)," \
+		"(ours got $(pair_field "$hres" csum_none), guest got $(pair_field "$gres" csum_none))," \
+		"rx/tx csum_offloaded $(pair_xstat "$dir/host.log" rx_q0_csum_offloaded)/$(pair_xstat "$dir/host.log" tx_q0_csum_offloaded)," \
 		"payload and checksums verified"
 done
 
@@ -124,16 +106,16 @@ why=
 if run_pair "$name" ",csum=1" "" "--l4 $l4 --lens $lens --tx-csum" \
 	"--l4 $l4 --lens $lens --tx-csum"; then
 	both_ok
-	[ "$(field "$hres" csum_none)" = 0 ] || why+=" partial checksum given to an app that did not ask;"
-	[ "$(field "$gres" csum_none)" = 0 ] || why+=" partial checksum to a guest without GUEST_CSUM;"
-	[ "$(xstat "$dir/host.log" rx_q0_csum_sw_completed)" -gt 0 ] || why+=" rx csum_sw 0;"
-	[ "$(xstat "$dir/host.log" tx_q0_csum_sw_completed)" -gt 0 ] || why+=" tx csum_sw 0;"
-	[ "$(xstat "$dir/host.log" tx_q0_csum_offloaded)" = 0 ] || why+=" NEEDS_CSUM sent without GUEST_CSUM;"
+	[ "$(pair_field "$hres" csum_none)" = 0 ] || why+=" partial checksum given to an app that did not ask;"
+	[ "$(pair_field "$gres" csum_none)" = 0 ] || why+=" partial checksum to a guest without GUEST_CSUM;"
+	[ "$(pair_xstat "$dir/host.log" rx_q0_csum_sw_completed)" -gt 0 ] || why+=" rx csum_sw 0;"
+	[ "$(pair_xstat "$dir/host.log" tx_q0_csum_sw_completed)" -gt 0 ] || why+=" tx csum_sw 0;"
+	[ "$(pair_xstat "$dir/host.log" tx_q0_csum_offloaded)" = 0 ] || why+=" NEEDS_CSUM sent without GUEST_CSUM;"
 else
 	why+=" our side did not come up;"
 fi
 report "$name" "$why" "$count frames each way, rx/tx csum_sw_completed" \
-	"$(xstat "$dir/host.log" rx_q0_csum_sw_completed)/$(xstat "$dir/host.log" tx_q0_csum_sw_completed)," \
+	"$(pair_xstat "$dir/host.log" rx_q0_csum_sw_completed)/$(pair_xstat "$dir/host.log" tx_q0_csum_sw_completed)," \
 	"payload and checksums verified"
 
 name=tso-both-ways
@@ -142,10 +124,10 @@ if run_pair "$name" ",csum=1,tso=1" "" \
 	"--l4 tcp4,tcp6 --lens 4000,9000 --tx-csum --rx-csum --lro --tso 1448 --tx-after-rx" \
 	"--l4 tcp4,tcp6 --lens 4000,9000 --tx-csum --rx-csum --lro --tso 1448"; then
 	both_ok
-	[ "$(field "$hres" lro)" = "$count" ] || why+=" our app got $(field "$hres" lro) LRO frames;"
-	[ "$(field "$gres" lro)" = "$count" ] || why+=" the guest got $(field "$gres" lro) LRO frames;"
-	[ "$(xstat "$dir/host.log" rx_q0_gso_offloaded)" = "$count" ] || why+=" rx gso_offloaded;"
-	[ "$(xstat "$dir/host.log" tx_q0_gso_offloaded)" = "$count" ] || why+=" tx gso_offloaded;"
+	[ "$(pair_field "$hres" lro)" = "$count" ] || why+=" our app got $(pair_field "$hres" lro) LRO frames;"
+	[ "$(pair_field "$gres" lro)" = "$count" ] || why+=" the guest got $(pair_field "$gres" lro) LRO frames;"
+	[ "$(pair_xstat "$dir/host.log" rx_q0_gso_offloaded)" = "$count" ] || why+=" rx gso_offloaded;"
+	[ "$(pair_xstat "$dir/host.log" tx_q0_gso_offloaded)" = "$count" ] || why+=" tx gso_offloaded;"
 else
 	why+=" our side did not come up;"
 fi
@@ -157,9 +139,9 @@ if run_pair "$name" ",csum=1,tso=1" "" \
 	"--l4 tcp4 --lens 9000 --tx-csum --tso 1448 --rx-count 0" \
 	"--l4 tcp4 --lens 9000 --rx-count 0 --count 0 --stay"; then
 	[[ "$hres" == "RESULT ok"* ]] || why+=" our side failed;"
-	[ "$(field "$gres" received)" = 0 ] || why+=" the guest received frames;"
-	[ "$(xstat "$dir/host.log" tx_q0_drop_tso_no_guest_tso)" = "$count" ] ||
-		why+=" drop_tso_no_guest_tso $(xstat "$dir/host.log" tx_q0_drop_tso_no_guest_tso);"
+	[ "$(pair_field "$gres" received)" = 0 ] || why+=" the guest received frames;"
+	[ "$(pair_xstat "$dir/host.log" tx_q0_drop_tso_no_guest_tso)" = "$count" ] ||
+		why+=" drop_tso_no_guest_tso $(pair_xstat "$dir/host.log" tx_q0_drop_tso_no_guest_tso);"
 else
 	why+=" our side did not come up;"
 fi

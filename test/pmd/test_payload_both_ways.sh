@@ -28,12 +28,8 @@ run_case() {
 	local dir=$pair_work/$name sock hargs gargs count gmbuf hpid gpid hres gres
 	mkdir -p "$dir"
 	sock=$dir/vhost.sock
-	hargs="net_vhostfix0,iface=$sock,queues=$nq,mrg_rxbuf=$mrg$more"
-	gargs="net_virtio_user0,path=$sock,queues=$nq,mrg_rxbuf=$mrg"
-	if [ "$ring" = packed ]; then
-		hargs+=",packed=1"
-		gargs+=",packed_vq=1"
-	fi
+	pair_vdevs "$sock" "$ring" ",queues=$nq,mrg_rxbuf=$mrg"
+	hargs+=$more
 	count=$count64
 	gmbuf=2176
 	if [ "$lens" != 64 ]; then
@@ -54,13 +50,7 @@ run_case() {
 	pair_start "$dir/guest.log" 1 G "$gargs" --role guest --mode verify --count "$count" \
 		--lens "$lens" --queues "$nq" --mbuf-size "$gmbuf" --seconds 60
 	gpid=$pair_pid
-	vhf_wait_for "$dir/host.log" "^RESULT" 70 "$hpid"
-	vhf_wait_for "$dir/guest.log" "^RESULT" 30 "$gpid"
-	pair_stop "$gpid"
-	pair_stop "$hpid"
-	pair_pids=()
-	hres=$(grep "^RESULT" "$dir/host.log")
-	gres=$(grep "^RESULT" "$dir/guest.log")
+	pair_finish "$dir" "$hpid" "$gpid" 70
 	if [[ "$hres" == "RESULT ok"* ]] && [[ "$gres" == "RESULT ok"* ]] &&
 		[[ "$hres" == *"in_use_base 0 in_use_end 0" ]]; then
 		ok "$name: $count frames/queue each way, every byte checked"

@@ -47,14 +47,8 @@ work=$(mktemp -d /tmp/vhf-pmd-test.XXXXXX) || exit 1
 pids=()
 
 cleanup() {
-	local pid
 	exec 3>&- 4>&- 2>/dev/null
-	for pid in "${pids[@]}"; do
-		kill -TERM "$pid" 2>/dev/null
-	done
-	for pid in "${pids[@]}"; do
-		vhf_wait_pid "$pid" 5 || { kill -KILL "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; }
-	done
+	vhf_stop_pids 5 "${pids[@]}"
 	pids=()
 	# EAL leaves its runtime directory behind; these are this run's prefixes.
 	rm -rf "$plugdir" "$work" "$rundir/vhfA$$" "$rundir/vhfB$$" "$rundir/vhfC$$"

@@ -40,18 +40,6 @@ check=${1:-}
 stall_ms=${VHF_PMD_TEST_STALL_MS:-30000}
 run_s=60
 
-# field RESULT_LINE NAME: the number after NAME.
-field() {
-	awk -v f="$2" '{ for (i = 1; i < NF; i++) if ($i == f) print $(i + 1) }' <<<"$1"
-}
-
-# xstat LOG NAME: its value (0 when absent: only non-zero ones are printed).
-xstat() {
-	local v
-	v=$(awk -v n="$2" '$1 == "XSTAT" && $2 == n { print $3 }' "$1")
-	echo "${v:-0}"
-}
-
 # run_case NAME MODE HOSTDEV GUESTDEV HOSTARGS GUESTARGS
 run_case() {
 	local name=$1 mode=$2 dir=$pair_work/$1 sock hpid gpid hres gres rx why= qn kicks wakeups
@@ -86,30 +74,24 @@ run_case() {
 	# Resumes to spare are harmless; a guest left on hold would hide the failure.
 	kill -USR1 "$gpid" 2>/dev/null
 	kill -USR1 "$gpid" 2>/dev/null
-	vhf_wait_for "$dir/host.log" "^RESULT" $((run_s + stall_ms / 1000 + 30)) "$hpid"
-	vhf_wait_for "$dir/guest.log" "^RESULT" 30 "$gpid"
-	pair_stop "$gpid"
-	pair_stop "$hpid"
-	pair_pids=()
-	hres=$(grep "^RESULT" "$dir/host.log")
-	gres=$(grep "^RESULT" "$dir/guest.log")
+	pair_finish "$dir" "$hpid" "$gpid" $((run_s + stall_ms / 1000 + 30))
 	[[ "$hres" == "RESULT ok"* ]] || why+=" our side failed;"
 	[[ "$gres" == "RESULT ok"* ]] || why+=" guest failed;"
-	[ "$(field "$hres" sleeps)" -gt 0 ] 2>/dev/null || why+=" never slept;"
-	[ "$(field "$hres" stalls)" = 0 ] || why+=" stalled;"
+	[ "$(pair_field "$hres" sleeps)" -gt 0 ] 2>/dev/null || why+=" never slept;"
+	[ "$(pair_field "$hres" stalls)" = 0 ] || why+=" stalled;"
 	if [ "$mode" = txwait ]; then
-		[ "$(field "$hres" short_tx)" -gt 0 ] 2>/dev/null || why+=" tx_burst never short;"
+		[ "$(pair_field "$hres" short_tx)" -gt 0 ] 2>/dev/null || why+=" tx_burst never short;"
 	fi
-	if [ "$mode" = txwait ]; then rx=$(field "$gres" received); else rx=$(field "$hres" received); fi
+	if [ "$mode" = txwait ]; then rx=$(pair_field "$gres" received); else rx=$(pair_field "$hres" received); fi
 	if [ "$mode" = txwait ]; then qn=tx_q0; else qn=rx_q0; fi
-	kicks=$(xstat "$dir/host.log" ${qn}_guest_kicks)
-	wakeups=$(xstat "$dir/host.log" ${qn}_wakeups)
+	kicks=$(pair_xstat "$dir/host.log" ${qn}_guest_kicks)
+	wakeups=$(pair_xstat "$dir/host.log" ${qn}_wakeups)
 	[ "$kicks" -gt 0 ] || why+=" xstat ${qn}_guest_kicks 0;"
 	[ "$wakeups" -gt 0 ] || why+=" xstat ${qn}_wakeups 0;"
 	if [ -z "$why" ]; then
-		ok "$name: sleeps $(field "$hres" sleeps), woken $(field "$hres" wakes)," \
-			"not slept (work pending) $(field "$hres" no_sleep), stalls 0;" \
-			"xstats ${qn}: kick_waits $(xstat "$dir/host.log" ${qn}_kick_waits)," \
+		ok "$name: sleeps $(pair_field "$hres" sleeps), woken $(pair_field "$hres" wakes)," \
+			"not slept (work pending) $(pair_field "$hres" no_sleep), stalls 0;" \
+			"xstats ${qn}: kick_waits $(pair_xstat "$dir/host.log" ${qn}_kick_waits)," \
 			"guest_kicks $kicks, wakeups $wakeups;" \
 			"$rx frames received, bytes checked"
 	else

@@ -23,19 +23,14 @@ q_prefixes=()
 q_fds=()
 
 q_cleanup() {
-	local d pid fd
+	local d fd
 	for d in "${q_guest_dirs[@]}"; do
 		"$guests" stop --dir "$d" 2>/dev/null
 	done
 	for fd in "${q_fds[@]}"; do
 		eval "exec $fd>&-" 2>/dev/null
 	done
-	for pid in "${q_pids[@]}"; do
-		kill -TERM "$pid" 2>/dev/null
-	done
-	for pid in "${q_pids[@]}"; do
-		vhf_wait_pid "$pid" 10 || { kill -KILL "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; }
-	done
+	vhf_stop_pids 10 "${q_pids[@]}"
 	for d in "${q_prefixes[@]}"; do
 		rm -rf "/var/run/dpdk/$d"
 	done
@@ -49,21 +44,16 @@ q_cleanup() {
 	fi
 }
 
-# q_skip_all NCASES REASON: the cases not run yet skipped; exits 0.
-q_skip_all() {
-	tap_skip_rest "$@"
-}
-
 # q_init NCASES: TAP plan, the checks that may skip the whole test, work
 # directory and traps. A missing package is a skip only where it cannot be
 # installed (not root); QEMU is in usertools/packages/qemu.txt.
 q_init() {
 	local n=$1 tool
 	tap_plan "$n"
-	[ "$(id -u)" = 0 ] || q_skip_all "$n" "needs root (vhost-user sockets, /run plugin copy)"
+	[ "$(id -u)" = 0 ] || tap_skip_rest "$n" "needs root (vhost-user sockets, /run plugin copy)"
 	for tool in qemu-system-x86_64 dpdk-testpmd iperf3 busybox python3; do
 		command -v "$tool" >/dev/null ||
-			q_skip_all "$n" "$tool not found (usertools/vhf-setup.sh installs it)"
+			tap_skip_rest "$n" "$tool not found (usertools/vhf-setup.sh installs it)"
 	done
 	q_work=$(mktemp -d /tmp/vhf-qemu-test.XXXXXX) || exit 1
 	trap q_cleanup EXIT
@@ -72,7 +62,7 @@ q_init() {
 	# without a cached image there is no guest to boot.
 	if ! "$(dirname "$guests")/vhf-guest-image.sh" >"$q_work/image.out" 2>"$q_work/image.err"; then
 		diag <"$q_work/image.err"
-		q_skip_all "$n" "no guest image (cannot fetch linux-image-cloud-amd64?)"
+		tap_skip_rest "$n" "no guest image (cannot fetch linux-image-cloud-amd64?)"
 	fi
 }
 
@@ -106,11 +96,6 @@ q_testpmd() {
 	vhf_wait_for "$tp_log" "testpmd>" 30 "$tp_pid"
 }
 
-# q_testpmd_stop PID FD (test/testpmd.sh's tp_stop)
-q_testpmd_stop() {
-	tp_stop "$@"
-}
-
 # q_guests NAME LAUNCHER_START_ARGS...: start guests in $q_work/NAME; sets gdir.
 q_guests() {
 	gdir=$q_work/$1
@@ -125,6 +110,19 @@ q_guest_logs() {
 	diag <"$1/guest$2.qemu.log"
 	echo "guest $2 console:" | diag
 	diag <"$1/guest$2.console.log"
+}
+
+# q_guests_failed NAME N: the guests in $gdir did not come up: a failed case
+# NAME, the start, QEMU and console logs of guests 0 and 1 and testpmd's log
+# as diag, then the N cases that needed them failed too.
+q_guests_failed() {
+	local i
+	not_ok "$1: guests did not come up"
+	diag <"$gdir.start.log"
+	q_guest_logs "$gdir" 0
+	q_guest_logs "$gdir" 1
+	diag <"$tp_log"
+	for ((i = 0; i < $2; i++)); do not_ok "$1: no guests"; done
 }
 
 # q_ping_loss OUTPUT: the packet loss percentage busybox ping printed, or 100.

@@ -51,7 +51,7 @@ if ! q_testpmd echo 3 "$plugin" -l 0,1 "${vdevs[@]}" -- -i --port-topology=loop 
 	--forward-mode=icmpecho --total-num-mbufs=16384; then
 	not_ok "icmpecho: testpmd with two net_vhostfix ports did not come up"
 	diag <"$tp_log"
-	q_skip_all $ncases "testpmd did not start"
+	tap_skip_rest $ncases "testpmd did not start"
 fi
 echo start >&3
 ok "icmpecho: testpmd up, ports 0 (split) and 1 (packed)"
@@ -89,15 +89,10 @@ if q_guests echo "${gspecs[@]}" --run "$ping_small" --timeout "$boot_s" &&
 	[ -z "$bad" ]
 	check $? "icmpecho: testpmd counters:${counts%;}"
 else
-	not_ok "icmpecho: guests did not come up"
-	cat "$gdir.start.log" | diag
-	q_guest_logs "$gdir" 0
-	q_guest_logs "$gdir" 1
-	diag <"$tp_log"
-	for i in 1 2 3 4 5; do not_ok "icmpecho: no guests"; done
+	q_guests_failed icmpecho 5
 fi
 "$guests" stop --dir "$gdir"
-q_testpmd_stop "$tp_pid" 3
+tp_stop "$tp_pid" 3
 
 # ---- 2. io forwarding: guest <-> guest through the PMD ---------------------
 
@@ -106,7 +101,7 @@ if ! q_testpmd io 4 "$plugin" -l 0,1 "${vdevs[@]}" -- -i --port-topology=paired 
 	--forward-mode=io --total-num-mbufs=16384; then
 	not_ok "io: testpmd did not come up"
 	diag <"$tp_log"
-	q_skip_all $ncases "testpmd did not start"
+	tap_skip_rest $ncases "testpmd did not start"
 fi
 echo start >&4
 t0=$SECONDS
@@ -137,14 +132,9 @@ if q_guests io "${gspecs[@]}" --srv 5201 --timeout "$boot_s" && both_attached "$
 	[ "$rx0" -gt 0 ] && [ "$tx0" -gt 0 ] && [ "$rx1" -gt 0 ] && [ "$tx1" -gt 0 ]
 	check $? "io: testpmd port 0 rx $rx0 tx $tx0, port 1 rx $rx1 tx $tx1"
 else
-	not_ok "io: guests did not come up"
-	cat "$gdir.start.log" | diag
-	q_guest_logs "$gdir" 0
-	q_guest_logs "$gdir" 1
-	diag <"$tp_log"
-	for i in 1 2 3 4; do not_ok "io: no guests"; done
+	q_guests_failed io 4
 fi
 "$guests" stop --dir "$gdir"
-q_testpmd_stop "$tp_pid" 4
+tp_stop "$tp_pid" 4
 
 [ "$tap_failed" -eq 0 ]

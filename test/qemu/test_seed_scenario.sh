@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # Copyright(c) 2026 dpdk-vhostfix authors
 #
-# The seed's stall scenario (seed_scenario.sh) as a test: dpdk-vhostfix in
+# The seed's stall scenario (usertools/vhf-seed-scenario.sh) as a test: dpdk-vhostfix in
 # sleep mode with QEMU-style backpressure between host taps in a network
 # namespace and two Linux guests, one split and one packed.
 #
@@ -39,7 +39,7 @@ if [ ! -x "$app" ]; then
 	exit 1
 fi
 . "$(dirname "$0")/qemu_lib.sh"
-scenario=$(dirname "$0")/seed_scenario.sh
+scenario=$(dirname "$0")/../../usertools/vhf-seed-scenario.sh
 fixed_s=${VHF_QEMU_TEST_SEED_SECONDS:-20}
 # Legacy stalls within seconds once the window is held: the budget is for a slow machine.
 legacy_s=${VHF_QEMU_TEST_LEGACY_SECONDS:-120}

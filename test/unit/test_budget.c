@@ -27,18 +27,7 @@ static void
 env_init(struct vhf_test_env *env, struct vhf_test_raw *raw, const struct layout *l,
 	 uint16_t size, bool mrg)
 {
-	struct vhf_guest_config g;
-
-	memset(&g, 0, sizeof(g));
-	g.size = size;
-	g.packed = l->packed;
-	g.event_idx = true;
-	g.indirect = true;
-	g.mrg_rxbuf = mrg;
-	g.hdr_len = VHF_NET_HDR_LEN_MRG;
-	g.buf_len = 2048;
-	vhf_test_env_init(env, &g, VHF_NOTIFY_FIXED);
-	vhf_test_raw_init(raw, env);
+	vhf_test_raw_env_init(env, raw, l->packed, size, mrg);
 }
 
 static uint64_t

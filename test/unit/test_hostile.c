@@ -203,24 +203,6 @@ test_indirect_abuse(void **state)
 	expect_rx_broken(&h, VHF_VQ_CNT_err_desc_loop);
 }
 
-/* A queue of either layout, indirect negotiated, for chains written by hand. */
-static void
-raw_env(struct vhf_test_env *env, struct vhf_test_raw *raw, bool packed, uint16_t size, bool rx)
-{
-	struct vhf_guest_config g;
-
-	memset(&g, 0, sizeof(g));
-	g.size = size;
-	g.packed = packed;
-	g.event_idx = true;
-	g.indirect = true;
-	g.mrg_rxbuf = rx;
-	g.hdr_len = VHF_NET_HDR_LEN_MRG;
-	g.buf_len = 2048;
-	vhf_test_env_init(env, &g, VHF_NOTIFY_FIXED);
-	vhf_test_raw_init(raw, env);
-}
-
 /* One RX packet of 100 bytes: delivered, or the queue broken with reason (-1: delivered). */
 static void
 expect_rx(struct vhf_test_env *env, int reason)
@@ -261,7 +243,7 @@ test_indirect_longer_than_ring(void **state)
 			uint64_t gpa, table;
 			unsigned int i;
 
-			raw_env(&env, &raw, packed, QSIZE, true);
+			vhf_test_raw_env_init(&env, &raw, packed, QSIZE, true);
 			gpa = vhf_guest_alloc(env.guest, 128 * (QSIZE + 1), 64);
 			table = vhf_guest_alloc(env.guest, 16 * (QSIZE + 1), 16);
 			for (i = 0; i < n; i++)
@@ -295,7 +277,7 @@ test_chain_too_long(void **state)
 			for (n = VHF_CHAIN_MAX_DESC; n <= VHF_CHAIN_MAX_DESC + 44; n += 44) {
 				unsigned int i;
 
-				raw_env(&env, &raw, packed, 512, true);
+				vhf_test_raw_env_init(&env, &raw, packed, 512, true);
 				gpa = vhf_guest_alloc(env.guest, 2048, 64);
 				table = indirect ? vhf_guest_alloc(env.guest, 16 * n, 16) : 0;
 				for (i = 0; i + 1 < n; i++)
@@ -345,7 +327,7 @@ test_rx_buffer_too_short(void **state)
 			struct vhf_test_seg seg;
 			uint64_t gpa;
 
-			raw_env(&env, &raw, packed, QSIZE, true);
+			vhf_test_raw_env_init(&env, &raw, packed, QSIZE, true);
 			gpa = vhf_guest_alloc(env.guest, 4096, 64);
 			seg = (struct vhf_test_seg){ gpa, lens[i] };
 			vhf_test_raw_chain(&raw, &seg, 1, 0, true, true);

@@ -148,6 +148,24 @@ vhf_test_raw_init(struct vhf_test_raw *r, struct vhf_test_env *env)
 	r->wrap = true; /* a fresh packed ring starts in lap 1 */
 }
 
+void
+vhf_test_raw_env_init(struct vhf_test_env *env, struct vhf_test_raw *raw, bool packed,
+		      uint16_t size, bool mrg)
+{
+	struct vhf_guest_config g;
+
+	memset(&g, 0, sizeof(g));
+	g.size = size;
+	g.packed = packed;
+	g.event_idx = true;
+	g.indirect = true;
+	g.mrg_rxbuf = mrg;
+	g.hdr_len = VHF_NET_HDR_LEN_MRG;
+	g.buf_len = 2048;
+	vhf_test_env_init(env, &g, VHF_NOTIFY_FIXED);
+	vhf_test_raw_init(raw, env);
+}
+
 static void
 raw_split(struct vhf_test_raw *r, const struct vhf_test_seg *segs, uint16_t n, uint64_t table_gpa,
 	  uint16_t wflag, bool publish)

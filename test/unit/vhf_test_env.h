@@ -69,6 +69,14 @@ struct vhf_test_seg {
 void vhf_test_raw_init(struct vhf_test_raw *r, struct vhf_test_env *env);
 
 /*
+ * A queue of either layout for chains written by hand: size slots, EVENT_IDX
+ * and indirect descriptors negotiated, mergeable RX buffers if mrg, 2 KiB
+ * guest buffers, the fixed algorithm; raw is set up on it.
+ */
+void vhf_test_raw_env_init(struct vhf_test_env *env, struct vhf_test_raw *raw, bool packed,
+			   uint16_t size, bool mrg);
+
+/*
  * Write a chain of n descriptors (device-writable if write) and, unless
  * publish is false, make it available with one release store. With table_gpa
  * non-zero the chain is an indirect table at that address, written there,

@@ -13,7 +13,7 @@
 # into it: EAL refuses a -d plugin whose path has a world-writable parent, and
 # the checkout may well be under /tmp.
 
-. "$(dirname "${BASH_SOURCE[0]}")/../../usertools/vhf-wait.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/vhf-wait.sh"
 
 ovs_priv_dir=
 ovs_priv_prefix=
@@ -36,21 +36,13 @@ ovs_priv_find_vswitchd() {
 	return 1
 }
 
-# ovs_priv_wait_pid PID SECONDS: true once PID has exited (and was reaped);
-# its exit status is then in ovs_priv_status (usertools/vhf-wait.sh's wait).
-ovs_priv_status=
-ovs_priv_wait_pid() {
-	vhf_wait_pid "$1" "$2" || return 1
-	ovs_priv_status=$vhf_wait_status
-}
-
 # ovs_priv_start DIR PLUGIN [KEY=VALUE...]: start ovsdb-server and the DPDK
 # ovs-vswitchd with DPDK initialised from the start. DIR must not exist yet.
 # KEY=VALUE pairs go to Open_vSwitch other_config on top of the defaults
 # (pmd-cpu-mask, per-port-memory...). Returns non-zero with a message on
 # stderr when something did not come up; ovs_priv_stop cleans up either way.
 ovs_priv_start() {
-	local dir=$1 plugin=$2 vswitchd i
+	local dir=$1 plugin=$2 vswitchd
 	shift 2
 	vswitchd=$(ovs_priv_find_vswitchd) || {
 		echo "no DPDK build of ovs-vswitchd (Debian package openvswitch-switch-dpdk)" >&2
@@ -68,11 +60,7 @@ ovs_priv_start() {
 		--pidfile="$dir/ovsdb-server.pid" --log-file="$dir/ovsdb-server.log" -vconsole:off \
 		>"$dir/ovsdb-server.out" 2>&1 &
 	ovs_priv_db_pid=$!
-	for ((i = 0; i < 100; i++)); do
-		[ -S "$dir/db.sock" ] && break
-		kill -0 "$ovs_priv_db_pid" 2>/dev/null || break
-		sleep 0.1
-	done
+	vhf_wait_until 10 "$ovs_priv_db_pid" test -S "$dir/db.sock"
 	ovs-vsctl --timeout=10 --no-wait init || return 1
 	# OVS 3.1 adds --in-memory to the EAL arguments unless --legacy-mem is there,
 	# and --in-memory refuses --no-huge. Without hugepages, no dpdk-socket-mem:
@@ -93,14 +81,13 @@ ovs_priv_start() {
 		--log-file="$dir/ovs-vswitchd.log" -vconsole:off \
 		>"$dir/ovs-vswitchd.out" 2>&1 &
 	ovs_priv_vs_pid=$!
-	for ((i = 0; i < 300; i++)); do
-		[ "$(ovs-vsctl --timeout=5 get Open_vSwitch . dpdk_initialized 2>/dev/null)" \
-			= true ] && return 0
-		kill -0 "$ovs_priv_vs_pid" 2>/dev/null || break
-		sleep 0.1
-	done
+	vhf_wait_until 30 "$ovs_priv_vs_pid" ovs_priv_dpdk_initialized && return 0
 	echo "ovs-vswitchd did not initialise DPDK (log: $dir/ovs-vswitchd.log)" >&2
 	return 1
+}
+
+ovs_priv_dpdk_initialized() {
+	[ "$(ovs-vsctl --timeout=5 get Open_vSwitch . dpdk_initialized 2>/dev/null)" = true ]
 }
 
 # ovs_priv_alive: ovs-vswitchd still runs and answers on its control socket.
@@ -118,12 +105,9 @@ ovs_priv_stop() {
 	local pid how
 	for pid in "$ovs_priv_vs_pid" "$ovs_priv_db_pid"; do
 		[ -n "$pid" ] || continue
-		kill -TERM "$pid" 2>/dev/null
-		if ovs_priv_wait_pid "$pid" 10; then
-			how="exit $ovs_priv_status"
+		if vhf_stop_pids 10 "$pid"; then
+			how="exit $vhf_wait_status"
 		else
-			kill -KILL "$pid" 2>/dev/null
-			wait "$pid" 2>/dev/null
 			how=killed
 		fi
 		[ "$pid" = "$ovs_priv_vs_pid" ] && ovs_priv_vs_status=$how

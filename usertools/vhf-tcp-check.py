@@ -3,13 +3,13 @@
 # Copyright(c) 2026 dpdk-vhostfix authors
 """A TCP stream both ways, every byte checked by digest.
 
-  tcp_check.py serve ADDR PORT          accept one connection: read BYTES of
-                                        data, reply with its SHA-256, then send
-                                        BYTES of our own; prints LISTENING once
-                                        it accepts connections
-  tcp_check.py send ADDR PORT BYTES     connect, send BYTES of pseudo-random
-                                        data, check the digest that comes back,
-                                        receive and check the server's BYTES
+  vhf-tcp-check.py serve ADDR PORT          accept one connection: read BYTES of
+                                            data, reply with its SHA-256, then send
+                                            BYTES of our own; prints LISTENING
+                                            once it accepts connections
+  vhf-tcp-check.py send ADDR PORT BYTES     connect, send BYTES of pseudo-random
+                                            data, check the digest that comes
+                                            back, receive and check the server's BYTES
 Prints "TCP ok ..." and exits 0, or says what differed and exits 1.
 """
 

@@ -9,7 +9,7 @@
 # stops reading a tap whose guest has no room (QEMU's backpressure).
 # usertools/vhf-stall.py watches for guests whose traffic stops.
 #
-#   seed_scenario.sh --app BUILD/app/dpdk-vhostfix/dpdk-vhostfix --out DIR
+#   vhf-seed-scenario.sh --app BUILD/app/dpdk-vhostfix/dpdk-vhostfix --out DIR
 #       [--guests N] [--seconds S] [--notify fixed|legacy] [--ring split|packed|mixed]
 #       [--reverse] [--stop-on-stall] [--streams P] [--window W] [--mode sleep|poll]
 #       [--mtu N] [--napi-weight N] [--mss2 N] [--backlog N] [--udp BW] [--mem SIZE]
@@ -48,9 +48,10 @@
 # Needs root; every process is stopped by PID and the namespace removed at exit.
 
 set -u
-top=$(cd "$(dirname "$0")/../.." && pwd)
+top=$(cd "$(dirname "$0")/.." && pwd)
 guests_sh=$top/usertools/vhf-guests.sh
 stall_py=$top/usertools/vhf-stall.py
+. "$top/usertools/vhf-wait.sh"
 
 app= out= nguests=2 seconds=30 notify=fixed ring=mixed reverse=0 stop_on_stall=0
 streams=20 window=256k mode=sleep mtu= napi_weight= mss2= backlog=32 udp= mem=256M
@@ -74,11 +75,11 @@ while [ $# -gt 0 ]; do
 	--udp) udp=$2; shift 2 ;;
 	--mem) mem=$2; shift 2 ;;
 	-h|--help) sed -n '4,48p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-	*) echo "seed_scenario: unknown option '$1'" >&2; exit 2 ;;
+	*) echo "vhf-seed-scenario: unknown option '$1'" >&2; exit 2 ;;
 	esac
 done
 log() {
-	echo "seed_scenario: $*" >&2
+	echo "vhf-seed-scenario: $*" >&2
 }
 fail() {
 	log "$*"
@@ -97,19 +98,8 @@ pids=()
 made_ns=0
 
 cleanup() {
-	local p k
 	"$guests_sh" stop --dir "$gdir" 2>/dev/null
-	for p in "${pids[@]}"; do
-		kill -TERM "$p" 2>/dev/null
-	done
-	for p in "${pids[@]}"; do
-		for ((k = 0; k < 100; k++)); do
-			kill -0 "$p" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -KILL "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
-	done
+	vhf_stop_pids 10 "${pids[@]}"
 	[ "$made_ns" = 1 ] && ip netns delete "$ns" 2>/dev/null
 	rm -rf "/var/run/dpdk/$prefix" "$out"/vhost*.sock
 }
@@ -144,12 +134,7 @@ ip netns exec "$ns" stdbuf -oL "$app" --lcores "$lcores" --no-huge -m 1024 --no-
 	--pairs "$pairs" --stats 5 --backlog "$backlog" "${app_mtu[@]}" >"$out/app.log" 2>&1 &
 app_pid=$!
 pids+=("$app_pid")
-for ((k = 0; k < 300; k++)); do
-	grep -q "dpdk-vhostfix: forwarding" "$out/app.log" && break
-	kill -0 "$app_pid" 2>/dev/null || break
-	sleep 0.1
-done
-grep -q "dpdk-vhostfix: forwarding" "$out/app.log" || {
+vhf_wait_for "$out/app.log" "dpdk-vhostfix: forwarding" 30 "$app_pid" || {
 	tail -n 30 "$out/app.log" >&2
 	fail "the app did not start"
 }
@@ -271,11 +256,7 @@ PY
 
 # iperf3 clients end on their own (-t); after a stall they may hang on.
 for p in "${pids[@]:1}"; do
-	for ((k = 0; k < 100; k++)); do
-		kill -0 "$p" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -TERM "$p" 2>/dev/null
+	vhf_wait_pid "$p" 10 || kill -TERM "$p" 2>/dev/null
 done
 
 {
@@ -295,10 +276,7 @@ done
 cat "$out/summary.txt"
 # The app prints its final stats when it ends.
 kill -TERM "$app_pid" 2>/dev/null
-for ((k = 0; k < 100; k++)); do
-	kill -0 "$app_pid" 2>/dev/null || break
-	sleep 0.1
-done
+vhf_wait_pid "$app_pid" 10
 [ "$ping_ok" = 1 ] || { log "ping lost packets"; exit 2; }
 [ "$det" = 2 ] && exit 2
 exit "$det"
