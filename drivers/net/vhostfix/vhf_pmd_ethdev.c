@@ -26,23 +26,35 @@ RTE_LOG_REGISTER_SUFFIX(vhf_logtype_ctrl, ctrl, NOTICE);
 RTE_LOG_REGISTER_SUFFIX(vhf_logtype_rx, rx, NOTICE);
 RTE_LOG_REGISTER_SUFFIX(vhf_logtype_tx, tx, NOTICE);
 
-#define VHF_ARG_IFACE "iface"
-#define VHF_ARG_QUEUES "queues"
-#define VHF_ARG_CLIENT "client"
-#define VHF_ARG_NOTIFY "notify"
-#define VHF_ARG_PACKED "packed"
-#define VHF_ARG_MRG_RXBUF "mrg_rxbuf"
-#define VHF_ARG_EVENT_IDX "event_idx"
-#define VHF_ARG_IN_ORDER "in_order"
-#define VHF_ARG_CSUM "csum"
-#define VHF_ARG_TSO "tso"
-#define VHF_ARG_MAC "mac"
+/*
+ * The devargs: X(key, "<value>", parser). The parser fills the field of
+ * struct vhf_port_args named after the key. The accepted keys, the parse, the
+ * list in the unknown-key error and the PMD's parameter string all come from
+ * here. VHF_DEVARGS_SEP() gives the first row its own macro, for the lists
+ * whose items a separator joins.
+ */
+#define VHF_DEVARGS_SEP(FIRST, X)                                                                  \
+	FIRST(iface, "<path>", vhf_arg_iface)                                                      \
+	X(queues, "<int>", vhf_arg_queues)                                                         \
+	X(client, "<0|1>", vhf_arg_bool)                                                           \
+	X(notify, "<fixed|legacy>", vhf_arg_notify)                                                \
+	X(packed, "<0|1>", vhf_arg_bool)                                                           \
+	X(mrg_rxbuf, "<0|1>", vhf_arg_bool)                                                        \
+	X(event_idx, "<0|1>", vhf_arg_bool)                                                        \
+	X(in_order, "<0|1>", vhf_arg_bool)                                                         \
+	X(csum, "<0|1>", vhf_arg_bool)                                                             \
+	X(tso, "<0|1>", vhf_arg_bool)                                                              \
+	X(mac, "<xx:xx:xx:xx:xx:xx>", vhf_arg_mac)
+#define VHF_DEVARGS(X) VHF_DEVARGS_SEP(X, X)
 
-static const char *const vhf_valid_args[] = {
-	VHF_ARG_IFACE, VHF_ARG_QUEUES, VHF_ARG_CLIENT, VHF_ARG_NOTIFY, VHF_ARG_PACKED,
-	VHF_ARG_MRG_RXBUF, VHF_ARG_EVENT_IDX, VHF_ARG_IN_ORDER, VHF_ARG_CSUM, VHF_ARG_TSO,
-	VHF_ARG_MAC, NULL,
-};
+#define VHF_X_KEY(key, value, parser) #key,
+static const char *const vhf_valid_args[] = { VHF_DEVARGS(VHF_X_KEY) NULL };
+#undef VHF_X_KEY
+
+/* "iface, queues, ...", for the unknown-key error. */
+#define VHF_X_KEY_FIRST(key, value, parser) #key
+#define VHF_X_KEY_NEXT(key, value, parser) ", " #key
+#define VHF_DEVARG_KEYS VHF_DEVARGS_SEP(VHF_X_KEY_FIRST, VHF_X_KEY_NEXT)
 
 /*
  * What a frame carries besides its MTU's worth: the Ethernet header and one
@@ -106,16 +118,14 @@ vhf_arg_notify(const char *key, const char *value, void *opaque)
 static int
 vhf_arg_mac(const char *key, const char *value, void *opaque)
 {
-	struct vhf_port_args *args = opaque;
+	struct rte_ether_addr *out = opaque;
 
 	/* A port's own address: unicast, and not all zeros. */
-	if (rte_ether_unformat_addr(value, &args->mac) != 0 ||
-	    !rte_is_valid_assigned_ether_addr(&args->mac)) {
+	if (rte_ether_unformat_addr(value, out) != 0 || !rte_is_valid_assigned_ether_addr(out)) {
 		VHF_LOG(ERR, "devarg %s=%s: expected a unicast, non-zero MAC address such as "
 			"02:00:00:00:00:01", key, value);
 		return -EINVAL;
 	}
-	args->mac_set = true;
 	return 0;
 }
 
@@ -131,6 +141,20 @@ vhf_arg_iface(const char *key, const char *value, void *opaque)
 	free(*out);
 	*out = strdup(value);
 	return *out == NULL ? -ENOMEM : 0;
+}
+
+/* Each devarg given, through its parser into its field of args. */
+static int
+vhf_process_args(struct rte_kvargs *kvlist, struct vhf_port_args *args)
+{
+#define VHF_X_PROCESS(key, value, parser)                                                          \
+	if (rte_kvargs_process(kvlist, #key, parser, &args->key) != 0)                             \
+		return -EINVAL;
+	VHF_DEVARGS(VHF_X_PROCESS)
+#undef VHF_X_PROCESS
+	/* The parser refuses an all-zero address: a zero one is "not given". */
+	args->mac_set = !rte_is_zero_ether_addr(&args->mac);
+	return 0;
 }
 
 /* Parse "key=value,..." into args, naming the devarg at fault when it fails. */
@@ -161,9 +185,8 @@ vhf_parse_args(const char *name, const char *params, struct vhf_port_args *args)
 			if (strcmp(key, vhf_valid_args[j]) == 0)
 				break;
 		if (vhf_valid_args[j] == NULL) {
-			VHF_LOG(ERR, "%s: unknown devarg '%s' (valid: iface, queues, client, "
-				"notify, packed, mrg_rxbuf, event_idx, in_order, csum, tso, mac)", name,
-				key);
+			VHF_LOG(ERR, "%s: unknown devarg '%s' (valid: %s)", name, key,
+				VHF_DEVARG_KEYS);
 			goto out;
 		}
 		if (kvlist->pairs[i].value == NULL) {
@@ -175,27 +198,17 @@ vhf_parse_args(const char *name, const char *params, struct vhf_port_args *args)
 			goto out;
 		}
 	}
-	if (rte_kvargs_count(kvlist, VHF_ARG_IFACE) != 1) {
-		VHF_LOG(ERR, "%s: devarg '%s=<socket path>' is required", name, VHF_ARG_IFACE);
+	if (rte_kvargs_count(kvlist, "iface") != 1) {
+		VHF_LOG(ERR, "%s: devarg 'iface=<socket path>' is required", name);
 		goto out;
 	}
-	if (rte_kvargs_process(kvlist, VHF_ARG_IFACE, vhf_arg_iface, &args->iface) != 0 ||
-	    rte_kvargs_process(kvlist, VHF_ARG_QUEUES, vhf_arg_queues, &args->queues) != 0 ||
-	    rte_kvargs_process(kvlist, VHF_ARG_CLIENT, vhf_arg_bool, &args->client) != 0 ||
-	    rte_kvargs_process(kvlist, VHF_ARG_NOTIFY, vhf_arg_notify, &args->notify) != 0 ||
-	    rte_kvargs_process(kvlist, VHF_ARG_PACKED, vhf_arg_bool, &args->packed) != 0 ||
-	    rte_kvargs_process(kvlist, VHF_ARG_MRG_RXBUF, vhf_arg_bool, &args->mrg_rxbuf) != 0 ||
-	    rte_kvargs_process(kvlist, VHF_ARG_EVENT_IDX, vhf_arg_bool, &args->event_idx) != 0 ||
-	    rte_kvargs_process(kvlist, VHF_ARG_IN_ORDER, vhf_arg_bool, &args->in_order) != 0 ||
-	    rte_kvargs_process(kvlist, VHF_ARG_CSUM, vhf_arg_bool, &args->csum) != 0 ||
-	    rte_kvargs_process(kvlist, VHF_ARG_TSO, vhf_arg_bool, &args->tso) != 0 ||
-	    rte_kvargs_process(kvlist, VHF_ARG_MAC, vhf_arg_mac, args) != 0) {
+	if (vhf_process_args(kvlist, args) != 0) {
 		VHF_LOG(ERR, "%s: invalid devargs '%s'", name, params);
 		goto out;
 	}
 	/* Segmentation offload without checksum offload is not a virtio combination (5.1.3.1). */
 	if (args->tso && !args->csum) {
-		VHF_LOG(ERR, "%s: devarg '%s=1' needs '%s=1'", name, VHF_ARG_TSO, VHF_ARG_CSUM);
+		VHF_LOG(ERR, "%s: devarg 'tso=1' needs 'csum=1'", name);
 		goto out;
 	}
 	ret = 0;
@@ -748,15 +761,7 @@ static struct rte_vdev_driver vhf_vdev_driver = {
 };
 
 RTE_PMD_REGISTER_VDEV(net_vhostfix, vhf_vdev_driver);
-RTE_PMD_REGISTER_PARAM_STRING(net_vhostfix,
-	"iface=<path> "
-	"queues=<int> "
-	"client=<0|1> "
-	"notify=<fixed|legacy> "
-	"packed=<0|1> "
-	"mrg_rxbuf=<0|1> "
-	"event_idx=<0|1> "
-	"in_order=<0|1> "
-	"csum=<0|1> "
-	"tso=<0|1> "
-	"mac=<xx:xx:xx:xx:xx:xx>");
+/* "iface=<path> queues=<int> ...": one string literal, as the pmdinfo section wants it. */
+#define VHF_X_PARAM_FIRST(key, value, parser) #key "=" value
+#define VHF_X_PARAM_NEXT(key, value, parser) " " #key "=" value
+RTE_PMD_REGISTER_PARAM_STRING(net_vhostfix, VHF_DEVARGS_SEP(VHF_X_PARAM_FIRST, VHF_X_PARAM_NEXT));
