@@ -55,6 +55,12 @@ cnt(const struct vhf_pmd_harness *h, enum vhf_vq_counter c)
 	return vhf_pmd_harness_cnt(h, c);
 }
 
+static uint64_t
+pmd_cnt(const struct vhf_pmd_harness *h, enum vhf_pmd_counter c)
+{
+	return vhf_pmd_harness_pmd_cnt(h, c);
+}
+
 static void
 fill(uint8_t *buf, uint32_t len, uint32_t seed)
 {
@@ -103,8 +109,8 @@ test_frame_over_max_dropped_with_one_mbuf(void **state)
 	 */
 	n = vhf_pmd_rx_burst(h.q, pkts, 2);
 	assert_int_equal(n, 0);
-	assert_int_equal(cnt(&h, VHF_VQ_CNT_drop_too_long), 2);
-	assert_int_equal(cnt(&h, VHF_VQ_CNT_drop_no_mbuf), 0);
+	assert_int_equal(pmd_cnt(&h, VHF_PMD_CNT_drop_too_long), 2);
+	assert_int_equal(pmd_cnt(&h, VHF_PMD_CNT_drop_no_mbuf), 0);
 	assert_int_equal(rte_mempool_in_use_count(pool_one), 0);
 	/* Both consumed: the guest has their buffers back. */
 	assert_int_equal(vhf_guest_tx_reclaim(h.guest), 2);
@@ -115,10 +121,10 @@ test_frame_over_max_dropped_with_one_mbuf(void **state)
 	assert_int_equal(pkts[0]->pkt_len, sizeof(small));
 	assert_int_equal(pkts[0]->nb_segs, 1);
 	assert_memory_equal(rte_pktmbuf_read(pkts[0], 0, sizeof(got), got), small, sizeof(small));
-	assert_int_equal(cnt(&h, VHF_VQ_CNT_drop_no_mbuf), 1);
+	assert_int_equal(pmd_cnt(&h, VHF_PMD_CNT_drop_no_mbuf), 1);
 	free_all(pkts, n, pool_one, 0);
 	assert_int_equal(vhf_guest_tx_reclaim(h.guest), 1);
-	assert_int_equal(cnt(&h, VHF_VQ_CNT_drop_too_long), 2);
+	assert_int_equal(pmd_cnt(&h, VHF_PMD_CNT_drop_too_long), 2);
 	assert_false(h.q->vq.broken);
 	vhf_pmd_harness_fini(&h);
 }
@@ -144,7 +150,7 @@ test_frame_at_max_delivered(void **state)
 
 	n = vhf_pmd_rx_burst(h.q, pkts, 32);
 	assert_int_equal(n, 1);
-	assert_int_equal(cnt(&h, VHF_VQ_CNT_drop_too_long), 1);
+	assert_int_equal(pmd_cnt(&h, VHF_PMD_CNT_drop_too_long), 1);
 	assert_int_equal(pkts[0]->pkt_len, VHF_MAX_RX_PKTLEN);
 	assert_memory_equal(rte_pktmbuf_read(pkts[0], 0, VHF_MAX_RX_PKTLEN, got), frame,
 			    VHF_MAX_RX_PKTLEN);
@@ -202,7 +208,7 @@ check_bad_chain_dropped(struct vhf_pmd_harness *h, struct rte_mbuf *m)
 {
 	static uint8_t got[2048];
 	unsigned int in_use = rte_mempool_in_use_count(pool);
-	uint64_t before = cnt(h, VHF_VQ_CNT_drop_bad_chain);
+	uint64_t before = pmd_cnt(h, VHF_PMD_CNT_drop_bad_chain);
 	uint16_t real = 0;
 	struct rte_mbuf *s;
 	uint32_t len;
@@ -210,7 +216,7 @@ check_bad_chain_dropped(struct vhf_pmd_harness *h, struct rte_mbuf *m)
 	for (s = m; s != NULL; s = s->next)
 		real++;
 	assert_int_equal(vhf_pmd_tx_burst(h->q, &m, 1), 1);
-	assert_int_equal(cnt(h, VHF_VQ_CNT_drop_bad_chain), before + 1);
+	assert_int_equal(pmd_cnt(h, VHF_PMD_CNT_drop_bad_chain), before + 1);
 	assert_int_equal(cnt(h, VHF_VQ_CNT_packets), 0);
 	assert_int_equal(vhf_guest_rx_get(h->guest, got, sizeof(got), &len, NULL), 0);
 	/* Every segment of the real chain went back to the pool. */
@@ -261,7 +267,7 @@ test_lying_chain_not_walked(void **state)
 	check_bad_chain_dropped(&h, m);
 
 	check_queue_still_works(&h);
-	assert_int_equal(cnt(&h, VHF_VQ_CNT_drop_bad_chain), 5);
+	assert_int_equal(pmd_cnt(&h, VHF_PMD_CNT_drop_bad_chain), 5);
 	vhf_pmd_harness_fini(&h);
 }
 
@@ -356,7 +362,7 @@ test_rewritten_frame_metadata_matches_bytes(void **state)
 	/* The guest did rewrite its frame while the host was at it. */
 	assert_true(rewrites >= 1);
 	if (n == 0) {
-		assert_int_equal(cnt(&h, VHF_VQ_CNT_drop_bad_offload), 1);
+		assert_int_equal(pmd_cnt(&h, VHF_PMD_CNT_drop_bad_offload), 1);
 	} else {
 		struct rte_mbuf *m = pkts[0];
 

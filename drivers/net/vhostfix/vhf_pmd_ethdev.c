@@ -419,9 +419,9 @@ vhf_stats_get(struct rte_eth_dev *dev, struct rte_eth_stats *stats)
 
 		stats->ipackets += pkts;
 		stats->ibytes += bytes;
-		stats->rx_nombuf += vhf_queue_counter(q, VHF_VQ_CNT_drop_no_mbuf);
+		stats->rx_nombuf += vhf_queue_pmd_counter(q, VHF_PMD_CNT_drop_no_mbuf);
 		stats->ierrors += vhf_queue_counter(q, VHF_VQ_CNT_err_hdr) +
-				  vhf_queue_counter(q, VHF_VQ_CNT_drop_too_long);
+				  vhf_queue_pmd_counter(q, VHF_PMD_CNT_drop_too_long);
 		if (i < RTE_ETHDEV_QUEUE_STAT_CNTRS) {
 			stats->q_ipackets[i] = pkts;
 			stats->q_ibytes[i] = bytes;
@@ -433,7 +433,7 @@ vhf_stats_get(struct rte_eth_dev *dev, struct rte_eth_stats *stats)
 		uint64_t bytes = vhf_queue_counter(q, VHF_VQ_CNT_bytes);
 		uint64_t drops = vhf_queue_counter(q, VHF_VQ_CNT_drop_too_big) +
 				 vhf_queue_counter(q, VHF_VQ_CNT_drop_broken) +
-				 vhf_queue_counter(q, VHF_VQ_CNT_drop_bad_chain);
+				 vhf_queue_pmd_counter(q, VHF_PMD_CNT_drop_bad_chain);
 
 		stats->opackets += pkts;
 		stats->obytes += bytes;
@@ -454,6 +454,8 @@ vhf_queue_stats_reset(struct vhf_pmd_queue *q)
 
 	for (c = 0; c < VHF_VQ_CNT_MAX; c++)
 		q->cnt_reset[c] += vhf_queue_counter(q, c);
+	for (c = 0; c < VHF_PMD_CNT_MAX; c++)
+		q->pmd_cnt_reset[c] += vhf_queue_pmd_counter(q, c);
 }
 
 static int
@@ -469,20 +471,57 @@ vhf_stats_reset(struct rte_eth_dev *dev)
 	return 0;
 }
 
-/* xstats: every lib/ counter of every configured queue, rx queues first. */
+/* xstats: every counter of every configured queue, rx queues first, "<rx|tx>_q<N>_<name>". */
+
+const char *const vhf_pmd_counter_names[VHF_PMD_CNT_MAX] = {
+#define VHF_X_NAME(name, str, after) [VHF_PMD_CNT_##name] = str,
+	VHF_PMD_COUNTERS(VHF_X_NAME)
+#undef VHF_X_NAME
+};
+
+/* Which lib/ counter each PMD counter follows in the xstats. */
+static const enum vhf_vq_counter vhf_pmd_counter_after[VHF_PMD_CNT_MAX] = {
+#define VHF_X_AFTER(name, str, after) [VHF_PMD_CNT_##name] = VHF_VQ_CNT_##after,
+	VHF_PMD_COUNTERS(VHF_X_AFTER)
+#undef VHF_X_AFTER
+};
+
+/* lib/'s counters in their order, each followed by the PMD's that name it as "after". */
+void
+vhf_queue_xstats(const struct vhf_pmd_queue *q, const char **names, uint64_t *values)
+{
+	unsigned int n = 0, c, p;
+
+	for (c = 0; c < VHF_VQ_CNT_MAX; c++) {
+		if (names != NULL)
+			names[n] = vhf_vq_counter_names[c];
+		if (values != NULL)
+			values[n] = vhf_queue_counter(q, c);
+		n++;
+		for (p = 0; p < VHF_PMD_CNT_MAX; p++) {
+			if (vhf_pmd_counter_after[p] != c)
+				continue;
+			if (names != NULL)
+				names[n] = vhf_pmd_counter_names[p];
+			if (values != NULL)
+				values[n] = vhf_queue_pmd_counter(q, p);
+			n++;
+		}
+	}
+}
+
 static unsigned int
 vhf_xstats_count(const struct rte_eth_dev *dev)
 {
-	return (dev->data->nb_rx_queues + dev->data->nb_tx_queues) * VHF_VQ_CNT_MAX;
+	return (dev->data->nb_rx_queues + dev->data->nb_tx_queues) * VHF_QUEUE_XSTATS;
 }
 
+/* The i-th configured queue in xstats order: rx queues, then tx queues. */
 static const struct vhf_pmd_queue *
-vhf_xstat_queue(const struct rte_eth_dev *dev, unsigned int i, unsigned int *c)
+vhf_xstat_queue(const struct rte_eth_dev *dev, unsigned int qi)
 {
 	const struct vhf_port *port = dev->data->dev_private;
-	unsigned int qi = i / VHF_VQ_CNT_MAX;
 
-	*c = i % VHF_VQ_CNT_MAX;
 	if (qi < dev->data->nb_rx_queues)
 		return &port->rxq[qi];
 	return &port->txq[qi - dev->data->nb_rx_queues];
@@ -493,15 +532,18 @@ vhf_xstats_get_names(struct rte_eth_dev *dev, struct rte_eth_xstat_name *names,
 		     unsigned int size)
 {
 	unsigned int n = vhf_xstats_count(dev);
+	const char *qnames[VHF_QUEUE_XSTATS];
 	unsigned int i, c;
 
 	if (names == NULL || size < n)
 		return (int)n;
-	for (i = 0; i < n; i++) {
-		const struct vhf_pmd_queue *q = vhf_xstat_queue(dev, i, &c);
+	for (i = 0; i < n; i += VHF_QUEUE_XSTATS) {
+		const struct vhf_pmd_queue *q = vhf_xstat_queue(dev, i / VHF_QUEUE_XSTATS);
 
-		snprintf(names[i].name, sizeof(names[i].name), "%s_q%u_%s",
-			 q->is_rx ? "rx" : "tx", q->qid, vhf_vq_counter_names[c]);
+		vhf_queue_xstats(q, qnames, NULL);
+		for (c = 0; c < VHF_QUEUE_XSTATS; c++)
+			snprintf(names[i + c].name, sizeof(names[i + c].name), "%s_q%u_%s",
+				 q->is_rx ? "rx" : "tx", q->qid, qnames[c]);
 	}
 	return (int)n;
 }
@@ -510,15 +552,17 @@ static int
 vhf_xstats_get(struct rte_eth_dev *dev, struct rte_eth_xstat *xstats, unsigned int size)
 {
 	unsigned int n = vhf_xstats_count(dev);
+	uint64_t values[VHF_QUEUE_XSTATS];
 	unsigned int i, c;
 
 	if (xstats == NULL || size < n)
 		return (int)n;
-	for (i = 0; i < n; i++) {
-		const struct vhf_pmd_queue *q = vhf_xstat_queue(dev, i, &c);
-
-		xstats[i].id = i;
-		xstats[i].value = vhf_queue_counter(q, c);
+	for (i = 0; i < n; i += VHF_QUEUE_XSTATS) {
+		vhf_queue_xstats(vhf_xstat_queue(dev, i / VHF_QUEUE_XSTATS), NULL, values);
+		for (c = 0; c < VHF_QUEUE_XSTATS; c++) {
+			xstats[i + c].id = i + c;
+			xstats[i + c].value = values[c];
+		}
 	}
 	return (int)n;
 }

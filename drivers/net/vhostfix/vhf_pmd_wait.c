@@ -129,17 +129,17 @@ vhf_wait_drain_kick(struct vhf_pmd_queue *q, bool woken)
 
 	if (q->kickfd >= 0 && poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLIN) &&
 	    eventfd_read(q->kickfd, &v) == 0 && v != 0) {
-		q->vq.cnt[VHF_VQ_CNT_guest_kicks] += v;
+		q->pmd_cnt[VHF_PMD_CNT_guest_kicks] += v;
 		woken = true;
 		/* The kick the start gate waits for: consumed here, so it opens here. */
 		if (q->start_gated) {
 			q->start_gated = false;
 			q->start_gate_done = true;
-			vhf_vq_count(&q->vq, VHF_VQ_CNT_start_gate_kick);
+			vhf_pmd_count(q, VHF_PMD_CNT_start_gate_kick);
 		}
 	}
 	if (q->armed && woken)
-		vhf_vq_count(&q->vq, VHF_VQ_CNT_wakeups);
+		vhf_pmd_count(q, VHF_PMD_CNT_wakeups);
 	q->armed = false;
 }
 
@@ -160,7 +160,7 @@ vhf_start_gate_open(struct vhf_pmd_queue *q)
 		return false;
 	q->start_gated = false;
 	q->start_gate_done = true;
-	vhf_vq_count(&q->vq, VHF_VQ_CNT_start_gate_timeout);
+	vhf_pmd_count(q, VHF_PMD_CNT_start_gate_timeout);
 	return true;
 }
 
