@@ -40,8 +40,6 @@
  * any mbuf is filled for it (drop_frame_too_long).
  */
 #define VHF_MAX_RX_PKTLEN VHF_NET_MAX_PKT_LEN
-/** Longest a fresh guest RX queue waits for the driver's first kick (vhf_start_gate_open()). */
-#define VHF_START_GATE_MS 1000
 
 extern int vhf_logtype;
 extern int vhf_logtype_ctrl;
@@ -97,6 +95,17 @@ extern const char *const vhf_pmd_counter_names[VHF_PMD_CNT_MAX];
 
 struct vhf_port;
 
+/*
+ * The start gate of a guest RX queue (vhf_pmd_wait.c): a fresh ring is held
+ * back until the driver's first kick on it. Written by the control path while
+ * the queue is detached, then the lcore's while attached.
+ */
+struct vhf_start_gate {
+	bool closed;       /**< nothing is delivered until the first kick, or deadline */
+	bool opened;       /**< it opened in this device life: never closes again in it */
+	uint64_t deadline; /**< timer cycles */
+};
+
 /**
  * One direction of one queue pair: an ethdev rx queue serves the guest's TX
  * virtqueue (vring 2q+1), an ethdev tx queue the guest's RX virtqueue (vring 2q).
@@ -126,16 +135,7 @@ struct vhf_pmd_queue {
 	int wake_fd;
 	bool broken_logged;        /**< the guest's misbehaviour was logged in this queue life */
 	bool armed;                /**< the last arm said "safe to sleep"; lcore only */
-	/*
-	 * Guest RX queues: the start gate (see vhf_start_gate_open()). Set by the
-	 * control path while the queue is detached, then the lcore's while attached.
-	 * start_gated: a fresh ring, nothing is delivered until the driver's first
-	 * kick on it, or start_gate_deadline (timer cycles); start_gate_done: the
-	 * gate opened in this device life (reset at new_device): never again.
-	 */
-	bool start_gated;
-	bool start_gate_done;
-	uint64_t start_gate_deadline;
+	struct vhf_start_gate start_gate; /**< guest RX queues */
 	/*
 	 * Offloads. features: negotiated, written at attach before attached is
 	 * published. rx queues: whether the application takes partial L4
@@ -237,6 +237,8 @@ int vhf_intr_setup(struct vhf_port *port);
 void vhf_intr_free(struct vhf_port *port);
 int vhf_rx_queue_intr_enable(struct rte_eth_dev *dev, uint16_t qid);
 int vhf_rx_queue_intr_disable(struct rte_eth_dev *dev, uint16_t qid);
+void vhf_start_gate_reset(struct vhf_pmd_queue *q);
+void vhf_start_gate_arm(struct vhf_pmd_queue *q);
 bool vhf_start_gate_open(struct vhf_pmd_queue *q);
 
 /* vhf_pmd_ethdev.c: a queue's counters in xstats order (names and/or values may be NULL). */
@@ -306,6 +308,16 @@ vhf_queue_leave(struct vhf_pmd_queue *q)
 {
 	/* Our ring and counter updates are visible to the control path once it sees 0. */
 	__atomic_store_n(&q->in_use, 0, __ATOMIC_RELEASE);
+}
+
+/*
+ * With q entered: true while the start gate holds a fresh guest RX ring back,
+ * nothing to be delivered to it yet. One load per burst once it is open.
+ */
+static __rte_always_inline bool
+vhf_start_gate_holds(struct vhf_pmd_queue *q)
+{
+	return unlikely(q->start_gate.closed) && !vhf_start_gate_open(q);
 }
 
 #endif /* VHF_PMD_H */

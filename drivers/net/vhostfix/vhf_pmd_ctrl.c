@@ -19,7 +19,6 @@
 #include <sys/queue.h>
 
 #include <ethdev_driver.h>
-#include <rte_cycles.h>
 #include <rte_pause.h>
 #include <rte_vhost.h>
 
@@ -180,41 +179,6 @@ vhf_port_load_mem(struct vhf_port *port)
 	return ret;
 }
 
-/*
- * The start gate of a guest RX queue (the lcore side is vhf_start_gate_open()).
- * DPDK's virtio driver posts its receive buffers in rte_eth_dev_start(), then,
- * still inside it, frees whatever the device has already used ("flush the old
- * packets", meant for a restart), and only then kicks the queue. Frames we
- * deliver in between are lost to the guest application, up to a whole ring.
- * So a ring that nothing was ever delivered to is left alone until the driver
- * kicks it once: drivers kick after their first refill, with notifications
- * enabled on a fresh ring (DPDK's virtio at the end of virtio_dev_start(),
- * Linux's virtio-net after filling in open). A driver that does not (DPDK's
- * virtio-user refills without a kick on a packed-ring reconnect) waits
- * VHF_START_GATE_MS at most, then is served as before. Once per device life: a reattach after the gate
- * opened does not close it again, as the kick it waits for was consumed.
- */
-static void
-vhf_start_gate_arm(struct vhf_pmd_queue *q)
-{
-	uint16_t last_avail, last_used, fresh = 0;
-
-	q->start_gated = false;
-	if (q->is_rx || q->start_gate_done || q->kickfd < 0)
-		return;
-	vhf_vq_get_base(&q->vq, &last_avail, &last_used);
-	/* Packed rings start with both wrap counters at 1. */
-	if (q->vq.packed)
-		fresh = (uint16_t)(1u << VHF_EVENT_WRAP_SHIFT);
-	if (last_avail != fresh || last_used != fresh) {
-		q->start_gate_done = true; /* a ring in use: the driver is running */
-		return;
-	}
-	q->start_gated = true;
-	q->start_gate_deadline = rte_get_timer_cycles() +
-				 rte_get_timer_hz() * VHF_START_GATE_MS / 1000;
-}
-
 /* Give a queue to the lcores, from librte_vhost's current view of its vring. */
 static int
 vhf_queue_attach(struct vhf_port *port, struct vhf_pmd_queue *q)
@@ -319,7 +283,7 @@ vhf_new_device(int vid)
 	port->running = true;
 	/* A new device life: its fresh guest RX rings wait for their first kick again. */
 	for (i = 0; i < port->args.queues; i++)
-		port->txq[i].start_gate_done = false;
+		vhf_start_gate_reset(&port->txq[i]);
 	vhf_port_attach_all(port);
 	pthread_mutex_unlock(&port->lock);
 	VHF_LOG(INFO, "%s: guest up (port %u, features 0x%" PRIx64 ", %s ring)", port->args.iface,
@@ -502,7 +466,7 @@ vhf_port_features(const struct vhf_port *port)
 	/*
 	 * Indirect descriptors with both layouts. (Frames once lost towards the
 	 * guest with packed + indirect were lost to the guest's own start, not to
-	 * indirect: see vhf_start_gate_arm(). The WRITE flag DPDK leaves on packed
+	 * indirect: see the start gate, vhf_pmd_wait.c. The WRITE flag DPDK leaves on packed
 	 * indirect TX entries is handled in lib/.)
 	 */
 	f |= VHF_FEATURE(VHF_F_RING_INDIRECT_DESC);

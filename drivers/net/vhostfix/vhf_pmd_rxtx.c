@@ -460,8 +460,8 @@ vhf_pmd_tx_burst(void *txq, struct rte_mbuf **pkts, uint16_t n)
 
 	if (!vhf_queue_enter(q))
 		return 0;
-	/* A guest still starting would throw away what we deliver: see vhf_start_gate_arm(). */
-	if (unlikely(q->start_gated) && !vhf_start_gate_open(q)) {
+	/* A guest still starting would throw away what we deliver: see vhf_pmd_wait.c. */
+	if (vhf_start_gate_holds(q)) {
 		vhf_queue_leave(q);
 		return 0;
 	}
