@@ -66,19 +66,27 @@ static const char *const vhf_valid_args[] = { VHF_DEVARGS(VHF_X_KEY) NULL };
 /* ---------------------------------------------------------------------------------------- */
 /* Devargs                                                                                  */
 
+/* Which of two words value is: 0 or 1, or -EINVAL (logged, naming both). */
+static int
+vhf_arg_pick(const char *key, const char *value, const char *word0, const char *word1)
+{
+	if (strcmp(value, word0) == 0)
+		return 0;
+	if (strcmp(value, word1) == 0)
+		return 1;
+	VHF_LOG(ERR, "devarg %s=%s: expected %s or %s", key, value, word0, word1);
+	return -EINVAL;
+}
+
 static int
 vhf_arg_bool(const char *key, const char *value, void *opaque)
 {
 	bool *out = opaque;
+	int v = vhf_arg_pick(key, value, "0", "1");
 
-	if (strcmp(value, "0") == 0) {
-		*out = false;
-	} else if (strcmp(value, "1") == 0) {
-		*out = true;
-	} else {
-		VHF_LOG(ERR, "devarg %s=%s: expected 0 or 1", key, value);
-		return -EINVAL;
-	}
+	if (v < 0)
+		return v;
+	*out = v == 1;
 	return 0;
 }
 
@@ -103,15 +111,11 @@ static int
 vhf_arg_notify(const char *key, const char *value, void *opaque)
 {
 	enum vhf_notify_algo *out = opaque;
+	int v = vhf_arg_pick(key, value, "fixed", "legacy");
 
-	if (strcmp(value, "fixed") == 0) {
-		*out = VHF_NOTIFY_FIXED;
-	} else if (strcmp(value, "legacy") == 0) {
-		*out = VHF_NOTIFY_LEGACY;
-	} else {
-		VHF_LOG(ERR, "devarg %s=%s: expected fixed or legacy", key, value);
-		return -EINVAL;
-	}
+	if (v < 0)
+		return v;
+	*out = v == 0 ? VHF_NOTIFY_FIXED : VHF_NOTIFY_LEGACY;
 	return 0;
 }
 
@@ -238,28 +242,30 @@ vhf_dev_configure(struct rte_eth_dev *dev)
 	return 0;
 }
 
-static int
-vhf_dev_start(struct rte_eth_dev *dev)
+/* What ethdev reports of every configured queue: started or stopped, nothing else to do. */
+static void
+vhf_queue_states_set(struct rte_eth_dev *dev, uint8_t state)
 {
 	uint16_t i;
 
 	for (i = 0; i < dev->data->nb_rx_queues; i++)
-		dev->data->rx_queue_state[i] = RTE_ETH_QUEUE_STATE_STARTED;
+		dev->data->rx_queue_state[i] = state;
 	for (i = 0; i < dev->data->nb_tx_queues; i++)
-		dev->data->tx_queue_state[i] = RTE_ETH_QUEUE_STATE_STARTED;
+		dev->data->tx_queue_state[i] = state;
+}
+
+static int
+vhf_dev_start(struct rte_eth_dev *dev)
+{
+	vhf_queue_states_set(dev, RTE_ETH_QUEUE_STATE_STARTED);
 	return 0;
 }
 
 static int
 vhf_dev_stop(struct rte_eth_dev *dev)
 {
-	uint16_t i;
-
 	/* The guest stays attached: the app simply stops calling the bursts. */
-	for (i = 0; i < dev->data->nb_rx_queues; i++)
-		dev->data->rx_queue_state[i] = RTE_ETH_QUEUE_STATE_STOPPED;
-	for (i = 0; i < dev->data->nb_tx_queues; i++)
-		dev->data->tx_queue_state[i] = RTE_ETH_QUEUE_STATE_STOPPED;
+	vhf_queue_states_set(dev, RTE_ETH_QUEUE_STATE_STOPPED);
 	return 0;
 }
 

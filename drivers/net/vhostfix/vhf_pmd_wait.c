@@ -273,27 +273,47 @@ vhf_intr_free(struct vhf_port *port)
 }
 
 /*
- * Arm the guest TX kick of rx queue qid: the application is about to sleep on
- * the queue's interrupt. If lib's recheck finds packets the guest published
- * meanwhile, wake_fd is written, so that the sleep ends at once: the standard
- * API has no way to say "do not sleep", and an application that sleeps anyway
- * must not miss them.
+ * Enter q to arm or disarm the sleep on it, having consumed what woke the last
+ * one (wake_fd, then the guest's kick, see vhf_wait_drain_kick()).
+ * @return false if no guest is attached: nothing to arm then.
  */
-int
-vhf_rx_queue_intr_enable(struct rte_eth_dev *dev, uint16_t qid)
+static bool
+vhf_wait_enter(struct vhf_pmd_queue *q)
+{
+	bool woken = vhf_wait_drain_wake(q);
+
+	if (!vhf_queue_enter(q))
+		return false;
+	vhf_wait_drain_kick(q, woken);
+	return true;
+}
+
+/*
+ * Arm (enable) or disarm (disable) the guest TX kick of rx queue qid.
+ *
+ * Arm: the application is about to sleep on the queue's interrupt. If lib's
+ * recheck finds packets the guest published meanwhile, wake_fd is written, so
+ * that the sleep ends at once: the standard API has no way to say "do not
+ * sleep", and an application that sleeps anyway must not miss them.
+ *
+ * Disarm: polling again, guest kicks would only cost it system calls. What
+ * woke the sleep is consumed (and counted) either way; the next arm rechecks
+ * the ring whatever the fds say.
+ */
+static int
+vhf_rx_queue_intr_set(struct rte_eth_dev *dev, uint16_t qid, bool arm)
 {
 	struct vhf_port *port = dev->data->dev_private;
 	struct vhf_pmd_queue *q;
-	bool woken;
 
 	if (qid >= port->args.queues)
 		return -EINVAL;
 	q = &port->rxq[qid];
-	woken = vhf_wait_drain_wake(q);
-	if (!vhf_queue_enter(q))
+	if (!vhf_wait_enter(q))
 		return 0; /* no guest: its attach writes wake_fd */
-	vhf_wait_drain_kick(q, woken);
-	if (vhf_vq_arm_kick(&q->vq))
+	if (!arm)
+		vhf_vq_disable_notify(&q->vq);
+	else if (vhf_vq_arm_kick(&q->vq))
 		q->armed = true;
 	else
 		vhf_wait_wake(q);
@@ -302,27 +322,15 @@ vhf_rx_queue_intr_enable(struct rte_eth_dev *dev, uint16_t qid)
 }
 
 int
+vhf_rx_queue_intr_enable(struct rte_eth_dev *dev, uint16_t qid)
+{
+	return vhf_rx_queue_intr_set(dev, qid, true);
+}
+
+int
 vhf_rx_queue_intr_disable(struct rte_eth_dev *dev, uint16_t qid)
 {
-	struct vhf_port *port = dev->data->dev_private;
-	struct vhf_pmd_queue *q;
-	bool woken;
-
-	if (qid >= port->args.queues)
-		return -EINVAL;
-	q = &port->rxq[qid];
-	/*
-	 * Polling again: guest kicks would only cost it system calls. What woke
-	 * the sleep is consumed here (and counted); the next enable rechecks the
-	 * ring whatever the fds say.
-	 */
-	woken = vhf_wait_drain_wake(q);
-	if (!vhf_queue_enter(q))
-		return 0;
-	vhf_wait_drain_kick(q, woken);
-	vhf_vq_disable_notify(&q->vq);
-	vhf_queue_leave(q);
-	return 0;
+	return vhf_rx_queue_intr_set(dev, qid, false);
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -368,14 +376,11 @@ rte_pmd_vhostfix_tx_wait_arm(uint16_t port_id, uint16_t queue_id, uint32_t need_
 	int err = 0;
 	struct vhf_pmd_queue *q = vhf_api_txq(port_id, queue_id, &err);
 	enum vhf_rx_status st;
-	bool woken;
 
 	if (q == NULL)
 		return err;
-	woken = vhf_wait_drain_wake(q);
-	if (!vhf_queue_enter(q))
+	if (!vhf_wait_enter(q))
 		return -ENOTCONN; /* the fd becomes readable when a guest attaches */
-	vhf_wait_drain_kick(q, woken);
 	if (vhf_start_gate_holds(q)) {
 		/* No promise of a kick to sleep on (the gate may end on its deadline): poll. */
 		vhf_queue_leave(q);
