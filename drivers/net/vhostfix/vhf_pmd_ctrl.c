@@ -466,8 +466,8 @@ vhf_port_features(const struct vhf_port *port)
 	/*
 	 * Indirect descriptors with both layouts. (Frames once lost towards the
 	 * guest with packed + indirect were lost to the guest's own start, not to
-	 * indirect: see the start gate, vhf_pmd_wait.c. The WRITE flag DPDK leaves on packed
-	 * indirect TX entries is handled in lib/.)
+	 * indirect: see the start gate in vhf_pmd_wait.c. The WRITE flag DPDK
+	 * leaves on packed indirect TX entries is handled in lib/.)
 	 */
 	f |= VHF_FEATURE(VHF_F_RING_INDIRECT_DESC);
 	if (port->args.packed)
