@@ -413,6 +413,61 @@ test_rx_pool_without_room_refused(void **state)
 	rmdir(dir);
 }
 
+/* ------------------------------------------------------------------------------------- */
+/* xstats                                                                                  */
+
+/*
+ * What users see of a queue's counters, in this order, since before the PMD
+ * kept its own counters apart from lib/'s (issue 12): scripts and dashboards
+ * read them by name, and the order is what dpdk-proc-info and the app print.
+ */
+static const char *const queue_xstat_names[] = {
+	"packets", "bytes", "guest_buffers", "calls_needed", "calls_suppressed",
+	"notify_enables", "kick_waits", "recheck_retries", "recheck_cap_hits", "drop_too_big",
+	"drop_queue_broken", "drop_no_mbuf", "err_desc_index", "err_desc_flags", "err_desc_loop",
+	"err_desc_len", "err_desc_addr", "err_desc_too_many_segments", "err_avail_idx",
+	"err_net_hdr", "drop_runt_frame", "err_desc_chain_too_long", "err_rx_buffer_too_short",
+	"budget_exhausted", "descriptors_read", "guest_kicks", "wakeups", "csum_offloaded",
+	"gso_offloaded", "csum_sw_completed", "drop_bad_offload", "drop_tso_no_guest_tso",
+	"start_gate_kick", "start_gate_timeouts", "drop_frame_too_long", "drop_bad_mbuf_chain",
+};
+
+/* A port with one queue pair: rx_q0_* then tx_q0_*, each queue's in the order above. */
+static void
+test_xstat_names_keep_their_order(void **state)
+{
+	const unsigned int per_queue = RTE_DIM(queue_xstat_names);
+	char dir[] = "/tmp/vhf-hostile.XXXXXX", args[128], sock[64], want[RTE_ETH_XSTATS_NAME_SIZE];
+	/* ethdev's own basic stats come first (rx_good_packets, ...), ours after them. */
+	struct rte_eth_xstat_name names[64 + 2 * RTE_DIM(queue_xstat_names)];
+	struct rte_eth_conf conf;
+	unsigned int i, first;
+	int n;
+	uint16_t port;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(sock, sizeof(sock), "%s/s.sock", dir);
+	snprintf(args, sizeof(args), "iface=%s", sock);
+	assert_int_equal(rte_vdev_init("net_vhostfix_xstats", args), 0);
+	assert_int_equal(rte_eth_dev_get_port_by_name("net_vhostfix_xstats", &port), 0);
+	memset(&conf, 0, sizeof(conf));
+	assert_int_equal(rte_eth_dev_configure(port, 1, 1, &conf), 0);
+	n = rte_eth_xstats_get_names(port, NULL, 0);
+	assert_in_range(n, 2 * per_queue, RTE_DIM(names));
+	assert_int_equal(rte_eth_xstats_get_names(port, names, RTE_DIM(names)), n);
+	first = (unsigned int)n - 2 * per_queue;
+	for (i = 0; i < 2 * per_queue; i++) {
+		snprintf(want, sizeof(want), "%s_q0_%s", i < per_queue ? "rx" : "tx",
+			 queue_xstat_names[i % per_queue]);
+		assert_string_equal(names[first + i].name, want);
+	}
+	assert_int_equal(rte_eth_dev_close(port), 0);
+	assert_int_equal(rte_vdev_uninit("net_vhostfix_xstats"), 0);
+	unlink(sock);
+	rmdir(dir);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -422,6 +477,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_lying_chain_not_walked),
 		cmocka_unit_test(test_rewritten_frame_metadata_matches_bytes),
 		cmocka_unit_test(test_rx_pool_without_room_refused),
+		cmocka_unit_test(test_xstat_names_keep_their_order),
 	};
 	int ret;
 
