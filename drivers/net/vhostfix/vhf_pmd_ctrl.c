@@ -86,6 +86,17 @@ vhf_port_by_vid(int vid)
 	return port;
 }
 
+/* The port a vhost-user callback is about, its lock taken; NULL if the vid is none of ours. */
+static struct vhf_port *
+vhf_port_lock_by_vid(int vid)
+{
+	struct vhf_port *port = vhf_port_by_vid(vid);
+
+	if (port != NULL)
+		pthread_mutex_lock(&port->lock);
+	return port;
+}
+
 static struct vhf_pmd_queue *
 vhf_queue_of_vring(struct vhf_port *port, uint16_t vring)
 {
@@ -268,12 +279,11 @@ vhf_port_set_link(struct vhf_port *port, bool up)
 static int
 vhf_new_device(int vid)
 {
-	struct vhf_port *port = vhf_port_by_vid(vid);
+	struct vhf_port *port = vhf_port_lock_by_vid(vid);
 	uint16_t i;
 
 	if (port == NULL)
 		return -1;
-	pthread_mutex_lock(&port->lock);
 	port->vid = vid;
 	if (rte_vhost_get_negotiated_features(vid, &port->features) != 0) {
 		pthread_mutex_unlock(&port->lock);
@@ -296,11 +306,10 @@ vhf_new_device(int vid)
 static void
 vhf_destroy_device(int vid)
 {
-	struct vhf_port *port = vhf_port_by_vid(vid);
+	struct vhf_port *port = vhf_port_lock_by_vid(vid);
 
 	if (port == NULL)
 		return;
-	pthread_mutex_lock(&port->lock);
 	/* Before returning: the library unmaps guest memory right after this. */
 	vhf_port_detach_all(port);
 	port->running = false;
@@ -312,12 +321,14 @@ vhf_destroy_device(int vid)
 static int
 vhf_vring_state_changed(int vid, uint16_t vring, int enable)
 {
-	struct vhf_port *port = vhf_port_by_vid(vid);
+	struct vhf_port *port;
 	struct vhf_pmd_queue *q;
 
-	if (port == NULL || vring >= 2 * VHF_PMD_MAX_QUEUES)
+	if (vring >= 2 * VHF_PMD_MAX_QUEUES)
 		return 0;
-	pthread_mutex_lock(&port->lock);
+	port = vhf_port_lock_by_vid(vid);
+	if (port == NULL)
+		return 0;
 	port->vring_enabled[vring] = enable != 0;
 	q = vhf_queue_of_vring(port, vring);
 	if (q != NULL && port->running) {
@@ -364,11 +375,13 @@ static enum rte_vhost_msg_result
 vhf_pre_msg(int vid, void *msg)
 {
 	const struct vhf_vu_msg *m = msg;
-	struct vhf_port *port = vhf_port_by_vid(vid);
+	struct vhf_port *port;
 
-	if (port == NULL || !vhf_msg_disrupts(m->request))
+	if (!vhf_msg_disrupts(m->request))
 		return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
-	pthread_mutex_lock(&port->lock);
+	port = vhf_port_lock_by_vid(vid);
+	if (port == NULL)
+		return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
 	/* A disable must not be undone by the reattach below, before the library reports it. */
 	if (m->request == VHF_VU_SET_VRING_ENABLE && m->state.num == 0 &&
 	    m->state.index < 2 * VHF_PMD_MAX_QUEUES)
@@ -384,11 +397,10 @@ vhf_pre_msg(int vid, void *msg)
 static enum rte_vhost_msg_result
 vhf_post_msg(int vid, void *msg __rte_unused)
 {
-	struct vhf_port *port = vhf_port_by_vid(vid);
+	struct vhf_port *port = vhf_port_lock_by_vid(vid);
 
 	if (port == NULL)
 		return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
-	pthread_mutex_lock(&port->lock);
 	if (port->reattach) {
 		port->reattach = false;
 		/* GET_VRING_BASE and RESET_OWNER stop the device: running is false then. */
@@ -427,11 +439,10 @@ vhf_new_connection(int vid)
 static void
 vhf_destroy_connection(int vid)
 {
-	struct vhf_port *port = vhf_port_by_vid(vid);
+	struct vhf_port *port = vhf_port_lock_by_vid(vid);
 
 	if (port == NULL)
 		return;
-	pthread_mutex_lock(&port->lock);
 	port->vid = -1;
 	pthread_mutex_unlock(&port->lock);
 	VHF_LOG(INFO, "%s: guest disconnected", port->args.iface);
