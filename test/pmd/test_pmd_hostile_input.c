@@ -381,6 +381,36 @@ test_rewritten_frame_metadata_matches_bytes(void **state)
 /* ------------------------------------------------------------------------------------- */
 /* Queue set-up                                                                            */
 
+/* A port of ours named name on a socket in a fresh directory dir, configured with 1+1 queues. */
+static uint16_t
+port_open(const char *name, char *dir)
+{
+	char args[128], sock[64];
+	struct rte_eth_conf conf;
+	uint16_t port;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(sock, sizeof(sock), "%s/s.sock", dir);
+	snprintf(args, sizeof(args), "iface=%s", sock);
+	assert_int_equal(rte_vdev_init(name, args), 0);
+	assert_int_equal(rte_eth_dev_get_port_by_name(name, &port), 0);
+	memset(&conf, 0, sizeof(conf));
+	assert_int_equal(rte_eth_dev_configure(port, 1, 1, &conf), 0);
+	return port;
+}
+
+static void
+port_close(const char *name, uint16_t port, const char *dir)
+{
+	char sock[64];
+
+	assert_int_equal(rte_eth_dev_close(port), 0);
+	assert_int_equal(rte_vdev_uninit(name), 0);
+	snprintf(sock, sizeof(sock), "%s/s.sock", dir);
+	unlink(sock);
+	rmdir(dir);
+}
+
 /*
  * An rx mempool whose mbufs have no byte after the headroom is refused:
  * copying a guest frame into it would take mbufs until the pool is dry.
@@ -388,29 +418,19 @@ test_rewritten_frame_metadata_matches_bytes(void **state)
 static void
 test_rx_pool_without_room_refused(void **state)
 {
-	char dir[] = "/tmp/vhf-hostile.XXXXXX", args[128], sock[64];
-	struct rte_eth_conf conf;
+	char dir[] = "/tmp/vhf-hostile.XXXXXX";
 	struct rte_mempool *tiny;
 	uint16_t port;
 
 	(void)state;
-	assert_non_null(mkdtemp(dir));
-	snprintf(sock, sizeof(sock), "%s/s.sock", dir);
-	snprintf(args, sizeof(args), "iface=%s", sock);
-	assert_int_equal(rte_vdev_init("net_vhostfix_hostile", args), 0);
-	assert_int_equal(rte_eth_dev_get_port_by_name("net_vhostfix_hostile", &port), 0);
-	memset(&conf, 0, sizeof(conf));
-	assert_int_equal(rte_eth_dev_configure(port, 1, 1, &conf), 0);
+	port = port_open("net_vhostfix_hostile", dir);
 	tiny = rte_pktmbuf_pool_create("hostile_tiny", 63, 0, 0, RTE_PKTMBUF_HEADROOM,
 				       SOCKET_ID_ANY);
 	assert_non_null(tiny);
 	assert_int_equal(rte_eth_rx_queue_setup(port, 0, 256, SOCKET_ID_ANY, NULL, tiny), -EINVAL);
 	assert_int_equal(rte_eth_rx_queue_setup(port, 0, 256, SOCKET_ID_ANY, NULL, pool), 0);
-	assert_int_equal(rte_eth_dev_close(port), 0);
-	assert_int_equal(rte_vdev_uninit("net_vhostfix_hostile"), 0);
+	port_close("net_vhostfix_hostile", port, dir);
 	rte_mempool_free(tiny);
-	unlink(sock);
-	rmdir(dir);
 }
 
 /* ------------------------------------------------------------------------------------- */
@@ -437,22 +457,15 @@ static void
 test_xstat_names_keep_their_order(void **state)
 {
 	const unsigned int per_queue = RTE_DIM(queue_xstat_names);
-	char dir[] = "/tmp/vhf-hostile.XXXXXX", args[128], sock[64], want[RTE_ETH_XSTATS_NAME_SIZE];
+	char dir[] = "/tmp/vhf-hostile.XXXXXX", want[RTE_ETH_XSTATS_NAME_SIZE];
 	/* ethdev's own basic stats come first (rx_good_packets, ...), ours after them. */
 	struct rte_eth_xstat_name names[64 + 2 * RTE_DIM(queue_xstat_names)];
-	struct rte_eth_conf conf;
 	unsigned int i, first;
 	int n;
 	uint16_t port;
 
 	(void)state;
-	assert_non_null(mkdtemp(dir));
-	snprintf(sock, sizeof(sock), "%s/s.sock", dir);
-	snprintf(args, sizeof(args), "iface=%s", sock);
-	assert_int_equal(rte_vdev_init("net_vhostfix_xstats", args), 0);
-	assert_int_equal(rte_eth_dev_get_port_by_name("net_vhostfix_xstats", &port), 0);
-	memset(&conf, 0, sizeof(conf));
-	assert_int_equal(rte_eth_dev_configure(port, 1, 1, &conf), 0);
+	port = port_open("net_vhostfix_xstats", dir);
 	n = rte_eth_xstats_get_names(port, NULL, 0);
 	assert_in_range(n, 2 * per_queue, RTE_DIM(names));
 	assert_int_equal(rte_eth_xstats_get_names(port, names, RTE_DIM(names)), n);
@@ -462,10 +475,7 @@ test_xstat_names_keep_their_order(void **state)
 			 queue_xstat_names[i % per_queue]);
 		assert_string_equal(names[first + i].name, want);
 	}
-	assert_int_equal(rte_eth_dev_close(port), 0);
-	assert_int_equal(rte_vdev_uninit("net_vhostfix_xstats"), 0);
-	unlink(sock);
-	rmdir(dir);
+	port_close("net_vhostfix_xstats", port, dir);
 }
 
 int
