@@ -73,11 +73,10 @@ enum vhf_notify_algo {
 /**
  * Per-queue counters, by reason. X(name, "xstat-name").
  * Errors that break the queue are counted once, when they happen.
- * guest_kicks and wakeups are kept by the sleeping code of the caller (the
- * PMD: kick eventfd counts it drained, sleeps that ended on an event); the
- * csum_*, gso_* and *_offload counters by whoever applies vhf_net_offload.h;
- * start_gate_* by the PMD (a fresh guest RX ring opened by the driver's first
- * kick, or by the deadline).
+ * Only what lib/ sees of the rings is counted here: a caller keeps its own
+ * counters for the rest (the PMD: mbufs, offload mapping, kicks it drained,
+ * sleeps that ended on an event). drop_too_big is also the caller's to bump
+ * for a packet it cannot hand to vhf_net_rx_enqueue() at all.
  */
 #define VHF_VQ_COUNTERS(X)                                                                         \
 	X(packets, "packets")                                                                      \
@@ -91,7 +90,6 @@ enum vhf_notify_algo {
 	X(recheck_cap, "recheck_cap_hits")                                                         \
 	X(drop_too_big, "drop_too_big")                                                            \
 	X(drop_broken, "drop_queue_broken")                                                        \
-	X(drop_no_mbuf, "drop_no_mbuf")                                                            \
 	X(err_desc_index, "err_desc_index")                                                        \
 	X(err_desc_flags, "err_desc_flags")                                                        \
 	X(err_desc_loop, "err_desc_loop")                                                          \
@@ -104,18 +102,7 @@ enum vhf_notify_algo {
 	X(err_desc_chain, "err_desc_chain_too_long")                                               \
 	X(err_rx_buf_short, "err_rx_buffer_too_short")                                             \
 	X(budget_exhausted, "budget_exhausted")                                                    \
-	X(descs_read, "descriptors_read")                                                          \
-	X(guest_kicks, "guest_kicks")                                                              \
-	X(wakeups, "wakeups")                                                                      \
-	X(csum_offloaded, "csum_offloaded")                                                        \
-	X(gso_offloaded, "gso_offloaded")                                                          \
-	X(csum_sw, "csum_sw_completed")                                                            \
-	X(drop_bad_offload, "drop_bad_offload")                                                    \
-	X(drop_no_guest_tso, "drop_tso_no_guest_tso")                                              \
-	X(start_gate_kick, "start_gate_kick")                                                      \
-	X(start_gate_timeout, "start_gate_timeouts")                                               \
-	X(drop_too_long, "drop_frame_too_long")                                                    \
-	X(drop_bad_chain, "drop_bad_mbuf_chain")
+	X(descs_read, "descriptors_read")
 
 enum vhf_vq_counter {
 #define VHF_X_ENUM(name, str) VHF_VQ_CNT_##name,

@@ -134,8 +134,8 @@ fuzz_pmd_attach(struct fuzz_ctx *ctx, struct vhf_pmd_queue *pq, unsigned int qi)
 	pq->wake_fd = -1;
 	pq->broken_logged = false;
 	pq->armed = false;
-	pq->start_gated = false;
-	pq->start_gate_done = true;
+	pq->start_gate.closed = false;
+	pq->start_gate.opened = true;
 	pq->features = 0;
 	if (port_bits & FUZZ_PMD_OFFLOADS)
 		pq->features = VHF_FEATURE(VHF_F_NET_CSUM) | VHF_FEATURE(VHF_F_NET_GUEST_CSUM) |

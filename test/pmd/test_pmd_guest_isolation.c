@@ -138,14 +138,18 @@ static struct {
 	bool live;
 } world;
 
+/* The names of a queue's counters, as vhf_queue_xstats() lists them. */
+static const char *xstat_names[VHF_QUEUE_XSTATS];
+
 /* What one run observed. */
 struct run {
 	uint32_t b_pkts[ITERATIONS];  /* packets guest B received, per iteration */
 	uint64_t b_bytes[ITERATIONS];
-	uint64_t b_from_guest_cnt[VHF_VQ_CNT_MAX];
-	uint64_t b_to_guest_cnt[VHF_VQ_CNT_MAX];
-	uint64_t a_from_guest_cnt[VHF_VQ_CNT_MAX];
-	uint64_t a_to_guest_cnt[VHF_VQ_CNT_MAX];
+	/* Each queue's counters as its xstats give them (names in xstat_names). */
+	uint64_t b_from_guest_cnt[VHF_QUEUE_XSTATS];
+	uint64_t b_to_guest_cnt[VHF_QUEUE_XSTATS];
+	uint64_t a_from_guest_cnt[VHF_QUEUE_XSTATS];
+	uint64_t a_to_guest_cnt[VHF_QUEUE_XSTATS];
 	uint64_t a_max_call_reads;    /* descriptors read by A's costliest call */
 	uint64_t a_max_call_chains;   /* case 2: chains taken by A's costliest call */
 	uint64_t b_reads;             /* descriptors read by B's calls: 0 if not counted */
@@ -571,12 +575,25 @@ run(enum hostile what, struct run *r)
 		b_receive(b, &recv_seq, &r->b_pkts[it], &r->b_bytes[it]);
 	}
 
-	memcpy(r->b_from_guest_cnt, b->from_guest.q->vq.cnt, sizeof(r->b_from_guest_cnt));
-	memcpy(r->b_to_guest_cnt, b->to_guest.q->vq.cnt, sizeof(r->b_to_guest_cnt));
-	memcpy(r->a_from_guest_cnt, a->from_guest.q->vq.cnt, sizeof(r->a_from_guest_cnt));
-	memcpy(r->a_to_guest_cnt, a->to_guest.q->vq.cnt, sizeof(r->a_to_guest_cnt));
+	vhf_queue_xstats(b->from_guest.q, xstat_names, r->b_from_guest_cnt);
+	vhf_queue_xstats(b->to_guest.q, NULL, r->b_to_guest_cnt);
+	vhf_queue_xstats(a->from_guest.q, NULL, r->a_from_guest_cnt);
+	vhf_queue_xstats(a->to_guest.q, NULL, r->a_to_guest_cnt);
 	r->b_reads = call.b_desc_reads;
 	world_fini();
+}
+
+/* The counter called name, among a queue's counters as run() copied them. */
+static uint64_t
+named(const uint64_t *cnt, const char *name)
+{
+	int c;
+
+	for (c = 0; c < VHF_QUEUE_XSTATS; c++)
+		if (strcmp(xstat_names[c], name) == 0)
+			return cnt[c];
+	fail_msg("no counter %s", name);
+	return 0;
 }
 
 /* Counters that say something went wrong: drops and guest errors. */
@@ -586,9 +603,9 @@ damage(const uint64_t *cnt)
 	uint64_t sum = 0;
 	int c;
 
-	for (c = 0; c < VHF_VQ_CNT_MAX; c++)
-		if (strncmp(vhf_vq_counter_names[c], "drop_", 5) == 0 ||
-		    strncmp(vhf_vq_counter_names[c], "err_", 4) == 0)
+	for (c = 0; c < VHF_QUEUE_XSTATS; c++)
+		if (strncmp(xstat_names[c], "drop_", 5) == 0 ||
+		    strncmp(xstat_names[c], "err_", 4) == 0)
 			sum += cnt[c];
 	return sum;
 }
@@ -608,10 +625,10 @@ check_counters_equal(const char *queue, const uint64_t *got, const uint64_t *wan
 {
 	int c;
 
-	for (c = 0; c < VHF_VQ_CNT_MAX; c++) {
+	for (c = 0; c < VHF_QUEUE_XSTATS; c++) {
 		if (got[c] == want[c])
 			continue;
-		print_message("# %s %s: %llu, with A idle %llu\n", queue, vhf_vq_counter_names[c],
+		print_message("# %s %s: %llu, with A idle %llu\n", queue, xstat_names[c],
 			      (unsigned long long)got[c], (unsigned long long)want[c]);
 		fail();
 	}
@@ -674,9 +691,9 @@ static void
 check_a_frames_dropped(const struct run *r)
 {
 	check_value("A's frames that took mbufs from the shared pool and found it dry "
-		    "(drop_no_mbuf)", r->a_from_guest_cnt[VHF_VQ_CNT_drop_no_mbuf], 0);
+		    "(drop_no_mbuf)", named(r->a_from_guest_cnt, "drop_no_mbuf"), 0);
 	check_value("A's frames dropped as too long",
-		    r->a_from_guest_cnt[VHF_VQ_CNT_drop_too_long], r->a_frames_sent);
+		    named(r->a_from_guest_cnt, "drop_frame_too_long"), r->a_frames_sent);
 }
 
 /* 1: dropped before a chain of mbufs is filled; counted as A's drop_frame_too_long. */
@@ -711,7 +728,7 @@ test_short_chains_published_during_the_call(void **state)
 	(void)state;
 	watchdog_arm(__func__);
 	isolation_case(A_SHORT_CHAINS, &r);
-	assert_true(r.a_from_guest_cnt[VHF_VQ_CNT_err_hdr] > 0);
+	assert_true(named(r.a_from_guest_cnt, "err_net_hdr") > 0);
 	print_message("# A's costliest call took %llu short chains (bound %llu)\n",
 		      (unsigned long long)r.a_max_call_chains,
 		      (unsigned long long)CALL_DESC_BOUND(RING, BURST));

@@ -55,6 +55,12 @@ cnt(const struct vhf_pmd_harness *h, enum vhf_vq_counter c)
 	return vhf_pmd_harness_cnt(h, c);
 }
 
+static uint64_t
+pmd_cnt(const struct vhf_pmd_harness *h, enum vhf_pmd_counter c)
+{
+	return vhf_pmd_harness_pmd_cnt(h, c);
+}
+
 static void
 fill(uint8_t *buf, uint32_t len, uint32_t seed)
 {
@@ -103,8 +109,8 @@ test_frame_over_max_dropped_with_one_mbuf(void **state)
 	 */
 	n = vhf_pmd_rx_burst(h.q, pkts, 2);
 	assert_int_equal(n, 0);
-	assert_int_equal(cnt(&h, VHF_VQ_CNT_drop_too_long), 2);
-	assert_int_equal(cnt(&h, VHF_VQ_CNT_drop_no_mbuf), 0);
+	assert_int_equal(pmd_cnt(&h, VHF_PMD_CNT_drop_too_long), 2);
+	assert_int_equal(pmd_cnt(&h, VHF_PMD_CNT_drop_no_mbuf), 0);
 	assert_int_equal(rte_mempool_in_use_count(pool_one), 0);
 	/* Both consumed: the guest has their buffers back. */
 	assert_int_equal(vhf_guest_tx_reclaim(h.guest), 2);
@@ -115,10 +121,10 @@ test_frame_over_max_dropped_with_one_mbuf(void **state)
 	assert_int_equal(pkts[0]->pkt_len, sizeof(small));
 	assert_int_equal(pkts[0]->nb_segs, 1);
 	assert_memory_equal(rte_pktmbuf_read(pkts[0], 0, sizeof(got), got), small, sizeof(small));
-	assert_int_equal(cnt(&h, VHF_VQ_CNT_drop_no_mbuf), 1);
+	assert_int_equal(pmd_cnt(&h, VHF_PMD_CNT_drop_no_mbuf), 1);
 	free_all(pkts, n, pool_one, 0);
 	assert_int_equal(vhf_guest_tx_reclaim(h.guest), 1);
-	assert_int_equal(cnt(&h, VHF_VQ_CNT_drop_too_long), 2);
+	assert_int_equal(pmd_cnt(&h, VHF_PMD_CNT_drop_too_long), 2);
 	assert_false(h.q->vq.broken);
 	vhf_pmd_harness_fini(&h);
 }
@@ -144,7 +150,7 @@ test_frame_at_max_delivered(void **state)
 
 	n = vhf_pmd_rx_burst(h.q, pkts, 32);
 	assert_int_equal(n, 1);
-	assert_int_equal(cnt(&h, VHF_VQ_CNT_drop_too_long), 1);
+	assert_int_equal(pmd_cnt(&h, VHF_PMD_CNT_drop_too_long), 1);
 	assert_int_equal(pkts[0]->pkt_len, VHF_MAX_RX_PKTLEN);
 	assert_memory_equal(rte_pktmbuf_read(pkts[0], 0, VHF_MAX_RX_PKTLEN, got), frame,
 			    VHF_MAX_RX_PKTLEN);
@@ -202,7 +208,7 @@ check_bad_chain_dropped(struct vhf_pmd_harness *h, struct rte_mbuf *m)
 {
 	static uint8_t got[2048];
 	unsigned int in_use = rte_mempool_in_use_count(pool);
-	uint64_t before = cnt(h, VHF_VQ_CNT_drop_bad_chain);
+	uint64_t before = pmd_cnt(h, VHF_PMD_CNT_drop_bad_chain);
 	uint16_t real = 0;
 	struct rte_mbuf *s;
 	uint32_t len;
@@ -210,7 +216,7 @@ check_bad_chain_dropped(struct vhf_pmd_harness *h, struct rte_mbuf *m)
 	for (s = m; s != NULL; s = s->next)
 		real++;
 	assert_int_equal(vhf_pmd_tx_burst(h->q, &m, 1), 1);
-	assert_int_equal(cnt(h, VHF_VQ_CNT_drop_bad_chain), before + 1);
+	assert_int_equal(pmd_cnt(h, VHF_PMD_CNT_drop_bad_chain), before + 1);
 	assert_int_equal(cnt(h, VHF_VQ_CNT_packets), 0);
 	assert_int_equal(vhf_guest_rx_get(h->guest, got, sizeof(got), &len, NULL), 0);
 	/* Every segment of the real chain went back to the pool. */
@@ -261,7 +267,7 @@ test_lying_chain_not_walked(void **state)
 	check_bad_chain_dropped(&h, m);
 
 	check_queue_still_works(&h);
-	assert_int_equal(cnt(&h, VHF_VQ_CNT_drop_bad_chain), 5);
+	assert_int_equal(pmd_cnt(&h, VHF_PMD_CNT_drop_bad_chain), 5);
 	vhf_pmd_harness_fini(&h);
 }
 
@@ -356,7 +362,7 @@ test_rewritten_frame_metadata_matches_bytes(void **state)
 	/* The guest did rewrite its frame while the host was at it. */
 	assert_true(rewrites >= 1);
 	if (n == 0) {
-		assert_int_equal(cnt(&h, VHF_VQ_CNT_drop_bad_offload), 1);
+		assert_int_equal(pmd_cnt(&h, VHF_PMD_CNT_drop_bad_offload), 1);
 	} else {
 		struct rte_mbuf *m = pkts[0];
 
@@ -375,6 +381,36 @@ test_rewritten_frame_metadata_matches_bytes(void **state)
 /* ------------------------------------------------------------------------------------- */
 /* Queue set-up                                                                            */
 
+/* A port of ours named name on a socket in a fresh directory dir, configured with 1+1 queues. */
+static uint16_t
+port_open(const char *name, char *dir)
+{
+	char args[128], sock[64];
+	struct rte_eth_conf conf;
+	uint16_t port;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(sock, sizeof(sock), "%s/s.sock", dir);
+	snprintf(args, sizeof(args), "iface=%s", sock);
+	assert_int_equal(rte_vdev_init(name, args), 0);
+	assert_int_equal(rte_eth_dev_get_port_by_name(name, &port), 0);
+	memset(&conf, 0, sizeof(conf));
+	assert_int_equal(rte_eth_dev_configure(port, 1, 1, &conf), 0);
+	return port;
+}
+
+static void
+port_close(const char *name, uint16_t port, const char *dir)
+{
+	char sock[64];
+
+	assert_int_equal(rte_eth_dev_close(port), 0);
+	assert_int_equal(rte_vdev_uninit(name), 0);
+	snprintf(sock, sizeof(sock), "%s/s.sock", dir);
+	unlink(sock);
+	rmdir(dir);
+}
+
 /*
  * An rx mempool whose mbufs have no byte after the headroom is refused:
  * copying a guest frame into it would take mbufs until the pool is dry.
@@ -382,29 +418,64 @@ test_rewritten_frame_metadata_matches_bytes(void **state)
 static void
 test_rx_pool_without_room_refused(void **state)
 {
-	char dir[] = "/tmp/vhf-hostile.XXXXXX", args[128], sock[64];
-	struct rte_eth_conf conf;
+	char dir[] = "/tmp/vhf-hostile.XXXXXX";
 	struct rte_mempool *tiny;
 	uint16_t port;
 
 	(void)state;
-	assert_non_null(mkdtemp(dir));
-	snprintf(sock, sizeof(sock), "%s/s.sock", dir);
-	snprintf(args, sizeof(args), "iface=%s", sock);
-	assert_int_equal(rte_vdev_init("net_vhostfix_hostile", args), 0);
-	assert_int_equal(rte_eth_dev_get_port_by_name("net_vhostfix_hostile", &port), 0);
-	memset(&conf, 0, sizeof(conf));
-	assert_int_equal(rte_eth_dev_configure(port, 1, 1, &conf), 0);
+	port = port_open("net_vhostfix_hostile", dir);
 	tiny = rte_pktmbuf_pool_create("hostile_tiny", 63, 0, 0, RTE_PKTMBUF_HEADROOM,
 				       SOCKET_ID_ANY);
 	assert_non_null(tiny);
 	assert_int_equal(rte_eth_rx_queue_setup(port, 0, 256, SOCKET_ID_ANY, NULL, tiny), -EINVAL);
 	assert_int_equal(rte_eth_rx_queue_setup(port, 0, 256, SOCKET_ID_ANY, NULL, pool), 0);
-	assert_int_equal(rte_eth_dev_close(port), 0);
-	assert_int_equal(rte_vdev_uninit("net_vhostfix_hostile"), 0);
+	port_close("net_vhostfix_hostile", port, dir);
 	rte_mempool_free(tiny);
-	unlink(sock);
-	rmdir(dir);
+}
+
+/* ------------------------------------------------------------------------------------- */
+/* xstats                                                                                  */
+
+/*
+ * What users see of a queue's counters, in this order, since before the PMD
+ * kept its own counters apart from lib/'s (issue 12): scripts and dashboards
+ * read them by name, and the order is what dpdk-proc-info and the app print.
+ */
+static const char *const queue_xstat_names[] = {
+	"packets", "bytes", "guest_buffers", "calls_needed", "calls_suppressed",
+	"notify_enables", "kick_waits", "recheck_retries", "recheck_cap_hits", "drop_too_big",
+	"drop_queue_broken", "drop_no_mbuf", "err_desc_index", "err_desc_flags", "err_desc_loop",
+	"err_desc_len", "err_desc_addr", "err_desc_too_many_segments", "err_avail_idx",
+	"err_net_hdr", "drop_runt_frame", "err_desc_chain_too_long", "err_rx_buffer_too_short",
+	"budget_exhausted", "descriptors_read", "guest_kicks", "wakeups", "csum_offloaded",
+	"gso_offloaded", "csum_sw_completed", "drop_bad_offload", "drop_tso_no_guest_tso",
+	"start_gate_kick", "start_gate_timeouts", "drop_frame_too_long", "drop_bad_mbuf_chain",
+};
+
+/* A port with one queue pair: rx_q0_* then tx_q0_*, each queue's in the order above. */
+static void
+test_xstat_names_keep_their_order(void **state)
+{
+	const unsigned int per_queue = RTE_DIM(queue_xstat_names);
+	char dir[] = "/tmp/vhf-hostile.XXXXXX", want[RTE_ETH_XSTATS_NAME_SIZE];
+	/* ethdev's own basic stats come first (rx_good_packets, ...), ours after them. */
+	struct rte_eth_xstat_name names[64 + 2 * RTE_DIM(queue_xstat_names)];
+	unsigned int i, first;
+	int n;
+	uint16_t port;
+
+	(void)state;
+	port = port_open("net_vhostfix_xstats", dir);
+	n = rte_eth_xstats_get_names(port, NULL, 0);
+	assert_in_range(n, 2 * per_queue, RTE_DIM(names));
+	assert_int_equal(rte_eth_xstats_get_names(port, names, RTE_DIM(names)), n);
+	first = (unsigned int)n - 2 * per_queue;
+	for (i = 0; i < 2 * per_queue; i++) {
+		snprintf(want, sizeof(want), "%s_q0_%s", i < per_queue ? "rx" : "tx",
+			 queue_xstat_names[i % per_queue]);
+		assert_string_equal(names[first + i].name, want);
+	}
+	port_close("net_vhostfix_xstats", port, dir);
 }
 
 int
@@ -416,6 +487,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_lying_chain_not_walked),
 		cmocka_unit_test(test_rewritten_frame_metadata_matches_bytes),
 		cmocka_unit_test(test_rx_pool_without_room_refused),
+		cmocka_unit_test(test_xstat_names_keep_their_order),
 	};
 	int ret;
 

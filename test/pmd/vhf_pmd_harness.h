@@ -61,11 +61,18 @@ void vhf_pmd_harness_init(struct vhf_pmd_harness *h, const char *name,
 			  struct rte_mempool *mp, uint64_t features, size_t extra_len);
 void vhf_pmd_harness_fini(struct vhf_pmd_harness *h);
 
-/** Counter c of the queue's current life. */
+/** lib/ counter c of the queue's current life. */
 static inline uint64_t
 vhf_pmd_harness_cnt(const struct vhf_pmd_harness *h, enum vhf_vq_counter c)
 {
 	return h->q->vq.cnt[c];
+}
+
+/** The PMD's counter c of the queue. */
+static inline uint64_t
+vhf_pmd_harness_pmd_cnt(const struct vhf_pmd_harness *h, enum vhf_pmd_counter c)
+{
+	return h->q->pmd_cnt[c];
 }
 
 /**

@@ -40,8 +40,6 @@
  * any mbuf is filled for it (drop_frame_too_long).
  */
 #define VHF_MAX_RX_PKTLEN VHF_NET_MAX_PKT_LEN
-/** Longest a fresh guest RX queue waits for the driver's first kick (vhf_start_gate_open()). */
-#define VHF_START_GATE_MS 1000
 
 extern int vhf_logtype;
 extern int vhf_logtype_ctrl;
@@ -53,7 +51,60 @@ extern int vhf_logtype_tx;
 #define VHF_LOG_T(type, level, fmt, ...)                                                           \
 	rte_log(RTE_LOG_##level, vhf_logtype_##type, "net_vhostfix: " fmt "\n", ##__VA_ARGS__)
 
+/*
+ * The PMD's own per-queue counters, by reason: X(name, "xstat-name", after).
+ * lib/ counts what it sees of the rings (enum vhf_vq_counter); these count what
+ * only the PMD sees: mbufs, offload mapping, sleeps on the kick fd, the start
+ * gate. after: the lib/ counter this one follows in a queue's xstats, which
+ * keep the order they had when these sat at the end of lib/'s table (all but
+ * drop_no_mbuf, which sat after drop_queue_broken).
+ *  - drop_no_mbuf: the mempool ran dry (also ethdev's rx_nombuf);
+ *  - guest_kicks, wakeups: kicks drained from the kick eventfd, sleeps that
+ *    ended on an event (vhf_pmd_wait.c);
+ *  - csum_*, gso_*, drop_bad_offload, drop_tso_no_guest_tso: the offload
+ *    mapping of vhf_pmd_rxtx.c;
+ *  - start_gate_*: how the start gate of a fresh guest RX ring opened;
+ *  - drop_frame_too_long, drop_bad_mbuf_chain: bounds of vhf_pmd_rxtx.c.
+ */
+#define VHF_PMD_COUNTERS(X)                                                                        \
+	X(drop_no_mbuf, "drop_no_mbuf", drop_broken)                                               \
+	X(guest_kicks, "guest_kicks", descs_read)                                                  \
+	X(wakeups, "wakeups", descs_read)                                                          \
+	X(csum_offloaded, "csum_offloaded", descs_read)                                            \
+	X(gso_offloaded, "gso_offloaded", descs_read)                                              \
+	X(csum_sw, "csum_sw_completed", descs_read)                                                \
+	X(drop_bad_offload, "drop_bad_offload", descs_read)                                        \
+	X(drop_no_guest_tso, "drop_tso_no_guest_tso", descs_read)                                  \
+	X(start_gate_kick, "start_gate_kick", descs_read)                                          \
+	X(start_gate_timeout, "start_gate_timeouts", descs_read)                                   \
+	X(drop_too_long, "drop_frame_too_long", descs_read)                                        \
+	X(drop_bad_chain, "drop_bad_mbuf_chain", descs_read)
+
+enum vhf_pmd_counter {
+#define VHF_X_ENUM(name, str, after) VHF_PMD_CNT_##name,
+	VHF_PMD_COUNTERS(VHF_X_ENUM)
+#undef VHF_X_ENUM
+	VHF_PMD_CNT_MAX
+};
+
+/** xstat names of the PMD's counters, indexed by enum vhf_pmd_counter. */
+extern const char *const vhf_pmd_counter_names[VHF_PMD_CNT_MAX];
+
+/** Counters of one queue in its xstats: lib/'s and the PMD's. */
+#define VHF_QUEUE_XSTATS (VHF_VQ_CNT_MAX + VHF_PMD_CNT_MAX)
+
 struct vhf_port;
+
+/*
+ * The start gate of a guest RX queue (vhf_pmd_wait.c): a fresh ring is held
+ * back until the driver's first kick on it. Written by the control path while
+ * the queue is detached, then the lcore's while attached.
+ */
+struct vhf_start_gate {
+	bool closed;       /**< nothing is delivered until the first kick, or deadline */
+	bool opened;       /**< it opened in this device life: never closes again in it */
+	uint64_t deadline; /**< timer cycles */
+};
 
 /**
  * One direction of one queue pair: an ethdev rx queue serves the guest's TX
@@ -84,16 +135,7 @@ struct vhf_pmd_queue {
 	int wake_fd;
 	bool broken_logged;        /**< the guest's misbehaviour was logged in this queue life */
 	bool armed;                /**< the last arm said "safe to sleep"; lcore only */
-	/*
-	 * Guest RX queues: the start gate (see vhf_start_gate_open()). Set by the
-	 * control path while the queue is detached, then the lcore's while attached.
-	 * start_gated: a fresh ring, nothing is delivered until the driver's first
-	 * kick on it, or start_gate_deadline (timer cycles); start_gate_done: the
-	 * gate opened in this device life (reset at new_device): never again.
-	 */
-	bool start_gated;
-	bool start_gate_done;
-	uint64_t start_gate_deadline;
+	struct vhf_start_gate start_gate; /**< guest RX queues */
 	/*
 	 * Offloads. features: negotiated, written at attach before attached is
 	 * published. rx queues: whether the application takes partial L4
@@ -109,8 +151,8 @@ struct vhf_pmd_queue {
 	struct rte_mempool *mb_pool; /**< rx queues: where packets from the guest go */
 
 	/*
-	 * Counters that survive queue lives: vq->cnt[] restarts at every attach, so
-	 * a detach folds it into cnt_saved; stats are saved + live - reset.
+	 * lib/'s counters, across queue lives: vq->cnt[] restarts at every attach,
+	 * so a detach folds it into cnt_saved; stats are saved + live - reset.
 	 */
 	uint64_t cnt_saved[VHF_VQ_CNT_MAX];
 	uint64_t cnt_reset[VHF_VQ_CNT_MAX];
@@ -120,6 +162,13 @@ struct vhf_pmd_queue {
 	 * alone (a counter going back, even to 0). Readers retry across it.
 	 */
 	uint32_t cnt_gen;
+	/*
+	 * The PMD's counters: in the queue, not in the vq, so they live as long
+	 * as the port and need no fold at detach. Written by the lcore inside
+	 * vhf_queue_enter()/leave(); stats are pmd_cnt - pmd_cnt_reset.
+	 */
+	uint64_t pmd_cnt[VHF_PMD_CNT_MAX];
+	uint64_t pmd_cnt_reset[VHF_PMD_CNT_MAX];
 
 	/** Scratch for one guest TX packet (large: kept off the lcore's stack). */
 	struct vhf_tx_pkt tx_pkt;
@@ -188,13 +237,18 @@ int vhf_intr_setup(struct vhf_port *port);
 void vhf_intr_free(struct vhf_port *port);
 int vhf_rx_queue_intr_enable(struct rte_eth_dev *dev, uint16_t qid);
 int vhf_rx_queue_intr_disable(struct rte_eth_dev *dev, uint16_t qid);
+void vhf_start_gate_reset(struct vhf_pmd_queue *q);
+void vhf_start_gate_arm(struct vhf_pmd_queue *q);
 bool vhf_start_gate_open(struct vhf_pmd_queue *q);
+
+/* vhf_pmd_ethdev.c: a queue's counters in xstats order (names and/or values may be NULL). */
+void vhf_queue_xstats(const struct vhf_pmd_queue *q, const char **names, uint64_t *values);
 
 /* vhf_pmd_rxtx.c */
 uint16_t vhf_pmd_rx_burst(void *rxq, struct rte_mbuf **pkts, uint16_t n);
 uint16_t vhf_pmd_tx_burst(void *txq, struct rte_mbuf **pkts, uint16_t n);
 
-/** Current counter c of a queue, across queue lives, since the last reset. */
+/** Current lib/ counter c of a queue, across queue lives, since the last reset. */
 static inline uint64_t
 vhf_queue_counter(const struct vhf_pmd_queue *q, enum vhf_vq_counter c)
 {
@@ -210,6 +264,21 @@ vhf_queue_counter(const struct vhf_pmd_queue *q, enum vhf_vq_counter c)
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
 	} while ((gen & 1) || gen != __atomic_load_n(&q->cnt_gen, __ATOMIC_RELAXED));
 	return v;
+}
+
+/** Current PMD counter c of a queue, since the last reset. */
+static inline uint64_t
+vhf_queue_pmd_counter(const struct vhf_pmd_queue *q, enum vhf_pmd_counter c)
+{
+	/* The lcore may be updating it: a torn view is one burst old at most. */
+	return q->pmd_cnt[c] - q->pmd_cnt_reset[c];
+}
+
+/** Count one event of the PMD's on a queue the lcore has entered. */
+static __rte_always_inline void
+vhf_pmd_count(struct vhf_pmd_queue *q, enum vhf_pmd_counter c)
+{
+	q->pmd_cnt[c]++;
 }
 
 /*
@@ -239,6 +308,16 @@ vhf_queue_leave(struct vhf_pmd_queue *q)
 {
 	/* Our ring and counter updates are visible to the control path once it sees 0. */
 	__atomic_store_n(&q->in_use, 0, __ATOMIC_RELEASE);
+}
+
+/*
+ * With q entered: true while the start gate holds a fresh guest RX ring back,
+ * nothing to be delivered to it yet. One load per burst once it is open.
+ */
+static __rte_always_inline bool
+vhf_start_gate_holds(struct vhf_pmd_queue *q)
+{
+	return unlikely(q->start_gate.closed) && !vhf_start_gate_open(q);
 }
 
 #endif /* VHF_PMD_H */

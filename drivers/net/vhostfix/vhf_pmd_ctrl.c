@@ -19,7 +19,6 @@
 #include <sys/queue.h>
 
 #include <ethdev_driver.h>
-#include <rte_cycles.h>
 #include <rte_pause.h>
 #include <rte_vhost.h>
 
@@ -84,6 +83,17 @@ vhf_port_by_vid(int vid)
 		}
 	}
 	pthread_mutex_unlock(&vhf_ports_lock);
+	return port;
+}
+
+/* The port a vhost-user callback is about, its lock taken; NULL if the vid is none of ours. */
+static struct vhf_port *
+vhf_port_lock_by_vid(int vid)
+{
+	struct vhf_port *port = vhf_port_by_vid(vid);
+
+	if (port != NULL)
+		pthread_mutex_lock(&port->lock);
 	return port;
 }
 
@@ -180,41 +190,6 @@ vhf_port_load_mem(struct vhf_port *port)
 	return ret;
 }
 
-/*
- * The start gate of a guest RX queue (the lcore side is vhf_start_gate_open()).
- * DPDK's virtio driver posts its receive buffers in rte_eth_dev_start(), then,
- * still inside it, frees whatever the device has already used ("flush the old
- * packets", meant for a restart), and only then kicks the queue. Frames we
- * deliver in between are lost to the guest application, up to a whole ring.
- * So a ring that nothing was ever delivered to is left alone until the driver
- * kicks it once: drivers kick after their first refill, with notifications
- * enabled on a fresh ring (DPDK's virtio at the end of virtio_dev_start(),
- * Linux's virtio-net after filling in open). A driver that does not (DPDK's
- * virtio-user refills without a kick on a packed-ring reconnect) waits
- * VHF_START_GATE_MS at most, then is served as before. Once per device life: a reattach after the gate
- * opened does not close it again, as the kick it waits for was consumed.
- */
-static void
-vhf_start_gate_arm(struct vhf_pmd_queue *q)
-{
-	uint16_t last_avail, last_used, fresh = 0;
-
-	q->start_gated = false;
-	if (q->is_rx || q->start_gate_done || q->kickfd < 0)
-		return;
-	vhf_vq_get_base(&q->vq, &last_avail, &last_used);
-	/* Packed rings start with both wrap counters at 1. */
-	if (q->vq.packed)
-		fresh = (uint16_t)(1u << VHF_EVENT_WRAP_SHIFT);
-	if (last_avail != fresh || last_used != fresh) {
-		q->start_gate_done = true; /* a ring in use: the driver is running */
-		return;
-	}
-	q->start_gated = true;
-	q->start_gate_deadline = rte_get_timer_cycles() +
-				 rte_get_timer_hz() * VHF_START_GATE_MS / 1000;
-}
-
 /* Give a queue to the lcores, from librte_vhost's current view of its vring. */
 static int
 vhf_queue_attach(struct vhf_port *port, struct vhf_pmd_queue *q)
@@ -304,12 +279,11 @@ vhf_port_set_link(struct vhf_port *port, bool up)
 static int
 vhf_new_device(int vid)
 {
-	struct vhf_port *port = vhf_port_by_vid(vid);
+	struct vhf_port *port = vhf_port_lock_by_vid(vid);
 	uint16_t i;
 
 	if (port == NULL)
 		return -1;
-	pthread_mutex_lock(&port->lock);
 	port->vid = vid;
 	if (rte_vhost_get_negotiated_features(vid, &port->features) != 0) {
 		pthread_mutex_unlock(&port->lock);
@@ -319,7 +293,7 @@ vhf_new_device(int vid)
 	port->running = true;
 	/* A new device life: its fresh guest RX rings wait for their first kick again. */
 	for (i = 0; i < port->args.queues; i++)
-		port->txq[i].start_gate_done = false;
+		vhf_start_gate_reset(&port->txq[i]);
 	vhf_port_attach_all(port);
 	pthread_mutex_unlock(&port->lock);
 	VHF_LOG(INFO, "%s: guest up (port %u, features 0x%" PRIx64 ", %s ring)", port->args.iface,
@@ -332,11 +306,10 @@ vhf_new_device(int vid)
 static void
 vhf_destroy_device(int vid)
 {
-	struct vhf_port *port = vhf_port_by_vid(vid);
+	struct vhf_port *port = vhf_port_lock_by_vid(vid);
 
 	if (port == NULL)
 		return;
-	pthread_mutex_lock(&port->lock);
 	/* Before returning: the library unmaps guest memory right after this. */
 	vhf_port_detach_all(port);
 	port->running = false;
@@ -348,12 +321,14 @@ vhf_destroy_device(int vid)
 static int
 vhf_vring_state_changed(int vid, uint16_t vring, int enable)
 {
-	struct vhf_port *port = vhf_port_by_vid(vid);
+	struct vhf_port *port;
 	struct vhf_pmd_queue *q;
 
-	if (port == NULL || vring >= 2 * VHF_PMD_MAX_QUEUES)
+	if (vring >= 2 * VHF_PMD_MAX_QUEUES)
 		return 0;
-	pthread_mutex_lock(&port->lock);
+	port = vhf_port_lock_by_vid(vid);
+	if (port == NULL)
+		return 0;
 	port->vring_enabled[vring] = enable != 0;
 	q = vhf_queue_of_vring(port, vring);
 	if (q != NULL && port->running) {
@@ -400,11 +375,13 @@ static enum rte_vhost_msg_result
 vhf_pre_msg(int vid, void *msg)
 {
 	const struct vhf_vu_msg *m = msg;
-	struct vhf_port *port = vhf_port_by_vid(vid);
+	struct vhf_port *port;
 
-	if (port == NULL || !vhf_msg_disrupts(m->request))
+	if (!vhf_msg_disrupts(m->request))
 		return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
-	pthread_mutex_lock(&port->lock);
+	port = vhf_port_lock_by_vid(vid);
+	if (port == NULL)
+		return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
 	/* A disable must not be undone by the reattach below, before the library reports it. */
 	if (m->request == VHF_VU_SET_VRING_ENABLE && m->state.num == 0 &&
 	    m->state.index < 2 * VHF_PMD_MAX_QUEUES)
@@ -420,11 +397,10 @@ vhf_pre_msg(int vid, void *msg)
 static enum rte_vhost_msg_result
 vhf_post_msg(int vid, void *msg __rte_unused)
 {
-	struct vhf_port *port = vhf_port_by_vid(vid);
+	struct vhf_port *port = vhf_port_lock_by_vid(vid);
 
 	if (port == NULL)
 		return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
-	pthread_mutex_lock(&port->lock);
 	if (port->reattach) {
 		port->reattach = false;
 		/* GET_VRING_BASE and RESET_OWNER stop the device: running is false then. */
@@ -463,11 +439,10 @@ vhf_new_connection(int vid)
 static void
 vhf_destroy_connection(int vid)
 {
-	struct vhf_port *port = vhf_port_by_vid(vid);
+	struct vhf_port *port = vhf_port_lock_by_vid(vid);
 
 	if (port == NULL)
 		return;
-	pthread_mutex_lock(&port->lock);
 	port->vid = -1;
 	pthread_mutex_unlock(&port->lock);
 	VHF_LOG(INFO, "%s: guest disconnected", port->args.iface);
@@ -502,8 +477,8 @@ vhf_port_features(const struct vhf_port *port)
 	/*
 	 * Indirect descriptors with both layouts. (Frames once lost towards the
 	 * guest with packed + indirect were lost to the guest's own start, not to
-	 * indirect: see vhf_start_gate_arm(). The WRITE flag DPDK leaves on packed
-	 * indirect TX entries is handled in lib/.)
+	 * indirect: see the start gate in vhf_pmd_wait.c. The WRITE flag DPDK
+	 * leaves on packed indirect TX entries is handled in lib/.)
 	 */
 	f |= VHF_FEATURE(VHF_F_RING_INDIRECT_DESC);
 	if (port->args.packed)

@@ -26,23 +26,35 @@ RTE_LOG_REGISTER_SUFFIX(vhf_logtype_ctrl, ctrl, NOTICE);
 RTE_LOG_REGISTER_SUFFIX(vhf_logtype_rx, rx, NOTICE);
 RTE_LOG_REGISTER_SUFFIX(vhf_logtype_tx, tx, NOTICE);
 
-#define VHF_ARG_IFACE "iface"
-#define VHF_ARG_QUEUES "queues"
-#define VHF_ARG_CLIENT "client"
-#define VHF_ARG_NOTIFY "notify"
-#define VHF_ARG_PACKED "packed"
-#define VHF_ARG_MRG_RXBUF "mrg_rxbuf"
-#define VHF_ARG_EVENT_IDX "event_idx"
-#define VHF_ARG_IN_ORDER "in_order"
-#define VHF_ARG_CSUM "csum"
-#define VHF_ARG_TSO "tso"
-#define VHF_ARG_MAC "mac"
+/*
+ * The devargs: X(key, "<value>", parser). The parser fills the field of
+ * struct vhf_port_args named after the key. The accepted keys, the parse, the
+ * list in the unknown-key error and the PMD's parameter string all come from
+ * here. VHF_DEVARGS_SEP() gives the first row its own macro, for the lists
+ * whose items a separator joins.
+ */
+#define VHF_DEVARGS_SEP(FIRST, X)                                                                  \
+	FIRST(iface, "<path>", vhf_arg_iface)                                                      \
+	X(queues, "<int>", vhf_arg_queues)                                                         \
+	X(client, "<0|1>", vhf_arg_bool)                                                           \
+	X(notify, "<fixed|legacy>", vhf_arg_notify)                                                \
+	X(packed, "<0|1>", vhf_arg_bool)                                                           \
+	X(mrg_rxbuf, "<0|1>", vhf_arg_bool)                                                        \
+	X(event_idx, "<0|1>", vhf_arg_bool)                                                        \
+	X(in_order, "<0|1>", vhf_arg_bool)                                                         \
+	X(csum, "<0|1>", vhf_arg_bool)                                                             \
+	X(tso, "<0|1>", vhf_arg_bool)                                                              \
+	X(mac, "<xx:xx:xx:xx:xx:xx>", vhf_arg_mac)
+#define VHF_DEVARGS(X) VHF_DEVARGS_SEP(X, X)
 
-static const char *const vhf_valid_args[] = {
-	VHF_ARG_IFACE, VHF_ARG_QUEUES, VHF_ARG_CLIENT, VHF_ARG_NOTIFY, VHF_ARG_PACKED,
-	VHF_ARG_MRG_RXBUF, VHF_ARG_EVENT_IDX, VHF_ARG_IN_ORDER, VHF_ARG_CSUM, VHF_ARG_TSO,
-	VHF_ARG_MAC, NULL,
-};
+#define VHF_X_KEY(key, value, parser) #key,
+static const char *const vhf_valid_args[] = { VHF_DEVARGS(VHF_X_KEY) NULL };
+#undef VHF_X_KEY
+
+/* "iface, queues, ...", for the unknown-key error. */
+#define VHF_X_KEY_FIRST(key, value, parser) #key
+#define VHF_X_KEY_NEXT(key, value, parser) ", " #key
+#define VHF_DEVARG_KEYS VHF_DEVARGS_SEP(VHF_X_KEY_FIRST, VHF_X_KEY_NEXT)
 
 /*
  * What a frame carries besides its MTU's worth: the Ethernet header and one
@@ -54,19 +66,27 @@ static const char *const vhf_valid_args[] = {
 /* ---------------------------------------------------------------------------------------- */
 /* Devargs                                                                                  */
 
+/* Which of two words value is: 0 or 1, or -EINVAL (logged, naming both). */
+static int
+vhf_arg_pick(const char *key, const char *value, const char *word0, const char *word1)
+{
+	if (strcmp(value, word0) == 0)
+		return 0;
+	if (strcmp(value, word1) == 0)
+		return 1;
+	VHF_LOG(ERR, "devarg %s=%s: expected %s or %s", key, value, word0, word1);
+	return -EINVAL;
+}
+
 static int
 vhf_arg_bool(const char *key, const char *value, void *opaque)
 {
 	bool *out = opaque;
+	int v = vhf_arg_pick(key, value, "0", "1");
 
-	if (strcmp(value, "0") == 0) {
-		*out = false;
-	} else if (strcmp(value, "1") == 0) {
-		*out = true;
-	} else {
-		VHF_LOG(ERR, "devarg %s=%s: expected 0 or 1", key, value);
-		return -EINVAL;
-	}
+	if (v < 0)
+		return v;
+	*out = v == 1;
 	return 0;
 }
 
@@ -91,31 +111,25 @@ static int
 vhf_arg_notify(const char *key, const char *value, void *opaque)
 {
 	enum vhf_notify_algo *out = opaque;
+	int v = vhf_arg_pick(key, value, "fixed", "legacy");
 
-	if (strcmp(value, "fixed") == 0) {
-		*out = VHF_NOTIFY_FIXED;
-	} else if (strcmp(value, "legacy") == 0) {
-		*out = VHF_NOTIFY_LEGACY;
-	} else {
-		VHF_LOG(ERR, "devarg %s=%s: expected fixed or legacy", key, value);
-		return -EINVAL;
-	}
+	if (v < 0)
+		return v;
+	*out = v == 0 ? VHF_NOTIFY_FIXED : VHF_NOTIFY_LEGACY;
 	return 0;
 }
 
 static int
 vhf_arg_mac(const char *key, const char *value, void *opaque)
 {
-	struct vhf_port_args *args = opaque;
+	struct rte_ether_addr *out = opaque;
 
 	/* A port's own address: unicast, and not all zeros. */
-	if (rte_ether_unformat_addr(value, &args->mac) != 0 ||
-	    !rte_is_valid_assigned_ether_addr(&args->mac)) {
+	if (rte_ether_unformat_addr(value, out) != 0 || !rte_is_valid_assigned_ether_addr(out)) {
 		VHF_LOG(ERR, "devarg %s=%s: expected a unicast, non-zero MAC address such as "
 			"02:00:00:00:00:01", key, value);
 		return -EINVAL;
 	}
-	args->mac_set = true;
 	return 0;
 }
 
@@ -131,6 +145,20 @@ vhf_arg_iface(const char *key, const char *value, void *opaque)
 	free(*out);
 	*out = strdup(value);
 	return *out == NULL ? -ENOMEM : 0;
+}
+
+/* Each devarg given, through its parser into its field of args. */
+static int
+vhf_process_args(struct rte_kvargs *kvlist, struct vhf_port_args *args)
+{
+#define VHF_X_PROCESS(key, value, parser)                                                          \
+	if (rte_kvargs_process(kvlist, #key, parser, &args->key) != 0)                             \
+		return -EINVAL;
+	VHF_DEVARGS(VHF_X_PROCESS)
+#undef VHF_X_PROCESS
+	/* The parser refuses an all-zero address: a zero one is "not given". */
+	args->mac_set = !rte_is_zero_ether_addr(&args->mac);
+	return 0;
 }
 
 /* Parse "key=value,..." into args, naming the devarg at fault when it fails. */
@@ -161,9 +189,8 @@ vhf_parse_args(const char *name, const char *params, struct vhf_port_args *args)
 			if (strcmp(key, vhf_valid_args[j]) == 0)
 				break;
 		if (vhf_valid_args[j] == NULL) {
-			VHF_LOG(ERR, "%s: unknown devarg '%s' (valid: iface, queues, client, "
-				"notify, packed, mrg_rxbuf, event_idx, in_order, csum, tso, mac)", name,
-				key);
+			VHF_LOG(ERR, "%s: unknown devarg '%s' (valid: %s)", name, key,
+				VHF_DEVARG_KEYS);
 			goto out;
 		}
 		if (kvlist->pairs[i].value == NULL) {
@@ -175,27 +202,17 @@ vhf_parse_args(const char *name, const char *params, struct vhf_port_args *args)
 			goto out;
 		}
 	}
-	if (rte_kvargs_count(kvlist, VHF_ARG_IFACE) != 1) {
-		VHF_LOG(ERR, "%s: devarg '%s=<socket path>' is required", name, VHF_ARG_IFACE);
+	if (rte_kvargs_count(kvlist, "iface") != 1) {
+		VHF_LOG(ERR, "%s: devarg 'iface=<socket path>' is required", name);
 		goto out;
 	}
-	if (rte_kvargs_process(kvlist, VHF_ARG_IFACE, vhf_arg_iface, &args->iface) != 0 ||
-	    rte_kvargs_process(kvlist, VHF_ARG_QUEUES, vhf_arg_queues, &args->queues) != 0 ||
-	    rte_kvargs_process(kvlist, VHF_ARG_CLIENT, vhf_arg_bool, &args->client) != 0 ||
-	    rte_kvargs_process(kvlist, VHF_ARG_NOTIFY, vhf_arg_notify, &args->notify) != 0 ||
-	    rte_kvargs_process(kvlist, VHF_ARG_PACKED, vhf_arg_bool, &args->packed) != 0 ||
-	    rte_kvargs_process(kvlist, VHF_ARG_MRG_RXBUF, vhf_arg_bool, &args->mrg_rxbuf) != 0 ||
-	    rte_kvargs_process(kvlist, VHF_ARG_EVENT_IDX, vhf_arg_bool, &args->event_idx) != 0 ||
-	    rte_kvargs_process(kvlist, VHF_ARG_IN_ORDER, vhf_arg_bool, &args->in_order) != 0 ||
-	    rte_kvargs_process(kvlist, VHF_ARG_CSUM, vhf_arg_bool, &args->csum) != 0 ||
-	    rte_kvargs_process(kvlist, VHF_ARG_TSO, vhf_arg_bool, &args->tso) != 0 ||
-	    rte_kvargs_process(kvlist, VHF_ARG_MAC, vhf_arg_mac, args) != 0) {
+	if (vhf_process_args(kvlist, args) != 0) {
 		VHF_LOG(ERR, "%s: invalid devargs '%s'", name, params);
 		goto out;
 	}
 	/* Segmentation offload without checksum offload is not a virtio combination (5.1.3.1). */
 	if (args->tso && !args->csum) {
-		VHF_LOG(ERR, "%s: devarg '%s=1' needs '%s=1'", name, VHF_ARG_TSO, VHF_ARG_CSUM);
+		VHF_LOG(ERR, "%s: devarg 'tso=1' needs 'csum=1'", name);
 		goto out;
 	}
 	ret = 0;
@@ -225,28 +242,30 @@ vhf_dev_configure(struct rte_eth_dev *dev)
 	return 0;
 }
 
-static int
-vhf_dev_start(struct rte_eth_dev *dev)
+/* What ethdev reports of every configured queue: started or stopped, nothing else to do. */
+static void
+vhf_queue_states_set(struct rte_eth_dev *dev, uint8_t state)
 {
 	uint16_t i;
 
 	for (i = 0; i < dev->data->nb_rx_queues; i++)
-		dev->data->rx_queue_state[i] = RTE_ETH_QUEUE_STATE_STARTED;
+		dev->data->rx_queue_state[i] = state;
 	for (i = 0; i < dev->data->nb_tx_queues; i++)
-		dev->data->tx_queue_state[i] = RTE_ETH_QUEUE_STATE_STARTED;
+		dev->data->tx_queue_state[i] = state;
+}
+
+static int
+vhf_dev_start(struct rte_eth_dev *dev)
+{
+	vhf_queue_states_set(dev, RTE_ETH_QUEUE_STATE_STARTED);
 	return 0;
 }
 
 static int
 vhf_dev_stop(struct rte_eth_dev *dev)
 {
-	uint16_t i;
-
 	/* The guest stays attached: the app simply stops calling the bursts. */
-	for (i = 0; i < dev->data->nb_rx_queues; i++)
-		dev->data->rx_queue_state[i] = RTE_ETH_QUEUE_STATE_STOPPED;
-	for (i = 0; i < dev->data->nb_tx_queues; i++)
-		dev->data->tx_queue_state[i] = RTE_ETH_QUEUE_STATE_STOPPED;
+	vhf_queue_states_set(dev, RTE_ETH_QUEUE_STATE_STOPPED);
 	return 0;
 }
 
@@ -406,9 +425,9 @@ vhf_stats_get(struct rte_eth_dev *dev, struct rte_eth_stats *stats)
 
 		stats->ipackets += pkts;
 		stats->ibytes += bytes;
-		stats->rx_nombuf += vhf_queue_counter(q, VHF_VQ_CNT_drop_no_mbuf);
+		stats->rx_nombuf += vhf_queue_pmd_counter(q, VHF_PMD_CNT_drop_no_mbuf);
 		stats->ierrors += vhf_queue_counter(q, VHF_VQ_CNT_err_hdr) +
-				  vhf_queue_counter(q, VHF_VQ_CNT_drop_too_long);
+				  vhf_queue_pmd_counter(q, VHF_PMD_CNT_drop_too_long);
 		if (i < RTE_ETHDEV_QUEUE_STAT_CNTRS) {
 			stats->q_ipackets[i] = pkts;
 			stats->q_ibytes[i] = bytes;
@@ -420,7 +439,7 @@ vhf_stats_get(struct rte_eth_dev *dev, struct rte_eth_stats *stats)
 		uint64_t bytes = vhf_queue_counter(q, VHF_VQ_CNT_bytes);
 		uint64_t drops = vhf_queue_counter(q, VHF_VQ_CNT_drop_too_big) +
 				 vhf_queue_counter(q, VHF_VQ_CNT_drop_broken) +
-				 vhf_queue_counter(q, VHF_VQ_CNT_drop_bad_chain);
+				 vhf_queue_pmd_counter(q, VHF_PMD_CNT_drop_bad_chain);
 
 		stats->opackets += pkts;
 		stats->obytes += bytes;
@@ -441,6 +460,8 @@ vhf_queue_stats_reset(struct vhf_pmd_queue *q)
 
 	for (c = 0; c < VHF_VQ_CNT_MAX; c++)
 		q->cnt_reset[c] += vhf_queue_counter(q, c);
+	for (c = 0; c < VHF_PMD_CNT_MAX; c++)
+		q->pmd_cnt_reset[c] += vhf_queue_pmd_counter(q, c);
 }
 
 static int
@@ -456,20 +477,57 @@ vhf_stats_reset(struct rte_eth_dev *dev)
 	return 0;
 }
 
-/* xstats: every lib/ counter of every configured queue, rx queues first. */
+/* xstats: every counter of every configured queue, rx queues first, "<rx|tx>_q<N>_<name>". */
+
+const char *const vhf_pmd_counter_names[VHF_PMD_CNT_MAX] = {
+#define VHF_X_NAME(name, str, after) [VHF_PMD_CNT_##name] = str,
+	VHF_PMD_COUNTERS(VHF_X_NAME)
+#undef VHF_X_NAME
+};
+
+/* Which lib/ counter each PMD counter follows in the xstats. */
+static const enum vhf_vq_counter vhf_pmd_counter_after[VHF_PMD_CNT_MAX] = {
+#define VHF_X_AFTER(name, str, after) [VHF_PMD_CNT_##name] = VHF_VQ_CNT_##after,
+	VHF_PMD_COUNTERS(VHF_X_AFTER)
+#undef VHF_X_AFTER
+};
+
+/* lib/'s counters in their order, each followed by the PMD's that name it as "after". */
+void
+vhf_queue_xstats(const struct vhf_pmd_queue *q, const char **names, uint64_t *values)
+{
+	unsigned int n = 0, c, p;
+
+	for (c = 0; c < VHF_VQ_CNT_MAX; c++) {
+		if (names != NULL)
+			names[n] = vhf_vq_counter_names[c];
+		if (values != NULL)
+			values[n] = vhf_queue_counter(q, c);
+		n++;
+		for (p = 0; p < VHF_PMD_CNT_MAX; p++) {
+			if (vhf_pmd_counter_after[p] != c)
+				continue;
+			if (names != NULL)
+				names[n] = vhf_pmd_counter_names[p];
+			if (values != NULL)
+				values[n] = vhf_queue_pmd_counter(q, p);
+			n++;
+		}
+	}
+}
+
 static unsigned int
 vhf_xstats_count(const struct rte_eth_dev *dev)
 {
-	return (dev->data->nb_rx_queues + dev->data->nb_tx_queues) * VHF_VQ_CNT_MAX;
+	return (dev->data->nb_rx_queues + dev->data->nb_tx_queues) * VHF_QUEUE_XSTATS;
 }
 
+/* The i-th configured queue in xstats order: rx queues, then tx queues. */
 static const struct vhf_pmd_queue *
-vhf_xstat_queue(const struct rte_eth_dev *dev, unsigned int i, unsigned int *c)
+vhf_xstat_queue(const struct rte_eth_dev *dev, unsigned int qi)
 {
 	const struct vhf_port *port = dev->data->dev_private;
-	unsigned int qi = i / VHF_VQ_CNT_MAX;
 
-	*c = i % VHF_VQ_CNT_MAX;
 	if (qi < dev->data->nb_rx_queues)
 		return &port->rxq[qi];
 	return &port->txq[qi - dev->data->nb_rx_queues];
@@ -480,15 +538,18 @@ vhf_xstats_get_names(struct rte_eth_dev *dev, struct rte_eth_xstat_name *names,
 		     unsigned int size)
 {
 	unsigned int n = vhf_xstats_count(dev);
+	const char *qnames[VHF_QUEUE_XSTATS];
 	unsigned int i, c;
 
 	if (names == NULL || size < n)
 		return (int)n;
-	for (i = 0; i < n; i++) {
-		const struct vhf_pmd_queue *q = vhf_xstat_queue(dev, i, &c);
+	for (i = 0; i < n; i += VHF_QUEUE_XSTATS) {
+		const struct vhf_pmd_queue *q = vhf_xstat_queue(dev, i / VHF_QUEUE_XSTATS);
 
-		snprintf(names[i].name, sizeof(names[i].name), "%s_q%u_%s",
-			 q->is_rx ? "rx" : "tx", q->qid, vhf_vq_counter_names[c]);
+		vhf_queue_xstats(q, qnames, NULL);
+		for (c = 0; c < VHF_QUEUE_XSTATS; c++)
+			snprintf(names[i + c].name, sizeof(names[i + c].name), "%s_q%u_%s",
+				 q->is_rx ? "rx" : "tx", q->qid, qnames[c]);
 	}
 	return (int)n;
 }
@@ -497,15 +558,17 @@ static int
 vhf_xstats_get(struct rte_eth_dev *dev, struct rte_eth_xstat *xstats, unsigned int size)
 {
 	unsigned int n = vhf_xstats_count(dev);
+	uint64_t values[VHF_QUEUE_XSTATS];
 	unsigned int i, c;
 
 	if (xstats == NULL || size < n)
 		return (int)n;
-	for (i = 0; i < n; i++) {
-		const struct vhf_pmd_queue *q = vhf_xstat_queue(dev, i, &c);
-
-		xstats[i].id = i;
-		xstats[i].value = vhf_queue_counter(q, c);
+	for (i = 0; i < n; i += VHF_QUEUE_XSTATS) {
+		vhf_queue_xstats(vhf_xstat_queue(dev, i / VHF_QUEUE_XSTATS), NULL, values);
+		for (c = 0; c < VHF_QUEUE_XSTATS; c++) {
+			xstats[i + c].id = i + c;
+			xstats[i + c].value = values[c];
+		}
 	}
 	return (int)n;
 }
@@ -748,15 +811,7 @@ static struct rte_vdev_driver vhf_vdev_driver = {
 };
 
 RTE_PMD_REGISTER_VDEV(net_vhostfix, vhf_vdev_driver);
-RTE_PMD_REGISTER_PARAM_STRING(net_vhostfix,
-	"iface=<path> "
-	"queues=<int> "
-	"client=<0|1> "
-	"notify=<fixed|legacy> "
-	"packed=<0|1> "
-	"mrg_rxbuf=<0|1> "
-	"event_idx=<0|1> "
-	"in_order=<0|1> "
-	"csum=<0|1> "
-	"tso=<0|1> "
-	"mac=<xx:xx:xx:xx:xx:xx>");
+/* "iface=<path> queues=<int> ...": one string literal, as the pmdinfo section wants it. */
+#define VHF_X_PARAM_FIRST(key, value, parser) #key "=" value
+#define VHF_X_PARAM_NEXT(key, value, parser) " " #key "=" value
+RTE_PMD_REGISTER_PARAM_STRING(net_vhostfix, VHF_DEVARGS_SEP(VHF_X_PARAM_FIRST, VHF_X_PARAM_NEXT));

@@ -13,7 +13,7 @@
  *  - to the guest: an mbuf chain is walked at most nb_segs segments, nb_segs
  *    bounded by the segment array, and a chain that does not end there or
  *    whose data_len do not add up to pkt_len is dropped (drop_bad_mbuf_chain).
- * These two counters are the PMD's, kept in lib/'s table until the PMD has one.
+ * These two counters are the PMD's (VHF_PMD_COUNTERS), as are the offload ones.
  *
  * Offloads (devargs csum=1, tso=1): the virtio-net header is checked and
  * translated by lib/vhf_net_offload.h; this file maps it to and from mbuf
@@ -128,8 +128,6 @@ vhf_mbuf_csum_complete(struct rte_mbuf *m, uint32_t start, uint32_t offset)
 static void
 vhf_rx_offload_apply(struct vhf_pmd_queue *q, struct rte_mbuf *m, const struct vhf_ofl_rx *ofl)
 {
-	struct vhf_vq *vq = &q->vq;
-
 	switch (ofl->csum) {
 	case VHF_OFL_CSUM_GOOD:
 		m->ol_flags |= RTE_MBUF_F_RX_L4_CKSUM_GOOD;
@@ -138,17 +136,17 @@ vhf_rx_offload_apply(struct vhf_pmd_queue *q, struct rte_mbuf *m, const struct v
 		if (q->rx_csum_offload) {
 			/* "Not correct in the data, but the integrity is verified." */
 			m->ol_flags |= RTE_MBUF_F_RX_L4_CKSUM_NONE;
-			vhf_vq_count(vq, VHF_VQ_CNT_csum_offloaded);
+			vhf_pmd_count(q, VHF_PMD_CNT_csum_offloaded);
 			break;
 		}
 		vhf_mbuf_csum_complete(m, ofl->csum_start, ofl->csum_offset);
 		m->ol_flags |= RTE_MBUF_F_RX_L4_CKSUM_GOOD;
-		vhf_vq_count(vq, VHF_VQ_CNT_csum_sw);
+		vhf_pmd_count(q, VHF_PMD_CNT_csum_sw);
 		break;
 	case VHF_OFL_CSUM_PARTIAL_OTHER:
 		/* Not a checksum the application could recognise: ours to finish. */
 		vhf_mbuf_csum_complete(m, ofl->csum_start, ofl->csum_offset);
-		vhf_vq_count(vq, VHF_VQ_CNT_csum_sw);
+		vhf_pmd_count(q, VHF_PMD_CNT_csum_sw);
 		break;
 	default:
 		break;
@@ -156,7 +154,7 @@ vhf_rx_offload_apply(struct vhf_pmd_queue *q, struct rte_mbuf *m, const struct v
 	if (ofl->gso_size != 0) {
 		m->ol_flags |= RTE_MBUF_F_RX_LRO;
 		m->tso_segsz = ofl->gso_size;
-		vhf_vq_count(vq, VHF_VQ_CNT_gso_offloaded);
+		vhf_pmd_count(q, VHF_PMD_CNT_gso_offloaded);
 	}
 }
 
@@ -235,7 +233,7 @@ vhf_pmd_rx_burst(void *rxq, struct rte_mbuf **pkts, uint16_t n)
 		if (m == NULL) {
 			m = rte_pktmbuf_alloc(q->mb_pool);
 			if (unlikely(m == NULL)) {
-				vhf_vq_count(vq, VHF_VQ_CNT_drop_no_mbuf);
+				vhf_pmd_count(q, VHF_PMD_CNT_drop_no_mbuf);
 				break;
 			}
 		}
@@ -249,7 +247,7 @@ vhf_pmd_rx_burst(void *rxq, struct rte_mbuf **pkts, uint16_t n)
 		 * delivered; m stays ours for the next one.
 		 */
 		if (unlikely(pkt->len > VHF_MAX_RX_PKTLEN)) {
-			vhf_vq_count(vq, VHF_VQ_CNT_drop_too_long);
+			vhf_pmd_count(q, VHF_PMD_CNT_drop_too_long);
 			/* A guest sending only drops must not keep us here: a budget. */
 			if (++dropped >= n)
 				break;
@@ -258,13 +256,13 @@ vhf_pmd_rx_burst(void *rxq, struct rte_mbuf **pkts, uint16_t n)
 		m = vhf_pkt_to_mbuf(q, m, pkt);
 		if (unlikely(m == NULL)) {
 			/* Taken from the ring already: it is lost, and counted. */
-			vhf_vq_count(vq, VHF_VQ_CNT_drop_no_mbuf);
+			vhf_pmd_count(q, VHF_PMD_CNT_drop_no_mbuf);
 			break;
 		}
 		/* Classified from the copy we deliver: see vhf_rx_offload(). */
 		if (unlikely(!vhf_ofl_hdr_is_plain(&pkt->hdr)) &&
 		    unlikely(!vhf_rx_offload(q, m, &pkt->hdr))) {
-			vhf_vq_count(vq, VHF_VQ_CNT_drop_bad_offload);
+			vhf_pmd_count(q, VHF_PMD_CNT_drop_bad_offload);
 			rte_pktmbuf_free(m);
 			m = NULL;
 			if (++dropped >= n)
@@ -288,6 +286,13 @@ vhf_pmd_rx_burst(void *rxq, struct rte_mbuf **pkts, uint16_t n)
 /* mbuf tx flags that need a look before the packet goes to the guest. */
 #define VHF_TX_OFL_MASK (RTE_MBUF_F_TX_L4_MASK | RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_IP_CKSUM)
 
+/*
+ * The drop reason of a packet with more segments than a batch describes: not
+ * one of the PMD's counters but lib/'s drop_too_big, which lib/ bumps for a
+ * packet too big for any guest buffer.
+ */
+#define VHF_TX_DROP_TOO_BIG VHF_PMD_CNT_MAX
+
 /* Per packet of a batch: which offload counters it adds once delivered. */
 #define VHF_TX_DID_CSUM 1
 #define VHF_TX_DID_GSO 2
@@ -301,7 +306,7 @@ vhf_pmd_rx_burst(void *rxq, struct rte_mbuf **pkts, uint16_t n)
  */
 static int
 vhf_tx_offload(const struct vhf_pmd_queue *q, struct rte_mbuf *m, struct vhf_net_hdr *hdr,
-	       uint8_t *did, enum vhf_vq_counter *drop)
+	       uint8_t *did, enum vhf_pmd_counter *drop)
 {
 	uint64_t ol = m->ol_flags;
 	struct vhf_ofl_tx req = {
@@ -314,7 +319,7 @@ vhf_tx_offload(const struct vhf_pmd_queue *q, struct rte_mbuf *m, struct vhf_net
 	struct vhf_ofl_tx_plan plan;
 	int ret;
 
-	*drop = VHF_VQ_CNT_drop_bad_offload;
+	*drop = VHF_PMD_CNT_drop_bad_offload;
 	switch (ol & RTE_MBUF_F_TX_L4_MASK) {
 	case RTE_MBUF_F_TX_L4_NO_CKSUM:
 		break;
@@ -337,7 +342,7 @@ vhf_tx_offload(const struct vhf_pmd_queue *q, struct rte_mbuf *m, struct vhf_net
 		req.flags |= VHF_OFL_TX_IP_CKSUM;
 	ret = vhf_ofl_to_guest(&req, q->features, &plan);
 	if (ret == VHF_OFL_TX_ERR_NO_TSO)
-		*drop = VHF_VQ_CNT_drop_no_guest_tso;
+		*drop = VHF_PMD_CNT_drop_no_guest_tso;
 	if (ret != 0)
 		return -1;
 
@@ -401,16 +406,16 @@ vhf_mbuf_to_segs(const struct rte_mbuf *head, struct vhf_seg *segs)
  * packet that cannot be sent: a malformed chain, or an offload request that
  * cannot be served.
  * @return packets described; 0 if the first alone has too many segments, or
- *   cannot be sent (then *drop says why, else it is VHF_VQ_CNT_drop_too_big).
+ *   cannot be sent (then *drop says why, else it is VHF_TX_DROP_TOO_BIG).
  */
 static inline uint16_t
 vhf_mbufs_to_pkts(const struct vhf_pmd_queue *q, struct rte_mbuf **mbufs, uint16_t n,
 		  struct vhf_rx_pkt *pkts, struct vhf_seg *segs, struct vhf_net_hdr *hdrs,
-		  uint8_t *did, enum vhf_vq_counter *drop)
+		  uint8_t *did, enum vhf_pmd_counter *drop)
 {
 	uint16_t i, nsegs = 0;
 
-	*drop = VHF_VQ_CNT_drop_too_big;
+	*drop = VHF_TX_DROP_TOO_BIG;
 	for (i = 0; i < n; i++) {
 		struct rte_mbuf *m = mbufs[i];
 
@@ -418,7 +423,7 @@ vhf_mbufs_to_pkts(const struct vhf_pmd_queue *q, struct rte_mbuf **mbufs, uint16
 			break;
 		/* First: the offload code below walks the chain by pkt_len. */
 		if (unlikely(!vhf_mbuf_to_segs(m, &segs[nsegs]))) {
-			*drop = VHF_VQ_CNT_drop_bad_chain;
+			*drop = VHF_PMD_CNT_drop_bad_chain;
 			break;
 		}
 		pkts[i].hdr = NULL;
@@ -455,13 +460,13 @@ vhf_pmd_tx_burst(void *txq, struct rte_mbuf **pkts, uint16_t n)
 
 	if (!vhf_queue_enter(q))
 		return 0;
-	/* A guest still starting would throw away what we deliver: see vhf_start_gate_arm(). */
-	if (unlikely(q->start_gated) && !vhf_start_gate_open(q)) {
+	/* A guest still starting would throw away what we deliver: see vhf_pmd_wait.c. */
+	if (vhf_start_gate_holds(q)) {
 		vhf_queue_leave(q);
 		return 0;
 	}
 	while (done < n) {
-		enum vhf_vq_counter drop;
+		enum vhf_pmd_counter drop;
 		uint16_t cnt = vhf_mbufs_to_pkts(q, &pkts[done], RTE_MIN(n - done, VHF_PMD_BATCH),
 						 batch, segs, hdrs, did, &drop);
 		uint16_t taken, i;
@@ -472,7 +477,10 @@ vhf_pmd_tx_burst(void *txq, struct rte_mbuf **pkts, uint16_t n)
 			 * it), a malformed chain, or an offload we cannot serve:
 			 * dropped, counted.
 			 */
-			vhf_vq_count(vq, drop);
+			if (drop == VHF_TX_DROP_TOO_BIG)
+				vhf_vq_count(vq, VHF_VQ_CNT_drop_too_big);
+			else
+				vhf_pmd_count(q, drop);
 			rte_pktmbuf_free(pkts[done++]);
 			continue;
 		}
@@ -483,11 +491,11 @@ vhf_pmd_tx_burst(void *txq, struct rte_mbuf **pkts, uint16_t n)
 			if (likely(did[i] == 0))
 				continue;
 			if (did[i] & VHF_TX_DID_CSUM)
-				vhf_vq_count(vq, VHF_VQ_CNT_csum_offloaded);
+				vhf_pmd_count(q, VHF_PMD_CNT_csum_offloaded);
 			if (did[i] & VHF_TX_DID_GSO)
-				vhf_vq_count(vq, VHF_VQ_CNT_gso_offloaded);
+				vhf_pmd_count(q, VHF_PMD_CNT_gso_offloaded);
 			if (did[i] & VHF_TX_DID_SW)
-				vhf_vq_count(vq, VHF_VQ_CNT_csum_sw);
+				vhf_pmd_count(q, VHF_PMD_CNT_csum_sw);
 		}
 		/* Copied into the guest (or dropped and counted): the mbufs are ours to free. */
 		rte_pktmbuf_free_bulk(&pkts[done], taken);

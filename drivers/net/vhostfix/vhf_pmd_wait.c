@@ -4,7 +4,8 @@
 
 /*
  * Sleeping without missing a kick: ethdev rx interrupts (guest TX queues) and
- * the tx-wait API of rte_pmd_vhostfix.h (guest RX queues).
+ * the tx-wait API of rte_pmd_vhostfix.h (guest RX queues). Also the start gate
+ * of guest RX queues, which waits for the driver's first kick.
  *
  * Every queue has one fd an application may sleep on for the port's whole life,
  * wait_epfd: an epoll instance holding the guest's kick eventfd of the moment
@@ -112,6 +113,8 @@ vhf_wait_drain_wake(struct vhf_pmd_queue *q)
 	return eventfd_read(q->wake_fd, &v) == 0 && v != 0;
 }
 
+static void vhf_start_gate_pass(struct vhf_pmd_queue *q, enum vhf_pmd_counter how);
+
 /*
  * With the queue entered. The eventfd's value is the number of kicks the
  * guest sent since the last drain: that is what guest_kicks counts (a queue
@@ -129,38 +132,96 @@ vhf_wait_drain_kick(struct vhf_pmd_queue *q, bool woken)
 
 	if (q->kickfd >= 0 && poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLIN) &&
 	    eventfd_read(q->kickfd, &v) == 0 && v != 0) {
-		q->vq.cnt[VHF_VQ_CNT_guest_kicks] += v;
+		q->pmd_cnt[VHF_PMD_CNT_guest_kicks] += v;
 		woken = true;
 		/* The kick the start gate waits for: consumed here, so it opens here. */
-		if (q->start_gated) {
-			q->start_gated = false;
-			q->start_gate_done = true;
-			vhf_vq_count(&q->vq, VHF_VQ_CNT_start_gate_kick);
-		}
+		if (q->start_gate.closed)
+			vhf_start_gate_pass(q, VHF_PMD_CNT_start_gate_kick);
 	}
 	if (q->armed && woken)
-		vhf_vq_count(&q->vq, VHF_VQ_CNT_wakeups);
+		vhf_pmd_count(q, VHF_PMD_CNT_wakeups);
 	q->armed = false;
 }
 
+/* ---------------------------------------------------------------------------------------- */
+/* The start gate of guest RX queues                                                        */
+
 /*
- * With the queue entered, start_gated set (see vhf_start_gate_arm() in
- * vhf_pmd_ctrl.c): has the driver kicked this fresh guest RX ring yet, or has
- * it waited long enough? Only during a guest's start, so the system call per
- * burst does not matter.
+ * DPDK's virtio driver posts its receive buffers in rte_eth_dev_start(), then,
+ * still inside it, frees whatever the device has already used ("flush the old
+ * packets", meant for a restart), and only then kicks the queue. Frames we
+ * deliver in between are lost to the guest application, up to a whole ring.
+ * So a ring that nothing was ever delivered to is left alone until the driver
+ * kicks it once: drivers kick after their first refill, with notifications
+ * enabled on a fresh ring (DPDK's virtio at the end of virtio_dev_start(),
+ * Linux's virtio-net after filling in open). A driver that does not (DPDK's
+ * virtio-user refills without a kick on a packed-ring reconnect) waits
+ * VHF_START_GATE_MS at most, then is served as before. Once per device life:
+ * a reattach after the gate opened does not close it again, as the kick it
+ * waits for was consumed.
+ *
+ * The control path resets it at new_device and arms it at every attach; the
+ * lcore opens it, in vhf_wait_drain_kick() when it drains the kick, or in
+ * vhf_start_gate_open() at the deadline.
+ */
+
+/* Longest a fresh guest RX queue waits for the driver's first kick. */
+#define VHF_START_GATE_MS 1000
+
+/* Control path, new_device: a new device life, whose fresh ring waits for a first kick again. */
+void
+vhf_start_gate_reset(struct vhf_pmd_queue *q)
+{
+	q->start_gate.opened = false;
+}
+
+/* Control path, queue detached, just before it is attached: close the gate on a fresh ring. */
+void
+vhf_start_gate_arm(struct vhf_pmd_queue *q)
+{
+	struct vhf_start_gate *gate = &q->start_gate;
+	uint16_t last_avail, last_used, fresh = 0;
+
+	gate->closed = false;
+	if (q->is_rx || gate->opened || q->kickfd < 0)
+		return;
+	vhf_vq_get_base(&q->vq, &last_avail, &last_used);
+	/* Packed rings start with both wrap counters at 1. */
+	if (q->vq.packed)
+		fresh = (uint16_t)(1u << VHF_EVENT_WRAP_SHIFT);
+	if (last_avail != fresh || last_used != fresh) {
+		gate->opened = true; /* a ring in use: the driver is running */
+		return;
+	}
+	gate->closed = true;
+	gate->deadline = rte_get_timer_cycles() + rte_get_timer_hz() * VHF_START_GATE_MS / 1000;
+}
+
+/* Lcore: open the gate for the rest of the device life, counting how (kick or timeout). */
+static void
+vhf_start_gate_pass(struct vhf_pmd_queue *q, enum vhf_pmd_counter how)
+{
+	q->start_gate.closed = false;
+	q->start_gate.opened = true;
+	vhf_pmd_count(q, how);
+}
+
+/*
+ * With the queue entered and the gate closed (vhf_start_gate_holds()): has
+ * the driver kicked this fresh guest RX ring yet, or has it waited long
+ * enough? Only during a guest's start, so the system call per burst does not
+ * matter.
  * @return true once the gate is open: deliver.
  */
 bool
 vhf_start_gate_open(struct vhf_pmd_queue *q)
 {
 	vhf_wait_drain_kick(q, false);
-	if (!q->start_gated)
+	if (!q->start_gate.closed)
 		return true;
-	if (rte_get_timer_cycles() < q->start_gate_deadline)
+	if (rte_get_timer_cycles() < q->start_gate.deadline)
 		return false;
-	q->start_gated = false;
-	q->start_gate_done = true;
-	vhf_vq_count(&q->vq, VHF_VQ_CNT_start_gate_timeout);
+	vhf_start_gate_pass(q, VHF_PMD_CNT_start_gate_timeout);
 	return true;
 }
 
@@ -212,27 +273,47 @@ vhf_intr_free(struct vhf_port *port)
 }
 
 /*
- * Arm the guest TX kick of rx queue qid: the application is about to sleep on
- * the queue's interrupt. If lib's recheck finds packets the guest published
- * meanwhile, wake_fd is written, so that the sleep ends at once: the standard
- * API has no way to say "do not sleep", and an application that sleeps anyway
- * must not miss them.
+ * Enter q to arm or disarm the sleep on it, having consumed what woke the last
+ * one (wake_fd, then the guest's kick, see vhf_wait_drain_kick()).
+ * @return false if no guest is attached: nothing to arm then.
  */
-int
-vhf_rx_queue_intr_enable(struct rte_eth_dev *dev, uint16_t qid)
+static bool
+vhf_wait_enter(struct vhf_pmd_queue *q)
+{
+	bool woken = vhf_wait_drain_wake(q);
+
+	if (!vhf_queue_enter(q))
+		return false;
+	vhf_wait_drain_kick(q, woken);
+	return true;
+}
+
+/*
+ * Arm (enable) or disarm (disable) the guest TX kick of rx queue qid.
+ *
+ * Arm: the application is about to sleep on the queue's interrupt. If lib's
+ * recheck finds packets the guest published meanwhile, wake_fd is written, so
+ * that the sleep ends at once: the standard API has no way to say "do not
+ * sleep", and an application that sleeps anyway must not miss them.
+ *
+ * Disarm: polling again, guest kicks would only cost it system calls. What
+ * woke the sleep is consumed (and counted) either way; the next arm rechecks
+ * the ring whatever the fds say.
+ */
+static int
+vhf_rx_queue_intr_set(struct rte_eth_dev *dev, uint16_t qid, bool arm)
 {
 	struct vhf_port *port = dev->data->dev_private;
 	struct vhf_pmd_queue *q;
-	bool woken;
 
 	if (qid >= port->args.queues)
 		return -EINVAL;
 	q = &port->rxq[qid];
-	woken = vhf_wait_drain_wake(q);
-	if (!vhf_queue_enter(q))
+	if (!vhf_wait_enter(q))
 		return 0; /* no guest: its attach writes wake_fd */
-	vhf_wait_drain_kick(q, woken);
-	if (vhf_vq_arm_kick(&q->vq))
+	if (!arm)
+		vhf_vq_disable_notify(&q->vq);
+	else if (vhf_vq_arm_kick(&q->vq))
 		q->armed = true;
 	else
 		vhf_wait_wake(q);
@@ -241,27 +322,15 @@ vhf_rx_queue_intr_enable(struct rte_eth_dev *dev, uint16_t qid)
 }
 
 int
+vhf_rx_queue_intr_enable(struct rte_eth_dev *dev, uint16_t qid)
+{
+	return vhf_rx_queue_intr_set(dev, qid, true);
+}
+
+int
 vhf_rx_queue_intr_disable(struct rte_eth_dev *dev, uint16_t qid)
 {
-	struct vhf_port *port = dev->data->dev_private;
-	struct vhf_pmd_queue *q;
-	bool woken;
-
-	if (qid >= port->args.queues)
-		return -EINVAL;
-	q = &port->rxq[qid];
-	/*
-	 * Polling again: guest kicks would only cost it system calls. What woke
-	 * the sleep is consumed here (and counted); the next enable rechecks the
-	 * ring whatever the fds say.
-	 */
-	woken = vhf_wait_drain_wake(q);
-	if (!vhf_queue_enter(q))
-		return 0;
-	vhf_wait_drain_kick(q, woken);
-	vhf_vq_disable_notify(&q->vq);
-	vhf_queue_leave(q);
-	return 0;
+	return vhf_rx_queue_intr_set(dev, qid, false);
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -307,15 +376,12 @@ rte_pmd_vhostfix_tx_wait_arm(uint16_t port_id, uint16_t queue_id, uint32_t need_
 	int err = 0;
 	struct vhf_pmd_queue *q = vhf_api_txq(port_id, queue_id, &err);
 	enum vhf_rx_status st;
-	bool woken;
 
 	if (q == NULL)
 		return err;
-	woken = vhf_wait_drain_wake(q);
-	if (!vhf_queue_enter(q))
+	if (!vhf_wait_enter(q))
 		return -ENOTCONN; /* the fd becomes readable when a guest attaches */
-	vhf_wait_drain_kick(q, woken);
-	if (unlikely(q->start_gated) && !vhf_start_gate_open(q)) {
+	if (vhf_start_gate_holds(q)) {
 		/* No promise of a kick to sleep on (the gate may end on its deadline): poll. */
 		vhf_queue_leave(q);
 		return -EAGAIN;
