@@ -356,34 +356,6 @@ vhf_net_rx_has_room(struct vhf_vq *vq, uint32_t need_bytes)
 	return r == VHF_RESERVE_SHORT ? status : VHF_RX_DONE;
 }
 
-int
-vhf_net_rx_avail_space(struct vhf_vq *vq, uint32_t need_bytes, uint32_t *bytes)
-{
-	struct vhf_rx_room room;
-	enum vhf_reserve r;
-	int mark = -1;
-
-	*bytes = 0;
-	if (vq->broken)
-		return -EIO;
-	if (need_bytes > VHF_NET_MAX_PKT_LEN)
-		return -EMSGSIZE;
-	vhf_vq_budget_reset(vq);
-	vhf_vq_rewind(vq, vq->last_avail, vq->avail_wrap);
-	r = vhf_rx_reserve(vq, need_bytes + vq->net_hdr_len, &room, &mark, bytes);
-	vhf_vq_rewind(vq, vq->last_avail, vq->avail_wrap);
-	if (r == VHF_RESERVE_BROKEN)
-		return -EIO;
-	if (unlikely(r == VHF_RESERVE_BUDGET)) {
-		vhf_vq_count(vq, VHF_VQ_CNT_budget_exhausted);
-		*bytes = 0;
-		return -EAGAIN;
-	}
-	if (r == VHF_RESERVE_TOO_BIG)
-		return -EMSGSIZE;
-	return mark;
-}
-
 uint32_t
 vhf_iov_copy_out(void *dst, const struct vhf_iov *iov, uint16_t niov, uint32_t skip, uint32_t len)
 {

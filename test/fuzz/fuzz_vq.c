@@ -54,6 +54,7 @@
 #include <string.h>
 
 #include "fuzz_guest.h"
+#include "vhf_net_probe.h"
 #include "vhf_net_offload.h"
 
 #define FUZZ_MAX_OPS 256
@@ -228,7 +229,7 @@ fuzz_op_has_room(struct fuzz_ctx *ctx, bool space_only)
 
 	if (!q->enabled)
 		return;
-	fuzz_call_begin(ctx, q, space_only ? "vhf_net_rx_avail_space" : "vhf_net_rx_has_room");
+	fuzz_call_begin(ctx, q, space_only ? "vhf_test_rx_avail_space" : "vhf_net_rx_has_room");
 	snap = fuzz_pre_call(ctx, q);
 	if (!space_only) {
 		enum vhf_rx_status st = vhf_net_rx_has_room(vq, need);
@@ -252,7 +253,7 @@ fuzz_op_has_room(struct fuzz_ctx *ctx, bool space_only)
 		}
 	} else {
 		uint32_t bytes = 0xffffffff;
-		int mark = vhf_net_rx_avail_space(vq, need, &bytes);
+		int mark = vhf_test_rx_avail_space(vq, need, &bytes);
 
 		fuzz_post_call(ctx, snap);
 		FUZZ_CHECK((mark == -EIO) == vq->broken);
