@@ -54,8 +54,8 @@
 #include <string.h>
 
 #include "fuzz_guest.h"
-#include "vhf_net_probe.h"
 #include "vhf_net_offload.h"
+#include "vhf_net_probe.h"
 
 #define FUZZ_MAX_OPS 256
 #define FUZZ_MAX_SEGS (FUZZ_SHAPE_SEGS_MASK + 1)
@@ -92,7 +92,7 @@ fuzz_check_tx_offload(const struct vhf_tx_pkt *pkt, uint32_t copied)
 			       VHF_OFL_HDR_MAX, pkt->len, all, &ofl) == VHF_OFL_OK &&
 	    (ofl.csum == VHF_OFL_CSUM_PARTIAL_L4 || ofl.csum == VHF_OFL_CSUM_PARTIAL_OTHER)) {
 		FUZZ_CHECK((uint32_t)ofl.csum_start + ofl.csum_offset + 2 <= pkt->len);
-		vhf_ofl_csum_complete(p, pkt->len, ofl.csum_start, ofl.csum_offset);
+		vhf_test_csum_complete(p, pkt->len, ofl.csum_start, ofl.csum_offset);
 	}
 	free(p);
 }

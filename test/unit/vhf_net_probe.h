@@ -7,11 +7,26 @@
 
 /**
  * @file
- * Entry points into lib/vhf_net.c that only tests call (vhf_net_probe.c).
- * Builds that use them compile vhf_lib_test_sources instead of vhf_lib_sources.
+ * What of lib/'s virtio-net layer only tests call. Builds that use
+ * vhf_test_rx_avail_space() compile vhf_lib_test_sources instead of
+ * vhf_lib_sources (vhf_net_probe.c).
  */
 
 #include "vhf_net.h"
+#include "vhf_net_offload.h"
+
+/**
+ * Complete a partial checksum in a flat packet, as a guest would, with lib's
+ * own sum (the PMD does the same on mbuf chains). Bounds are the caller's:
+ * start + offset + 2 <= len.
+ */
+static inline void
+vhf_test_csum_complete(uint8_t *pkt, uint32_t len, uint32_t start, uint32_t offset)
+{
+	uint16_t folded = vhf_ofl_fold(vhf_ofl_sum(pkt + start, len - start, 0));
+
+	vhf_ofl_put16(pkt + start + offset, vhf_ofl_csum_final(folded));
+}
 
 /**
  * The "avail space" step of vhf_net_rx_enqueue() on its own, without
