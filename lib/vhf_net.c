@@ -113,17 +113,30 @@ too_big:
 }
 
 /*
- * The legacy notification request: QEMU before the fix named a fresh read of
- * avail->idx (split) or its shadow position (packed), not the index the
- * decision was based on, and trusted one more look.
+ * The recheck of the never-stall rule: enable notification naming the mark the
+ * short decision was based on, full barrier, and say whether the guest
+ * published past it.
  */
-static inline int
-vhf_rx_legacy_mark(struct vhf_vq *vq, int mark)
+#ifndef VHF_TEST_BUILD
+#define vhf_rx_recheck(vq, mark) vhf_vq_enable_notify_and_check((vq), (mark))
+#else
+/*
+ * Test builds also carry VHF_NOTIFY_CONSUMED_IDX, the recheck against the
+ * consumed index that the race tests must show livelocking.
+ */
+static inline bool
+vhf_rx_recheck(struct vhf_vq *vq, int mark)
 {
-	if (vq->packed)
-		return mark;
-	return vhf_shm_load_acquire16(&vq->avail->idx);
+	if (vq->notify_algo != VHF_NOTIFY_CONSUMED_IDX)
+		return vhf_vq_enable_notify_and_check(vq, mark);
+	vhf_vq_request_notify(vq, mark);
+	vhf_shm_mb(); /* the barrier of vhf_vq_enable_notify_and_check(), same partner */
+	/* The mistake: compare with what we consumed, not with what we saw. */
+	return vhf_vq_published_since(vq, vq->packed ?
+				      vhf_mark_packed(vq->next_avail, vq->next_avail_wrap) :
+				      vq->next_avail);
 }
+#endif
 
 /*
  * Find room for need bytes, or arm the guest RX kick and say why not.
@@ -148,39 +161,10 @@ vhf_rx_make_room(struct vhf_vq *vq, uint32_t need, struct vhf_rx_room *room,
 				vhf_vq_disable_notify(vq);
 			return r;
 		}
-		switch (vq->notify_algo) {
-		case VHF_NOTIFY_LEGACY:
-			vhf_vq_request_notify(vq, vhf_rx_legacy_mark(vq, mark));
-			/* Same barrier as the fixed path: the bug is in what is rechecked. */
-			vhf_shm_mb();
-			r = vhf_rx_reserve(vq, need, room, &mark, &bytes);
-			if (r == VHF_RESERVE_OK)
-				vhf_vq_disable_notify(vq);
-			if (r != VHF_RESERVE_SHORT)
-				return r;
+		if (!vhf_rx_recheck(vq, mark)) {
 			vhf_vq_count(vq, VHF_VQ_CNT_kick_waits);
 			*status = VHF_RX_WAIT_KICK;
 			return VHF_RESERVE_SHORT;
-		case VHF_NOTIFY_CONSUMED_IDX:
-			vhf_vq_request_notify(vq, mark);
-			vhf_shm_mb(); /* as in vhf_vq_enable_notify_and_check() */
-			/* The mistake: compare with what we consumed, not with what we saw. */
-			if (!vhf_vq_published_since(vq, vq->packed ?
-						    vhf_mark_packed(vq->next_avail, vq->next_avail_wrap) :
-						    vq->next_avail)) {
-				vhf_vq_count(vq, VHF_VQ_CNT_kick_waits);
-				*status = VHF_RX_WAIT_KICK;
-				return VHF_RESERVE_SHORT;
-			}
-			break;
-		case VHF_NOTIFY_FIXED:
-		default:
-			if (!vhf_vq_enable_notify_and_check(vq, mark)) {
-				vhf_vq_count(vq, VHF_VQ_CNT_kick_waits);
-				*status = VHF_RX_WAIT_KICK;
-				return VHF_RESERVE_SHORT;
-			}
-			break;
 		}
 		vhf_vq_count(vq, VHF_VQ_CNT_recheck_retry);
 	}
@@ -191,6 +175,51 @@ vhf_rx_make_room(struct vhf_vq *vq, uint32_t need, struct vhf_rx_room *room,
 	vhf_vq_count(vq, VHF_VQ_CNT_recheck_cap);
 	*status = VHF_RX_RETRY;
 	return VHF_RESERVE_SHORT;
+}
+
+/*
+ * The legacy algorithm, QEMU before the fix, kept for the stall reproducer
+ * (--notify legacy): when short, request notification naming a fresh read of
+ * avail->idx (split) or the shadow position (packed), not the index the
+ * decision was based on, look once more, and trust that second look.
+ * Returns as vhf_rx_make_room() does; it never retries.
+ */
+static enum vhf_reserve
+vhf_rx_make_room_legacy(struct vhf_vq *vq, uint32_t need, struct vhf_rx_room *room,
+			enum vhf_rx_status *status)
+{
+	uint32_t bytes;
+	int mark;
+	enum vhf_reserve r = vhf_rx_reserve(vq, need, room, &mark, &bytes);
+
+	if (r == VHF_RESERVE_SHORT) {
+		vhf_vq_request_notify(vq, vq->packed ? mark :
+					  vhf_shm_load_acquire16(&vq->avail->idx));
+		/*
+		 * The barrier of vhf_vq_enable_notify_and_check(), same partner (the
+		 * driver's barrier before its kick decision): the bug is in what is
+		 * named and rechecked, not in the ordering.
+		 */
+		vhf_shm_mb();
+		r = vhf_rx_reserve(vq, need, room, &mark, &bytes);
+	}
+	if (r == VHF_RESERVE_OK) {
+		vhf_vq_disable_notify(vq);
+	} else if (r == VHF_RESERVE_SHORT) {
+		vhf_vq_count(vq, VHF_VQ_CNT_kick_waits);
+		*status = VHF_RX_WAIT_KICK;
+	}
+	return r;
+}
+
+/* The algorithm is the queue's, chosen at vhf_vq_init(): fixed, or legacy for the reproducer. */
+static inline enum vhf_reserve
+vhf_rx_find_room(struct vhf_vq *vq, uint32_t need, struct vhf_rx_room *room,
+		 enum vhf_rx_status *status)
+{
+	if (unlikely(vq->notify_algo == VHF_NOTIFY_LEGACY))
+		return vhf_rx_make_room_legacy(vq, need, room, status);
+	return vhf_rx_make_room(vq, need, room, status);
 }
 
 /* Scatter copy from packet segments to guest iovs; both lists are long enough. */
@@ -274,7 +303,7 @@ vhf_net_rx_enqueue(struct vhf_vq *vq, const struct vhf_rx_pkt *pkts, uint16_t n,
 			vhf_vq_count(vq, VHF_VQ_CNT_drop_too_big);
 			continue;
 		}
-		r = vhf_rx_make_room(vq, pkt->len + vq->net_hdr_len, &room, &res->status);
+		r = vhf_rx_find_room(vq, pkt->len + vq->net_hdr_len, &room, &res->status);
 		if (r == VHF_RESERVE_SHORT)
 			break;
 		if (unlikely(r == VHF_RESERVE_BUDGET)) {
@@ -315,7 +344,7 @@ vhf_net_rx_has_room(struct vhf_vq *vq, uint32_t need_bytes)
 		return VHF_RX_DONE; /* would be dropped, not waited for */
 	vhf_vq_budget_reset(vq);
 	vhf_vq_rewind(vq, vq->last_avail, vq->avail_wrap);
-	r = vhf_rx_make_room(vq, need_bytes + vq->net_hdr_len, &room, &status);
+	r = vhf_rx_find_room(vq, need_bytes + vq->net_hdr_len, &room, &status);
 	vhf_vq_rewind(vq, vq->last_avail, vq->avail_wrap);
 	if (r == VHF_RESERVE_BROKEN)
 		return VHF_RX_BROKEN;
@@ -325,34 +354,6 @@ vhf_net_rx_has_room(struct vhf_vq *vq, uint32_t need_bytes)
 	}
 	/* Room, or a packet that can never fit and will be dropped: either way, no waiting. */
 	return r == VHF_RESERVE_SHORT ? status : VHF_RX_DONE;
-}
-
-int
-vhf_net_rx_avail_space(struct vhf_vq *vq, uint32_t need_bytes, uint32_t *bytes)
-{
-	struct vhf_rx_room room;
-	enum vhf_reserve r;
-	int mark = -1;
-
-	*bytes = 0;
-	if (vq->broken)
-		return -EIO;
-	if (need_bytes > VHF_NET_MAX_PKT_LEN)
-		return -EMSGSIZE;
-	vhf_vq_budget_reset(vq);
-	vhf_vq_rewind(vq, vq->last_avail, vq->avail_wrap);
-	r = vhf_rx_reserve(vq, need_bytes + vq->net_hdr_len, &room, &mark, bytes);
-	vhf_vq_rewind(vq, vq->last_avail, vq->avail_wrap);
-	if (r == VHF_RESERVE_BROKEN)
-		return -EIO;
-	if (unlikely(r == VHF_RESERVE_BUDGET)) {
-		vhf_vq_count(vq, VHF_VQ_CNT_budget_exhausted);
-		*bytes = 0;
-		return -EAGAIN;
-	}
-	if (r == VHF_RESERVE_TOO_BIG)
-		return -EMSGSIZE;
-	return mark;
 }
 
 uint32_t

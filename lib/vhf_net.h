@@ -86,20 +86,6 @@ uint16_t vhf_net_rx_enqueue(struct vhf_vq *vq, const struct vhf_rx_pkt *pkts, ui
  */
 enum vhf_rx_status vhf_net_rx_has_room(struct vhf_vq *vq, uint32_t need_bytes);
 
-/**
- * The "avail space" step on its own, without reserving anything: walk what
- * the guest published until need_bytes (header excluded) are covered.
- *
- * @param bytes set to the buffer bytes found (header included), at most
- *   what covers the packet (UINT32_MAX if those buffers hold more).
- * @return the avail mark the answer was based on (>= 0), to pass to
- *   vhf_vq_enable_notify_and_check() when *bytes is short; -EMSGSIZE if the
- *   packet can never fit; -EAGAIN if the walk spent the call's
- *   VHF_BURST_MAX_DESC descriptor reads (no answer: poll again); -EIO if the
- *   queue is broken.
- */
-int vhf_net_rx_avail_space(struct vhf_vq *vq, uint32_t need_bytes, uint32_t *bytes);
-
 /** A guest TX packet: header and payload segments in guest memory (read them before finish). */
 struct vhf_tx_pkt {
 	struct vhf_net_hdr hdr;

@@ -139,18 +139,6 @@ vhf_ofl_put16(uint8_t *p, uint16_t v)
 	p[1] = (uint8_t)v;
 }
 
-/**
- * Complete a partial checksum in a flat packet (what the PMD does on mbuf
- * chains). Bounds are the caller's: start + offset + 2 <= len.
- */
-static inline void
-vhf_ofl_csum_complete(uint8_t *pkt, uint32_t len, uint32_t start, uint32_t offset)
-{
-	uint16_t folded = vhf_ofl_fold(vhf_ofl_sum(pkt + start, len - start, 0));
-
-	vhf_ofl_put16(pkt + start + offset, vhf_ofl_csum_final(folded));
-}
-
 /** IPv4 header checksum of l3 (ihl_len bytes), computed with its checksum field as zero. */
 static inline uint16_t
 vhf_ofl_ipv4_csum(const uint8_t *l3, uint32_t ihl_len)

@@ -28,7 +28,7 @@ vhf_vq_init(struct vhf_vq *vq, const struct vhf_vq_config *cfg)
 		return -EINVAL;
 	if (cfg->mrg_rxbuf && cfg->net_hdr_len != VHF_NET_HDR_LEN_MRG)
 		return -EINVAL;
-	if (cfg->notify_algo > VHF_NOTIFY_CONSUMED_IDX)
+	if ((unsigned int)cfg->notify_algo > VHF_NOTIFY_ALGO_LAST)
 		return -EINVAL;
 
 	if (cfg->packed) {

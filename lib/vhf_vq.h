@@ -60,14 +60,31 @@
 /** Rechecks the has-room loop makes before telling the caller to poll again. */
 #define VHF_MAX_RECHECKS 64
 
+/*
+ * Test builds: the unit tests (VHF_TEST_HOOKS), the race explorer and the
+ * fuzzers (VHF_SHM_HOOKS). Only they carry the mutations of the protocol that
+ * the tests must catch; a production build has none of their code.
+ */
+#if defined(VHF_TEST_HOOKS) || defined(VHF_SHM_HOOKS)
+#define VHF_TEST_BUILD 1
+#endif
+
 /** How the device decides it may sleep on a short RX queue. */
 enum vhf_notify_algo {
 	/** Enable naming the decision's avail mark, full barrier, recheck against the mark. */
 	VHF_NOTIFY_FIXED = 0,
 	/** QEMU before the fix: enable, check room once more, give up. Stalls. */
 	VHF_NOTIFY_LEGACY,
-	/** Recheck compares avail with the consumed index instead of the mark. Livelocks. */
+#ifdef VHF_TEST_BUILD
+	/**
+	 * Test builds only: the recheck compares avail with the consumed index
+	 * instead of the mark (Linux vhost's livelock). Livelocks.
+	 */
 	VHF_NOTIFY_CONSUMED_IDX,
+	VHF_NOTIFY_ALGO_LAST = VHF_NOTIFY_CONSUMED_IDX, /**< the last one this build knows */
+#else
+	VHF_NOTIFY_ALGO_LAST = VHF_NOTIFY_LEGACY, /**< the last one this build knows */
+#endif
 };
 
 /**

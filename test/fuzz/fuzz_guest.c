@@ -278,7 +278,8 @@ fuzz_setup_queue(struct fuzz_ctx *ctx, unsigned int qi, struct vhf_vq *vq)
 	cfg->mrg_rxbuf = !!(flags & FUZZ_Q_MRG);
 	cfg->net_hdr_len = (flags & FUZZ_Q_HDR12) || cfg->mrg_rxbuf ? VHF_NET_HDR_LEN_MRG :
 								     VHF_NET_HDR_LEN_LEGACY;
-	cfg->notify_algo = (enum vhf_notify_algo)((flags >> FUZZ_Q_ALGO_SHIFT) % 3);
+	cfg->notify_algo = (enum vhf_notify_algo)((flags >> FUZZ_Q_ALGO_SHIFT) %
+						   (VHF_NOTIFY_ALGO_LAST + 1));
 	if (cfg->packed && size_sel >= 0xc0)
 		cfg->size = (uint16_t)((size_sel & 0x3f) + 1);
 	else

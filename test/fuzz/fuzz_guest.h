@@ -121,7 +121,7 @@ enum fuzz_act {
  * across calls making lib_calls of lib's budget periods, whatever the guest
  * publishes meanwhile: lib's own limit, VHF_BURST_MAX_DESC per period, not a
  * guess from the ring size. A period is one vhf_net_rx_enqueue(),
- * vhf_net_rx_has_room() or vhf_net_rx_avail_space() call, or one TX burst
+ * vhf_net_rx_has_room() or vhf_test_rx_avail_space() call, or one TX burst
  * (the vhf_net_tx_next() calls since init or the last vhf_net_tx_finish()).
  * vhf_pmd_rx_burst() is one TX burst (it always finishes it);
  * vhf_pmd_tx_burst() of n packets calls vhf_net_rx_enqueue() at most n times

@@ -55,6 +55,7 @@
 
 #include "fuzz_guest.h"
 #include "vhf_net_offload.h"
+#include "vhf_net_probe.h"
 
 #define FUZZ_MAX_SEGS (FUZZ_SHAPE_SEGS_MASK + 1)
 #define FUZZ_SRC_LEN (256u << 10)
@@ -90,7 +91,7 @@ fuzz_check_tx_offload(const struct vhf_tx_pkt *pkt, uint32_t copied)
 			       VHF_OFL_HDR_MAX, pkt->len, all, &ofl) == VHF_OFL_OK &&
 	    (ofl.csum == VHF_OFL_CSUM_PARTIAL_L4 || ofl.csum == VHF_OFL_CSUM_PARTIAL_OTHER)) {
 		FUZZ_CHECK((uint32_t)ofl.csum_start + ofl.csum_offset + 2 <= pkt->len);
-		vhf_ofl_csum_complete(p, pkt->len, ofl.csum_start, ofl.csum_offset);
+		vhf_test_csum_complete(p, pkt->len, ofl.csum_start, ofl.csum_offset);
 	}
 	free(p);
 }
@@ -227,7 +228,7 @@ fuzz_op_has_room(struct fuzz_ctx *ctx, bool space_only)
 
 	if (!q->enabled)
 		return;
-	fuzz_call_begin(ctx, q, space_only ? "vhf_net_rx_avail_space" : "vhf_net_rx_has_room");
+	fuzz_call_begin(ctx, q, space_only ? "vhf_test_rx_avail_space" : "vhf_net_rx_has_room");
 	snap = fuzz_pre_call(ctx, q);
 	if (!space_only) {
 		enum vhf_rx_status st = vhf_net_rx_has_room(vq, need);
@@ -251,7 +252,7 @@ fuzz_op_has_room(struct fuzz_ctx *ctx, bool space_only)
 		}
 	} else {
 		uint32_t bytes = 0xffffffff;
-		int mark = vhf_net_rx_avail_space(vq, need, &bytes);
+		int mark = vhf_test_rx_avail_space(vq, need, &bytes);
 
 		fuzz_post_call(ctx, snap);
 		FUZZ_CHECK((mark == -EIO) == vq->broken);

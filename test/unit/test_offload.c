@@ -13,6 +13,7 @@
 
 #include <stdio.h>
 
+#include "vhf_net_probe.h"
 #include "vhf_test_env.h"
 #include "vhf_net_offload.h"
 
@@ -278,7 +279,7 @@ test_from_guest_partial(void **state)
 				assert_int_equal(ofl.csum, VHF_OFL_CSUM_PARTIAL_L4);
 				assert_int_equal(ofl.l4_proto, protos[b]);
 				assert_int_equal(ofl.gso_size, 0);
-				vhf_ofl_csum_complete(k.buf, k.len, ofl.csum_start, ofl.csum_offset);
+				vhf_test_csum_complete(k.buf, k.len, ofl.csum_start, ofl.csum_offset);
 				assert_true(ref_l4_ok(&k));
 				pkt_free(&k);
 			}
@@ -493,7 +494,7 @@ test_from_guest_random(void **state)
 			if (ofl.csum == VHF_OFL_CSUM_PARTIAL_L4 ||
 			    ofl.csum == VHF_OFL_CSUM_PARTIAL_OTHER) {
 				assert_true((uint32_t)ofl.csum_start + ofl.csum_offset + 2 <= len);
-				vhf_ofl_csum_complete(b, len, ofl.csum_start, ofl.csum_offset);
+				vhf_test_csum_complete(b, len, ofl.csum_start, ofl.csum_offset);
 			}
 			if (ofl.gso_size != 0)
 				assert_int_equal(ofl.l4_proto, VHF_OFL_IPPROTO_TCP);
@@ -528,7 +529,7 @@ to_guest(struct pkt *k, uint32_t flags, uint64_t features, struct vhf_ofl_tx_pla
 		vhf_ofl_put16(k->buf + plan->csum_start + plan->csum_offset,
 			      vhf_ofl_phdr(l3, plan->l3, plan->l4_proto, k->len - plan->csum_start));
 	if (plan->todo & VHF_OFL_DO_L4_CSUM)
-		vhf_ofl_csum_complete(k->buf, k->len, plan->csum_start, plan->csum_offset);
+		vhf_test_csum_complete(k->buf, k->len, plan->csum_start, plan->csum_offset);
 	return 0;
 }
 
@@ -567,7 +568,7 @@ test_to_guest(void **state)
 			assert_int_equal(vhf_ofl_from_guest(&plan.hdr, k.buf, k.len, k.len, F_CSUM,
 							    &ofl), VHF_OFL_OK);
 			assert_int_equal(ofl.csum, VHF_OFL_CSUM_PARTIAL_L4);
-			vhf_ofl_csum_complete(k.buf, k.len, ofl.csum_start, ofl.csum_offset);
+			vhf_test_csum_complete(k.buf, k.len, ofl.csum_start, ofl.csum_offset);
 			assert_true(ref_l4_ok(&k));
 			pkt_free(&k);
 		}
@@ -597,7 +598,7 @@ test_to_guest_ip_csum_and_tso(void **state)
 	assert_int_equal(vhf_ofl_from_guest(&plan.hdr, k.buf, k.len, k.len, F_ALL, &ofl),
 			 VHF_OFL_OK);
 	assert_int_equal(ofl.gso_size, 1448);
-	vhf_ofl_csum_complete(k.buf, k.len, ofl.csum_start, ofl.csum_offset);
+	vhf_test_csum_complete(k.buf, k.len, ofl.csum_start, ofl.csum_offset);
 	assert_true(ref_l4_ok(&k));
 	/* Without GUEST_TSO4 (or without GUEST_CSUM): refused, we do not segment. */
 	assert_int_equal(to_guest(&k, VHF_OFL_TX_TCP_SEG, F_CSUM | F_GUEST_CSUM, &plan),
