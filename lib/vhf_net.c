@@ -31,7 +31,7 @@ enum vhf_reserve {
 };
 
 /** Buffers reserved for the packet being delivered. */
-struct vhf_rx_room {
+struct vhf_to_guest_room {
 	uint16_t nbufs;
 	uint16_t niov;
 	struct vhf_buf bufs[VHF_RX_MAX_BUFS];
@@ -51,8 +51,8 @@ vhf_sat32(uint64_t v)
  * stays reserved either.
  */
 static inline enum vhf_reserve
-vhf_rx_reserve(struct vhf_vq *vq, uint32_t need, struct vhf_rx_room *room, int *mark,
-	       uint32_t *bytes_seen)
+vhf_to_guest_reserve(struct vhf_vq *vq, uint32_t need, struct vhf_to_guest_room *room, int *mark,
+		     uint32_t *bytes_seen)
 {
 	uint16_t start = vq->next_avail;
 	bool start_wrap = vq->next_avail_wrap;
@@ -91,7 +91,7 @@ vhf_rx_reserve(struct vhf_vq *vq, uint32_t need, struct vhf_rx_room *room, int *
 		 * spec forbids it): break rather than have every packet walk it again.
 		 */
 		if (unlikely(buf->len < vq->net_hdr_len)) {
-			vhf_vq_break(vq, VHF_VQ_CNT_err_rx_buf_short);
+			vhf_vq_break(vq, VHF_VQ_CNT_err_to_guest_buf_short);
 			return VHF_RESERVE_BROKEN;
 		}
 		bytes += buf->len;
@@ -118,14 +118,14 @@ too_big:
  * published past it.
  */
 #ifndef VHF_TEST_BUILD
-#define vhf_rx_recheck(vq, mark) vhf_vq_enable_notify_and_check((vq), (mark))
+#define vhf_to_guest_recheck(vq, mark) vhf_vq_enable_notify_and_check((vq), (mark))
 #else
 /*
  * Test builds also carry VHF_NOTIFY_CONSUMED_IDX, the recheck against the
  * consumed index that the race tests must show livelocking.
  */
 static inline bool
-vhf_rx_recheck(struct vhf_vq *vq, int mark)
+vhf_to_guest_recheck(struct vhf_vq *vq, int mark)
 {
 	if (vq->notify_algo != VHF_NOTIFY_CONSUMED_IDX)
 		return vhf_vq_enable_notify_and_check(vq, mark);
@@ -146,24 +146,24 @@ vhf_rx_recheck(struct vhf_vq *vq, int mark)
  * SHORT with *status WAIT_KICK (safe to sleep) or RETRY (poll again).
  */
 static enum vhf_reserve
-vhf_rx_make_room(struct vhf_vq *vq, uint32_t need, struct vhf_rx_room *room,
-		 enum vhf_rx_status *status)
+vhf_to_guest_make_room(struct vhf_vq *vq, uint32_t need, struct vhf_to_guest_room *room,
+		       enum vhf_to_guest_status *status)
 {
 	unsigned int tries;
 	uint32_t bytes;
 	int mark;
 
 	for (tries = 0; tries < VHF_MAX_RECHECKS; tries++) {
-		enum vhf_reserve r = vhf_rx_reserve(vq, need, room, &mark, &bytes);
+		enum vhf_reserve r = vhf_to_guest_reserve(vq, need, room, &mark, &bytes);
 
 		if (r != VHF_RESERVE_SHORT) {
 			if (r == VHF_RESERVE_OK)
 				vhf_vq_disable_notify(vq);
 			return r;
 		}
-		if (!vhf_rx_recheck(vq, mark)) {
+		if (!vhf_to_guest_recheck(vq, mark)) {
 			vhf_vq_count(vq, VHF_VQ_CNT_kick_waits);
-			*status = VHF_RX_WAIT_KICK;
+			*status = VHF_TO_GUEST_WAIT_KICK;
 			return VHF_RESERVE_SHORT;
 		}
 		vhf_vq_count(vq, VHF_VQ_CNT_recheck_retry);
@@ -173,7 +173,7 @@ vhf_rx_make_room(struct vhf_vq *vq, uint32_t need, struct vhf_rx_room *room,
 	 * and do not sleep either (the kick may already have been decided against).
 	 */
 	vhf_vq_count(vq, VHF_VQ_CNT_recheck_cap);
-	*status = VHF_RX_RETRY;
+	*status = VHF_TO_GUEST_RETRY;
 	return VHF_RESERVE_SHORT;
 }
 
@@ -182,15 +182,15 @@ vhf_rx_make_room(struct vhf_vq *vq, uint32_t need, struct vhf_rx_room *room,
  * (--notify legacy): when short, request notification naming a fresh read of
  * avail->idx (split) or the shadow position (packed), not the index the
  * decision was based on, look once more, and trust that second look.
- * Returns as vhf_rx_make_room() does; it never retries.
+ * Returns as vhf_to_guest_make_room() does; it never retries.
  */
 static enum vhf_reserve
-vhf_rx_make_room_legacy(struct vhf_vq *vq, uint32_t need, struct vhf_rx_room *room,
-			enum vhf_rx_status *status)
+vhf_to_guest_make_room_legacy(struct vhf_vq *vq, uint32_t need, struct vhf_to_guest_room *room,
+			      enum vhf_to_guest_status *status)
 {
 	uint32_t bytes;
 	int mark;
-	enum vhf_reserve r = vhf_rx_reserve(vq, need, room, &mark, &bytes);
+	enum vhf_reserve r = vhf_to_guest_reserve(vq, need, room, &mark, &bytes);
 
 	if (r == VHF_RESERVE_SHORT) {
 		vhf_vq_request_notify(vq, vq->packed ? mark :
@@ -201,25 +201,25 @@ vhf_rx_make_room_legacy(struct vhf_vq *vq, uint32_t need, struct vhf_rx_room *ro
 		 * named and rechecked, not in the ordering.
 		 */
 		vhf_shm_mb();
-		r = vhf_rx_reserve(vq, need, room, &mark, &bytes);
+		r = vhf_to_guest_reserve(vq, need, room, &mark, &bytes);
 	}
 	if (r == VHF_RESERVE_OK) {
 		vhf_vq_disable_notify(vq);
 	} else if (r == VHF_RESERVE_SHORT) {
 		vhf_vq_count(vq, VHF_VQ_CNT_kick_waits);
-		*status = VHF_RX_WAIT_KICK;
+		*status = VHF_TO_GUEST_WAIT_KICK;
 	}
 	return r;
 }
 
 /* The algorithm is the queue's, chosen at vhf_vq_init(): fixed, or legacy for the reproducer. */
 static inline enum vhf_reserve
-vhf_rx_find_room(struct vhf_vq *vq, uint32_t need, struct vhf_rx_room *room,
-		 enum vhf_rx_status *status)
+vhf_to_guest_find_room(struct vhf_vq *vq, uint32_t need, struct vhf_to_guest_room *room,
+		       enum vhf_to_guest_status *status)
 {
 	if (unlikely(vq->notify_algo == VHF_NOTIFY_LEGACY))
-		return vhf_rx_make_room_legacy(vq, need, room, status);
-	return vhf_rx_make_room(vq, need, room, status);
+		return vhf_to_guest_make_room_legacy(vq, need, room, status);
+	return vhf_to_guest_make_room(vq, need, room, status);
 }
 
 /* Scatter copy from packet segments to guest iovs; both lists are long enough. */
@@ -253,7 +253,8 @@ vhf_iov_write(struct vhf_iov_cursor *cur, const void *src, uint32_t len)
 
 /* Copy one packet into the reserved buffers and stage their used entries. */
 static inline void
-vhf_rx_deliver(struct vhf_vq *vq, const struct vhf_rx_pkt *pkt, const struct vhf_rx_room *room)
+vhf_to_guest_deliver(struct vhf_vq *vq, const struct vhf_to_guest_pkt *pkt,
+		     const struct vhf_to_guest_room *room)
 {
 	struct vhf_iov_cursor cur = { .iov = room->iov, .idx = 0, .off = 0 };
 	struct vhf_net_hdr hdr;
@@ -279,23 +280,23 @@ vhf_rx_deliver(struct vhf_vq *vq, const struct vhf_rx_pkt *pkt, const struct vhf
 }
 
 uint16_t
-vhf_net_rx_enqueue(struct vhf_vq *vq, const struct vhf_rx_pkt *pkts, uint16_t n,
-		   struct vhf_burst_result *res)
+vhf_net_to_guest_enqueue(struct vhf_vq *vq, const struct vhf_to_guest_pkt *pkts, uint16_t n,
+			 struct vhf_burst_result *res)
 {
-	struct vhf_rx_room room;
+	struct vhf_to_guest_room room;
 	uint16_t i;
 
-	res->status = VHF_RX_DONE;
+	res->status = VHF_TO_GUEST_DONE;
 	res->call = false;
 	if (unlikely(vq->broken)) {
 		vq->cnt[VHF_VQ_CNT_drop_broken] += n;
-		res->status = VHF_RX_BROKEN;
+		res->status = VHF_TO_GUEST_BROKEN;
 		return n;
 	}
 	vhf_vq_budget_reset(vq);
 	vhf_vq_rewind(vq, vq->last_avail, vq->avail_wrap);
 	for (i = 0; i < n; i++) {
-		const struct vhf_rx_pkt *pkt = &pkts[i];
+		const struct vhf_to_guest_pkt *pkt = &pkts[i];
 		enum vhf_reserve r;
 
 		/* Keeps need + header from wrapping; no guest buffer list is that long. */
@@ -303,13 +304,13 @@ vhf_net_rx_enqueue(struct vhf_vq *vq, const struct vhf_rx_pkt *pkts, uint16_t n,
 			vhf_vq_count(vq, VHF_VQ_CNT_drop_too_big);
 			continue;
 		}
-		r = vhf_rx_find_room(vq, pkt->len + vq->net_hdr_len, &room, &res->status);
+		r = vhf_to_guest_find_room(vq, pkt->len + vq->net_hdr_len, &room, &res->status);
 		if (r == VHF_RESERVE_SHORT)
 			break;
 		if (unlikely(r == VHF_RESERVE_BUDGET)) {
 			/* The rest waits for the next call; no kick was promised. */
 			vhf_vq_count(vq, VHF_VQ_CNT_budget_exhausted);
-			res->status = VHF_RX_RETRY;
+			res->status = VHF_TO_GUEST_RETRY;
 			break;
 		}
 		if (r == VHF_RESERVE_TOO_BIG) {
@@ -318,11 +319,11 @@ vhf_net_rx_enqueue(struct vhf_vq *vq, const struct vhf_rx_pkt *pkts, uint16_t n,
 		}
 		if (r == VHF_RESERVE_BROKEN) {
 			vq->cnt[VHF_VQ_CNT_drop_broken] += n - i;
-			res->status = VHF_RX_BROKEN;
+			res->status = VHF_TO_GUEST_BROKEN;
 			i = n;
 			break;
 		}
-		vhf_rx_deliver(vq, pkt, &room);
+		vhf_to_guest_deliver(vq, pkt, &room);
 		vhf_vq_commit(vq);
 		vhf_vq_count(vq, VHF_VQ_CNT_packets);
 		vq->cnt[VHF_VQ_CNT_bytes] += pkt->len;
@@ -331,29 +332,29 @@ vhf_net_rx_enqueue(struct vhf_vq *vq, const struct vhf_rx_pkt *pkts, uint16_t n,
 	return i;
 }
 
-enum vhf_rx_status
-vhf_net_rx_has_room(struct vhf_vq *vq, uint32_t need_bytes)
+enum vhf_to_guest_status
+vhf_net_to_guest_has_room(struct vhf_vq *vq, uint32_t need_bytes)
 {
-	struct vhf_rx_room room;
-	enum vhf_rx_status status = VHF_RX_DONE;
+	struct vhf_to_guest_room room;
+	enum vhf_to_guest_status status = VHF_TO_GUEST_DONE;
 	enum vhf_reserve r;
 
 	if (vq->broken)
-		return VHF_RX_BROKEN;
+		return VHF_TO_GUEST_BROKEN;
 	if (need_bytes > VHF_NET_MAX_PKT_LEN)
-		return VHF_RX_DONE; /* would be dropped, not waited for */
+		return VHF_TO_GUEST_DONE; /* would be dropped, not waited for */
 	vhf_vq_budget_reset(vq);
 	vhf_vq_rewind(vq, vq->last_avail, vq->avail_wrap);
-	r = vhf_rx_find_room(vq, need_bytes + vq->net_hdr_len, &room, &status);
+	r = vhf_to_guest_find_room(vq, need_bytes + vq->net_hdr_len, &room, &status);
 	vhf_vq_rewind(vq, vq->last_avail, vq->avail_wrap);
 	if (r == VHF_RESERVE_BROKEN)
-		return VHF_RX_BROKEN;
+		return VHF_TO_GUEST_BROKEN;
 	if (unlikely(r == VHF_RESERVE_BUDGET)) {
 		vhf_vq_count(vq, VHF_VQ_CNT_budget_exhausted);
-		return VHF_RX_RETRY;
+		return VHF_TO_GUEST_RETRY;
 	}
 	/* Room, or a packet that can never fit and will be dropped: either way, no waiting. */
-	return r == VHF_RESERVE_SHORT ? status : VHF_RX_DONE;
+	return r == VHF_RESERVE_SHORT ? status : VHF_TO_GUEST_DONE;
 }
 
 uint32_t
@@ -382,7 +383,7 @@ vhf_iov_copy_out(void *dst, const struct vhf_iov *iov, uint16_t niov, uint32_t s
 
 /* Drop the first len bytes (the virtio-net header) from an iov list, in place. */
 static inline void
-vhf_iov_pull(struct vhf_tx_pkt *pkt, uint32_t len)
+vhf_iov_pull(struct vhf_from_guest_pkt *pkt, uint32_t len)
 {
 	uint16_t i = 0, j;
 
@@ -400,7 +401,7 @@ vhf_iov_pull(struct vhf_tx_pkt *pkt, uint32_t len)
 }
 
 int
-vhf_net_tx_next(struct vhf_vq *vq, struct vhf_tx_pkt *pkt)
+vhf_net_from_guest_next(struct vhf_vq *vq, struct vhf_from_guest_pkt *pkt)
 {
 	for (;;) {
 		struct vhf_buf buf;
@@ -433,7 +434,7 @@ vhf_net_tx_next(struct vhf_vq *vq, struct vhf_tx_pkt *pkt)
 		if (unlikely(ret < 0))
 			return -EIO;
 		vhf_vq_commit(vq);
-		/* The payload stays readable until vhf_net_tx_finish() publishes this. */
+		/* The payload stays readable until vhf_net_from_guest_finish() publishes this. */
 		vhf_vq_used_add(vq, buf.id, buf.ndesc, 0);
 		if (unlikely(buf.len < vq->net_hdr_len)) {
 			/* Returned to the guest unread; the queue itself is still sound. */
@@ -457,7 +458,7 @@ vhf_net_tx_next(struct vhf_vq *vq, struct vhf_tx_pkt *pkt)
 }
 
 bool
-vhf_net_tx_finish(struct vhf_vq *vq)
+vhf_net_from_guest_finish(struct vhf_vq *vq)
 {
 	/* The next burst starts with a whole budget. */
 	vhf_vq_budget_reset(vq);

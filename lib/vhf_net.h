@@ -31,7 +31,7 @@ struct vhf_seg {
 };
 
 /** A packet to deliver to the guest. */
-struct vhf_rx_pkt {
+struct vhf_to_guest_pkt {
 	const struct vhf_seg *segs;
 	uint16_t nsegs;
 	uint32_t len;                /**< sum of segs[].len */
@@ -39,26 +39,26 @@ struct vhf_rx_pkt {
 };
 
 /** How an RX burst ended. */
-enum vhf_rx_status {
+enum vhf_to_guest_status {
 	/** Every packet was taken. */
-	VHF_RX_DONE = 0,
+	VHF_TO_GUEST_DONE = 0,
 	/**
 	 * The guest's buffers are short for the next packet and the guest RX kick
 	 * is armed against what we saw: it is safe to sleep until the kick.
 	 */
-	VHF_RX_WAIT_KICK,
+	VHF_TO_GUEST_WAIT_KICK,
 	/**
 	 * Short, but the guest kept publishing, or the call's descriptor budget
 	 * (VHF_BURST_MAX_DESC) ran out: poll again, do not sleep.
 	 */
-	VHF_RX_RETRY,
+	VHF_TO_GUEST_RETRY,
 	/** The queue is broken (guest misbehaved); packets were taken and dropped. */
-	VHF_RX_BROKEN,
+	VHF_TO_GUEST_BROKEN,
 };
 
 /** Result of a burst. */
 struct vhf_burst_result {
-	enum vhf_rx_status status;
+	enum vhf_to_guest_status status;
 	bool call; /**< the guest wants an interrupt: write its call eventfd once */
 };
 
@@ -70,24 +70,24 @@ struct vhf_burst_result {
  * counted as drop_too_big. Used entries are published once, at the end, and
  * the interrupt decision is taken after a full barrier. The call reads at most
  * VHF_BURST_MAX_DESC descriptors; if that ends it, res->status is
- * VHF_RX_RETRY (counted in budget_exhausted).
+ * VHF_TO_GUEST_RETRY (counted in budget_exhausted).
  *
  * @return packets taken (delivered or dropped); the rest stay with the caller,
  *   and res->status says whether it may sleep on the guest's RX kick.
  */
-uint16_t vhf_net_rx_enqueue(struct vhf_vq *vq, const struct vhf_rx_pkt *pkts, uint16_t n,
-			    struct vhf_burst_result *res);
+uint16_t vhf_net_to_guest_enqueue(struct vhf_vq *vq, const struct vhf_to_guest_pkt *pkts,
+				  uint16_t n, struct vhf_burst_result *res);
 
 /**
  * The never-stall room check on its own: are there guest buffers for
  * need_bytes of packet (header excluded)? If not, the kick is armed and the
- * answer is VHF_RX_WAIT_KICK (sleep) or VHF_RX_RETRY (poll again): RETRY as
+ * answer is VHF_TO_GUEST_WAIT_KICK (sleep) or VHF_TO_GUEST_RETRY (poll again): RETRY as
  * well when the call's VHF_BURST_MAX_DESC descriptor reads are spent.
  */
-enum vhf_rx_status vhf_net_rx_has_room(struct vhf_vq *vq, uint32_t need_bytes);
+enum vhf_to_guest_status vhf_net_to_guest_has_room(struct vhf_vq *vq, uint32_t need_bytes);
 
 /** A guest TX packet: header and payload segments in guest memory (read them before finish). */
-struct vhf_tx_pkt {
+struct vhf_from_guest_pkt {
 	struct vhf_net_hdr hdr;
 	uint32_t len;   /**< payload bytes, header excluded */
 	uint16_t niov;
@@ -96,13 +96,13 @@ struct vhf_tx_pkt {
 
 /**
  * Take the next packet the guest sent. The chain is consumed: its used entry
- * is staged and published by vhf_net_tx_finish(), so copy the payload first.
+ * is staged and published by vhf_net_from_guest_finish(), so copy the payload first.
  * Malformed chains break the queue (counted) and end the burst. Chains too
  * short to hold the virtio-net header (err_net_hdr) or, after it, a frame of
  * VHF_NET_MIN_FRAME_LEN bytes (drop_runt_frame) are consumed unread and
  * counted; the search goes on to the next chain.
  *
- * A burst, the calls up to vhf_net_tx_finish(), reads at most
+ * A burst, the calls up to vhf_net_from_guest_finish(), reads at most
  * VHF_BURST_MAX_DESC descriptors and takes at most a ring's worth of chains,
  * whatever the guest publishes meanwhile.
  *
@@ -110,14 +110,14 @@ struct vhf_tx_pkt {
  *   if this burst's budget is spent (counted in budget_exhausted): finish the
  *   burst and poll again; -EIO if the queue is broken.
  */
-int vhf_net_tx_next(struct vhf_vq *vq, struct vhf_tx_pkt *pkt);
+int vhf_net_from_guest_next(struct vhf_vq *vq, struct vhf_from_guest_pkt *pkt);
 
 /**
  * End a TX burst: publish used entries and decide whether to interrupt. The
  * next burst gets a whole descriptor budget.
  * @return true if the guest's call eventfd must be written.
  */
-bool vhf_net_tx_finish(struct vhf_vq *vq);
+bool vhf_net_from_guest_finish(struct vhf_vq *vq);
 
 /**
  * Copy len bytes starting skip bytes into an iov list to dst.

@@ -12,7 +12,7 @@
  * gives checked against the packet before anything is read or written.
  *
  * No EAL and no mbufs here: the PMD maps its mbuf flags onto struct
- * vhf_ofl_tx and back from struct vhf_ofl_rx, and does the packet writes
+ * vhf_ofl_to_guest_req and back from struct vhf_ofl_from_guest_info, and does the packet writes
  * itself; unit tests and fuzzers run these functions on plain buffers.
  *
  * Naming follows the device: "from guest" is the guest's TX queue (what the
@@ -252,7 +252,7 @@ enum vhf_ofl_err {
 };
 
 /** Offload metadata of a packet from the guest. */
-struct vhf_ofl_rx {
+struct vhf_ofl_from_guest_info {
 	uint8_t csum;          /**< enum vhf_ofl_csum */
 	uint8_t l4_proto;      /**< with PARTIAL_L4: VHF_OFL_IPPROTO_TCP or _UDP */
 	uint16_t csum_start;   /**< with PARTIAL_*: where the checksummed span starts */
@@ -285,7 +285,7 @@ vhf_ofl_hdr_is_plain(const struct vhf_net_hdr *hdr)
  */
 static inline int
 vhf_ofl_from_guest(const struct vhf_net_hdr *hdr, const uint8_t *head, uint32_t head_len,
-		   uint32_t pkt_len, uint64_t features, struct vhf_ofl_rx *out)
+		   uint32_t pkt_len, uint64_t features, struct vhf_ofl_from_guest_info *out)
 {
 	uint8_t gso = hdr->gso_type;
 
@@ -368,7 +368,7 @@ vhf_ofl_from_guest(const struct vhf_net_hdr *hdr, const uint8_t *head, uint32_t 
 #define VHF_OFL_TX_IP_CKSUM (1u << 5)
 
 /** Offload request of a packet for the guest, as the application described it. */
-struct vhf_ofl_tx {
+struct vhf_ofl_to_guest_req {
 	uint32_t flags;     /**< VHF_OFL_TX_* */
 	uint32_t pkt_len;
 	uint16_t l2_len;
@@ -386,13 +386,13 @@ struct vhf_ofl_tx {
 #define VHF_OFL_DO_L4_CSUM (1u << 2)
 
 /** Why a packet for the guest is refused (dropped). */
-enum vhf_ofl_tx_err {
-	VHF_OFL_TX_ERR_LENS = -1,   /**< l2/l3/l4 lengths do not fit the packet, or no IP */
-	VHF_OFL_TX_ERR_NO_TSO = -2, /**< TSO asked, the guest did not negotiate GUEST_TSO */
+enum vhf_ofl_to_guest_err {
+	VHF_OFL_TO_GUEST_ERR_LENS = -1,   /**< l2/l3/l4 lengths do not fit the packet, or no IP */
+	VHF_OFL_TO_GUEST_ERR_NO_TSO = -2, /**< TSO asked, the guest did not negotiate GUEST_TSO */
 };
 
 /** The plan for one packet to the guest. */
-struct vhf_ofl_tx_plan {
+struct vhf_ofl_to_guest_plan {
 	uint32_t todo;          /**< VHF_OFL_DO_* */
 	uint16_t csum_start;    /**< L4 header offset (with DO_PHDR / DO_L4_CSUM) */
 	uint16_t csum_offset;   /**< L4 checksum field, from csum_start */
@@ -412,10 +412,11 @@ struct vhf_ofl_tx_plan {
  * TSO, virtio wants it in, and a value we write ourselves does not depend on
  * what the application left there (so redoing it is harmless).
  *
- * @return 0 with *plan filled, or an enum vhf_ofl_tx_err.
+ * @return 0 with *plan filled, or an enum vhf_ofl_to_guest_err.
  */
 static inline int
-vhf_ofl_to_guest(const struct vhf_ofl_tx *req, uint64_t features, struct vhf_ofl_tx_plan *plan)
+vhf_ofl_to_guest(const struct vhf_ofl_to_guest_req *req, uint64_t features,
+		 struct vhf_ofl_to_guest_plan *plan)
 {
 	uint32_t l4 = req->flags & (VHF_OFL_TX_TCP_CKSUM | VHF_OFL_TX_UDP_CKSUM);
 	bool tso = req->flags & VHF_OFL_TX_TCP_SEG;
@@ -425,7 +426,7 @@ vhf_ofl_to_guest(const struct vhf_ofl_tx *req, uint64_t features, struct vhf_ofl
 	if (tso)
 		l4 = VHF_OFL_TX_TCP_CKSUM; /* TSO implies the TCP checksum */
 	if (l4 == (VHF_OFL_TX_TCP_CKSUM | VHF_OFL_TX_UDP_CKSUM))
-		return VHF_OFL_TX_ERR_LENS; /* the mbuf flags are a 2-bit field: not a valid pair */
+		return VHF_OFL_TO_GUEST_ERR_LENS; /* the mbuf flags are a 2-bit field: no valid pair */
 	if (l4 == 0 && !(req->flags & VHF_OFL_TX_IP_CKSUM))
 		return 0;
 
@@ -434,10 +435,10 @@ vhf_ofl_to_guest(const struct vhf_ofl_tx *req, uint64_t features, struct vhf_ofl
 	if (plan->l3 == VHF_OFL_L3_NONE ||
 	    req->l3_len < (plan->l3 == VHF_OFL_L3_IPV4 ? 20 : 40) || l4_off > req->pkt_len ||
 	    l4_off > UINT16_MAX)
-		return VHF_OFL_TX_ERR_LENS;
+		return VHF_OFL_TO_GUEST_ERR_LENS;
 	if (req->flags & VHF_OFL_TX_IP_CKSUM) {
 		if (plan->l3 != VHF_OFL_L3_IPV4 || req->l3_len > 60)
-			return VHF_OFL_TX_ERR_LENS;
+			return VHF_OFL_TO_GUEST_ERR_LENS;
 		/* virtio has no IP checksum offload: always ours. */
 		plan->todo |= VHF_OFL_DO_IP_CSUM;
 	}
@@ -446,12 +447,12 @@ vhf_ofl_to_guest(const struct vhf_ofl_tx *req, uint64_t features, struct vhf_ofl
 
 	if (l4 == VHF_OFL_TX_TCP_CKSUM) {
 		if (l4_off + VHF_OFL_TCP_MIN_LEN > req->pkt_len)
-			return VHF_OFL_TX_ERR_LENS;
+			return VHF_OFL_TO_GUEST_ERR_LENS;
 		plan->l4_proto = VHF_OFL_IPPROTO_TCP;
 		plan->csum_offset = VHF_OFL_TCP_CSUM_OFF;
 	} else {
 		if (l4_off + VHF_OFL_UDP_LEN > req->pkt_len)
-			return VHF_OFL_TX_ERR_LENS;
+			return VHF_OFL_TO_GUEST_ERR_LENS;
 		plan->l4_proto = VHF_OFL_IPPROTO_UDP;
 		plan->csum_offset = VHF_OFL_UDP_CSUM_OFF;
 	}
@@ -464,14 +465,14 @@ vhf_ofl_to_guest(const struct vhf_ofl_tx *req, uint64_t features, struct vhf_ofl
 
 		if (req->l4_len < VHF_OFL_TCP_MIN_LEN || l4_off + req->l4_len > req->pkt_len ||
 		    req->tso_segsz == 0)
-			return VHF_OFL_TX_ERR_LENS;
+			return VHF_OFL_TO_GUEST_ERR_LENS;
 		/*
 		 * A guest without GUEST_TSO cannot take a frame larger than its
 		 * MTU, and we do not segment: the packet is dropped (counted).
 		 * GUEST_TSO implies GUEST_CSUM (spec 5.1.3.1).
 		 */
 		if (!(features & need) || !(features & VHF_FEATURE(VHF_F_NET_GUEST_CSUM)))
-			return VHF_OFL_TX_ERR_NO_TSO;
+			return VHF_OFL_TO_GUEST_ERR_NO_TSO;
 		plan->hdr.gso_type = plan->l3 == VHF_OFL_L3_IPV4 ? VHF_NET_HDR_GSO_TCPV4 :
 								  VHF_NET_HDR_GSO_TCPV6;
 		plan->hdr.gso_size = req->tso_segsz;

@@ -52,8 +52,8 @@
 #define VHF_CHAIN_MAX_DESC VHF_CHAIN_MAX_IOV
 /**
  * Descriptors (ring and indirect entries) one device call may read: an RX call
- * (enqueue, room check, avail space), or a TX burst, the vhf_net_tx_next()
- * calls up to vhf_net_tx_finish(). Past it the call stops and tells its
+ * (enqueue, room check, avail space), or a TX burst, the vhf_net_from_guest_next()
+ * calls up to vhf_net_from_guest_finish(). Past it the call stops and tells its
  * caller to poll again. 32 packets of 64 KiB in 1536-byte buffers read ~1400.
  */
 #define VHF_BURST_MAX_DESC 4096
@@ -93,7 +93,7 @@ enum vhf_notify_algo {
  * Only what lib/ sees of the rings is counted here: a caller keeps its own
  * counters for the rest (the PMD: mbufs, offload mapping, kicks it drained,
  * sleeps that ended on an event). drop_too_big is also the caller's to bump
- * for a packet it cannot hand to vhf_net_rx_enqueue() at all.
+ * for a packet it cannot hand to vhf_net_to_guest_enqueue() at all.
  */
 #define VHF_VQ_COUNTERS(X)                                                                         \
 	X(packets, "packets")                                                                      \
@@ -117,7 +117,7 @@ enum vhf_notify_algo {
 	X(err_hdr, "err_net_hdr")                                                                  \
 	X(drop_runt, "drop_runt_frame")                                                            \
 	X(err_desc_chain, "err_desc_chain_too_long")                                               \
-	X(err_rx_buf_short, "err_rx_buffer_too_short")                                             \
+	X(err_to_guest_buf_short, "err_rx_buffer_too_short")                                       \
 	X(budget_exhausted, "budget_exhausted")                                                    \
 	X(descs_read, "descriptors_read")
 

@@ -120,11 +120,11 @@ enum fuzz_act {
  * Descriptors the device may read (ring slots and indirect entries alike)
  * across calls making lib_calls of lib's budget periods, whatever the guest
  * publishes meanwhile: lib's own limit, VHF_BURST_MAX_DESC per period, not a
- * guess from the ring size. A period is one vhf_net_rx_enqueue(),
- * vhf_net_rx_has_room() or vhf_test_rx_avail_space() call, or one TX burst
- * (the vhf_net_tx_next() calls since init or the last vhf_net_tx_finish()).
+ * guess from the ring size. A period is one vhf_net_to_guest_enqueue(),
+ * vhf_net_to_guest_has_room() or vhf_test_to_guest_avail_space() call, or one TX burst
+ * (the vhf_net_from_guest_next() calls since init or the last vhf_net_from_guest_finish()).
  * vhf_pmd_rx_burst() is one TX burst (it always finishes it);
- * vhf_pmd_tx_burst() of n packets calls vhf_net_rx_enqueue() at most n times
+ * vhf_pmd_tx_burst() of n packets calls vhf_net_to_guest_enqueue() at most n times
  * (each call but the last moves at least one packet): FUZZ_PMD_TX_CALLS(n).
  */
 #define FUZZ_DESC_BUDGET(lib_calls) ((uint32_t)(lib_calls) * (uint32_t)VHF_BURST_MAX_DESC)

@@ -142,7 +142,7 @@ fuzz_pmd_attach(struct fuzz_ctx *ctx, struct vhf_pmd_queue *pq, unsigned int qi)
 			       VHF_FEATURE(VHF_F_NET_HOST_TSO4) | VHF_FEATURE(VHF_F_NET_HOST_TSO6) |
 			       VHF_FEATURE(VHF_F_NET_GUEST_TSO4) | VHF_FEATURE(VHF_F_NET_GUEST_TSO6);
 	pq->rx_csum_offload = !!(port_bits & FUZZ_PMD_RX_CSUM);
-	pq->is_rx = qi == 1;
+	pq->from_guest = qi == 1;
 	pq->qid = 0;
 	pq->vring = (uint16_t)(qi == 0 ? 0 : 1);
 	pq->port_id = 0;

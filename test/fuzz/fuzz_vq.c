@@ -5,8 +5,8 @@
 /*
  * A hostile guest against lib/'s device calls: the input chooses the guest's
  * memory map (heap blocks or sparse regions of up to 8 GiB), two queues
- * (guest RX, served by vhf_net_rx_enqueue, and guest TX, served by
- * vhf_net_tx_next), where their rings sit, what the memory holds, and then a
+ * (guest RX, served by vhf_net_to_guest_enqueue, and guest TX, served by
+ * vhf_net_from_guest_next), where their rings sit, what the memory holds, and then a
  * script of guest actions (publish chains of 16- or 32-bit lengths, indirect
  * tables of up to 65535 entries, scribble over rings and buffers), some of
  * them armed to run inside the next device call (fuzz_guest.h), interleaved
@@ -28,7 +28,7 @@
  *    size ahead of what it consumed;
  *  - a broken queue stays broken, answers at once and writes no guest memory;
  *  - bounded work, whatever the guest publishes meanwhile: an RX call, or a
- *    TX burst (up to vhf_net_tx_finish()), reads at most VHF_BURST_MAX_DESC
+ *    TX burst (up to vhf_net_from_guest_finish()), reads at most VHF_BURST_MAX_DESC
  *    descriptors (FUZZ_DESC_BUDGET) and stages at most a ring's worth of used
  *    entries; arming a kick reads none;
  *  - when the device says "safe to sleep" (arm_kick true, has_room WAIT_KICK
@@ -66,7 +66,7 @@
 
 static uint8_t fuzz_src[FUZZ_SRC_LEN];
 static uint8_t fuzz_copy[FUZZ_COPY_LEN + 1];
-static struct vhf_tx_pkt fuzz_tx_pkt;
+static struct vhf_from_guest_pkt fuzz_tx_pkt;
 
 /*
  * The guest's virtio-net header as the PMD takes it (lib/vhf_net_offload.h),
@@ -75,11 +75,11 @@ static struct vhf_tx_pkt fuzz_tx_pkt;
  * that the sanitizers see any byte read or written past it.
  */
 static void
-fuzz_check_tx_offload(const struct vhf_tx_pkt *pkt, uint32_t copied)
+fuzz_check_tx_offload(const struct vhf_from_guest_pkt *pkt, uint32_t copied)
 {
 	const uint64_t all = VHF_FEATURE(VHF_F_NET_CSUM) | VHF_FEATURE(VHF_F_NET_HOST_TSO4) |
 			     VHF_FEATURE(VHF_F_NET_HOST_TSO6);
-	struct vhf_ofl_rx ofl;
+	struct vhf_ofl_from_guest_info ofl;
 	uint8_t *p;
 
 	if (copied != pkt->len || pkt->len > 4096 || vhf_ofl_hdr_is_plain(&pkt->hdr))
@@ -97,7 +97,7 @@ fuzz_check_tx_offload(const struct vhf_tx_pkt *pkt, uint32_t copied)
 }
 
 static void
-fuzz_check_tx_pkt(struct fuzz_ctx *ctx, const struct vhf_tx_pkt *pkt)
+fuzz_check_tx_pkt(struct fuzz_ctx *ctx, const struct vhf_from_guest_pkt *pkt)
 {
 	uint64_t sum = 0;
 	uint32_t n;
@@ -143,7 +143,7 @@ fuzz_op_rx_burst(struct fuzz_ctx *ctx)
 	struct fuzz_queue *q = &ctx->q[0];
 	struct vhf_vq *vq = q->vq;
 	struct vhf_seg segs[FUZZ_MAX_PKTS][FUZZ_MAX_SEGS];
-	struct vhf_rx_pkt pkts[FUZZ_MAX_PKTS];
+	struct vhf_to_guest_pkt pkts[FUZZ_MAX_PKTS];
 	uint32_t lens[FUZZ_MAX_PKTS];
 	uint8_t shapes[FUZZ_MAX_PKTS];
 	unsigned int np = fuzz_rx_pkts(in, lens, shapes), i, k;
@@ -181,18 +181,18 @@ fuzz_op_rx_burst(struct fuzz_ctx *ctx)
 	dropped = vq->cnt[VHF_VQ_CNT_drop_broken];
 	bytes = vq->cnt[VHF_VQ_CNT_bytes];
 	was_broken = vq->broken;
-	fuzz_call_begin(ctx, q, "vhf_net_rx_enqueue");
-	fuzz_call_budget(ctx, "vhf_net_rx_enqueue", FUZZ_DESC_BUDGET(1));
+	fuzz_call_begin(ctx, q, "vhf_net_to_guest_enqueue");
+	fuzz_call_budget(ctx, "vhf_net_to_guest_enqueue", FUZZ_DESC_BUDGET(1));
 	fuzz_rx_acct_begin(ctx, &acct);
 	snap = fuzz_pre_call(ctx, q);
-	ret = vhf_net_rx_enqueue(vq, pkts, (uint16_t)np, &res);
+	ret = vhf_net_to_guest_enqueue(vq, pkts, (uint16_t)np, &res);
 	fuzz_post_call(ctx, snap);
 	fuzz_rx_acct_end(ctx, &acct);
-	if (res.status == VHF_RX_WAIT_KICK || res.status == VHF_RX_RETRY)
+	if (res.status == VHF_TO_GUEST_WAIT_KICK || res.status == VHF_TO_GUEST_RETRY)
 		fuzz_check_short(ctx, (uint64_t)pkts[ret].len + vq->net_hdr_len);
 	fuzz_call_end(ctx);
 	fuzz_stats.rx_pkts += vq->cnt[VHF_VQ_CNT_packets] - packets;
-	fuzz_stats.rx_wait += res.status == VHF_RX_WAIT_KICK;
+	fuzz_stats.rx_wait += res.status == VHF_TO_GUEST_WAIT_KICK;
 
 	FUZZ_CHECK(ret <= np);
 	/* Every packet taken is accounted for exactly once. */
@@ -201,12 +201,12 @@ fuzz_op_rx_burst(struct fuzz_ctx *ctx)
 			  (vq->cnt[VHF_VQ_CNT_drop_broken] - dropped));
 	FUZZ_CHECK(vq->cnt[VHF_VQ_CNT_bytes] - bytes <= total);
 	FUZZ_CHECK(vq->used_pending == 0);
-	FUZZ_CHECK((res.status == VHF_RX_BROKEN) == vq->broken);
+	FUZZ_CHECK((res.status == VHF_TO_GUEST_BROKEN) == vq->broken);
 	if (was_broken) {
 		FUZZ_CHECK(ret == np && !res.call);
 		FUZZ_CHECK(vq->cnt[VHF_VQ_CNT_packets] == packets);
 	}
-	if (res.status == VHF_RX_DONE || res.status == VHF_RX_BROKEN)
+	if (res.status == VHF_TO_GUEST_DONE || res.status == VHF_TO_GUEST_BROKEN)
 		FUZZ_CHECK(ret == np);
 	else
 		FUZZ_CHECK(ret < np);
@@ -228,17 +228,18 @@ fuzz_op_has_room(struct fuzz_ctx *ctx, bool space_only)
 
 	if (!q->enabled)
 		return;
-	fuzz_call_begin(ctx, q, space_only ? "vhf_test_rx_avail_space" : "vhf_net_rx_has_room");
+	fuzz_call_begin(ctx, q, space_only ? "vhf_test_to_guest_avail_space" :
+					       "vhf_net_to_guest_has_room");
 	snap = fuzz_pre_call(ctx, q);
 	if (!space_only) {
-		enum vhf_rx_status st = vhf_net_rx_has_room(vq, need);
+		enum vhf_to_guest_status st = vhf_net_to_guest_has_room(vq, need);
 
 		fuzz_post_call(ctx, snap);
-		FUZZ_CHECK((st == VHF_RX_BROKEN) == vq->broken);
-		if (st == VHF_RX_WAIT_KICK || st == VHF_RX_RETRY)
+		FUZZ_CHECK((st == VHF_TO_GUEST_BROKEN) == vq->broken);
+		if (st == VHF_TO_GUEST_WAIT_KICK || st == VHF_TO_GUEST_RETRY)
 			fuzz_check_short(ctx, need_all);
 		/* What the guest did inside the call is not what it shows now: no verdict. */
-		if (st == VHF_RX_WAIT_KICK && vq->notify_algo == VHF_NOTIFY_FIXED &&
+		if (st == VHF_TO_GUEST_WAIT_KICK && vq->notify_algo == VHF_NOTIFY_FIXED &&
 		    ctx->call.fired == 0) {
 			int mark = vq->packed ? vq->device_event->off_wrap : vq->shadow_avail;
 
@@ -252,7 +253,7 @@ fuzz_op_has_room(struct fuzz_ctx *ctx, bool space_only)
 		}
 	} else {
 		uint32_t bytes = 0xffffffff;
-		int mark = vhf_test_rx_avail_space(vq, need, &bytes);
+		int mark = vhf_test_to_guest_avail_space(vq, need, &bytes);
 
 		fuzz_post_call(ctx, snap);
 		FUZZ_CHECK((mark == -EIO) == vq->broken);
@@ -282,8 +283,8 @@ fuzz_tx_one(struct fuzz_ctx *ctx, struct fuzz_queue *q)
 	int ret;
 
 	/* One budget for the whole TX burst: what this call may read is what is left of it. */
-	fuzz_call_budget(ctx, "vhf_net_tx_next", FUZZ_DESC_BUDGET(1) - q->tx_reads);
-	ret = vhf_net_tx_next(vq, &fuzz_tx_pkt);
+	fuzz_call_budget(ctx, "vhf_net_from_guest_next", FUZZ_DESC_BUDGET(1) - q->tx_reads);
+	ret = vhf_net_from_guest_next(vq, &fuzz_tx_pkt);
 	q->tx_reads += ctx->call.desc_reads;
 	FUZZ_CHECK(ret == 1 || ret == 0 || ret == -EIO || ret == -EAGAIN);
 	FUZZ_CHECK((ret == -EIO) == vq->broken);
@@ -309,14 +310,14 @@ fuzz_op_tx_burst(struct fuzz_ctx *ctx, bool finish)
 
 	if (!q->enabled)
 		return;
-	fuzz_call_begin(ctx, q, "vhf_net_tx_next");
+	fuzz_call_begin(ctx, q, "vhf_net_from_guest_next");
 	snap = fuzz_pre_call(ctx, q);
 	for (i = 0; i < max; i++)
 		if (fuzz_tx_one(ctx, q) != 1)
 			break;
 	if (finish) {
-		fuzz_call_budget(ctx, "vhf_net_tx_finish", 0);
-		vhf_net_tx_finish(q->vq);
+		fuzz_call_budget(ctx, "vhf_net_from_guest_finish", 0);
+		vhf_net_from_guest_finish(q->vq);
 		FUZZ_CHECK(q->vq->used_pending == 0);
 		q->tx_reads = 0; /* the next burst starts with a whole budget */
 	}
@@ -412,9 +413,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		if (!q->enabled)
 			continue;
-		fuzz_call_begin(&ctx, q, "vhf_net_tx_finish");
-		fuzz_call_budget(&ctx, "vhf_net_tx_finish", 0);
-		vhf_net_tx_finish(q->vq);
+		fuzz_call_begin(&ctx, q, "vhf_net_from_guest_finish");
+		fuzz_call_budget(&ctx, "vhf_net_from_guest_finish", 0);
+		vhf_net_from_guest_finish(q->vq);
 		FUZZ_CHECK(q->vq->used_pending == 0);
 		q->tx_reads = 0;
 		fuzz_check_queue(q);

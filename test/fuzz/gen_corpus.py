@@ -346,7 +346,7 @@ def seeds():
     s.poke(0x81, 0x80000000 | 10, b'\x01\x02').arm(0)
     out['sparse_straddle'] = s
 
-    # One vhf_net_tx_next() on an 8-entry ring skips a ring's worth of header-less chains,
+    # One vhf_net_from_guest_next() on an 8-entry ring skips a ring's worth of header-less chains,
     # each an indirect table of 8 zero-length entries: 72 descriptor reads, all within lib's
     # budget (VHF_BURST_MAX_DESC per TX burst). A harness bound guessed from the ring size
     # (4 x 8 + 2 = 34) called that a violation.

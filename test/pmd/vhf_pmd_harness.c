@@ -64,7 +64,7 @@ vhf_pmd_harness_init(struct vhf_pmd_harness *h, const char *name,
 	assert_int_equal(vhf_vq_init(&q->vq, &cfg), 0);
 	h->port.args.iface = (char *)(uintptr_t)name;
 	q->port = &h->port;
-	q->is_rx = guest_tx;
+	q->from_guest = guest_tx;
 	q->vring = guest_tx ? 1 : 0;
 	q->callfd = q->kickfd = q->wait_epfd = q->wake_fd = -1;
 	q->mb_pool = mp;

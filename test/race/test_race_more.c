@@ -89,12 +89,12 @@ struct race_ctx {
 	unsigned int sent;       /* RX: packets the device delivered; TX: the guest sent */
 	unsigned int received;   /* RX: packets the guest received; TX: the device took */
 	unsigned int budget_left;
-	unsigned int retries;    /* RX: VHF_RX_RETRY results */
+	unsigned int retries;    /* RX: VHF_TO_GUEST_RETRY results */
 	int error;               /* first protocol error seen, 0 if none */
 	uint64_t benign;         /* deadlocks where nobody could move legitimately */
 	uint8_t payload[PKT_MAX_LEN];
 	struct vhf_seg seg;
-	struct vhf_rx_pkt pkts[MAX_PKTS];
+	struct vhf_to_guest_pkt pkts[MAX_PKTS];
 	char name[40];
 };
 
@@ -183,7 +183,7 @@ rx_device(void *arg)
 
 	while (c->sent < n_pkts) {
 		struct vhf_burst_result res;
-		uint16_t n = vhf_net_rx_enqueue(&c->vq, &c->pkts[c->sent],
+		uint16_t n = vhf_net_to_guest_enqueue(&c->vq, &c->pkts[c->sent],
 						(uint16_t)(n_pkts - c->sent), &res);
 
 		c->sent += n;
@@ -191,12 +191,12 @@ rx_device(void *arg)
 			vhf_explore_signal(&c->irq_pending);
 		if (c->sent == n_pkts)
 			break;
-		if (res.status == VHF_RX_WAIT_KICK) {
+		if (res.status == VHF_TO_GUEST_WAIT_KICK) {
 			vhf_explore_wait_flag(&c->kick_pending);
-		} else if (res.status == VHF_RX_RETRY) {
+		} else if (res.status == VHF_TO_GUEST_RETRY) {
 			c->retries++;
 			vhf_explore_yield();
-		} else if (res.status == VHF_RX_BROKEN) {
+		} else if (res.status == VHF_TO_GUEST_BROKEN) {
 			set_error(c, -1);
 			return;
 		}
@@ -284,10 +284,10 @@ tx_device(void *arg)
 	struct race_ctx *c = arg;
 
 	for (;;) {
-		struct vhf_tx_pkt pkt;
+		struct vhf_from_guest_pkt pkt;
 		int r;
 
-		while ((r = vhf_net_tx_next(&c->vq, &pkt)) == 1) {
+		while ((r = vhf_net_from_guest_next(&c->vq, &pkt)) == 1) {
 			if (pkt.len != c->cfg->pkt_len)
 				set_error(c, -3);
 			c->received++;
@@ -296,7 +296,7 @@ tx_device(void *arg)
 			set_error(c, r);
 			return;
 		}
-		if (vhf_net_tx_finish(&c->vq))
+		if (vhf_net_from_guest_finish(&c->vq))
 			vhf_explore_signal(&c->irq_pending);
 		if (c->received == c->cfg->npkts)
 			return;

@@ -53,7 +53,7 @@ struct race_ctx {
 	const struct race_cfg *cfg;
 	struct vhf_guest *guest;
 	struct vhf_vq vq;
-	struct vhf_rx_pkt pkts[MAX_PKTS];
+	struct vhf_to_guest_pkt pkts[MAX_PKTS];
 	struct vhf_seg segs[MAX_PKTS];
 	uint8_t data[PKT_LEN];
 	unsigned int sent;
@@ -91,7 +91,8 @@ race_setup(void *arg)
 		abort();
 	for (i = 0; i < MAX_PKTS; i++) {
 		c->segs[i] = (struct vhf_seg){ .data = c->data, .len = PKT_LEN };
-		c->pkts[i] = (struct vhf_rx_pkt){ .segs = &c->segs[i], .nsegs = 1, .len = PKT_LEN };
+		c->pkts[i] = (struct vhf_to_guest_pkt){ .segs = &c->segs[i], .nsegs = 1,
+							.len = PKT_LEN };
 	}
 	c->sent = c->received = 0;
 	c->kick = c->irq = c->guest_error = false;
@@ -119,18 +120,18 @@ race_device(void *arg)
 		struct vhf_burst_result res;
 		uint16_t n;
 
-		n = vhf_net_rx_enqueue(&c->vq, &c->pkts[c->sent], (uint16_t)(c->cfg->npkts - c->sent),
-				       &res);
+		n = vhf_net_to_guest_enqueue(&c->vq, &c->pkts[c->sent],
+					     (uint16_t)(c->cfg->npkts - c->sent), &res);
 		c->sent += n;
 		if (res.call)
 			vhf_explore_signal(&c->irq);
 		if (c->sent == c->cfg->npkts)
 			break;
-		if (res.status == VHF_RX_WAIT_KICK)
+		if (res.status == VHF_TO_GUEST_WAIT_KICK)
 			vhf_explore_wait_flag(&c->kick);
-		else if (res.status == VHF_RX_RETRY)
+		else if (res.status == VHF_TO_GUEST_RETRY)
 			vhf_explore_yield();
-		else if (res.status == VHF_RX_BROKEN)
+		else if (res.status == VHF_TO_GUEST_BROKEN)
 			return;
 	}
 }

@@ -67,7 +67,7 @@ publish_short(void *arg)
 }
 
 /*
- * One vhf_net_tx_next() call while the guest publishes a chain too short for
+ * One vhf_net_from_guest_next() call while the guest publishes a chain too short for
  * the header every time the device looks for the next one. Those chains are
  * consumed unread; before, the call went on as long as the guest did (and the
  * 16-bit count of staged used entries wrapped). Now the burst ends after a
@@ -78,7 +78,7 @@ static void
 test_tx_next_concurrent_publish(void **state)
 {
 	const struct layout *l = *state;
-	static struct vhf_tx_pkt pkt;
+	static struct vhf_from_guest_pkt pkt;
 	struct vhf_test_env env;
 	struct vhf_test_raw raw;
 	struct publisher p;
@@ -89,7 +89,7 @@ test_tx_next_concurrent_publish(void **state)
 	vhf_test_set_guest_step(publish_short, &p);
 	for (burst = 1; burst <= 3; burst++) {
 		uint64_t before = reads(&env), skipped = env.vq.cnt[VHF_VQ_CNT_err_hdr];
-		int ret = vhf_net_tx_next(&env.vq, &pkt);
+		int ret = vhf_net_from_guest_next(&env.vq, &pkt);
 
 		/* The call ended by itself, not because the guest stopped. */
 		assert_true(p.steps < GUEST_MAX_STEPS);
@@ -101,7 +101,7 @@ test_tx_next_concurrent_publish(void **state)
 			assert_int_equal(env.vq.used_pending, env.vq.size);
 			assert_int_equal(env.vq.cnt[VHF_VQ_CNT_budget_exhausted], 1);
 			/* The burst stays over until it is finished. */
-			assert_int_equal(vhf_net_tx_next(&env.vq, &pkt), -EAGAIN);
+			assert_int_equal(vhf_net_from_guest_next(&env.vq, &pkt), -EAGAIN);
 			assert_int_equal(env.vq.used_pending, env.vq.size);
 		} else {
 			/*
@@ -110,7 +110,7 @@ test_tx_next_concurrent_publish(void **state)
 			 */
 			assert_true(ret == -EAGAIN || ret == 0);
 		}
-		vhf_net_tx_finish(&env.vq);
+		vhf_net_from_guest_finish(&env.vq);
 		assert_int_equal(env.vq.used_pending, 0);
 	}
 	vhf_test_set_guest_step(NULL, NULL);
@@ -130,7 +130,7 @@ test_tx_budget_full_ring(void **state)
 {
 	const struct layout *l = *state;
 	static struct vhf_test_seg segs[256];
-	static struct vhf_tx_pkt pkt;
+	static struct vhf_from_guest_pkt pkt;
 	struct vhf_test_env env;
 	struct vhf_test_raw raw;
 	uint64_t gpa, table;
@@ -150,7 +150,7 @@ test_tx_budget_full_ring(void **state)
 		uint64_t before = reads(&env);
 		unsigned int n = 0;
 
-		while ((ret = vhf_net_tx_next(&env.vq, &pkt)) == 1) {
+		while ((ret = vhf_net_from_guest_next(&env.vq, &pkt)) == 1) {
 			assert_int_equal(pkt.len, 255);
 			n++;
 		}
@@ -158,7 +158,7 @@ test_tx_budget_full_ring(void **state)
 		assert_true(n > 0 || ret == 0);
 		if (ret == -EAGAIN)
 			assert_int_equal(n, VHF_BURST_MAX_DESC / 257);
-		vhf_net_tx_finish(&env.vq);
+		vhf_net_from_guest_finish(&env.vq);
 		taken += n;
 		bursts++;
 	} while (ret == -EAGAIN && bursts < 100);
@@ -172,7 +172,7 @@ test_tx_budget_full_ring(void **state)
 /* ---------------------------------------------------------------------------------------- */
 
 static void
-rx_pkts(struct vhf_rx_pkt *pkts, struct vhf_seg *seg, uint16_t n, uint32_t len)
+rx_pkts(struct vhf_to_guest_pkt *pkts, struct vhf_seg *seg, uint16_t n, uint32_t len)
 {
 	static uint8_t data[65536];
 	uint16_t i;
@@ -181,7 +181,7 @@ rx_pkts(struct vhf_rx_pkt *pkts, struct vhf_seg *seg, uint16_t n, uint32_t len)
 	seg->data = data;
 	seg->len = len;
 	for (i = 0; i < n; i++)
-		pkts[i] = (struct vhf_rx_pkt){ .segs = seg, .nsegs = 1, .len = len };
+		pkts[i] = (struct vhf_to_guest_pkt){ .segs = seg, .nsegs = 1, .len = len };
 }
 
 /*
@@ -195,7 +195,7 @@ test_rx_budget_full_ring(void **state)
 {
 	const struct layout *l = *state;
 	static struct vhf_test_seg segs[256];
-	struct vhf_rx_pkt pkts[32];
+	struct vhf_to_guest_pkt pkts[32];
 	struct vhf_burst_result res;
 	struct vhf_test_env env;
 	struct vhf_test_raw raw;
@@ -213,12 +213,12 @@ test_rx_budget_full_ring(void **state)
 	rx_pkts(pkts, &seg, 32, 500);
 	while (taken < 128 && calls < 100) {
 		uint64_t before = reads(&env);
-		uint16_t n = vhf_net_rx_enqueue(&env.vq, pkts, 32, &res);
+		uint16_t n = vhf_net_to_guest_enqueue(&env.vq, pkts, 32, &res);
 
 		assert_true(reads(&env) - before <= VHF_BURST_MAX_DESC);
 		assert_true(n > 0);
 		if (taken + n < 128) {
-			assert_int_equal(res.status, VHF_RX_RETRY);
+			assert_int_equal(res.status, VHF_TO_GUEST_RETRY);
 			assert_int_equal(n, VHF_BURST_MAX_DESC / 514);
 		}
 		taken += n;
@@ -285,16 +285,16 @@ test_rx_budget_rechecks(void **state)
 		vhf_test_set_window(publish_in_window, &w);
 		before = reads(&env);
 		if (call == 0) {
-			assert_int_equal(vhf_net_rx_has_room(&env.vq, VHF_NET_MAX_PKT_LEN),
-					 VHF_RX_RETRY);
+			assert_int_equal(vhf_net_to_guest_has_room(&env.vq, VHF_NET_MAX_PKT_LEN),
+					 VHF_TO_GUEST_RETRY);
 		} else {
 			struct vhf_burst_result res;
-			struct vhf_rx_pkt pkt;
+			struct vhf_to_guest_pkt pkt;
 			struct vhf_seg seg;
 
 			rx_pkts(&pkt, &seg, 1, VHF_NET_MAX_PKT_LEN);
-			assert_int_equal(vhf_net_rx_enqueue(&env.vq, &pkt, 1, &res), 0);
-			assert_int_equal(res.status, VHF_RX_RETRY);
+			assert_int_equal(vhf_net_to_guest_enqueue(&env.vq, &pkt, 1, &res), 0);
+			assert_int_equal(res.status, VHF_TO_GUEST_RETRY);
 		}
 		vhf_test_set_window(NULL, NULL);
 		assert_true(reads(&env) - before <= VHF_BURST_MAX_DESC);
@@ -365,7 +365,7 @@ test_issue11_guest(void **state)
 	unsigned int k;
 
 	for (k = 0; k < 2; k++) {
-		struct vhf_rx_pkt pkts[32];
+		struct vhf_to_guest_pkt pkts[32];
 		struct vhf_burst_result res;
 		struct vhf_test_env env;
 		struct vhf_test_raw raw;
@@ -389,13 +389,13 @@ test_issue11_guest(void **state)
 			publish_indirect(&env, l->packed, i, table, nents[k] * 16u);
 
 		rx_pkts(pkts, &seg, 32, 1500);
-		assert_int_equal(vhf_net_rx_enqueue(&env.vq, pkts, 32, &res), 32);
-		assert_int_equal(res.status, VHF_RX_BROKEN);
+		assert_int_equal(vhf_net_to_guest_enqueue(&env.vq, pkts, 32, &res), 32);
+		assert_int_equal(res.status, VHF_TO_GUEST_BROKEN);
 		assert_int_equal(env.vq.broken_reason, k == 0 ? VHF_VQ_CNT_err_desc_len :
-								VHF_VQ_CNT_err_rx_buf_short);
+								VHF_VQ_CNT_err_to_guest_buf_short);
 		assert_int_equal(reads(&env), k == 0 ? 1 : 257);
 		assert_int_equal(env.vq.cnt[VHF_VQ_CNT_drop_broken], 32);
-		assert_int_equal(vhf_net_rx_has_room(&env.vq, 1500), VHF_RX_BROKEN);
+		assert_int_equal(vhf_net_to_guest_has_room(&env.vq, 1500), VHF_TO_GUEST_BROKEN);
 		vhf_test_env_fini(&env);
 		free(t);
 	}

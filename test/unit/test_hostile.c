@@ -62,13 +62,13 @@ expect_rx_broken(struct hostile *h, enum vhf_vq_counter reason)
 	struct vhf_burst_result res;
 
 	assert_int_equal(vhf_test_rx_one(&h->env, 100, 1, 1, &res), 1);
-	assert_int_equal(res.status, VHF_RX_BROKEN);
+	assert_int_equal(res.status, VHF_TO_GUEST_BROKEN);
 	assert_true(h->env.vq.broken);
 	assert_int_equal(h->env.vq.broken_reason, reason);
 	assert_int_equal(h->env.vq.cnt[reason], 1);
 	assert_int_equal(h->env.vq.cnt[VHF_VQ_CNT_packets], 0);
 	assert_int_equal(vhf_test_rx_one(&h->env, 100, 1, 1, &res), 1);
-	assert_int_equal(res.status, VHF_RX_BROKEN);
+	assert_int_equal(res.status, VHF_TO_GUEST_BROKEN);
 	assert_int_equal(h->env.vq.cnt[VHF_VQ_CNT_drop_broken], 2);
 	vhf_test_env_fini(&h->env);
 }
@@ -211,11 +211,11 @@ expect_rx(struct vhf_test_env *env, int reason)
 
 	assert_int_equal(vhf_test_rx_one(env, 100, 1, 1, &res), 1);
 	if (reason < 0) {
-		assert_int_equal(res.status, VHF_RX_DONE);
+		assert_int_equal(res.status, VHF_TO_GUEST_DONE);
 		assert_int_equal(env->vq.cnt[VHF_VQ_CNT_packets], 1);
 		assert_false(env->vq.broken);
 	} else {
-		assert_int_equal(res.status, VHF_RX_BROKEN);
+		assert_int_equal(res.status, VHF_TO_GUEST_BROKEN);
 		assert_int_equal(env->vq.broken_reason, reason);
 		assert_int_equal(env->vq.cnt[reason], 1);
 		assert_int_equal(env->vq.cnt[VHF_VQ_CNT_packets], 0);
@@ -334,7 +334,7 @@ test_rx_buffer_too_short(void **state)
 			seg = (struct vhf_test_seg){ gpa + 2048, 2048 };
 			vhf_test_raw_chain(&raw, &seg, 1, 0, true, true);
 			expect_rx(&env, lens[i] < VHF_NET_HDR_LEN_MRG ?
-					VHF_VQ_CNT_err_rx_buf_short : -1);
+					VHF_VQ_CNT_err_to_guest_buf_short : -1);
 			vhf_test_env_fini(&env);
 		}
 }
@@ -359,11 +359,11 @@ test_avail_idx_rollback(void **state)
 	vhf_guest_rx_add(env.guest, 5);
 	/* 5 x 150 bytes cannot hold 1000: short, with avail->idx 5 seen. */
 	assert_int_equal(vhf_test_rx_one(&env, 1000, 1, 1, &res), 0);
-	assert_int_equal(res.status, VHF_RX_WAIT_KICK);
+	assert_int_equal(res.status, VHF_TO_GUEST_WAIT_KICK);
 	/* The guest takes back three published entries. */
 	__atomic_store_n(&avail->idx, 2, __ATOMIC_RELEASE);
 	assert_int_equal(vhf_test_rx_one(&env, 1000, 1, 1, &res), 1);
-	assert_int_equal(res.status, VHF_RX_BROKEN);
+	assert_int_equal(res.status, VHF_TO_GUEST_BROKEN);
 	assert_int_equal(env.vq.broken_reason, VHF_VQ_CNT_err_avail_idx);
 	assert_int_equal(env.vq.cnt[VHF_VQ_CNT_packets], 0);
 	vhf_test_env_fini(&env);
@@ -410,7 +410,7 @@ test_rx_buffer_sum_no_wrap(void **state)
 	publish(&h, 1);
 	publish(&h, 2);
 	assert_int_equal(vhf_test_rx_one(&h.env, 150, 3, 1, &res), 1);
-	assert_int_equal(res.status, VHF_RX_DONE);
+	assert_int_equal(res.status, VHF_TO_GUEST_DONE);
 	assert_int_equal(h.env.vq.cnt[VHF_VQ_CNT_packets], 1);
 
 	/* Two buffers: 100 bytes (header and 88 of payload), then the other 62. */
@@ -453,7 +453,7 @@ test_reinit_recovers(void **state)
 	vhf_guest_vq_config(h.env.guest, &cfg);
 	assert_int_equal(vhf_vq_init(&h.env.vq, &cfg), 0);
 	assert_int_equal(vhf_test_rx_one(&h.env, 100, 5, 1, &res), 1);
-	assert_int_equal(res.status, VHF_RX_DONE);
+	assert_int_equal(res.status, VHF_TO_GUEST_DONE);
 	assert_int_equal(h.env.vq.cnt[VHF_VQ_CNT_packets], 1);
 	(void)out;
 	(void)len;
@@ -468,7 +468,7 @@ test_tx_hostile(void **state)
 	struct vhf_test_env env;
 	struct vhf_vring_desc *desc;
 	struct vhf_vring_avail *avail;
-	static struct vhf_tx_pkt pkt;
+	static struct vhf_from_guest_pkt pkt;
 	uint64_t gpa;
 
 	(void)state;
@@ -483,9 +483,9 @@ test_tx_hostile(void **state)
 	desc[1] = (struct vhf_vring_desc){ gpa, 100, VHF_DESC_F_NEXT, 0 };
 	avail->ring[0] = 0;
 	__atomic_store_n(&avail->idx, 1, __ATOMIC_RELEASE);
-	assert_int_equal(vhf_net_tx_next(&env.vq, &pkt), -EIO);
+	assert_int_equal(vhf_net_from_guest_next(&env.vq, &pkt), -EIO);
 	assert_int_equal(env.vq.cnt[VHF_VQ_CNT_err_desc_loop], 1);
-	assert_int_equal(vhf_net_tx_next(&env.vq, &pkt), -EIO);
+	assert_int_equal(vhf_net_from_guest_next(&env.vq, &pkt), -EIO);
 	vhf_test_env_fini(&env);
 
 	/* A chain shorter than the header is returned and skipped, not fatal. */
@@ -496,10 +496,10 @@ test_tx_hostile(void **state)
 	desc[0] = (struct vhf_vring_desc){ gpa, 4, 0, 0 };
 	avail->ring[0] = 0;
 	__atomic_store_n(&avail->idx, 1, __ATOMIC_RELEASE);
-	assert_int_equal(vhf_net_tx_next(&env.vq, &pkt), 0);
+	assert_int_equal(vhf_net_from_guest_next(&env.vq, &pkt), 0);
 	assert_int_equal(env.vq.cnt[VHF_VQ_CNT_err_hdr], 1);
 	assert_false(env.vq.broken);
-	vhf_net_tx_finish(&env.vq);
+	vhf_net_from_guest_finish(&env.vq);
 	assert_int_equal(__atomic_load_n(&vhf_guest_split_used(env.guest)->idx, __ATOMIC_ACQUIRE), 1);
 	vhf_test_env_fini(&env);
 }
@@ -535,7 +535,7 @@ test_packed_endless_chain(void **state)
 				 __ATOMIC_RELEASE);
 	}
 	assert_int_equal(vhf_test_rx_one(&env, 100, 1, 1, &res), 1);
-	assert_int_equal(res.status, VHF_RX_BROKEN);
+	assert_int_equal(res.status, VHF_TO_GUEST_BROKEN);
 	assert_int_equal(env.vq.cnt[VHF_VQ_CNT_err_desc_loop], 1);
 	vhf_test_env_fini(&env);
 }
@@ -550,7 +550,7 @@ test_packed_tx_indirect_write_flag(void **state)
 	struct vhf_guest_config g;
 	struct vhf_test_env env;
 	struct vhf_vring_packed_desc *desc, *table;
-	static struct vhf_tx_pkt pkt;
+	static struct vhf_from_guest_pkt pkt;
 	uint64_t table_gpa, buf_gpa;
 	uint8_t *buf, out[100];
 
@@ -577,7 +577,7 @@ test_packed_tx_indirect_write_flag(void **state)
 	desc[0].len = 2 * sizeof(*table);
 	desc[0].id = 0;
 	__atomic_store_n(&desc[0].flags, VHF_DESC_F_AVAIL | VHF_DESC_F_INDIRECT, __ATOMIC_RELEASE);
-	assert_int_equal(vhf_net_tx_next(&env.vq, &pkt), 1);
+	assert_int_equal(vhf_net_from_guest_next(&env.vq, &pkt), 1);
 	assert_int_equal(pkt.len, 100);
 	assert_int_equal(vhf_iov_copy_out(out, pkt.iov, pkt.niov, 0, 100), 100);
 	assert_int_equal(vhf_test_check(out, 100, 9), 0);

@@ -269,7 +269,7 @@ test_from_guest_partial(void **state)
 		for (b = 0; b < 2; b++)
 			for (c = 0; c < sizeof(payloads) / sizeof(payloads[0]); c++) {
 				struct vhf_net_hdr hdr;
-				struct vhf_ofl_rx ofl;
+				struct vhf_ofl_from_guest_info ofl;
 				struct pkt k;
 
 				pkt_build(&k, l3s[a], protos[b], c & 1, payloads[c], c);
@@ -289,7 +289,7 @@ static void
 test_from_guest_flags(void **state)
 {
 	struct vhf_net_hdr hdr;
-	struct vhf_ofl_rx ofl;
+	struct vhf_ofl_from_guest_info ofl;
 	struct pkt k;
 
 	(void)state;
@@ -328,7 +328,7 @@ test_from_guest_data_valid_ignored(void **state)
 {
 	static const uint64_t features[] = { 0, F_CSUM, F_ALL };
 	struct vhf_net_hdr hdrs[4], with;
-	struct vhf_ofl_rx a, b;
+	struct vhf_ofl_from_guest_info a, b;
 	unsigned int f, i;
 	struct pkt k;
 
@@ -367,7 +367,7 @@ static void
 test_from_guest_hostile(void **state)
 {
 	struct vhf_net_hdr hdr, good;
-	struct vhf_ofl_rx ofl;
+	struct vhf_ofl_from_guest_info ofl;
 	struct pkt k, k6, u;
 
 	(void)state;
@@ -467,7 +467,7 @@ test_from_guest_random(void **state)
 		uint32_t len = rng() % 300;
 		uint8_t *b = malloc(len ? len : 1);
 		struct vhf_net_hdr hdr;
-		struct vhf_ofl_rx ofl;
+		struct vhf_ofl_from_guest_info ofl;
 		uint32_t i, head_len;
 		int ret;
 
@@ -507,9 +507,9 @@ test_from_guest_random(void **state)
 
 /* To the guest: a request, its plan, the plan carried out on the bytes. */
 static int
-to_guest(struct pkt *k, uint32_t flags, uint64_t features, struct vhf_ofl_tx_plan *plan)
+to_guest(struct pkt *k, uint32_t flags, uint64_t features, struct vhf_ofl_to_guest_plan *plan)
 {
-	struct vhf_ofl_tx req = {
+	struct vhf_ofl_to_guest_req req = {
 		.flags = flags | (k->l3 == 4 ? VHF_OFL_TX_IPV4 : VHF_OFL_TX_IPV6),
 		.pkt_len = k->len,
 		.l2_len = k->l2_len,
@@ -545,8 +545,8 @@ test_to_guest(void **state)
 		for (b = 0; b < 2; b++) {
 			uint32_t fl = protos[b] == VHF_OFL_IPPROTO_TCP ? VHF_OFL_TX_TCP_CKSUM :
 									 VHF_OFL_TX_UDP_CKSUM;
-			struct vhf_ofl_tx_plan plan;
-			struct vhf_ofl_rx ofl;
+			struct vhf_ofl_to_guest_plan plan;
+			struct vhf_ofl_from_guest_info ofl;
 			struct pkt k;
 
 			/* Guest without GUEST_CSUM: completed here, no header. */
@@ -577,8 +577,8 @@ test_to_guest(void **state)
 static void
 test_to_guest_ip_csum_and_tso(void **state)
 {
-	struct vhf_ofl_tx_plan plan;
-	struct vhf_ofl_rx ofl;
+	struct vhf_ofl_to_guest_plan plan;
+	struct vhf_ofl_from_guest_info ofl;
 	struct pkt k, k6;
 
 	(void)state;
@@ -602,11 +602,12 @@ test_to_guest_ip_csum_and_tso(void **state)
 	assert_true(ref_l4_ok(&k));
 	/* Without GUEST_TSO4 (or without GUEST_CSUM): refused, we do not segment. */
 	assert_int_equal(to_guest(&k, VHF_OFL_TX_TCP_SEG, F_CSUM | F_GUEST_CSUM, &plan),
-			 VHF_OFL_TX_ERR_NO_TSO);
+			 VHF_OFL_TO_GUEST_ERR_NO_TSO);
 	assert_int_equal(to_guest(&k, VHF_OFL_TX_TCP_SEG, F_GUEST_TSO, &plan),
-			 VHF_OFL_TX_ERR_NO_TSO);
+			 VHF_OFL_TO_GUEST_ERR_NO_TSO);
 	assert_int_equal(to_guest(&k6, VHF_OFL_TX_TCP_SEG, F_CSUM | F_GUEST_CSUM |
-				  VHF_FEATURE(VHF_F_NET_GUEST_TSO4), &plan), VHF_OFL_TX_ERR_NO_TSO);
+				  VHF_FEATURE(VHF_F_NET_GUEST_TSO4), &plan),
+			 VHF_OFL_TO_GUEST_ERR_NO_TSO);
 	assert_int_equal(to_guest(&k6, VHF_OFL_TX_TCP_SEG, F_ALL, &plan), 0);
 	assert_int_equal(plan.hdr.gso_type, VHF_NET_HDR_GSO_TCPV6);
 	pkt_free(&k);
@@ -617,8 +618,8 @@ test_to_guest_ip_csum_and_tso(void **state)
 static void
 test_to_guest_bad_lengths(void **state)
 {
-	struct vhf_ofl_tx_plan plan;
-	struct vhf_ofl_tx req;
+	struct vhf_ofl_to_guest_plan plan;
+	struct vhf_ofl_to_guest_req req;
 
 	(void)state;
 	memset(&req, 0, sizeof(req));
@@ -630,32 +631,32 @@ test_to_guest_bad_lengths(void **state)
 	req.tso_segsz = 1000;
 	assert_int_equal(vhf_ofl_to_guest(&req, F_ALL, &plan), 0);
 	req.pkt_len = 53; /* TCP header cut */
-	assert_int_equal(vhf_ofl_to_guest(&req, F_ALL, &plan), VHF_OFL_TX_ERR_LENS);
+	assert_int_equal(vhf_ofl_to_guest(&req, F_ALL, &plan), VHF_OFL_TO_GUEST_ERR_LENS);
 	req.pkt_len = 60;
 	req.flags = VHF_OFL_TX_TCP_CKSUM; /* no IP version */
-	assert_int_equal(vhf_ofl_to_guest(&req, F_ALL, &plan), VHF_OFL_TX_ERR_LENS);
+	assert_int_equal(vhf_ofl_to_guest(&req, F_ALL, &plan), VHF_OFL_TO_GUEST_ERR_LENS);
 	req.flags = VHF_OFL_TX_TCP_CKSUM | VHF_OFL_TX_UDP_CKSUM | VHF_OFL_TX_IPV4;
-	assert_int_equal(vhf_ofl_to_guest(&req, F_ALL, &plan), VHF_OFL_TX_ERR_LENS);
+	assert_int_equal(vhf_ofl_to_guest(&req, F_ALL, &plan), VHF_OFL_TO_GUEST_ERR_LENS);
 	req.flags = VHF_OFL_TX_UDP_CKSUM | VHF_OFL_TX_IPV4;
 	req.l3_len = 19;
-	assert_int_equal(vhf_ofl_to_guest(&req, F_ALL, &plan), VHF_OFL_TX_ERR_LENS);
+	assert_int_equal(vhf_ofl_to_guest(&req, F_ALL, &plan), VHF_OFL_TO_GUEST_ERR_LENS);
 	req.l3_len = 20;
 	req.l2_len = 0xffff; /* huge lengths must not wrap */
-	assert_int_equal(vhf_ofl_to_guest(&req, F_ALL, &plan), VHF_OFL_TX_ERR_LENS);
+	assert_int_equal(vhf_ofl_to_guest(&req, F_ALL, &plan), VHF_OFL_TO_GUEST_ERR_LENS);
 	req.l2_len = 14;
 	req.flags = VHF_OFL_TX_IP_CKSUM | VHF_OFL_TX_IPV6;
 	req.l3_len = 40;
-	assert_int_equal(vhf_ofl_to_guest(&req, F_ALL, &plan), VHF_OFL_TX_ERR_LENS);
+	assert_int_equal(vhf_ofl_to_guest(&req, F_ALL, &plan), VHF_OFL_TO_GUEST_ERR_LENS);
 	req.flags = VHF_OFL_TX_IP_CKSUM | VHF_OFL_TX_IPV4;
 	req.l3_len = 64;
-	assert_int_equal(vhf_ofl_to_guest(&req, F_ALL, &plan), VHF_OFL_TX_ERR_LENS);
+	assert_int_equal(vhf_ofl_to_guest(&req, F_ALL, &plan), VHF_OFL_TO_GUEST_ERR_LENS);
 	req.l3_len = 20;
 	req.flags = VHF_OFL_TX_TCP_SEG | VHF_OFL_TX_IPV4;
 	req.l4_len = 19;
-	assert_int_equal(vhf_ofl_to_guest(&req, F_ALL, &plan), VHF_OFL_TX_ERR_LENS);
+	assert_int_equal(vhf_ofl_to_guest(&req, F_ALL, &plan), VHF_OFL_TO_GUEST_ERR_LENS);
 	req.l4_len = 20;
 	req.tso_segsz = 0;
-	assert_int_equal(vhf_ofl_to_guest(&req, F_ALL, &plan), VHF_OFL_TX_ERR_LENS);
+	assert_int_equal(vhf_ofl_to_guest(&req, F_ALL, &plan), VHF_OFL_TO_GUEST_ERR_LENS);
 	/* No flags: nothing to do, whatever the lengths say. */
 	req.flags = 0;
 	req.l2_len = 0xffff;

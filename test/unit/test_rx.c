@@ -83,7 +83,7 @@ test_rx_roundtrip(void **state)
 
 			assert_int_equal(vhf_test_rx_one(&env, lens[i], seq, (uint16_t)(1 + i % 4),
 							 &res), 1);
-			assert_int_equal(res.status, VHF_RX_DONE);
+			assert_int_equal(res.status, VHF_TO_GUEST_DONE);
 			guest_expect(&env, lens[i], seq,
 				     (uint16_t)bufs_needed(lens[i], env.vq.net_hdr_len, buf_len));
 			seq++;
@@ -102,7 +102,7 @@ test_rx_burst_one_call(void **state)
 	struct vhf_guest_config g = gcfg_for(v, 64, v->mrg ? 1536 : 2048);
 	struct vhf_test_env env;
 	struct vhf_burst_result res;
-	struct vhf_rx_pkt pkts[8];
+	struct vhf_to_guest_pkt pkts[8];
 	struct vhf_seg segs[8];
 	uint8_t data[8][200];
 	unsigned int i;
@@ -119,7 +119,7 @@ test_rx_burst_one_call(void **state)
 		pkts[i].len = sizeof(data[i]);
 		pkts[i].hdr = NULL;
 	}
-	assert_int_equal(vhf_net_rx_enqueue(&env.vq, pkts, 8, &res), 8);
+	assert_int_equal(vhf_net_to_guest_enqueue(&env.vq, pkts, 8, &res), 8);
 	assert_true(res.call);
 	assert_int_equal(env.vq.cnt[VHF_VQ_CNT_calls], 1);
 	for (i = 0; i < 8; i++)
@@ -127,14 +127,14 @@ test_rx_burst_one_call(void **state)
 
 	/* Interrupts off: EVENT_IDX leaves used_event behind, otherwise NO_INTERRUPT. */
 	vhf_guest_disable_cb(env.guest);
-	assert_int_equal(vhf_net_rx_enqueue(&env.vq, pkts, 8, &res), 8);
+	assert_int_equal(vhf_net_to_guest_enqueue(&env.vq, pkts, 8, &res), 8);
 	assert_false(res.call);
 	for (i = 0; i < 8; i++)
 		guest_expect(&env, sizeof(data[i]), i, 1);
 
 	/* Re-armed with nothing pending: the next burst interrupts again. */
 	assert_false(vhf_guest_enable_cb_and_check(env.guest));
-	assert_int_equal(vhf_net_rx_enqueue(&env.vq, pkts, 1, &res), 1);
+	assert_int_equal(vhf_net_to_guest_enqueue(&env.vq, pkts, 1, &res), 1);
 	assert_true(res.call);
 	vhf_test_env_fini(&env);
 }
@@ -169,13 +169,13 @@ run_wrap(const struct variant *v, uint16_t start)
 	vhf_guest_rx_add(env.guest, need - 1);
 	vhf_guest_kick_prepare(env.guest);
 	assert_int_equal(vhf_test_rx_one(&env, frame, 7, 3, &res), 0);
-	assert_int_equal(res.status, VHF_RX_WAIT_KICK);
+	assert_int_equal(res.status, VHF_TO_GUEST_WAIT_KICK);
 
 	/* The guest refills: its publication must kick us. */
 	vhf_guest_rx_add(env.guest, 1);
 	assert_true(vhf_guest_kick_prepare(env.guest));
 	assert_int_equal(vhf_test_rx_one(&env, frame, 7, 3, &res), 1);
-	assert_int_equal(res.status, VHF_RX_DONE);
+	assert_int_equal(res.status, VHF_TO_GUEST_DONE);
 	guest_expect(&env, frame, 7, (uint16_t)need);
 	vhf_test_env_fini(&env);
 }
@@ -240,7 +240,7 @@ run_seed(const struct variant *v, enum vhf_notify_algo algo, struct vhf_test_env
 
 	vhf_test_set_window(seed_step2, &ctx);
 	assert_int_equal(vhf_test_rx_one(env, 9229, 2, 2, &res), 0); /* steps 1-3 */
-	assert_int_equal(res.status, VHF_RX_WAIT_KICK);
+	assert_int_equal(res.status, VHF_TO_GUEST_WAIT_KICK);
 	assert_false(ctx.kicked_in_step2);
 
 	vhf_guest_rx_add(env->guest, 2); /* step 4 */
@@ -262,7 +262,7 @@ test_seed_four_steps(void **state)
 		assert_false(kicked);
 		/* Room is there: only a lost wake-up keeps the frame from the guest. */
 		assert_int_equal(vhf_guest_rx_posted(env.guest), 6);
-		assert_int_equal(vhf_net_rx_has_room(&env.vq, 9229), VHF_RX_DONE);
+		assert_int_equal(vhf_net_to_guest_has_room(&env.vq, 9229), VHF_TO_GUEST_DONE);
 	} else {
 		/* Flag-based notification stays enabled, so the later publication kicks. */
 		assert_true(kicked);
@@ -291,7 +291,7 @@ test_livelock(void **state)
 	vhf_test_env_init(&env, &g, VHF_NOTIFY_FIXED);
 	vhf_guest_rx_add(env.guest, 3);
 	assert_int_equal(vhf_test_rx_one(&env, 9229, 1, 1, &res), 0);
-	assert_int_equal(res.status, VHF_RX_WAIT_KICK);
+	assert_int_equal(res.status, VHF_TO_GUEST_WAIT_KICK);
 	assert_int_equal(env.vq.cnt[VHF_VQ_CNT_recheck_retry], 0);
 	assert_int_equal(env.vq.cnt[VHF_VQ_CNT_recheck_cap], 0);
 	vhf_test_env_fini(&env);
@@ -300,7 +300,7 @@ test_livelock(void **state)
 	vhf_test_env_init(&env, &g, VHF_NOTIFY_CONSUMED_IDX);
 	vhf_guest_rx_add(env.guest, 3);
 	assert_int_equal(vhf_test_rx_one(&env, 9229, 1, 1, &res), 0);
-	assert_int_equal(res.status, VHF_RX_RETRY);
+	assert_int_equal(res.status, VHF_TO_GUEST_RETRY);
 	assert_int_equal(env.vq.cnt[VHF_VQ_CNT_recheck_retry], VHF_MAX_RECHECKS);
 	assert_int_equal(env.vq.cnt[VHF_VQ_CNT_recheck_cap], 1);
 	vhf_test_env_fini(&env);
@@ -319,7 +319,7 @@ test_avail_space_mark(void **state)
 	vhf_test_env_init(&env, &g, VHF_NOTIFY_FIXED);
 	vhf_guest_rx_add(env.guest, 3);
 	vhf_guest_kick_prepare(env.guest);
-	mark = vhf_test_rx_avail_space(&env.vq, 9229, &bytes);
+	mark = vhf_test_to_guest_avail_space(&env.vq, 9229, &bytes);
 	assert_true(mark >= 0);
 	assert_int_equal(bytes, 3 * 2048);
 	assert_false(vhf_vq_enable_notify_and_check(&env.vq, mark));
@@ -327,7 +327,7 @@ test_avail_space_mark(void **state)
 	/* The guest publishes one more: the recheck against the old mark sees it. */
 	vhf_guest_rx_add(env.guest, 1);
 	assert_true(vhf_vq_enable_notify_and_check(&env.vq, mark));
-	mark2 = vhf_test_rx_avail_space(&env.vq, 9229, &bytes);
+	mark2 = vhf_test_to_guest_avail_space(&env.vq, 9229, &bytes);
 	assert_true(mark2 >= 0 && mark2 != mark);
 	assert_int_equal(bytes, 4 * 2048);
 	assert_false(vhf_vq_enable_notify_and_check(&env.vq, mark2));
@@ -336,7 +336,7 @@ test_avail_space_mark(void **state)
 	/* Armed against mark2: the next publication must kick. */
 	vhf_guest_rx_add(env.guest, 1);
 	assert_true(vhf_guest_kick_prepare(env.guest));
-	assert_int_equal(vhf_test_rx_avail_space(&env.vq, 9229, &bytes) >= 0, 1);
+	assert_int_equal(vhf_test_to_guest_avail_space(&env.vq, 9229, &bytes) >= 0, 1);
 	assert_int_equal(bytes, 5 * 2048); /* covered: the walk stops there */
 	vhf_test_env_fini(&env);
 }
@@ -360,7 +360,7 @@ test_many_segments(void **state)
 	vhf_test_env_init(&env, &g, VHF_NOTIFY_FIXED);
 	vhf_guest_rx_add(env.guest, 40);
 	assert_int_equal(vhf_test_rx_one(&env, 9000, 3, 4, &res), 1);
-	assert_int_equal(res.status, VHF_RX_DONE);
+	assert_int_equal(res.status, VHF_TO_GUEST_DONE);
 	assert_false(env.vq.broken);
 	guest_expect(&env, 9000, 3, (uint16_t)bufs_needed(9000, VHF_NET_HDR_LEN_MRG, 256));
 	vhf_test_env_fini(&env);
@@ -379,7 +379,7 @@ test_too_big(void **state)
 	vhf_guest_rx_add(env.guest, 8);
 	/* 8 x 1 KiB cannot hold 9000 bytes, mergeable or not. */
 	assert_int_equal(vhf_test_rx_one(&env, 9000, 1, 1, &res), 1);
-	assert_int_equal(res.status, VHF_RX_DONE);
+	assert_int_equal(res.status, VHF_TO_GUEST_DONE);
 	assert_int_equal(env.vq.cnt[VHF_VQ_CNT_drop_too_big], 1);
 	assert_int_equal(vhf_guest_rx_posted(env.guest), 8);
 	/* The buffers are still there for a frame that fits. */

@@ -36,12 +36,12 @@ tx_env(struct vhf_test_env *env, const struct variant *v, uint16_t size)
 static void
 device_expect(struct vhf_test_env *env, uint32_t len, uint32_t seq, const struct vhf_net_hdr *hdr)
 {
-	static struct vhf_tx_pkt pkt;
+	static struct vhf_from_guest_pkt pkt;
 	static uint8_t out[70000];
 	uint32_t sum = 0;
 	uint16_t i;
 
-	assert_int_equal(vhf_net_tx_next(&env->vq, &pkt), 1);
+	assert_int_equal(vhf_net_from_guest_next(&env->vq, &pkt), 1);
 	assert_int_equal(pkt.len, len);
 	for (i = 0; i < pkt.niov; i++)
 		sum += pkt.iov[i].len;
@@ -76,8 +76,9 @@ test_tx_roundtrip(void **state)
 			hdr.gso_size = (uint16_t)seq;
 			assert_int_equal(vhf_guest_tx_send(env.guest, data, lens[i], &hdr, nsegs), 0);
 			device_expect(&env, lens[i], seq, &hdr);
-			assert_int_equal(vhf_net_tx_next(&env.vq, &(struct vhf_tx_pkt){ 0 }), 0);
-			vhf_net_tx_finish(&env.vq);
+			assert_int_equal(vhf_net_from_guest_next(&env.vq,
+								 &(struct vhf_from_guest_pkt){ 0 }), 0);
+			vhf_net_from_guest_finish(&env.vq);
 			assert_int_equal(vhf_guest_tx_reclaim(env.guest), 1);
 			seq++;
 		}
@@ -105,7 +106,7 @@ test_tx_burst(void **state)
 	for (i = 0; i < 10; i++)
 		device_expect(&env, sizeof(data), i, &hdr);
 	assert_int_equal(vhf_guest_tx_reclaim(env.guest), 0); /* nothing published yet */
-	assert_true(vhf_net_tx_finish(&env.vq));
+	assert_true(vhf_net_from_guest_finish(&env.vq));
 	assert_int_equal(vhf_guest_tx_reclaim(env.guest), 10);
 	assert_int_equal(env.vq.cnt[VHF_VQ_CNT_calls], 1);
 	vhf_test_env_fini(&env);
@@ -154,8 +155,8 @@ test_tx_header_spread(void **state)
 		device_expect(&env, 200, c, &hdr);
 		hdr.gso_size++;
 	}
-	assert_int_equal(vhf_net_tx_next(&env.vq, &(struct vhf_tx_pkt){ 0 }), 0);
-	vhf_net_tx_finish(&env.vq);
+	assert_int_equal(vhf_net_from_guest_next(&env.vq, &(struct vhf_from_guest_pkt){ 0 }), 0);
+	vhf_net_from_guest_finish(&env.vq);
 	assert_int_equal(env.vq.cnt[VHF_VQ_CNT_bufs], 4);
 	assert_int_equal(env.vq.cnt[VHF_VQ_CNT_drop_runt], 0);
 	vhf_test_env_fini(&env);
@@ -170,7 +171,7 @@ test_tx_runt(void **state)
 {
 	const struct variant *v = *state;
 	static const uint32_t runts[] = { 0, 1, VHF_NET_MIN_FRAME_LEN - 1 };
-	static struct vhf_tx_pkt pkt;
+	static struct vhf_from_guest_pkt pkt;
 	struct vhf_net_hdr hdr = { 0 };
 	uint8_t data[VHF_NET_MIN_FRAME_LEN];
 	struct vhf_test_env env;
@@ -188,8 +189,8 @@ test_tx_runt(void **state)
 	device_expect(&env, sizeof(data), 3, &hdr);
 	assert_int_equal(env.vq.cnt[VHF_VQ_CNT_drop_runt], 3);
 	assert_int_equal(env.vq.cnt[VHF_VQ_CNT_packets], 1);
-	assert_int_equal(vhf_net_tx_next(&env.vq, &pkt), 0);
-	vhf_net_tx_finish(&env.vq);
+	assert_int_equal(vhf_net_from_guest_next(&env.vq, &pkt), 0);
+	vhf_net_from_guest_finish(&env.vq);
 	assert_int_equal(vhf_guest_tx_reclaim(env.guest), 4);
 	assert_false(env.vq.broken);
 	vhf_test_env_fini(&env);
@@ -205,10 +206,10 @@ test_tx_runt(void **state)
 	segs[1] = (struct vhf_test_seg){ gpa + 5, VHF_NET_HDR_LEN_MRG - 5 };
 	vhf_test_raw_chain(&raw, segs, 2, v->indirect ? vhf_guest_alloc(env.guest, 32, 16) : 0,
 			   false, true);
-	assert_int_equal(vhf_net_tx_next(&env.vq, &pkt), 0);
+	assert_int_equal(vhf_net_from_guest_next(&env.vq, &pkt), 0);
 	assert_int_equal(env.vq.cnt[VHF_VQ_CNT_drop_runt], 2);
 	assert_int_equal(env.vq.cnt[VHF_VQ_CNT_packets], 0);
-	vhf_net_tx_finish(&env.vq);
+	vhf_net_from_guest_finish(&env.vq);
 	assert_int_equal(env.vq.cnt[VHF_VQ_CNT_bufs], 2);
 	assert_false(env.vq.broken);
 	vhf_test_env_fini(&env);
@@ -248,7 +249,7 @@ test_tx_arm_kick(void **state)
 	vhf_guest_kick_prepare(env.guest);
 	assert_false(vhf_vq_arm_kick(&env.vq)); /* something pending */
 	device_expect(&env, sizeof(data), 1, &hdr);
-	vhf_net_tx_finish(&env.vq);
+	vhf_net_from_guest_finish(&env.vq);
 
 	/* Idle: armed, and the next send kicks. */
 	assert_true(vhf_vq_arm_kick(&env.vq));
@@ -256,7 +257,7 @@ test_tx_arm_kick(void **state)
 	assert_int_equal(vhf_guest_tx_send(env.guest, data, sizeof(data), &hdr, 1), 0);
 	assert_true(vhf_guest_kick_prepare(env.guest));
 	device_expect(&env, sizeof(data), 2, &hdr);
-	vhf_net_tx_finish(&env.vq);
+	vhf_net_from_guest_finish(&env.vq);
 
 	/* The guest sends between our look and our request: the recheck catches it. */
 	vhf_test_env_fini(&env);
@@ -265,7 +266,7 @@ test_tx_arm_kick(void **state)
 	assert_int_equal(vhf_guest_tx_send(env.guest, data, sizeof(data), &hdr, 1), 0);
 	vhf_guest_kick_prepare(env.guest);
 	device_expect(&env, sizeof(data), 1, &hdr);
-	vhf_net_tx_finish(&env.vq);
+	vhf_net_from_guest_finish(&env.vq);
 	vhf_test_set_window(send_in_window, &ctx);
 	if (vhf_vq_arm_kick(&env.vq))
 		assert_true(ctx.kicked); /* sleeping is only safe if that send kicked */

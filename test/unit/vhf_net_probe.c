@@ -12,9 +12,9 @@
 #include "vhf_net_probe.h"
 
 int
-vhf_test_rx_avail_space(struct vhf_vq *vq, uint32_t need_bytes, uint32_t *bytes)
+vhf_test_to_guest_avail_space(struct vhf_vq *vq, uint32_t need_bytes, uint32_t *bytes)
 {
-	struct vhf_rx_room room;
+	struct vhf_to_guest_room room;
 	enum vhf_reserve r;
 	int mark = -1;
 
@@ -25,7 +25,7 @@ vhf_test_rx_avail_space(struct vhf_vq *vq, uint32_t need_bytes, uint32_t *bytes)
 		return -EMSGSIZE;
 	vhf_vq_budget_reset(vq);
 	vhf_vq_rewind(vq, vq->last_avail, vq->avail_wrap);
-	r = vhf_rx_reserve(vq, need_bytes + vq->net_hdr_len, &room, &mark, bytes);
+	r = vhf_to_guest_reserve(vq, need_bytes + vq->net_hdr_len, &room, &mark, bytes);
 	vhf_vq_rewind(vq, vq->last_avail, vq->avail_wrap);
 	if (r == VHF_RESERVE_BROKEN)
 		return -EIO;

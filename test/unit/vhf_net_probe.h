@@ -8,7 +8,7 @@
 /**
  * @file
  * What of lib/'s virtio-net layer only tests call. Builds that use
- * vhf_test_rx_avail_space() compile vhf_lib_test_sources instead of
+ * vhf_test_to_guest_avail_space() compile vhf_lib_test_sources instead of
  * vhf_lib_sources (vhf_net_probe.c).
  */
 
@@ -29,7 +29,7 @@ vhf_test_csum_complete(uint8_t *pkt, uint32_t len, uint32_t start, uint32_t offs
 }
 
 /**
- * The "avail space" step of vhf_net_rx_enqueue() on its own, without
+ * The "avail space" step of vhf_net_to_guest_enqueue() on its own, without
  * reserving anything: walk what the guest published until need_bytes (header
  * excluded) are covered.
  *
@@ -41,6 +41,6 @@ vhf_test_csum_complete(uint8_t *pkt, uint32_t len, uint32_t start, uint32_t offs
  *   VHF_BURST_MAX_DESC descriptor reads (no answer: poll again); -EIO if the
  *   queue is broken.
  */
-int vhf_test_rx_avail_space(struct vhf_vq *vq, uint32_t need_bytes, uint32_t *bytes);
+int vhf_test_to_guest_avail_space(struct vhf_vq *vq, uint32_t need_bytes, uint32_t *bytes);
 
 #endif /* VHF_NET_PROBE_H */

@@ -94,7 +94,7 @@ vhf_test_rx_one(struct vhf_test_env *env, uint32_t len, uint32_t seq, uint16_t n
 {
 	static uint8_t data[70000];
 	struct vhf_seg segs[16];
-	struct vhf_rx_pkt pkt;
+	struct vhf_to_guest_pkt pkt;
 	uint32_t off = 0;
 	uint16_t i;
 
@@ -111,7 +111,7 @@ vhf_test_rx_one(struct vhf_test_env *env, uint32_t len, uint32_t seq, uint16_t n
 	pkt.nsegs = nsegs;
 	pkt.len = len;
 	pkt.hdr = NULL;
-	return vhf_net_rx_enqueue(&env->vq, &pkt, 1, res);
+	return vhf_net_to_guest_enqueue(&env->vq, &pkt, 1, res);
 }
 
 int

@@ -143,7 +143,7 @@ struct vhf_pmd_queue {
 	 */
 	uint64_t features;
 	bool rx_csum_offload;
-	bool is_rx;                /**< ethdev rx queue (guest TX virtqueue) */
+	bool from_guest;                /**< guest TX virtqueue (an ethdev rx queue) */
 	uint16_t qid;              /**< ethdev queue index */
 	uint16_t vring;            /**< vhost-user vring index */
 	uint16_t port_id;
@@ -171,7 +171,7 @@ struct vhf_pmd_queue {
 	uint64_t pmd_cnt_reset[VHF_PMD_CNT_MAX];
 
 	/** Scratch for one guest TX packet (large: kept off the lcore's stack). */
-	struct vhf_tx_pkt tx_pkt;
+	struct vhf_from_guest_pkt tx_pkt;
 } __rte_cache_aligned;
 
 /** Devargs, as parsed at probe. */

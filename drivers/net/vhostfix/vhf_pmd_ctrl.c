@@ -209,7 +209,7 @@ vhf_queue_attach(struct vhf_port *port, struct vhf_pmd_queue *q)
 	cfg.packed = f & VHF_FEATURE(VHF_F_RING_PACKED);
 	cfg.event_idx = f & VHF_FEATURE(VHF_F_RING_EVENT_IDX);
 	cfg.indirect = f & VHF_FEATURE(VHF_F_RING_INDIRECT_DESC);
-	cfg.mrg_rxbuf = !q->is_rx && (f & VHF_FEATURE(VHF_F_NET_MRG_RXBUF));
+	cfg.mrg_rxbuf = !q->from_guest && (f & VHF_FEATURE(VHF_F_NET_MRG_RXBUF));
 	cfg.net_hdr_len = (f & (VHF_FEATURE(VHF_F_NET_MRG_RXBUF) | VHF_FEATURE(VHF_F_VERSION_1))) ?
 			  VHF_NET_HDR_LEN_MRG : VHF_NET_HDR_LEN_LEGACY;
 	cfg.notify_algo = port->args.notify;

@@ -549,7 +549,7 @@ vhf_xstats_get_names(struct rte_eth_dev *dev, struct rte_eth_xstat_name *names,
 		vhf_queue_xstats(q, qnames, NULL);
 		for (c = 0; c < VHF_QUEUE_XSTATS; c++)
 			snprintf(names[i + c].name, sizeof(names[i + c].name), "%s_q%u_%s",
-				 q->is_rx ? "rx" : "tx", q->qid, qnames[c]);
+				 q->from_guest ? "rx" : "tx", q->qid, qnames[c]);
 	}
 	return (int)n;
 }
@@ -647,12 +647,12 @@ vhf_port_init_queues(struct vhf_port *port, int socket)
 	for (i = 0; i < port->args.queues; i++) {
 		struct vhf_pmd_queue *rq = &port->rxq[i], *tq = &port->txq[i];
 
-		rq->is_rx = true;
+		rq->from_guest = true;
 		rq->qid = i;
 		rq->vring = (uint16_t)(2 * i + 1); /* the guest's TX virtqueue */
 		rq->port = port;
 		rq->callfd = rq->kickfd = -1;
-		tq->is_rx = false;
+		tq->from_guest = false;
 		tq->qid = i;
 		tq->vring = (uint16_t)(2 * i); /* the guest's RX virtqueue */
 		tq->port = port;

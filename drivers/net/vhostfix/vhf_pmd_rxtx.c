@@ -70,10 +70,10 @@ vhf_queue_log_broken(struct vhf_pmd_queue *q)
 	if (last != 0 && now - last < VHF_BROKEN_LOG_INTERVAL_S * rte_get_timer_hz())
 		return; /* the counters still tell */
 	__atomic_store_n(&port->broken_log_tsc, now, __ATOMIC_RELAXED);
-	rte_log(RTE_LOG_ERR, q->is_rx ? vhf_logtype_rx : vhf_logtype_tx,
+	rte_log(RTE_LOG_ERR, q->from_guest ? vhf_logtype_rx : vhf_logtype_tx,
 		"net_vhostfix: %s: port %u %s queue %u (vring %u): guest misbehaved (%s); queue "
 		"stopped until the guest resets it\n", port->args.iface, q->port_id,
-		q->is_rx ? "rx" : "tx", q->qid, q->vring,
+		q->from_guest ? "rx" : "tx", q->qid, q->vring,
 		reason >= 0 && reason < VHF_VQ_CNT_MAX ? vhf_vq_counter_names[reason] : "unknown");
 }
 
@@ -126,7 +126,8 @@ vhf_mbuf_csum_complete(struct rte_mbuf *m, uint32_t start, uint32_t offset)
 
 /* Turn what the guest's header said into mbuf metadata (or checksums done here). */
 static void
-vhf_rx_offload_apply(struct vhf_pmd_queue *q, struct rte_mbuf *m, const struct vhf_ofl_rx *ofl)
+vhf_from_guest_offload_apply(struct vhf_pmd_queue *q, struct rte_mbuf *m,
+			     const struct vhf_ofl_from_guest_info *ofl)
 {
 	switch (ofl->csum) {
 	case VHF_OFL_CSUM_GOOD:
@@ -165,18 +166,18 @@ vhf_rx_offload_apply(struct vhf_pmd_queue *q, struct rte_mbuf *m, const struct v
  * @return false if the header must not be trusted (drop the packet).
  */
 static bool
-vhf_rx_offload(struct vhf_pmd_queue *q, struct rte_mbuf *m, const struct vhf_net_hdr *hdr)
+vhf_from_guest_offload(struct vhf_pmd_queue *q, struct rte_mbuf *m, const struct vhf_net_hdr *hdr)
 {
 	uint8_t buf[VHF_OFL_HDR_MAX];
 	uint32_t head_len = RTE_MIN(rte_pktmbuf_pkt_len(m), (uint32_t)VHF_OFL_HDR_MAX);
 	/* In place when the first segment holds it; never NULL: head_len <= pkt_len. */
 	const uint8_t *head = rte_pktmbuf_read(m, 0, head_len, buf);
-	struct vhf_ofl_rx ofl;
+	struct vhf_ofl_from_guest_info ofl;
 
 	if (vhf_ofl_from_guest(hdr, head, head_len, rte_pktmbuf_pkt_len(m), q->features,
 			       &ofl) != VHF_OFL_OK)
 		return false;
-	vhf_rx_offload_apply(q, m, &ofl);
+	vhf_from_guest_offload_apply(q, m, &ofl);
 	return true;
 }
 
@@ -187,7 +188,8 @@ vhf_rx_offload(struct vhf_pmd_queue *q, struct rte_mbuf *m, const struct vhf_net
  * cannot wrap, and one frame takes a bounded share of the pool.
  */
 static inline struct rte_mbuf *
-vhf_pkt_to_mbuf(struct vhf_pmd_queue *q, struct rte_mbuf *head, const struct vhf_tx_pkt *pkt)
+vhf_pkt_to_mbuf(struct vhf_pmd_queue *q, struct rte_mbuf *head,
+		const struct vhf_from_guest_pkt *pkt)
 {
 	struct rte_mbuf *m = head;
 	uint32_t off = 0;
@@ -226,7 +228,7 @@ vhf_pmd_rx_burst(void *rxq, struct rte_mbuf **pkts, uint16_t n)
 	if (!vhf_queue_enter(q))
 		return 0;
 	while (i < n) {
-		const struct vhf_tx_pkt *pkt = &q->tx_pkt;
+		const struct vhf_from_guest_pkt *pkt = &q->tx_pkt;
 		int ret;
 
 		/* Allocate before taking a packet: a dry pool then leaves it in the ring. */
@@ -237,7 +239,7 @@ vhf_pmd_rx_burst(void *rxq, struct rte_mbuf **pkts, uint16_t n)
 				break;
 			}
 		}
-		ret = vhf_net_tx_next(vq, &q->tx_pkt);
+		ret = vhf_net_from_guest_next(vq, &q->tx_pkt);
 		if (ret <= 0)
 			break;
 		/*
@@ -259,9 +261,9 @@ vhf_pmd_rx_burst(void *rxq, struct rte_mbuf **pkts, uint16_t n)
 			vhf_pmd_count(q, VHF_PMD_CNT_drop_no_mbuf);
 			break;
 		}
-		/* Classified from the copy we deliver: see vhf_rx_offload(). */
+		/* Classified from the copy we deliver: see vhf_from_guest_offload(). */
 		if (unlikely(!vhf_ofl_hdr_is_plain(&pkt->hdr)) &&
-		    unlikely(!vhf_rx_offload(q, m, &pkt->hdr))) {
+		    unlikely(!vhf_from_guest_offload(q, m, &pkt->hdr))) {
 			vhf_pmd_count(q, VHF_PMD_CNT_drop_bad_offload);
 			rte_pktmbuf_free(m);
 			m = NULL;
@@ -275,7 +277,7 @@ vhf_pmd_rx_burst(void *rxq, struct rte_mbuf **pkts, uint16_t n)
 	if (m != NULL)
 		rte_pktmbuf_free(m);
 	/* Once per burst: publish what we consumed, interrupt the guest if it asked. */
-	if (vhf_net_tx_finish(vq))
+	if (vhf_net_from_guest_finish(vq))
 		vhf_queue_call(q);
 	if (unlikely(vq->broken) && !q->broken_logged)
 		vhf_queue_log_broken(q);
@@ -305,18 +307,18 @@ vhf_pmd_rx_burst(void *rxq, struct rte_mbuf **pkts, uint16_t n)
  *   counter to charge when the packet is dropped.
  */
 static int
-vhf_tx_offload(const struct vhf_pmd_queue *q, struct rte_mbuf *m, struct vhf_net_hdr *hdr,
-	       uint8_t *did, enum vhf_pmd_counter *drop)
+vhf_to_guest_offload(const struct vhf_pmd_queue *q, struct rte_mbuf *m, struct vhf_net_hdr *hdr,
+		     uint8_t *did, enum vhf_pmd_counter *drop)
 {
 	uint64_t ol = m->ol_flags;
-	struct vhf_ofl_tx req = {
+	struct vhf_ofl_to_guest_req req = {
 		.pkt_len = rte_pktmbuf_pkt_len(m),
 		.l2_len = m->l2_len,
 		.l3_len = m->l3_len,
 		.l4_len = m->l4_len,
 		.tso_segsz = m->tso_segsz,
 	};
-	struct vhf_ofl_tx_plan plan;
+	struct vhf_ofl_to_guest_plan plan;
 	int ret;
 
 	*drop = VHF_PMD_CNT_drop_bad_offload;
@@ -341,7 +343,7 @@ vhf_tx_offload(const struct vhf_pmd_queue *q, struct rte_mbuf *m, struct vhf_net
 	if (ol & RTE_MBUF_F_TX_IP_CKSUM)
 		req.flags |= VHF_OFL_TX_IP_CKSUM;
 	ret = vhf_ofl_to_guest(&req, q->features, &plan);
-	if (ret == VHF_OFL_TX_ERR_NO_TSO)
+	if (ret == VHF_OFL_TO_GUEST_ERR_NO_TSO)
 		*drop = VHF_PMD_CNT_drop_no_guest_tso;
 	if (ret != 0)
 		return -1;
@@ -410,7 +412,7 @@ vhf_mbuf_to_segs(const struct rte_mbuf *head, struct vhf_seg *segs)
  */
 static inline uint16_t
 vhf_mbufs_to_pkts(const struct vhf_pmd_queue *q, struct rte_mbuf **mbufs, uint16_t n,
-		  struct vhf_rx_pkt *pkts, struct vhf_seg *segs, struct vhf_net_hdr *hdrs,
+		  struct vhf_to_guest_pkt *pkts, struct vhf_seg *segs, struct vhf_net_hdr *hdrs,
 		  uint8_t *did, enum vhf_pmd_counter *drop)
 {
 	uint16_t i, nsegs = 0;
@@ -429,7 +431,7 @@ vhf_mbufs_to_pkts(const struct vhf_pmd_queue *q, struct rte_mbuf **mbufs, uint16
 		pkts[i].hdr = NULL;
 		did[i] = 0;
 		if (unlikely(m->ol_flags & VHF_TX_OFL_MASK)) {
-			int ret = vhf_tx_offload(q, m, &hdrs[i], &did[i], drop);
+			int ret = vhf_to_guest_offload(q, m, &hdrs[i], &did[i], drop);
 
 			if (ret < 0)
 				break;
@@ -450,7 +452,7 @@ vhf_pmd_tx_burst(void *txq, struct rte_mbuf **pkts, uint16_t n)
 {
 	struct vhf_pmd_queue *q = txq;
 	struct vhf_vq *vq = &q->vq;
-	struct vhf_rx_pkt batch[VHF_PMD_BATCH];
+	struct vhf_to_guest_pkt batch[VHF_PMD_BATCH];
 	struct vhf_seg segs[VHF_PMD_BATCH_SEGS];
 	struct vhf_net_hdr hdrs[VHF_PMD_BATCH];
 	uint8_t did[VHF_PMD_BATCH];
@@ -484,7 +486,7 @@ vhf_pmd_tx_burst(void *txq, struct rte_mbuf **pkts, uint16_t n)
 			rte_pktmbuf_free(pkts[done++]);
 			continue;
 		}
-		taken = vhf_net_rx_enqueue(vq, batch, cnt, &res);
+		taken = vhf_net_to_guest_enqueue(vq, batch, cnt, &res);
 		call |= res.call;
 		/* Counted once taken: a packet left to the caller is prepared again next time. */
 		for (i = 0; i < taken; i++) {
@@ -501,7 +503,7 @@ vhf_pmd_tx_burst(void *txq, struct rte_mbuf **pkts, uint16_t n)
 		rte_pktmbuf_free_bulk(&pkts[done], taken);
 		done += taken;
 		/* Short: the kick is armed (or must be polled for); the caller keeps the rest. */
-		if (taken < cnt || res.status != VHF_RX_DONE)
+		if (taken < cnt || res.status != VHF_TO_GUEST_DONE)
 			break;
 	}
 	/* One interrupt for the whole burst, however many batches it took. */

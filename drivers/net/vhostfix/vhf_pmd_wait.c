@@ -183,7 +183,7 @@ vhf_start_gate_arm(struct vhf_pmd_queue *q)
 	uint16_t last_avail, last_used, fresh = 0;
 
 	gate->closed = false;
-	if (q->is_rx || gate->opened || q->kickfd < 0)
+	if (q->from_guest || gate->opened || q->kickfd < 0)
 		return;
 	vhf_vq_get_base(&q->vq, &last_avail, &last_used);
 	/* Packed rings start with both wrap counters at 1. */
@@ -375,7 +375,7 @@ rte_pmd_vhostfix_tx_wait_arm(uint16_t port_id, uint16_t queue_id, uint32_t need_
 {
 	int err = 0;
 	struct vhf_pmd_queue *q = vhf_api_txq(port_id, queue_id, &err);
-	enum vhf_rx_status st;
+	enum vhf_to_guest_status st;
 
 	if (q == NULL)
 		return err;
@@ -386,17 +386,17 @@ rte_pmd_vhostfix_tx_wait_arm(uint16_t port_id, uint16_t queue_id, uint32_t need_
 		vhf_queue_leave(q);
 		return -EAGAIN;
 	}
-	st = vhf_net_rx_has_room(&q->vq, need_bytes);
-	q->armed = st == VHF_RX_WAIT_KICK;
+	st = vhf_net_to_guest_has_room(&q->vq, need_bytes);
+	q->armed = st == VHF_TO_GUEST_WAIT_KICK;
 	vhf_queue_leave(q);
 	switch (st) {
-	case VHF_RX_DONE:
+	case VHF_TO_GUEST_DONE:
 		return RTE_PMD_VHOSTFIX_TX_ROOM;
-	case VHF_RX_WAIT_KICK:
+	case VHF_TO_GUEST_WAIT_KICK:
 		return RTE_PMD_VHOSTFIX_TX_WAIT;
-	case VHF_RX_RETRY:
+	case VHF_TO_GUEST_RETRY:
 		return -EAGAIN;
-	case VHF_RX_BROKEN:
+	case VHF_TO_GUEST_BROKEN:
 	default:
 		return -EIO;
 	}
