@@ -149,6 +149,7 @@ int app_parse_config_file(const char *path, struct app_options *opts);
 void app_usage(const char *prog);
 
 /* ports.c */
+int app_claim_net_vhost(void);
 int app_discover_ports(void);
 uint32_t app_mbufs_needed(void);
 int app_setup_ports(struct rte_mempool *pool);

@@ -91,7 +91,7 @@ main(int argc, char **argv)
 	ret = app_parse_options(app_argc, app_argv, &app_opts);
 	if (ret == 1)
 		return EXIT_SUCCESS;
-	if (ret < 0)
+	if (ret < 0 || app_claim_net_vhost() != 0)
 		return EXIT_FAILURE;
 
 	for (lcore_id = 0; lcore_id < RTE_MAX_LCORE; lcore_id++) {

@@ -8,66 +8,35 @@
  */
 
 #include <errno.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 
-#include <bus_vdev_driver.h>
-#include <rte_eal.h>
 #include <rte_ethdev.h>
-#include <rte_kvargs.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 
 #include "app.h"
 #include "rte_pmd_vhostfix.h"
-#include "vhf_pmd.h"
-
-#define APP_VHOSTFIX_DRIVER "net_vhostfix"
-
-static int app_default_iface(const char *devname, char *out, size_t len);
 
 /* ---------------------------------------------------------------------------------------- */
 /* net_vhost<N> is ours                                                                     */
 
 /*
- * EAL gives a vdev to the first registered driver whose name or alias
- * prefixes the device name. This driver is registered before any other
- * (DPDK's own net_vhost arrives later, as a plugin loaded by rte_eal_init, and
- * the plugin copy of net_vhostfix linked into this program registers at the
- * default, later, priority): net_vhost<N> and net_vhostfix<N> are both
- * served by the net_vhostfix datapath, with the app's defaults for what the
- * user's devargs leave out.
+ * Users type DPDK's vhost PMD's name: net_vhost<N> (and net_vhostfix<N>) vdevs
+ * are served by the net_vhostfix datapath, with --notify for every vdev whose
+ * devargs do not say otherwise. Before rte_eal_init(), which probes them.
  */
-static int
-app_vhost_probe(struct rte_vdev_device *vdev)
+int
+app_claim_net_vhost(void)
 {
-	char iface[PATH_MAX], args[PATH_MAX + 64];
-	int n;
+	int ret = rte_pmd_vhostfix_claim_net_vhost(app_opts.notify_legacy ? "notify=legacy" :
+						   "notify=fixed");
 
-	if (app_default_iface(rte_vdev_device_name(vdev), iface, sizeof(iface)) != 0)
-		return -ENAMETOOLONG;
-	n = snprintf(args, sizeof(args), "iface=%s,notify=%s", iface,
-		     app_opts.notify_legacy ? "legacy" : "fixed");
-	if (n < 0 || (size_t)n >= sizeof(args))
-		return -ENAMETOOLONG;
-	return vhf_pmd_probe(vdev, args);
-}
-
-static struct rte_vdev_driver app_vhost_driver = {
-	.probe = app_vhost_probe,
-	.remove = vhf_pmd_remove,
-	.driver = {
-		.name = APP_VHOSTFIX_DRIVER,
-		.alias = "net_vhost",
-	},
-};
-
-RTE_INIT_PRIO(app_claim_vhost_vdevs, CLASS)
-{
-	rte_vdev_register(&app_vhost_driver);
+	if (ret != 0)
+		APP_LOG(ERR, "cannot claim the net_vhost<N> vdevs: %s", rte_strerror(-ret));
+	return ret;
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -84,39 +53,6 @@ app_lsc_event(uint16_t port_id, enum rte_eth_event_type type __rte_unused,
 			port_id < APP_MAX_PORTS ? app_ports[port_id].name : "?",
 			link.link_status ? "up" : "down");
 	return 0;
-}
-
-/* The iface= of a port's devargs, or "" */
-static void
-app_port_iface(uint16_t port_id, char *out, size_t len)
-{
-	struct rte_eth_dev_info info;
-	const struct rte_devargs *da;
-	struct rte_kvargs *kv;
-	const char *v;
-
-	out[0] = '\0';
-	if (rte_eth_dev_info_get(port_id, &info) != 0 || info.device == NULL)
-		return;
-	da = rte_dev_devargs(info.device);
-	if (da == NULL || da->args == NULL)
-		return;
-	kv = rte_kvargs_parse(da->args, NULL);
-	if (kv == NULL)
-		return;
-	v = rte_kvargs_get(kv, "iface");
-	if (v != NULL)
-		snprintf(out, len, "%s", v);
-	rte_kvargs_free(kv);
-}
-
-/* The socket of a vhost port probed without iface=: app_vhost_probe()'s default. */
-static int
-app_default_iface(const char *devname, char *out, size_t len)
-{
-	int n = snprintf(out, len, "%s/%s.sock", rte_eal_get_runtime_dir(), devname);
-
-	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
 static int
@@ -328,7 +264,7 @@ app_discover_ports(void)
 	for (p = 0; p < APP_MAX_PORTS; p++) {
 		struct app_port *ap = &app_ports[p];
 		struct rte_eth_dev_info info;
-		char iface[PATH_MAX];
+		const char *iface;
 
 		if (!rte_eth_dev_is_valid_port(p))
 			continue;
@@ -336,16 +272,14 @@ app_discover_ports(void)
 			return -ENODEV;
 		rte_eth_dev_get_name_by_port(p, ap->name);
 		snprintf(ap->driver, sizeof(ap->driver), "%s", info.driver_name);
-		ap->is_vhostfix = strcmp(info.driver_name, APP_VHOSTFIX_DRIVER) == 0;
+		iface = rte_pmd_vhostfix_iface(p);
+		ap->is_vhostfix = iface != NULL;
 		if (!ap->used) {
 			printf("port %u: %s (driver %s): not paired, left alone\n", p, ap->name,
 			       ap->driver);
 			continue;
 		}
 		if (ap->is_vhostfix) {
-			app_port_iface(p, iface, sizeof(iface));
-			if (iface[0] == '\0')
-				(void)app_default_iface(ap->name, iface, sizeof(iface));
 			printf("port %u: %s served by %s (the never-stall datapath), vhost-user socket %s\n",
 			       p, ap->name, ap->driver, iface);
 		} else if (strncmp(ap->name, "net_vhost", 9) == 0) {
