@@ -16,6 +16,7 @@
  * not take yet (a guest short of RX buffers), sent before anything newer.
  */
 
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -61,16 +62,49 @@ struct app_options {
 	char pairs[APP_MAX_PORTS][2][RTE_ETH_NAME_MAX_LEN];
 };
 
-/** Counters of a stream, written by its lcore only, read by the main lcore. */
+/*
+ * Stats, one line each: X(field, words in the stats line, telemetry key). The words are a
+ * printf format for the one uint64_t value; the stats line (app_stats_print()) and the
+ * telemetry dict (/vhostfix/stats) list the stats in this order.
+ */
+
+/** Stats of a stream, written by its lcore only, read by the main lcore. */
+#define APP_STREAM_STATS(X)                                                                        \
+	X(rx, " rx %" PRIu64, "rx")                                                                \
+	X(tx, " tx %" PRIu64, "tx")                                                                \
+	/* depth now: stored, not added to */                                                      \
+	X(backlog, " backlog %" PRIu64, "backlog")                                                 \
+	X(backlog_max, " (max %" PRIu64 ")", "backlog_max")                                        \
+	/* times rx stopped because the backlog was full */                                        \
+	X(paused, " paused %" PRIu64, "paused")                                                    \
+	/* APP_FULL_DROP: did not fit in the backlog */                                            \
+	X(drop_backlog_full, " drop-backlog-full %" PRIu64, "drop_backlog_full")                   \
+	/* destination queue broken by its guest */                                                \
+	X(drop_broken, " drop-broken %" PRIu64, "drop_broken")                                     \
+	/* still in the backlog at exit */                                                         \
+	X(drop_shutdown, " drop-shutdown %" PRIu64, "drop_shutdown")                               \
+	/* longer than the destination NIC's MTU allows */                                         \
+	X(drop_too_big, " drop-too-big %" PRIu64, "drop_too_big")
+
+/** Stats of a worker lcore's sleeps (sleep mode), besides its time asleep. */
+#define APP_LCORE_STATS(X)                                                                         \
+	X(sleeps, " sleeps %" PRIu64, "sleeps")                                                    \
+	X(wakeups, " wakeups %" PRIu64, "wakeups")                                                 \
+	/* ... by a guest refill a blocked stream waited for */                                    \
+	X(wake_guest_room, " (guest-room %" PRIu64, "wake_guest_room")                             \
+	/* ... by a source queue's arrival (rx interrupt, tap fd) */                               \
+	X(wake_source, " source %" PRIu64 ")", "wake_source")                                      \
+	/* ... by a signal (a PMD's SIGIO, say), not an fd */                                      \
+	X(wake_signal, " wake-signals %" PRIu64, "wake_signals")                                   \
+	/* sleeps ended by the poll interval, not an event */                                      \
+	X(wake_timeouts, " wake-timeouts %" PRIu64, "wake_timeouts")                               \
+	/* arming found work pending: polled on instead */                                         \
+	X(sleep_aborted, " sleep-aborted %" PRIu64, "sleep_aborted")
+
+#define APP_STAT_FIELD(field, line, key) uint64_t field;
+
 struct app_stream_stats {
-	uint64_t rx;
-	uint64_t tx;
-	uint64_t drop_backlog_full; /**< APP_FULL_DROP: did not fit in the backlog */
-	uint64_t drop_broken;       /**< destination queue broken by its guest */
-	uint64_t drop_shutdown;     /**< still in the backlog at exit */
-	uint64_t drop_too_big;      /**< longer than the destination NIC's MTU allows */
-	uint64_t paused;            /**< times rx stopped because the backlog was full */
-	uint64_t backlog_max;
+	APP_STREAM_STATS(APP_STAT_FIELD)
 };
 
 struct app_stream {
@@ -101,18 +135,11 @@ struct app_stream {
 	uint32_t cap, mask, head, count;
 	struct rte_epoll_event txwait_ev; /**< the destination's tx-wait fd, in the lcore's set */
 	struct app_stream_stats st;
-	uint32_t backlog_now;       /**< depth, for the main lcore */
 } __rte_cache_aligned;
 
 struct app_lcore_stats {
-	uint64_t sleeps;
-	uint64_t wakeups;
-	uint64_t wake_timeouts;     /**< sleeps ended by the poll interval, not an event */
-	uint64_t wake_guest_room;   /**< ... by a guest refill a blocked stream waited for */
-	uint64_t wake_source;       /**< ... by a source queue's arrival (rx interrupt, tap fd) */
-	uint64_t wake_signal;       /**< ... by a signal (a PMD's SIGIO, say), not an fd */
-	uint64_t sleep_aborted;     /**< arming found work pending: polled on instead */
-	uint64_t sleep_ns;
+	APP_LCORE_STATS(APP_STAT_FIELD)
+	uint64_t sleep_ns;          /**< time asleep; shown in ms */
 };
 
 struct app_lcore {
