@@ -19,6 +19,7 @@
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <rte_common.h>
 #include <rte_epoll.h>
@@ -26,9 +27,25 @@
 #include <rte_log.h>
 #include <rte_mbuf.h>
 
+/*
+ * What the app says, and where:
+ *  - its output, on stdout with printf: the --help text, the start-up report (which driver
+ *    serves each port and its socket, how an idle port is waited on, the lcore map), the
+ *    start and stop lines, the stats (every --stats seconds and at exit). What users and
+ *    scripts read: plain lines, stable wording.
+ *  - refusals, on stderr with APP_ERR(): why the app will not run what it was asked to: a
+ *    wrong option, value or config key, or a request the ports, lcores or memory found do
+ *    not allow (--pairs, --queues, --mtu, -l, -m). One line naming the option to change,
+ *    then exit 1. Not rte_log: options are read before EAL's logging is set up, and a
+ *    refusal must show whatever --log-level says.
+ *  - logs, with APP_LOG() on the log type app.vhostfix: what happens to the app that its
+ *    user did not word: a DPDK call that fails, a port that lacks a feature, link changes.
+ *    Levelled and filtered as any DPDK log (--log-level=app.vhostfix:debug).
+ */
 extern int vhf_app_logtype;
 #define APP_LOG(level, fmt, ...)                                                                   \
 	rte_log(RTE_LOG_##level, vhf_app_logtype, "dpdk-vhostfix: " fmt "\n", ##__VA_ARGS__)
+#define APP_ERR(fmt, ...) fprintf(stderr, "dpdk-vhostfix: " fmt "\n", ##__VA_ARGS__)
 
 #define APP_MAX_PORTS 32
 #define APP_MAX_QUEUES 16

@@ -95,8 +95,8 @@ app_parse_uint(const char *name, const char *value, uint64_t min, uint64_t max, 
 	errno = 0;
 	v = strtoull(value, &end, 0);
 	if (errno != 0 || end == value || *end != '\0' || value[0] == '-' || v < min || v > max) {
-		fprintf(stderr, "dpdk-vhostfix: --%s: expected an integer in [%" PRIu64 ", %" PRIu64
-			"], got '%s'\n", name, min, max, value);
+		APP_ERR("--%s: expected an integer in [%" PRIu64 ", %" PRIu64 "], got '%s'", name,
+			min, max, value);
 		return -EINVAL;
 	}
 	*out = v;
@@ -130,8 +130,7 @@ app_parse_pairs(const char *value, struct app_options *opts)
 	opts->npairs = n;
 	return 0;
 bad:
-	fprintf(stderr, "dpdk-vhostfix: --pairs: expected A:B[,C:D...] with port ids or names, "
-		"got '%s'\n", value);
+	APP_ERR("--pairs: expected A:B[,C:D...] with port ids or names, got '%s'", value);
 	return -EINVAL;
 }
 
@@ -207,12 +206,12 @@ app_set_option(int opt, const char *name, const char *value, struct app_options 
 		ret = app_parse_pairs(value, opts);
 		break;
 	default:
-		fprintf(stderr, "dpdk-vhostfix: unknown option '%s'\n", name);
+		APP_ERR("unknown option '%s'", name);
 		return -EINVAL;
 	}
 	return ret;
 bad_word:
-	fprintf(stderr, "dpdk-vhostfix: --%s: unexpected value '%s' (see --help)\n", name, value);
+	APP_ERR("--%s: unexpected value '%s' (see --help)", name, value);
 	return -EINVAL;
 }
 
@@ -226,12 +225,11 @@ app_parse_config_file(const char *path, struct app_options *opts)
 
 	cfg = rte_cfgfile_load(path, 0);
 	if (cfg == NULL) {
-		fprintf(stderr, "dpdk-vhostfix: --config: cannot read '%s' as an INI file\n", path);
+		APP_ERR("--config: cannot read '%s' as an INI file", path);
 		return -EINVAL;
 	}
 	if (rte_cfgfile_num_sections(cfg, NULL, 0) != 1 || !rte_cfgfile_has_section(cfg, section)) {
-		fprintf(stderr, "dpdk-vhostfix: --config %s: expected one section [%s]\n",
-			path, section);
+		APP_ERR("--config %s: expected one section [%s]", path, section);
 		goto out;
 	}
 	n = rte_cfgfile_section_num_entries(cfg, section);
@@ -245,13 +243,11 @@ app_parse_config_file(const char *path, struct app_options *opts)
 			if (strcmp(o->name, entries[i].name) == 0)
 				break;
 		if (o->name == NULL || o->val == OPT_CONFIG || o->val == OPT_HELP) {
-			fprintf(stderr, "dpdk-vhostfix: --config %s: unknown key '%s'\n", path,
-				entries[i].name);
+			APP_ERR("--config %s: unknown key '%s'", path, entries[i].name);
 			goto out;
 		}
 		if (app_set_option(o->val, o->name, entries[i].value, opts) != 0) {
-			fprintf(stderr, "dpdk-vhostfix: --config %s: in key '%s'\n", path,
-				entries[i].name);
+			APP_ERR("--config %s: in key '%s'", path, entries[i].name);
 			goto out;
 		}
 	}
@@ -299,11 +295,10 @@ app_parse_options(int argc, char **argv, struct app_options *opts)
 		case OPT_CONFIG:
 			break;
 		case ':':
-			fprintf(stderr, "dpdk-vhostfix: option '%s' needs a value\n", argv[optind - 1]);
+			APP_ERR("option '%s' needs a value", argv[optind - 1]);
 			return -EINVAL;
 		case '?':
-			fprintf(stderr, "dpdk-vhostfix: unknown option '%s' (see --help)\n",
-				argv[optind - 1]);
+			APP_ERR("unknown option '%s' (see --help)", argv[optind - 1]);
 			return -EINVAL;
 		default: {
 			const struct option *o;
@@ -317,7 +312,7 @@ app_parse_options(int argc, char **argv, struct app_options *opts)
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "dpdk-vhostfix: unexpected argument '%s' (see --help)\n", argv[optind]);
+		APP_ERR("unexpected argument '%s' (see --help)", argv[optind]);
 		return -EINVAL;
 	}
 	return 0;

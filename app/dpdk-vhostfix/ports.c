@@ -70,7 +70,7 @@ app_resolve_port(const char *spec, uint16_t *port_id)
 	if (rte_eth_dev_get_port_by_name(spec, port_id) == 0 && *port_id < APP_MAX_PORTS)
 		return 0;
 bad:
-	fprintf(stderr, "dpdk-vhostfix: --pairs: no port '%s'\n", spec);
+	APP_ERR("--pairs: no port '%s'", spec);
 	return -ENODEV;
 }
 
@@ -78,8 +78,7 @@ static int
 app_pair(uint16_t a, uint16_t b)
 {
 	if (a == b || app_ports[a].used || app_ports[b].used) {
-		fprintf(stderr, "dpdk-vhostfix: --pairs: port %u or %u is paired twice or with itself\n",
-			a, b);
+		APP_ERR("--pairs: port %u or %u is paired twice or with itself", a, b);
 		return -EINVAL;
 	}
 	app_ports[a].used = app_ports[b].used = true;
@@ -96,19 +95,18 @@ app_make_pairs(void)
 
 	RTE_ETH_FOREACH_DEV(p) {
 		if (p >= APP_MAX_PORTS) {
-			fprintf(stderr, "dpdk-vhostfix: more than %d ports\n", APP_MAX_PORTS);
+			APP_ERR("more than %d ports", APP_MAX_PORTS);
 			return -E2BIG;
 		}
 		ids[n++] = p;
 	}
 	if (n == 0) {
-		fprintf(stderr, "dpdk-vhostfix: no ports: give at least --vdev net_vhost0 and a NIC\n");
+		APP_ERR("no ports: give at least --vdev net_vhost0 and a NIC");
 		return -ENODEV;
 	}
 	if (app_opts.npairs == 0) {
 		if (n % 2 != 0) {
-			fprintf(stderr, "dpdk-vhostfix: %u ports cannot be paired 0:1, 2:3, ...: "
-				"give --pairs\n", n);
+			APP_ERR("%u ports cannot be paired 0:1, 2:3, ...: give --pairs", n);
 			return -EINVAL;
 		}
 		for (i = 0; i + 1 < n; i += 2)
@@ -154,7 +152,7 @@ app_port_start(uint16_t port_id, struct rte_mempool *pool)
 		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
 	if (app_opts.mtu != 0 && !ap->is_vhostfix) {
 		if (app_opts.mtu > info.max_mtu) {
-			fprintf(stderr, "dpdk-vhostfix: --mtu %u: port %u (%s) takes at most %u\n",
+			APP_ERR("--mtu %u: port %u (%s) takes at most %u",
 				app_opts.mtu, port_id, ap->name, info.max_mtu);
 			return -EINVAL;
 		}
@@ -172,8 +170,8 @@ app_port_start(uint16_t port_id, struct rte_mempool *pool)
 			       ap->name, info.max_rx_pktlen, app_opts.mtu);
 		if (frame > RTE_MBUF_DEFAULT_DATAROOM) {
 			if (!(info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_SCATTER)) {
-				fprintf(stderr, "dpdk-vhostfix: --mtu %u: port %u (%s) cannot receive "
-					"frames larger than one mbuf (no rx scatter)\n", app_opts.mtu,
+				APP_ERR("--mtu %u: port %u (%s) cannot receive frames larger than "
+					"one mbuf (no rx scatter)", app_opts.mtu,
 					port_id, ap->name);
 				return -EINVAL;
 			}
@@ -284,7 +282,7 @@ app_discover_ports(void)
 			       p, ap->name, ap->driver, iface);
 		} else if (strncmp(ap->name, "net_vhost", 9) == 0) {
 			/* Only if something registered net_vhost before us: say so loudly. */
-			fprintf(stderr, "dpdk-vhostfix: port %u: %s is served by %s, not net_vhostfix\n",
+			APP_ERR("port %u: %s is served by %s, not net_vhostfix",
 				p, ap->name, ap->driver);
 			return -ENOTSUP;
 		} else {
@@ -302,8 +300,8 @@ app_discover_ports(void)
 		nq = RTE_MIN(ap->queues, app_ports[ap->peer].queues);
 		if (app_opts.queues != 0) {
 			if (app_opts.queues > nq) {
-				fprintf(stderr, "dpdk-vhostfix: --queues %u: ports %u and %u have at most "
-					"%u\n", app_opts.queues, p, ap->peer, nq);
+				APP_ERR("--queues %u: ports %u and %u have at most %u",
+					app_opts.queues, p, ap->peer, nq);
 				return -EINVAL;
 			}
 			nq = app_opts.queues;
@@ -383,8 +381,8 @@ app_map_streams(void)
 	RTE_LCORE_FOREACH_WORKER(lcore_id)
 		workers[nb_workers++] = lcore_id;
 	if (nb_workers == 0) {
-		fprintf(stderr, "dpdk-vhostfix: no worker lcore: give -l with at least two lcores "
-			"(the first one prints stats, the others forward)\n");
+		APP_ERR("no worker lcore: give -l with at least two lcores (the first one prints "
+			"stats, the others forward)");
 		return -EINVAL;
 	}
 	printf("forwarding (%s mode, backlog %u per stream, %s when full, notify=%s):\n",
