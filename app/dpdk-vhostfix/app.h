@@ -16,7 +16,6 @@
  * not take yet (a guest short of RX buffers), sent before anything newer.
  */
 
-#include <inttypes.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -80,48 +79,44 @@ struct app_options {
 };
 
 /*
- * Stats, one line each: X(field, words in the stats line, telemetry key). The words are a
- * printf format for the one uint64_t value; the stats line (app_stats_print()) and the
- * telemetry dict (/vhostfix/stats) list the stats in this order.
+ * The app's stats, one line each. STREAM(...): a stream's, in struct app_stream_stats,
+ * written by its lcore only, read by the main lcore: packets in and out, the backlog's
+ * depth now (stored, not added to) and its maximum, times the source was paused because
+ * the backlog was full, drops by reason (backlog full under APP_FULL_DROP, destination
+ * queue broken by its guest, left in the backlog at exit, longer than the destination
+ * NIC's MTU). LCORE(...): a worker lcore's sleeps (sleep mode), in struct app_lcore_stats:
+ * sleeps, wake-ups and what ended them (a guest refill a blocked stream waited for, a
+ * source's arrival: rx interrupt or tap fd, a signal, the poll interval), sleeps aborted
+ * because arming found work pending.
+ *
+ * The arguments: field, the words before and after its value in the stats line, its
+ * telemetry key. The stats line (app_stats_print()) and the telemetry dicts
+ * (/vhostfix/stats) list them in this order. Expand with APP_STAT_NONE for the kind a use
+ * does not want.
  */
+#define APP_STATS(STREAM, LCORE)                                                                   \
+	STREAM(rx, " rx ", "", "rx")                                                               \
+	STREAM(tx, " tx ", "", "tx")                                                               \
+	STREAM(backlog, " backlog ", "", "backlog")                                                \
+	STREAM(backlog_max, " (max ", ")", "backlog_max")                                          \
+	STREAM(paused, " paused ", "", "paused")                                                   \
+	STREAM(drop_backlog_full, " drop-backlog-full ", "", "drop_backlog_full")                  \
+	STREAM(drop_broken, " drop-broken ", "", "drop_broken")                                    \
+	STREAM(drop_shutdown, " drop-shutdown ", "", "drop_shutdown")                              \
+	STREAM(drop_too_big, " drop-too-big ", "", "drop_too_big")                                 \
+	LCORE(sleeps, " sleeps ", "", "sleeps")                                                    \
+	LCORE(wakeups, " wakeups ", "", "wakeups")                                                 \
+	LCORE(wake_guest_room, " (guest-room ", "", "wake_guest_room")                             \
+	LCORE(wake_source, " source ", ")", "wake_source")                                         \
+	LCORE(wake_signal, " wake-signals ", "", "wake_signals")                                   \
+	LCORE(wake_timeouts, " wake-timeouts ", "", "wake_timeouts")                               \
+	LCORE(sleep_aborted, " sleep-aborted ", "", "sleep_aborted")
 
-/** Stats of a stream, written by its lcore only, read by the main lcore. */
-#define APP_STREAM_STATS(X)                                                                        \
-	X(rx, " rx %" PRIu64, "rx")                                                                \
-	X(tx, " tx %" PRIu64, "tx")                                                                \
-	/* depth now: stored, not added to */                                                      \
-	X(backlog, " backlog %" PRIu64, "backlog")                                                 \
-	X(backlog_max, " (max %" PRIu64 ")", "backlog_max")                                        \
-	/* times rx stopped because the backlog was full */                                        \
-	X(paused, " paused %" PRIu64, "paused")                                                    \
-	/* APP_FULL_DROP: did not fit in the backlog */                                            \
-	X(drop_backlog_full, " drop-backlog-full %" PRIu64, "drop_backlog_full")                   \
-	/* destination queue broken by its guest */                                                \
-	X(drop_broken, " drop-broken %" PRIu64, "drop_broken")                                     \
-	/* still in the backlog at exit */                                                         \
-	X(drop_shutdown, " drop-shutdown %" PRIu64, "drop_shutdown")                               \
-	/* longer than the destination NIC's MTU allows */                                         \
-	X(drop_too_big, " drop-too-big %" PRIu64, "drop_too_big")
-
-/** Stats of a worker lcore's sleeps (sleep mode), besides its time asleep. */
-#define APP_LCORE_STATS(X)                                                                         \
-	X(sleeps, " sleeps %" PRIu64, "sleeps")                                                    \
-	X(wakeups, " wakeups %" PRIu64, "wakeups")                                                 \
-	/* ... by a guest refill a blocked stream waited for */                                    \
-	X(wake_guest_room, " (guest-room %" PRIu64, "wake_guest_room")                             \
-	/* ... by a source queue's arrival (rx interrupt, tap fd) */                               \
-	X(wake_source, " source %" PRIu64 ")", "wake_source")                                      \
-	/* ... by a signal (a PMD's SIGIO, say), not an fd */                                      \
-	X(wake_signal, " wake-signals %" PRIu64, "wake_signals")                                   \
-	/* sleeps ended by the poll interval, not an event */                                      \
-	X(wake_timeouts, " wake-timeouts %" PRIu64, "wake_timeouts")                               \
-	/* arming found work pending: polled on instead */                                         \
-	X(sleep_aborted, " sleep-aborted %" PRIu64, "sleep_aborted")
-
-#define APP_STAT_FIELD(field, line, key) uint64_t field;
+#define APP_STAT_NONE(field, before, after, key)
+#define APP_STAT_FIELD(field, before, after, key) uint64_t field;
 
 struct app_stream_stats {
-	APP_STREAM_STATS(APP_STAT_FIELD)
+	APP_STATS(APP_STAT_FIELD, APP_STAT_NONE)
 };
 
 struct app_stream {
@@ -155,8 +150,8 @@ struct app_stream {
 } __rte_cache_aligned;
 
 struct app_lcore_stats {
-	APP_LCORE_STATS(APP_STAT_FIELD)
-	uint64_t sleep_ns;          /**< time asleep; shown in ms */
+	APP_STATS(APP_STAT_NONE, APP_STAT_FIELD)
+	uint64_t sleep_ns;          /**< time asleep, out of the table: shown in ms */
 };
 
 struct app_lcore {

@@ -14,9 +14,11 @@
 
 #include "app.h"
 
-/* One stat of an APP_STREAM_STATS or APP_LCORE_STATS table, from the stats struct st. */
-#define APP_STAT_PRINT(field, line, key) fprintf(f, line, APP_STAT_READ(st->field));
-#define APP_STAT_TEL(field, line, key) rte_tel_data_add_dict_u64(d, key, APP_STAT_READ(st->field));
+/* One line of APP_STATS, from the stats struct st (a stream's or an lcore's). */
+#define APP_STAT_PRINT(field, before, after, key)                                                  \
+	fprintf(f, "%s%" PRIu64 "%s", before, APP_STAT_READ(st->field), after);
+#define APP_STAT_TEL(field, before, after, key)                                                    \
+	rte_tel_data_add_dict_u64(d, key, APP_STAT_READ(st->field));
 
 static const char *
 app_stream_name(const struct app_stream *s, char *buf, size_t len)
@@ -85,7 +87,7 @@ app_stats_print(FILE *f)
 		const struct app_stream_stats *st = &app_streams[i].st;
 
 		fprintf(f, "stream %-36s", app_stream_name(&app_streams[i], name, sizeof(name)));
-		APP_STREAM_STATS(APP_STAT_PRINT)
+		APP_STATS(APP_STAT_PRINT, APP_STAT_NONE)
 		fputc('\n', f);
 	}
 	RTE_LCORE_FOREACH_WORKER(lcore_id) {
@@ -94,7 +96,7 @@ app_stats_print(FILE *f)
 		if (app_lcores[lcore_id].nb_streams == 0)
 			continue;
 		fprintf(f, "lcore %u", lcore_id);
-		APP_LCORE_STATS(APP_STAT_PRINT)
+		APP_STATS(APP_STAT_NONE, APP_STAT_PRINT)
 		fprintf(f, " slept-ms %" PRIu64 "\n", APP_STAT_READ(st->sleep_ns) / 1000000);
 	}
 	fflush(f);
@@ -116,7 +118,7 @@ app_tel_stream(const struct app_stream *s)
 	rte_tel_data_add_dict_u64(d, "from_queue", s->rx_queue);
 	rte_tel_data_add_dict_string(d, "to", app_ports[s->tx_port].name);
 	rte_tel_data_add_dict_u64(d, "to_queue", s->tx_queue);
-	APP_STREAM_STATS(APP_STAT_TEL)
+	APP_STATS(APP_STAT_TEL, APP_STAT_NONE)
 	return d;
 }
 
@@ -132,7 +134,7 @@ app_tel_lcore(unsigned int lcore_id)
 	rte_tel_data_start_dict(d);
 	rte_tel_data_add_dict_u64(d, "lcore", lcore_id);
 	rte_tel_data_add_dict_u64(d, "streams", lc->nb_streams);
-	APP_LCORE_STATS(APP_STAT_TEL)
+	APP_STATS(APP_STAT_NONE, APP_STAT_TEL)
 	rte_tel_data_add_dict_u64(d, "slept_ms", APP_STAT_READ(st->sleep_ns) / 1000000);
 	return d;
 }
