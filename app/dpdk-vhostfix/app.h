@@ -183,6 +183,9 @@ extern struct app_lcore app_lcores[RTE_MAX_LCORE];
 extern bool app_quit; /**< atomic accesses only */
 
 /* options.c */
+/** The words of --mode and --notify, by app_opts.mode and app_opts.notify_legacy. */
+extern const char *const app_mode_words[];
+extern const char *const app_notify_words[];
 int app_parse_options(int argc, char **argv, struct app_options *opts);
 int app_parse_config_file(const char *path, struct app_options *opts);
 void app_usage(const char *prog);

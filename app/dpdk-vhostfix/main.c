@@ -135,7 +135,7 @@ main(int argc, char **argv)
 	signal(SIGINT, app_on_signal);
 	signal(SIGTERM, app_on_signal);
 	printf("dpdk-vhostfix: forwarding (%s mode); SIGINT or SIGTERM stops it\n",
-	       app_opts.mode == APP_MODE_SLEEP ? "sleep" : "poll");
+	       app_mode_words[app_opts.mode]);
 	fflush(stdout);
 
 	ret = rte_eal_mp_remote_launch(app_lcore_main, NULL, SKIP_MAIN);

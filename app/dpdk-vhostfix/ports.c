@@ -31,9 +31,11 @@
 int
 app_claim_net_vhost(void)
 {
-	int ret = rte_pmd_vhostfix_claim_net_vhost(app_opts.notify_legacy ? "notify=legacy" :
-						   "notify=fixed");
+	char defaults[32];
+	int ret;
 
+	snprintf(defaults, sizeof(defaults), "notify=%s", app_notify_words[app_opts.notify_legacy]);
+	ret = rte_pmd_vhostfix_claim_net_vhost(defaults);
 	if (ret != 0)
 		APP_LOG(ERR, "cannot claim the net_vhost<N> vdevs: %s", rte_strerror(-ret));
 	return ret;
@@ -386,9 +388,9 @@ app_map_streams(void)
 		return -EINVAL;
 	}
 	printf("forwarding (%s mode, backlog %u per stream, %s when full, notify=%s):\n",
-	       app_opts.mode == APP_MODE_SLEEP ? "sleep" : "poll", app_opts.backlog,
+	       app_mode_words[app_opts.mode], app_opts.backlog,
 	       app_opts.full_policy == APP_FULL_PAUSE ? "pause the source" : "drop",
-	       app_opts.notify_legacy ? "legacy" : "fixed");
+	       app_notify_words[app_opts.notify_legacy]);
 	for (p = 0; p < APP_MAX_PORTS; p++) {
 		uint16_t peer = app_ports[p].peer;
 

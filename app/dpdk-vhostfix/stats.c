@@ -152,8 +152,8 @@ app_tel_stats(const char *cmd __rte_unused, const char *params __rte_unused,
 	uint16_t i;
 
 	rte_tel_data_start_dict(d);
-	rte_tel_data_add_dict_string(d, "mode", app_opts.mode == APP_MODE_SLEEP ? "sleep" : "poll");
-	rte_tel_data_add_dict_string(d, "notify", app_opts.notify_legacy ? "legacy" : "fixed");
+	rte_tel_data_add_dict_string(d, "mode", app_mode_words[app_opts.mode]);
+	rte_tel_data_add_dict_string(d, "notify", app_notify_words[app_opts.notify_legacy]);
 	rte_tel_data_add_dict_u64(d, "streams", app_nb_streams);
 	for (i = 0; i < app_nb_streams; i++) {
 		struct rte_tel_data *s = app_tel_stream(&app_streams[i]);
