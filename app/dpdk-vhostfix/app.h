@@ -18,6 +18,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <rte_common.h>
 #include <rte_epoll.h>
@@ -25,9 +26,25 @@
 #include <rte_log.h>
 #include <rte_mbuf.h>
 
+/*
+ * What the app says, and where:
+ *  - its output, on stdout with printf: the --help text, the start-up report (which driver
+ *    serves each port and its socket, how an idle port is waited on, the lcore map), the
+ *    start and stop lines, the stats (every --stats seconds and at exit). What users and
+ *    scripts read: plain lines, stable wording.
+ *  - refusals, on stderr with APP_ERR(): why the app will not run what it was asked to: a
+ *    wrong option, value or config key, or a request the ports, lcores or memory found do
+ *    not allow (--pairs, --queues, --mtu, -l, -m). One line naming the option to change,
+ *    then exit 1. Not rte_log: options are read before EAL's logging is set up, and a
+ *    refusal must show whatever --log-level says.
+ *  - logs, with APP_LOG() on the log type app.vhostfix: what happens to the app that its
+ *    user did not word: a DPDK call that fails, a port that lacks a feature, link changes.
+ *    Levelled and filtered as any DPDK log (--log-level=app.vhostfix:debug).
+ */
 extern int vhf_app_logtype;
 #define APP_LOG(level, fmt, ...)                                                                   \
 	rte_log(RTE_LOG_##level, vhf_app_logtype, "dpdk-vhostfix: " fmt "\n", ##__VA_ARGS__)
+#define APP_ERR(fmt, ...) fprintf(stderr, "dpdk-vhostfix: " fmt "\n", ##__VA_ARGS__)
 
 #define APP_MAX_PORTS 32
 #define APP_MAX_QUEUES 16
@@ -61,16 +78,45 @@ struct app_options {
 	char pairs[APP_MAX_PORTS][2][RTE_ETH_NAME_MAX_LEN];
 };
 
-/** Counters of a stream, written by its lcore only, read by the main lcore. */
+/*
+ * The app's stats, one line each. STREAM(...): a stream's, in struct app_stream_stats,
+ * written by its lcore only, read by the main lcore: packets in and out, the backlog's
+ * depth now (stored, not added to) and its maximum, times the source was paused because
+ * the backlog was full, drops by reason (backlog full under APP_FULL_DROP, destination
+ * queue broken by its guest, left in the backlog at exit, longer than the destination
+ * NIC's MTU). LCORE(...): a worker lcore's sleeps (sleep mode), in struct app_lcore_stats:
+ * sleeps, wake-ups and what ended them (a guest refill a blocked stream waited for, a
+ * source's arrival: rx interrupt or tap fd, a signal, the poll interval), sleeps aborted
+ * because arming found work pending.
+ *
+ * The arguments: field, the words before and after its value in the stats line, its
+ * telemetry key. The stats line (app_stats_print()) and the telemetry dicts
+ * (/vhostfix/stats) list them in this order. Expand with APP_STAT_NONE for the kind a use
+ * does not want.
+ */
+#define APP_STATS(STREAM, LCORE)                                                                   \
+	STREAM(rx, " rx ", "", "rx")                                                               \
+	STREAM(tx, " tx ", "", "tx")                                                               \
+	STREAM(backlog, " backlog ", "", "backlog")                                                \
+	STREAM(backlog_max, " (max ", ")", "backlog_max")                                          \
+	STREAM(paused, " paused ", "", "paused")                                                   \
+	STREAM(drop_backlog_full, " drop-backlog-full ", "", "drop_backlog_full")                  \
+	STREAM(drop_broken, " drop-broken ", "", "drop_broken")                                    \
+	STREAM(drop_shutdown, " drop-shutdown ", "", "drop_shutdown")                              \
+	STREAM(drop_too_big, " drop-too-big ", "", "drop_too_big")                                 \
+	LCORE(sleeps, " sleeps ", "", "sleeps")                                                    \
+	LCORE(wakeups, " wakeups ", "", "wakeups")                                                 \
+	LCORE(wake_guest_room, " (guest-room ", "", "wake_guest_room")                             \
+	LCORE(wake_source, " source ", ")", "wake_source")                                         \
+	LCORE(wake_signal, " wake-signals ", "", "wake_signals")                                   \
+	LCORE(wake_timeouts, " wake-timeouts ", "", "wake_timeouts")                               \
+	LCORE(sleep_aborted, " sleep-aborted ", "", "sleep_aborted")
+
+#define APP_STAT_NONE(field, before, after, key)
+#define APP_STAT_FIELD(field, before, after, key) uint64_t field;
+
 struct app_stream_stats {
-	uint64_t rx;
-	uint64_t tx;
-	uint64_t drop_backlog_full; /**< APP_FULL_DROP: did not fit in the backlog */
-	uint64_t drop_broken;       /**< destination queue broken by its guest */
-	uint64_t drop_shutdown;     /**< still in the backlog at exit */
-	uint64_t drop_too_big;      /**< longer than the destination NIC's MTU allows */
-	uint64_t paused;            /**< times rx stopped because the backlog was full */
-	uint64_t backlog_max;
+	APP_STATS(APP_STAT_FIELD, APP_STAT_NONE)
 };
 
 struct app_stream {
@@ -101,18 +147,11 @@ struct app_stream {
 	uint32_t cap, mask, head, count;
 	struct rte_epoll_event txwait_ev; /**< the destination's tx-wait fd, in the lcore's set */
 	struct app_stream_stats st;
-	uint32_t backlog_now;       /**< depth, for the main lcore */
 } __rte_cache_aligned;
 
 struct app_lcore_stats {
-	uint64_t sleeps;
-	uint64_t wakeups;
-	uint64_t wake_timeouts;     /**< sleeps ended by the poll interval, not an event */
-	uint64_t wake_guest_room;   /**< ... by a guest refill a blocked stream waited for */
-	uint64_t wake_source;       /**< ... by a source queue's arrival (rx interrupt, tap fd) */
-	uint64_t wake_signal;       /**< ... by a signal (a PMD's SIGIO, say), not an fd */
-	uint64_t sleep_aborted;     /**< arming found work pending: polled on instead */
-	uint64_t sleep_ns;
+	APP_STATS(APP_STAT_NONE, APP_STAT_FIELD)
+	uint64_t sleep_ns;          /**< time asleep, out of the table: shown in ms */
 };
 
 struct app_lcore {
@@ -144,11 +183,15 @@ extern struct app_lcore app_lcores[RTE_MAX_LCORE];
 extern bool app_quit; /**< atomic accesses only */
 
 /* options.c */
+/** The words of --mode and --notify, by app_opts.mode and app_opts.notify_legacy. */
+extern const char *const app_mode_words[];
+extern const char *const app_notify_words[];
 int app_parse_options(int argc, char **argv, struct app_options *opts);
 int app_parse_config_file(const char *path, struct app_options *opts);
 void app_usage(const char *prog);
 
 /* ports.c */
+int app_claim_net_vhost(void);
 int app_discover_ports(void);
 uint32_t app_mbufs_needed(void);
 int app_setup_ports(struct rte_mempool *pool);

@@ -100,7 +100,7 @@ app_stream_drain(struct app_stream *s)
 {
 	APP_STAT_ADD(s->st.tx, app_backlog_flush(s));
 	app_backlog_drop(s, &s->st.drop_shutdown);
-	__atomic_store_n(&s->backlog_now, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&s->st.backlog, 0, __ATOMIC_RELAXED);
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -182,8 +182,8 @@ app_stream_step(struct app_stream *s)
 		}
 	}
 out:
-	if (s->count != s->backlog_now) {
-		__atomic_store_n(&s->backlog_now, s->count, __ATOMIC_RELAXED);
+	if (s->count != s->st.backlog) {
+		__atomic_store_n(&s->st.backlog, s->count, __ATOMIC_RELAXED);
 		if (s->count > s->st.backlog_max)
 			APP_STAT_ADD(s->st.backlog_max, s->count - s->st.backlog_max);
 	}
@@ -335,7 +335,7 @@ app_lcore_arm(struct app_lcore *lc, int *timeout_ms)
 				if (r == -EIO) {
 					/* The guest broke this queue: nothing reaches it until it resets. */
 					app_backlog_drop(s, &s->st.drop_broken);
-					__atomic_store_n(&s->backlog_now, 0, __ATOMIC_RELAXED);
+					__atomic_store_n(&s->st.backlog, 0, __ATOMIC_RELAXED);
 					return false;
 				}
 				/* TX_WAIT, or -ENOTCONN: the wait fd ends the sleep either way. */

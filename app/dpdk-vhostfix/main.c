@@ -91,7 +91,7 @@ main(int argc, char **argv)
 	ret = app_parse_options(app_argc, app_argv, &app_opts);
 	if (ret == 1)
 		return EXIT_SUCCESS;
-	if (ret < 0)
+	if (ret < 0 || app_claim_net_vhost() != 0)
 		return EXIT_FAILURE;
 
 	for (lcore_id = 0; lcore_id < RTE_MAX_LCORE; lcore_id++) {
@@ -101,14 +101,13 @@ main(int argc, char **argv)
 	}
 	ret = rte_eal_init(eal_argc, argv);
 	if (ret < 0) {
-		fprintf(stderr, "dpdk-vhostfix: EAL initialisation failed: %s\n",
-			rte_strerror(rte_errno));
+		APP_ERR("EAL initialisation failed: %s", rte_strerror(rte_errno));
 		return EXIT_FAILURE;
 	}
 	/* EAL consumed all but the program name, or left a stray word. */
 	if (ret < eal_argc - 1) {
-		fprintf(stderr, "dpdk-vhostfix: unexpected argument '%s' before '--' (app options "
-			"go after it)\n", argv[ret + 1]);
+		APP_ERR("unexpected argument '%s' before '--' (app options go after it)",
+			argv[ret + 1]);
 		status = EXIT_FAILURE;
 		goto out_eal;
 	}
@@ -121,8 +120,8 @@ main(int argc, char **argv)
 	pool = rte_pktmbuf_pool_create("vhostfix_mbufs", nb_mbufs, 256, 0,
 				       RTE_MBUF_DEFAULT_BUF_SIZE, rte_socket_id());
 	if (pool == NULL) {
-		fprintf(stderr, "dpdk-vhostfix: cannot allocate %u mbufs: %s (give EAL more memory "
-			"with -m, or fewer with --mbufs)\n", nb_mbufs, rte_strerror(rte_errno));
+		APP_ERR("cannot allocate %u mbufs: %s (give EAL more memory with -m, or fewer "
+			"with --mbufs)", nb_mbufs, rte_strerror(rte_errno));
 		status = EXIT_FAILURE;
 		goto out_eal;
 	}
@@ -136,12 +135,12 @@ main(int argc, char **argv)
 	signal(SIGINT, app_on_signal);
 	signal(SIGTERM, app_on_signal);
 	printf("dpdk-vhostfix: forwarding (%s mode); SIGINT or SIGTERM stops it\n",
-	       app_opts.mode == APP_MODE_SLEEP ? "sleep" : "poll");
+	       app_mode_words[app_opts.mode]);
 	fflush(stdout);
 
 	ret = rte_eal_mp_remote_launch(app_lcore_main, NULL, SKIP_MAIN);
 	if (ret != 0) {
-		fprintf(stderr, "dpdk-vhostfix: cannot launch the workers: %s\n", rte_strerror(-ret));
+		APP_LOG(ERR, "cannot launch the workers: %s", rte_strerror(-ret));
 		app_stop_lcores();
 		rte_eal_mp_wait_lcore();
 		status = EXIT_FAILURE;

@@ -8,66 +8,37 @@
  */
 
 #include <errno.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 
-#include <bus_vdev_driver.h>
-#include <rte_eal.h>
 #include <rte_ethdev.h>
-#include <rte_kvargs.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 
 #include "app.h"
 #include "rte_pmd_vhostfix.h"
-#include "vhf_pmd.h"
-
-#define APP_VHOSTFIX_DRIVER "net_vhostfix"
-
-static int app_default_iface(const char *devname, char *out, size_t len);
 
 /* ---------------------------------------------------------------------------------------- */
 /* net_vhost<N> is ours                                                                     */
 
 /*
- * EAL gives a vdev to the first registered driver whose name or alias
- * prefixes the device name. This driver is registered before any other
- * (DPDK's own net_vhost arrives later, as a plugin loaded by rte_eal_init, and
- * the plugin copy of net_vhostfix linked into this program registers at the
- * default, later, priority): net_vhost<N> and net_vhostfix<N> are both
- * served by the net_vhostfix datapath, with the app's defaults for what the
- * user's devargs leave out.
+ * Users type DPDK's vhost PMD's name: net_vhost<N> (and net_vhostfix<N>) vdevs
+ * are served by the net_vhostfix datapath, with --notify for every vdev whose
+ * devargs do not say otherwise. Before rte_eal_init(), which probes them.
  */
-static int
-app_vhost_probe(struct rte_vdev_device *vdev)
+int
+app_claim_net_vhost(void)
 {
-	char iface[PATH_MAX], args[PATH_MAX + 64];
-	int n;
+	char defaults[32];
+	int ret;
 
-	if (app_default_iface(rte_vdev_device_name(vdev), iface, sizeof(iface)) != 0)
-		return -ENAMETOOLONG;
-	n = snprintf(args, sizeof(args), "iface=%s,notify=%s", iface,
-		     app_opts.notify_legacy ? "legacy" : "fixed");
-	if (n < 0 || (size_t)n >= sizeof(args))
-		return -ENAMETOOLONG;
-	return vhf_pmd_probe(vdev, args);
-}
-
-static struct rte_vdev_driver app_vhost_driver = {
-	.probe = app_vhost_probe,
-	.remove = vhf_pmd_remove,
-	.driver = {
-		.name = APP_VHOSTFIX_DRIVER,
-		.alias = "net_vhost",
-	},
-};
-
-RTE_INIT_PRIO(app_claim_vhost_vdevs, CLASS)
-{
-	rte_vdev_register(&app_vhost_driver);
+	snprintf(defaults, sizeof(defaults), "notify=%s", app_notify_words[app_opts.notify_legacy]);
+	ret = rte_pmd_vhostfix_claim_net_vhost(defaults);
+	if (ret != 0)
+		APP_LOG(ERR, "cannot claim the net_vhost<N> vdevs: %s", rte_strerror(-ret));
+	return ret;
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -86,39 +57,6 @@ app_lsc_event(uint16_t port_id, enum rte_eth_event_type type __rte_unused,
 	return 0;
 }
 
-/* The iface= of a port's devargs, or "" */
-static void
-app_port_iface(uint16_t port_id, char *out, size_t len)
-{
-	struct rte_eth_dev_info info;
-	const struct rte_devargs *da;
-	struct rte_kvargs *kv;
-	const char *v;
-
-	out[0] = '\0';
-	if (rte_eth_dev_info_get(port_id, &info) != 0 || info.device == NULL)
-		return;
-	da = rte_dev_devargs(info.device);
-	if (da == NULL || da->args == NULL)
-		return;
-	kv = rte_kvargs_parse(da->args, NULL);
-	if (kv == NULL)
-		return;
-	v = rte_kvargs_get(kv, "iface");
-	if (v != NULL)
-		snprintf(out, len, "%s", v);
-	rte_kvargs_free(kv);
-}
-
-/* The socket of a vhost port probed without iface=: app_vhost_probe()'s default. */
-static int
-app_default_iface(const char *devname, char *out, size_t len)
-{
-	int n = snprintf(out, len, "%s/%s.sock", rte_eal_get_runtime_dir(), devname);
-
-	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
-}
-
 static int
 app_resolve_port(const char *spec, uint16_t *port_id)
 {
@@ -134,7 +72,7 @@ app_resolve_port(const char *spec, uint16_t *port_id)
 	if (rte_eth_dev_get_port_by_name(spec, port_id) == 0 && *port_id < APP_MAX_PORTS)
 		return 0;
 bad:
-	fprintf(stderr, "dpdk-vhostfix: --pairs: no port '%s'\n", spec);
+	APP_ERR("--pairs: no port '%s'", spec);
 	return -ENODEV;
 }
 
@@ -142,8 +80,7 @@ static int
 app_pair(uint16_t a, uint16_t b)
 {
 	if (a == b || app_ports[a].used || app_ports[b].used) {
-		fprintf(stderr, "dpdk-vhostfix: --pairs: port %u or %u is paired twice or with itself\n",
-			a, b);
+		APP_ERR("--pairs: port %u or %u is paired twice or with itself", a, b);
 		return -EINVAL;
 	}
 	app_ports[a].used = app_ports[b].used = true;
@@ -160,19 +97,18 @@ app_make_pairs(void)
 
 	RTE_ETH_FOREACH_DEV(p) {
 		if (p >= APP_MAX_PORTS) {
-			fprintf(stderr, "dpdk-vhostfix: more than %d ports\n", APP_MAX_PORTS);
+			APP_ERR("more than %d ports", APP_MAX_PORTS);
 			return -E2BIG;
 		}
 		ids[n++] = p;
 	}
 	if (n == 0) {
-		fprintf(stderr, "dpdk-vhostfix: no ports: give at least --vdev net_vhost0 and a NIC\n");
+		APP_ERR("no ports: give at least --vdev net_vhost0 and a NIC");
 		return -ENODEV;
 	}
 	if (app_opts.npairs == 0) {
 		if (n % 2 != 0) {
-			fprintf(stderr, "dpdk-vhostfix: %u ports cannot be paired 0:1, 2:3, ...: "
-				"give --pairs\n", n);
+			APP_ERR("%u ports cannot be paired 0:1, 2:3, ...: give --pairs", n);
 			return -EINVAL;
 		}
 		for (i = 0; i + 1 < n; i += 2)
@@ -218,7 +154,7 @@ app_port_start(uint16_t port_id, struct rte_mempool *pool)
 		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
 	if (app_opts.mtu != 0 && !ap->is_vhostfix) {
 		if (app_opts.mtu > info.max_mtu) {
-			fprintf(stderr, "dpdk-vhostfix: --mtu %u: port %u (%s) takes at most %u\n",
+			APP_ERR("--mtu %u: port %u (%s) takes at most %u",
 				app_opts.mtu, port_id, ap->name, info.max_mtu);
 			return -EINVAL;
 		}
@@ -236,8 +172,8 @@ app_port_start(uint16_t port_id, struct rte_mempool *pool)
 			       ap->name, info.max_rx_pktlen, app_opts.mtu);
 		if (frame > RTE_MBUF_DEFAULT_DATAROOM) {
 			if (!(info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_SCATTER)) {
-				fprintf(stderr, "dpdk-vhostfix: --mtu %u: port %u (%s) cannot receive "
-					"frames larger than one mbuf (no rx scatter)\n", app_opts.mtu,
+				APP_ERR("--mtu %u: port %u (%s) cannot receive frames larger than "
+					"one mbuf (no rx scatter)", app_opts.mtu,
 					port_id, ap->name);
 				return -EINVAL;
 			}
@@ -328,7 +264,7 @@ app_discover_ports(void)
 	for (p = 0; p < APP_MAX_PORTS; p++) {
 		struct app_port *ap = &app_ports[p];
 		struct rte_eth_dev_info info;
-		char iface[PATH_MAX];
+		const char *iface;
 
 		if (!rte_eth_dev_is_valid_port(p))
 			continue;
@@ -336,21 +272,19 @@ app_discover_ports(void)
 			return -ENODEV;
 		rte_eth_dev_get_name_by_port(p, ap->name);
 		snprintf(ap->driver, sizeof(ap->driver), "%s", info.driver_name);
-		ap->is_vhostfix = strcmp(info.driver_name, APP_VHOSTFIX_DRIVER) == 0;
+		iface = rte_pmd_vhostfix_iface(p);
+		ap->is_vhostfix = iface != NULL;
 		if (!ap->used) {
 			printf("port %u: %s (driver %s): not paired, left alone\n", p, ap->name,
 			       ap->driver);
 			continue;
 		}
 		if (ap->is_vhostfix) {
-			app_port_iface(p, iface, sizeof(iface));
-			if (iface[0] == '\0')
-				(void)app_default_iface(ap->name, iface, sizeof(iface));
 			printf("port %u: %s served by %s (the never-stall datapath), vhost-user socket %s\n",
 			       p, ap->name, ap->driver, iface);
 		} else if (strncmp(ap->name, "net_vhost", 9) == 0) {
 			/* Only if something registered net_vhost before us: say so loudly. */
-			fprintf(stderr, "dpdk-vhostfix: port %u: %s is served by %s, not net_vhostfix\n",
+			APP_ERR("port %u: %s is served by %s, not net_vhostfix",
 				p, ap->name, ap->driver);
 			return -ENOTSUP;
 		} else {
@@ -368,8 +302,8 @@ app_discover_ports(void)
 		nq = RTE_MIN(ap->queues, app_ports[ap->peer].queues);
 		if (app_opts.queues != 0) {
 			if (app_opts.queues > nq) {
-				fprintf(stderr, "dpdk-vhostfix: --queues %u: ports %u and %u have at most "
-					"%u\n", app_opts.queues, p, ap->peer, nq);
+				APP_ERR("--queues %u: ports %u and %u have at most %u",
+					app_opts.queues, p, ap->peer, nq);
 				return -EINVAL;
 			}
 			nq = app_opts.queues;
@@ -449,14 +383,14 @@ app_map_streams(void)
 	RTE_LCORE_FOREACH_WORKER(lcore_id)
 		workers[nb_workers++] = lcore_id;
 	if (nb_workers == 0) {
-		fprintf(stderr, "dpdk-vhostfix: no worker lcore: give -l with at least two lcores "
-			"(the first one prints stats, the others forward)\n");
+		APP_ERR("no worker lcore: give -l with at least two lcores (the first one prints "
+			"stats, the others forward)");
 		return -EINVAL;
 	}
 	printf("forwarding (%s mode, backlog %u per stream, %s when full, notify=%s):\n",
-	       app_opts.mode == APP_MODE_SLEEP ? "sleep" : "poll", app_opts.backlog,
+	       app_mode_words[app_opts.mode], app_opts.backlog,
 	       app_opts.full_policy == APP_FULL_PAUSE ? "pause the source" : "drop",
-	       app_opts.notify_legacy ? "legacy" : "fixed");
+	       app_notify_words[app_opts.notify_legacy]);
 	for (p = 0; p < APP_MAX_PORTS; p++) {
 		uint16_t peer = app_ports[p].peer;
 

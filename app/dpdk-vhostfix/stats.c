@@ -14,6 +14,12 @@
 
 #include "app.h"
 
+/* One line of APP_STATS, from the stats struct st (a stream's or an lcore's). */
+#define APP_STAT_PRINT(field, before, after, key)                                                  \
+	fprintf(f, "%s%" PRIu64 "%s", before, APP_STAT_READ(st->field), after);
+#define APP_STAT_TEL(field, before, after, key)                                                    \
+	rte_tel_data_add_dict_u64(d, key, APP_STAT_READ(st->field));
+
 static const char *
 app_stream_name(const struct app_stream *s, char *buf, size_t len)
 {
@@ -78,29 +84,20 @@ app_stats_print(FILE *f)
 			app_xstats_print(f, p);
 	}
 	for (i = 0; i < app_nb_streams; i++) {
-		struct app_stream *s = &app_streams[i];
+		const struct app_stream_stats *st = &app_streams[i].st;
 
-		fprintf(f, "stream %-36s rx %" PRIu64 " tx %" PRIu64 " backlog %u (max %" PRIu64
-			") paused %" PRIu64 " drop-backlog-full %" PRIu64 " drop-broken %" PRIu64
-			" drop-shutdown %" PRIu64 " drop-too-big %" PRIu64 "\n",
-			app_stream_name(s, name, sizeof(name)), APP_STAT_READ(s->st.rx),
-			APP_STAT_READ(s->st.tx), APP_STAT_READ(s->backlog_now),
-			APP_STAT_READ(s->st.backlog_max), APP_STAT_READ(s->st.paused),
-			APP_STAT_READ(s->st.drop_backlog_full), APP_STAT_READ(s->st.drop_broken),
-			APP_STAT_READ(s->st.drop_shutdown), APP_STAT_READ(s->st.drop_too_big));
+		fprintf(f, "stream %-36s", app_stream_name(&app_streams[i], name, sizeof(name)));
+		APP_STATS(APP_STAT_PRINT, APP_STAT_NONE)
+		fputc('\n', f);
 	}
 	RTE_LCORE_FOREACH_WORKER(lcore_id) {
-		struct app_lcore *lc = &app_lcores[lcore_id];
+		const struct app_lcore_stats *st = &app_lcores[lcore_id].st;
 
-		if (lc->nb_streams == 0)
+		if (app_lcores[lcore_id].nb_streams == 0)
 			continue;
-		fprintf(f, "lcore %u sleeps %" PRIu64 " wakeups %" PRIu64 " (guest-room %" PRIu64
-			" source %" PRIu64 ") wake-signals %" PRIu64 " wake-timeouts %" PRIu64
-			" sleep-aborted %" PRIu64 " slept-ms %" PRIu64 "\n", lcore_id,
-			APP_STAT_READ(lc->st.sleeps), APP_STAT_READ(lc->st.wakeups),
-			APP_STAT_READ(lc->st.wake_guest_room), APP_STAT_READ(lc->st.wake_source),
-			APP_STAT_READ(lc->st.wake_signal), APP_STAT_READ(lc->st.wake_timeouts),
-			APP_STAT_READ(lc->st.sleep_aborted), APP_STAT_READ(lc->st.sleep_ns) / 1000000);
+		fprintf(f, "lcore %u", lcore_id);
+		APP_STATS(APP_STAT_NONE, APP_STAT_PRINT)
+		fprintf(f, " slept-ms %" PRIu64 "\n", APP_STAT_READ(st->sleep_ns) / 1000000);
 	}
 	fflush(f);
 }
@@ -111,6 +108,7 @@ app_stats_print(FILE *f)
 static struct rte_tel_data *
 app_tel_stream(const struct app_stream *s)
 {
+	const struct app_stream_stats *st = &s->st;
 	struct rte_tel_data *d = rte_tel_data_alloc();
 
 	if (d == NULL)
@@ -120,15 +118,7 @@ app_tel_stream(const struct app_stream *s)
 	rte_tel_data_add_dict_u64(d, "from_queue", s->rx_queue);
 	rte_tel_data_add_dict_string(d, "to", app_ports[s->tx_port].name);
 	rte_tel_data_add_dict_u64(d, "to_queue", s->tx_queue);
-	rte_tel_data_add_dict_u64(d, "rx", APP_STAT_READ(s->st.rx));
-	rte_tel_data_add_dict_u64(d, "tx", APP_STAT_READ(s->st.tx));
-	rte_tel_data_add_dict_u64(d, "backlog", APP_STAT_READ(s->backlog_now));
-	rte_tel_data_add_dict_u64(d, "backlog_max", APP_STAT_READ(s->st.backlog_max));
-	rte_tel_data_add_dict_u64(d, "paused", APP_STAT_READ(s->st.paused));
-	rte_tel_data_add_dict_u64(d, "drop_backlog_full", APP_STAT_READ(s->st.drop_backlog_full));
-	rte_tel_data_add_dict_u64(d, "drop_broken", APP_STAT_READ(s->st.drop_broken));
-	rte_tel_data_add_dict_u64(d, "drop_shutdown", APP_STAT_READ(s->st.drop_shutdown));
-	rte_tel_data_add_dict_u64(d, "drop_too_big", APP_STAT_READ(s->st.drop_too_big));
+	APP_STATS(APP_STAT_TEL, APP_STAT_NONE)
 	return d;
 }
 
@@ -136,6 +126,7 @@ static struct rte_tel_data *
 app_tel_lcore(unsigned int lcore_id)
 {
 	const struct app_lcore *lc = &app_lcores[lcore_id];
+	const struct app_lcore_stats *st = &lc->st;
 	struct rte_tel_data *d = rte_tel_data_alloc();
 
 	if (d == NULL)
@@ -143,14 +134,8 @@ app_tel_lcore(unsigned int lcore_id)
 	rte_tel_data_start_dict(d);
 	rte_tel_data_add_dict_u64(d, "lcore", lcore_id);
 	rte_tel_data_add_dict_u64(d, "streams", lc->nb_streams);
-	rte_tel_data_add_dict_u64(d, "sleeps", APP_STAT_READ(lc->st.sleeps));
-	rte_tel_data_add_dict_u64(d, "wakeups", APP_STAT_READ(lc->st.wakeups));
-	rte_tel_data_add_dict_u64(d, "wake_guest_room", APP_STAT_READ(lc->st.wake_guest_room));
-	rte_tel_data_add_dict_u64(d, "wake_source", APP_STAT_READ(lc->st.wake_source));
-	rte_tel_data_add_dict_u64(d, "wake_signals", APP_STAT_READ(lc->st.wake_signal));
-	rte_tel_data_add_dict_u64(d, "wake_timeouts", APP_STAT_READ(lc->st.wake_timeouts));
-	rte_tel_data_add_dict_u64(d, "sleep_aborted", APP_STAT_READ(lc->st.sleep_aborted));
-	rte_tel_data_add_dict_u64(d, "slept_ms", APP_STAT_READ(lc->st.sleep_ns) / 1000000);
+	APP_STATS(APP_STAT_NONE, APP_STAT_TEL)
+	rte_tel_data_add_dict_u64(d, "slept_ms", APP_STAT_READ(st->sleep_ns) / 1000000);
 	return d;
 }
 
@@ -167,8 +152,8 @@ app_tel_stats(const char *cmd __rte_unused, const char *params __rte_unused,
 	uint16_t i;
 
 	rte_tel_data_start_dict(d);
-	rte_tel_data_add_dict_string(d, "mode", app_opts.mode == APP_MODE_SLEEP ? "sleep" : "poll");
-	rte_tel_data_add_dict_string(d, "notify", app_opts.notify_legacy ? "legacy" : "fixed");
+	rte_tel_data_add_dict_string(d, "mode", app_mode_words[app_opts.mode]);
+	rte_tel_data_add_dict_string(d, "notify", app_notify_words[app_opts.notify_legacy]);
 	rte_tel_data_add_dict_u64(d, "streams", app_nb_streams);
 	for (i = 0; i < app_nb_streams; i++) {
 		struct rte_tel_data *s = app_tel_stream(&app_streams[i]);

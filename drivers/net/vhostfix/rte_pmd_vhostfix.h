@@ -51,6 +51,12 @@
  * rule inside; when the enable finds packets already pending it makes the fd
  * readable itself, so the sleep ends at once.
  *
+ * Two more calls serve an application that hands its users' vdevs to this
+ * driver: rte_pmd_vhostfix_claim_net_vhost() makes it serve DPDK's vhost PMD's
+ * names (net_vhost<N>) with defaults for what their devargs leave out, and
+ * rte_pmd_vhostfix_iface() tells which ports are net_vhostfix's and where their
+ * sockets are.
+ *
  * @warning
  * @b EXPERIMENTAL: this API may change without prior notice.
  */
@@ -107,6 +113,40 @@ int rte_pmd_vhostfix_tx_wait_fd(uint16_t port_id, uint16_t queue_id);
  */
 __rte_experimental
 int rte_pmd_vhostfix_tx_wait_arm(uint16_t port_id, uint16_t queue_id, uint32_t need_bytes);
+
+/**
+ * Serve vdevs named net_vhost<N> (the name of DPDK's own vhost PMD) as well as
+ * net_vhostfix<N>, and fill in what their devargs leave out: iface= becomes
+ * <EAL runtime directory>/<vdev name>.sock, the other keys default_args.
+ *
+ * Call from main(), before rte_eal_init(): EAL gives each vdev to the first
+ * registered driver whose name or alias prefixes the vdev's name. net_vhostfix
+ * registers from a constructor; DPDK's net_vhost is a plugin that
+ * rte_eal_init() loads afterwards, so the vdevs it probes are ours. A later
+ * call replaces the defaults of the earlier one.
+ *
+ * @param default_args
+ *   net_vhostfix devargs, "key=value[,key=value...]" ("notify=legacy"), for
+ *   the keys a vdev's own devargs do not give; iface= is not one of them (each
+ *   vdev has a socket of its own). NULL or "": none. Copied.
+ * @return
+ *   0, -EINVAL if default_args are not such devargs, -ENOMEM.
+ */
+__rte_experimental
+int rte_pmd_vhostfix_claim_net_vhost(const char *default_args);
+
+/**
+ * The vhost-user socket of a net_vhostfix port: its iface= devarg, or the
+ * default rte_pmd_vhostfix_claim_net_vhost() gave it.
+ *
+ * @param port_id
+ *   Any ethdev port.
+ * @return
+ *   The socket path, valid until the port is closed; NULL if port_id is not a
+ *   net_vhostfix port.
+ */
+__rte_experimental
+const char *rte_pmd_vhostfix_iface(uint16_t port_id);
 
 #ifdef __cplusplus
 }

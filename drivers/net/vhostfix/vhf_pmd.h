@@ -214,16 +214,6 @@ struct vhf_port {
 	struct vhf_pmd_queue *txq;
 };
 
-/*
- * vhf_pmd_ethdev.c, for the dpdk-vhostfix app, which serves net_vhost<N>
- * vdevs with this PMD under a driver of its own: probe with default devargs
- * ("iface=...,notify=...") for the keys the user's devargs lack (NULL: none;
- * iface= is then required), and remove.
- */
-struct rte_vdev_device;
-int vhf_pmd_probe(struct rte_vdev_device *vdev, const char *default_args);
-int vhf_pmd_remove(struct rte_vdev_device *vdev);
-
 /* vhf_pmd_ctrl.c */
 int vhf_ctrl_register(struct vhf_port *port);
 void vhf_ctrl_unregister(struct vhf_port *port);

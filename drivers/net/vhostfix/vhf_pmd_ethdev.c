@@ -16,9 +16,11 @@
 #include <bus_vdev_driver.h>
 #include <ethdev_driver.h>
 #include <ethdev_vdev.h>
+#include <rte_eal.h>
 #include <rte_kvargs.h>
 #include <rte_malloc.h>
 
+#include "rte_pmd_vhostfix.h"
 #include "vhf_pmd.h"
 
 RTE_LOG_REGISTER_DEFAULT(vhf_logtype, NOTICE);
@@ -707,7 +709,8 @@ done:
 	return out;
 }
 
-int
+/* Probe with default_args ("key=value,...", NULL: none) for the keys the vdev's devargs lack. */
+static int
 vhf_pmd_probe(struct rte_vdev_device *vdev, const char *default_args)
 {
 	const char *name = rte_vdev_device_name(vdev);
@@ -788,13 +791,37 @@ fail:
 	return ret;
 }
 
+/*
+ * Set by rte_pmd_vhostfix_claim_net_vhost() before EAL probes vdevs: the
+ * application's defaults ("" for none), NULL when no application claimed
+ * net_vhost<N>.
+ */
+static char *vhf_claim_defaults;
+
 static int
 vhf_probe(struct rte_vdev_device *vdev)
 {
-	return vhf_pmd_probe(vdev, NULL);
+	const char *name = rte_vdev_device_name(vdev);
+	const char *rundir = rte_eal_get_runtime_dir();
+	char *defaults;
+	size_t len;
+	int ret;
+
+	if (vhf_claim_defaults == NULL)
+		return vhf_pmd_probe(vdev, NULL);
+	/* Claimed: iface= may be left out, each vdev then gets a socket of its own. */
+	len = strlen(rundir) + strlen(name) + strlen(vhf_claim_defaults) + sizeof("iface=/.sock,");
+	defaults = malloc(len);
+	if (defaults == NULL)
+		return -ENOMEM;
+	snprintf(defaults, len, "iface=%s/%s.sock%s%s", rundir, name,
+		 vhf_claim_defaults[0] != '\0' ? "," : "", vhf_claim_defaults);
+	ret = vhf_pmd_probe(vdev, defaults);
+	free(defaults);
+	return ret;
 }
 
-int
+static int
 vhf_pmd_remove(struct rte_vdev_device *vdev)
 {
 	struct rte_eth_dev *dev = rte_eth_dev_allocated(rte_vdev_device_name(vdev));
@@ -809,6 +836,36 @@ static struct rte_vdev_driver vhf_vdev_driver = {
 	.probe = vhf_probe,
 	.remove = vhf_pmd_remove,
 };
+
+int
+rte_pmd_vhostfix_claim_net_vhost(const char *default_args)
+{
+	const char *given = default_args != NULL ? default_args : "";
+	struct rte_kvargs *kvlist = rte_kvargs_parse(given, vhf_valid_args);
+	char *copy;
+
+	/* Refused here, once, rather than at every probe; iface= is each vdev's own. */
+	if (kvlist == NULL || rte_kvargs_count(kvlist, "iface") != 0) {
+		VHF_LOG(ERR, "default devargs '%s' for net_vhost<N>: a key this driver does not "
+			"take, or iface= (each vdev has a socket of its own)", given);
+		rte_kvargs_free(kvlist);
+		return -EINVAL;
+	}
+	rte_kvargs_free(kvlist);
+	copy = strdup(given);
+	if (copy == NULL)
+		return -ENOMEM;
+	free(vhf_claim_defaults);
+	vhf_claim_defaults = copy;
+	/*
+	 * EAL gives a vdev to the first registered driver whose name or alias
+	 * prefixes the vdev's name. This one registered from a constructor, before
+	 * main(); DPDK's own net_vhost is a plugin that rte_eal_init() loads, later.
+	 * (RTE_PMD_REGISTER_VDEV's constructor writes the alias: set it after that.)
+	 */
+	vhf_vdev_driver.driver.alias = "net_vhost";
+	return 0;
+}
 
 RTE_PMD_REGISTER_VDEV(net_vhostfix, vhf_vdev_driver);
 /* "iface=<path> queues=<int> ...": one string literal, as the pmdinfo section wants it. */

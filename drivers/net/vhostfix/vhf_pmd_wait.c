@@ -4,8 +4,9 @@
 
 /*
  * Sleeping without missing a kick: ethdev rx interrupts (guest TX queues) and
- * the tx-wait API of rte_pmd_vhostfix.h (guest RX queues). Also the start gate
- * of guest RX queues, which waits for the driver's first kick.
+ * the tx-wait API of rte_pmd_vhostfix.h (guest RX queues), and that header's port
+ * query, which shares the tx-wait API's test of what is a net_vhostfix port.
+ * Also the start gate of guest RX queues, which waits for the driver's first kick.
  *
  * Every queue has one fd an application may sleep on for the port's whole life,
  * wait_epfd: an epoll instance holding the guest's kick eventfd of the moment
@@ -336,24 +337,39 @@ vhf_rx_queue_intr_disable(struct rte_eth_dev *dev, uint16_t qid)
 /* ---------------------------------------------------------------------------------------- */
 /* rte_pmd_vhostfix.h                                                                       */
 
-static struct vhf_pmd_queue *
-vhf_api_txq(uint16_t port_id, uint16_t queue_id, int *err)
+/* The net_vhostfix port port_id, or NULL. */
+static struct vhf_port *
+vhf_api_port(uint16_t port_id)
 {
 	struct rte_eth_dev *dev;
-	struct vhf_port *port;
 
-	if (!rte_eth_dev_is_valid_port(port_id)) {
-		*err = -ENODEV;
+	if (!rte_eth_dev_is_valid_port(port_id))
 		return NULL;
-	}
 	dev = &rte_eth_devices[port_id];
 	/* Ours if it has our ops: other PMDs' dev_private is nothing we can read. */
 	if (dev->dev_ops == NULL ||
-	    dev->dev_ops->rx_queue_intr_enable != vhf_rx_queue_intr_enable) {
+	    dev->dev_ops->rx_queue_intr_enable != vhf_rx_queue_intr_enable)
+		return NULL;
+	return dev->data->dev_private;
+}
+
+const char *
+rte_pmd_vhostfix_iface(uint16_t port_id)
+{
+	const struct vhf_port *port = vhf_api_port(port_id);
+
+	return port != NULL ? port->args.iface : NULL;
+}
+
+static struct vhf_pmd_queue *
+vhf_api_txq(uint16_t port_id, uint16_t queue_id, int *err)
+{
+	struct vhf_port *port = vhf_api_port(port_id);
+
+	if (port == NULL) {
 		*err = -ENODEV;
 		return NULL;
 	}
-	port = dev->data->dev_private;
 	if (queue_id >= port->args.queues) {
 		*err = -EINVAL;
 		return NULL;
