@@ -69,6 +69,7 @@ app_backlog_flush(struct app_stream *s)
 		/* One contiguous run of the ring per burst. */
 		uint16_t chunk = (uint16_t)RTE_MIN(RTE_MIN(s->count, s->cap - s->head),
 						   (uint32_t)APP_BURST);
+		/* ethdev tx: on a net_vhostfix port, the guest's RX virtqueue. */
 		uint16_t sent = rte_eth_tx_burst(s->tx_port, s->tx_queue, &s->backlog[s->head],
 						 chunk);
 
@@ -155,6 +156,7 @@ app_stream_step(struct app_stream *s)
 		s->paused = false;
 		max_rx = (uint16_t)RTE_MIN(room, (uint32_t)APP_BURST);
 	}
+	/* ethdev rx: on a net_vhostfix port, the guest's TX virtqueue. */
 	nb_rx = rte_eth_rx_burst(s->rx_port, s->rx_queue, pkts, max_rx);
 	if (nb_rx == 0)
 		goto out;
@@ -167,6 +169,7 @@ app_stream_step(struct app_stream *s)
 	}
 	/* Nothing older waiting: straight out. Otherwise behind the backlog, in order. */
 	if (s->count == 0) {
+		/* ethdev tx: on a net_vhostfix port, the guest's RX virtqueue. */
 		sent = rte_eth_tx_burst(s->tx_port, s->tx_queue, pkts, nb_rx);
 		APP_STAT_ADD(s->st.tx, sent);
 	}
