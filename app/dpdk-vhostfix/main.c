@@ -67,27 +67,77 @@ app_stop_lcores(void)
 			(void)eventfd_write(app_lcores[lcore_id].quit_fd, 1);
 }
 
-int
-main(int argc, char **argv)
+/* Split argv at "--": EAL's words stay in argv, the app's go to app_argv. Returns EAL's count. */
+static int
+app_split_args(int argc, char **argv, char **app_argv, int *app_argc)
 {
-	char *app_argv[argc + 1];
-	int eal_argc = argc, app_argc = 1, i, ret, status = EXIT_SUCCESS;
-	struct rte_mempool *pool = NULL;
-	unsigned int lcore_id;
-	uint64_t next_stats;
-	uint32_t nb_mbufs;
+	int eal_argc = argc, i;
 
-	/* App options first: --notify decides how the vdevs EAL probes are set up. */
+	*app_argc = 1;
 	app_argv[0] = argv[0];
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--") == 0) {
 			eal_argc = i;
 			for (i++; i < argc; i++)
-				app_argv[app_argc++] = argv[i];
+				app_argv[(*app_argc)++] = argv[i];
 			break;
 		}
 	}
-	app_argv[app_argc] = NULL;
+	app_argv[*app_argc] = NULL;
+	return eal_argc;
+}
+
+/*
+ * Run the workers until SIGINT/SIGTERM, printing the stats every interval,
+ * then stop them and drain what the streams still hold. 0, or -1 if a worker
+ * could not be launched or failed.
+ */
+static int
+app_forward(void)
+{
+	unsigned int lcore_id;
+	uint64_t next_stats;
+	uint32_t i;
+	int ret;
+
+	ret = rte_eal_mp_remote_launch(app_lcore_main, NULL, SKIP_MAIN);
+	if (ret != 0) {
+		APP_LOG(ERR, "cannot launch the workers: %s", rte_strerror(-ret));
+		app_stop_lcores();
+		rte_eal_mp_wait_lcore();
+		return -1;
+	}
+	next_stats = rte_get_timer_cycles() + app_opts.stats_interval * rte_get_timer_hz();
+	while (!__atomic_load_n(&app_quit, __ATOMIC_RELAXED)) {
+		app_nap_ms(100);
+		if (app_opts.stats_interval != 0 && rte_get_timer_cycles() >= next_stats) {
+			app_stats_print(stdout);
+			next_stats += app_opts.stats_interval * rte_get_timer_hz();
+		}
+	}
+	if (app_signal != 0)
+		printf("dpdk-vhostfix: %s, stopping\n", strsignal(app_signal));
+	app_stop_lcores();
+	RTE_LCORE_FOREACH_WORKER(lcore_id)
+		if (rte_eal_wait_lcore(lcore_id) != 0)
+			ret = -1;
+	for (i = 0; i < app_nb_streams; i++)
+		app_stream_drain(&app_streams[i]);
+	app_stats_print(stdout);
+	return ret;
+}
+
+int
+main(int argc, char **argv)
+{
+	char *app_argv[argc + 1];
+	int eal_argc, app_argc, i, ret, status = EXIT_SUCCESS;
+	struct rte_mempool *pool = NULL;
+	unsigned int lcore_id;
+	uint32_t nb_mbufs;
+
+	/* App options first: --notify decides how the vdevs EAL probes are set up. */
+	eal_argc = app_split_args(argc, argv, app_argv, &app_argc);
 	ret = app_parse_options(app_argc, app_argv, &app_opts);
 	if (ret == 1)
 		return EXIT_SUCCESS;
@@ -138,31 +188,8 @@ main(int argc, char **argv)
 	       app_mode_words[app_opts.mode]);
 	fflush(stdout);
 
-	ret = rte_eal_mp_remote_launch(app_lcore_main, NULL, SKIP_MAIN);
-	if (ret != 0) {
-		APP_LOG(ERR, "cannot launch the workers: %s", rte_strerror(-ret));
-		app_stop_lcores();
-		rte_eal_mp_wait_lcore();
+	if (app_forward() != 0)
 		status = EXIT_FAILURE;
-		goto out_ports;
-	}
-	next_stats = rte_get_timer_cycles() + app_opts.stats_interval * rte_get_timer_hz();
-	while (!__atomic_load_n(&app_quit, __ATOMIC_RELAXED)) {
-		app_nap_ms(100);
-		if (app_opts.stats_interval != 0 && rte_get_timer_cycles() >= next_stats) {
-			app_stats_print(stdout);
-			next_stats += app_opts.stats_interval * rte_get_timer_hz();
-		}
-	}
-	if (app_signal != 0)
-		printf("dpdk-vhostfix: %s, stopping\n", strsignal(app_signal));
-	app_stop_lcores();
-	RTE_LCORE_FOREACH_WORKER(lcore_id)
-		if (rte_eal_wait_lcore(lcore_id) != 0)
-			status = EXIT_FAILURE;
-	for (i = 0; i < app_nb_streams; i++)
-		app_stream_drain(&app_streams[i]);
-	app_stats_print(stdout);
 
 out_ports:
 	app_close_ports();

@@ -133,57 +133,54 @@ app_port_max_queues(const struct rte_eth_dev_info *info)
 	return RTE_MIN(RTE_MIN(info->max_rx_queues, info->max_tx_queues), APP_MAX_QUEUES);
 }
 
+/* --mtu on a port that is not ours: the frame size the port is configured for, or why not. */
 static int
-app_port_start(uint16_t port_id, struct rte_mempool *pool)
+app_port_conf_mtu(uint16_t port_id, const struct app_port *ap, const struct rte_eth_dev_info *info,
+		  struct rte_eth_conf *conf)
 {
-	struct app_port *ap = &app_ports[port_id];
-	struct rte_eth_conf conf = { 0 };
-	struct rte_eth_dev_info info;
+	uint32_t frame = (uint32_t)app_opts.mtu + RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN;
+
+	if (app_opts.mtu == 0 || ap->is_vhostfix)
+		return 0;
+	if (app_opts.mtu > info->max_mtu) {
+		APP_ERR("--mtu %u: port %u (%s) takes at most %u",
+			app_opts.mtu, port_id, ap->name, info->max_mtu);
+		return -EINVAL;
+	}
+	/*
+	 * Some drivers (net_tap) report a maximum frame they do not enforce: their
+	 * MTU is the kernel's. Leave theirs alone and receive with scatter.
+	 */
+	if (frame <= info->max_rx_pktlen)
+		conf->rxmode.mtu = app_opts.mtu;
+	else
+		printf("port %u: %s: the driver says frames up to %u bytes: MTU left to the "
+		       "driver, frames up to --mtu %u received with scatter\n", port_id,
+		       ap->name, info->max_rx_pktlen, app_opts.mtu);
+	if (frame > RTE_MBUF_DEFAULT_DATAROOM) {
+		if (!(info->rx_offload_capa & RTE_ETH_RX_OFFLOAD_SCATTER)) {
+			APP_ERR("--mtu %u: port %u (%s) cannot receive frames larger than "
+				"one mbuf (no rx scatter)", app_opts.mtu,
+				port_id, ap->name);
+			return -EINVAL;
+		}
+		conf->rxmode.offloads |= RTE_ETH_RX_OFFLOAD_SCATTER;
+	}
+	return 0;
+}
+
+/* Configure the port (without rx interrupts if it has none), its MTU, and its queues. */
+static int
+app_port_setup_queues(uint16_t port_id, const struct app_port *ap, struct rte_eth_conf *conf,
+		      struct rte_mempool *pool)
+{
 	uint16_t q, nb_rxd = app_opts.nb_rxd, nb_txd = app_opts.nb_txd;
 	int ret;
 
-	ret = rte_eth_dev_info_get(port_id, &info);
-	if (ret != 0)
-		return ret;
-	/* Sleep mode wakes on rx interrupts; a port that has none is polled instead. */
-	conf.intr_conf.rxq = app_opts.mode == APP_MODE_SLEEP;
-	if (*info.dev_flags & RTE_ETH_DEV_INTR_LSC)
-		conf.intr_conf.lsc = 1;
-	/* Chains for frames bigger than one mbuf, both ways. */
-	if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS)
-		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
-	if (app_opts.mtu != 0 && !ap->is_vhostfix) {
-		if (app_opts.mtu > info.max_mtu) {
-			APP_ERR("--mtu %u: port %u (%s) takes at most %u",
-				app_opts.mtu, port_id, ap->name, info.max_mtu);
-			return -EINVAL;
-		}
-		uint32_t frame = (uint32_t)app_opts.mtu + RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN;
-
-		/*
-		 * Some drivers (net_tap) report a maximum frame they do not enforce: their
-		 * MTU is the kernel's. Leave theirs alone and receive with scatter.
-		 */
-		if (frame <= info.max_rx_pktlen)
-			conf.rxmode.mtu = app_opts.mtu;
-		else
-			printf("port %u: %s: the driver says frames up to %u bytes: MTU left to the "
-			       "driver, frames up to --mtu %u received with scatter\n", port_id,
-			       ap->name, info.max_rx_pktlen, app_opts.mtu);
-		if (frame > RTE_MBUF_DEFAULT_DATAROOM) {
-			if (!(info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_SCATTER)) {
-				APP_ERR("--mtu %u: port %u (%s) cannot receive frames larger than "
-					"one mbuf (no rx scatter)", app_opts.mtu,
-					port_id, ap->name);
-				return -EINVAL;
-			}
-			conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_SCATTER;
-		}
-	}
-	ret = rte_eth_dev_configure(port_id, ap->queues, ap->queues, &conf);
-	if (ret != 0 && conf.intr_conf.rxq) {
-		conf.intr_conf.rxq = 0;
-		ret = rte_eth_dev_configure(port_id, ap->queues, ap->queues, &conf);
+	ret = rte_eth_dev_configure(port_id, ap->queues, ap->queues, conf);
+	if (ret != 0 && conf->intr_conf.rxq) {
+		conf->intr_conf.rxq = 0;
+		ret = rte_eth_dev_configure(port_id, ap->queues, ap->queues, conf);
 	}
 	if (ret != 0) {
 		APP_LOG(ERR, "port %u (%s): configure with %u queues: %s", port_id, ap->name,
@@ -191,10 +188,10 @@ app_port_start(uint16_t port_id, struct rte_mempool *pool)
 		return ret;
 	}
 	/* Most drivers take the MTU from the configuration; tap also sets its kernel side. */
-	if (conf.rxmode.mtu != 0) {
-		ret = rte_eth_dev_set_mtu(port_id, conf.rxmode.mtu);
+	if (conf->rxmode.mtu != 0) {
+		ret = rte_eth_dev_set_mtu(port_id, conf->rxmode.mtu);
 		if (ret != 0 && ret != -ENOTSUP) {
-			APP_LOG(ERR, "port %u (%s): MTU %u: %s", port_id, ap->name, conf.rxmode.mtu,
+			APP_LOG(ERR, "port %u (%s): MTU %u: %s", port_id, ap->name, conf->rxmode.mtu,
 				rte_strerror(-ret));
 			return ret;
 		}
@@ -212,6 +209,33 @@ app_port_start(uint16_t port_id, struct rte_mempool *pool)
 			return ret;
 		}
 	}
+	return 0;
+}
+
+static int
+app_port_start(uint16_t port_id, struct rte_mempool *pool)
+{
+	struct app_port *ap = &app_ports[port_id];
+	struct rte_eth_conf conf = { 0 };
+	struct rte_eth_dev_info info;
+	int ret;
+
+	ret = rte_eth_dev_info_get(port_id, &info);
+	if (ret != 0)
+		return ret;
+	/* Sleep mode wakes on rx interrupts; a port that has none is polled instead. */
+	conf.intr_conf.rxq = app_opts.mode == APP_MODE_SLEEP;
+	if (*info.dev_flags & RTE_ETH_DEV_INTR_LSC)
+		conf.intr_conf.lsc = 1;
+	/* Chains for frames bigger than one mbuf, both ways. */
+	if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS)
+		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+	ret = app_port_conf_mtu(port_id, ap, &info, &conf);
+	if (ret != 0)
+		return ret;
+	ret = app_port_setup_queues(port_id, ap, &conf, pool);
+	if (ret != 0)
+		return ret;
 	rte_eth_dev_callback_register(port_id, RTE_ETH_EVENT_INTR_LSC, app_lsc_event, NULL);
 	ret = rte_eth_dev_start(port_id);
 	if (ret != 0) {
