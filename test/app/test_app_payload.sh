@@ -113,11 +113,14 @@ drop_case() {
 		vhf_wait_until 60 "$app_pid" app_stream_stat_ge net_vhost0 drop_backlog_full 1; then
 		kill -USR1 "$gpid"
 		# Traffic again both ways after the hold, counted from then.
-		read -r hrx htx < <(pair_baseline "$dir/host.log" "$hpid")
-		read -r grx gtx < <(pair_baseline "$dir/guest.log" "$gpid")
-		vhf_wait_until 60 "$hpid" pair_moved "$dir/host.log" "${hrx:-0}" "${htx:-0}" 1 &&
-			vhf_wait_until 60 "$gpid" pair_moved "$dir/guest.log" "${grx:-0}" \
-				"${gtx:-0}" 1 || fail+=" traffic did not go on after the hold;"
+		# No baseline (no progress line within 60 s) is a failure, not a zero.
+		if ! read -r hrx htx < <(pair_baseline "$dir/host.log" "$hpid") ||
+			! read -r grx gtx < <(pair_baseline "$dir/guest.log" "$gpid"); then
+			fail+=" no progress lines after the hold;"
+		elif ! vhf_wait_until 60 "$hpid" pair_moved "$dir/host.log" "$hrx" "$htx" 1 ||
+			! vhf_wait_until 60 "$gpid" pair_moved "$dir/guest.log" "$grx" "$gtx" 1; then
+			fail+=" traffic did not go on after the hold;"
+		fi
 	else
 		kill -USR1 "$gpid"
 		fail+=" the guest did not hold, or the app did not drop;"
