@@ -11,18 +11,20 @@
 
 # vhf_wait_until SECONDS PID COMMAND...: true once COMMAND succeeds; false
 # after SECONDS, or once PID (unless empty) has exited and COMMAND still fails.
+# SECONDS is wall-clock time: a slow COMMAND (a telemetry query on a loaded
+# machine takes a second) does not stretch it.
 vhf_wait_until() {
-	local secs=$1 pid=$2 i
+	local deadline=$((${EPOCHREALTIME//[!0-9]/} + $1 * 1000000)) pid=$2
 	shift 2
-	for ((i = 0; i < secs * 10; i++)); do
+	while :; do
 		"$@" && return 0
 		if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
 			"$@"
 			return
 		fi
+		[ "${EPOCHREALTIME//[!0-9]/}" -lt "$deadline" ] || return 1
 		sleep 0.1
 	done
-	return 1
 }
 
 # vhf_wait_pid PID SECONDS: true once PID has exited. A child of ours is
