@@ -794,6 +794,14 @@ fuzz_publish(struct fuzz_ctx *ctx, struct fuzz_in *in, bool apply)
 	}
 	if (!apply || !q->enabled)
 		return;
+	/*
+	 * Descriptors rewritten while the device reads the ring: the chains it
+	 * takes need not be the ones the reference walk saw when the call began
+	 * (a chain the walk stopped at as refused may have become valid, and lie
+	 * over the rings), so what its used entries add up to is the guest's doing.
+	 */
+	if (ctx->call.active && q->rx)
+		ctx->call.scribbled = true;
 	wflag = q->rx != !!(sel & FUZZ_PUB_WRONG_DIR) ? VHF_DESC_F_WRITE : 0;
 	n = cnt < q->cfg.size ? cnt : q->cfg.size;
 	if (indirect) {
