@@ -426,7 +426,7 @@ vhf_ofl_to_guest(const struct vhf_ofl_to_guest_req *req, uint64_t features,
 	if (tso)
 		l4 = VHF_OFL_TX_TCP_CKSUM; /* TSO implies the TCP checksum */
 	if (l4 == (VHF_OFL_TX_TCP_CKSUM | VHF_OFL_TX_UDP_CKSUM))
-		return VHF_OFL_TO_GUEST_ERR_LENS; /* the mbuf flags are a 2-bit field: no valid pair */
+		return VHF_OFL_TO_GUEST_ERR_LENS; /* a 2-bit mbuf field: not a valid pair */
 	if (l4 == 0 && !(req->flags & VHF_OFL_TX_IP_CKSUM))
 		return 0;
 

@@ -37,7 +37,7 @@ void vhf_test_race_window(void);
 #include <time.h>
 static inline bool vhf_vq_published_since(struct vhf_vq *vq, int mark);
 
-/* How long the guest is given, after its publication, to finish its refill and its kick decision. */
+/* How long the guest is given, after its publication, to finish its refill and kick decision. */
 #define VHF_RACE_WINDOW_SETTLE_US 100
 
 static inline long
