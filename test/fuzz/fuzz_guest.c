@@ -31,18 +31,6 @@
 #define FUZZ_SNAP_MAX (64u << 20)
 #define FUZZ_SNAP_SPARSE_MAX (UINT64_C(256) << 20)
 
-/*
- * The harness's own loops over guest memory (the snapshot walks every page of
- * a sparse region, 65,536 for the largest; a published table may hold 65,535
- * entries) are not the device's coverage: traced by libFuzzer, their compares
- * were half of each execution's time. noinline, because the attribute does
- * not follow a body inlined into an instrumented caller.
- */
-#if defined(__clang__) && __clang_major__ >= 13
-#define FUZZ_NO_COVERAGE __attribute__((noinline, no_sanitize("coverage")))
-#else
-#define FUZZ_NO_COVERAGE
-#endif
 /* The reference walk gives up past this many descriptors, buffer pieces or tables. */
 #define FUZZ_REF_MAX_DESC (1u << 17)
 #define FUZZ_REF_MAX_PIECES 1024
@@ -66,13 +54,13 @@ fuzz_fail(const char *file, int line, const char *what)
 	abort();
 }
 
-uint8_t
+FUZZ_NO_COVERAGE uint8_t
 fuzz_u8(struct fuzz_in *in)
 {
 	return in->off < in->n ? in->p[in->off++] : 0;
 }
 
-uint16_t
+FUZZ_NO_COVERAGE uint16_t
 fuzz_u16(struct fuzz_in *in)
 {
 	uint16_t lo = fuzz_u8(in);
@@ -80,7 +68,7 @@ fuzz_u16(struct fuzz_in *in)
 	return (uint16_t)(lo | (uint16_t)fuzz_u8(in) << 8);
 }
 
-uint32_t
+FUZZ_NO_COVERAGE uint32_t
 fuzz_u32(struct fuzz_in *in)
 {
 	uint32_t lo = fuzz_u16(in);
@@ -434,7 +422,7 @@ fuzz_teardown(struct fuzz_ctx *ctx)
 	fuzz_cur = NULL;
 }
 
-bool
+FUZZ_NO_COVERAGE bool
 fuzz_in_region(const struct fuzz_ctx *ctx, const void *p, uint64_t len)
 {
 	uintptr_t a = (uintptr_t)p;
@@ -450,7 +438,7 @@ fuzz_in_region(const struct fuzz_ctx *ctx, const void *p, uint64_t len)
 	return false;
 }
 
-bool
+FUZZ_NO_COVERAGE bool
 fuzz_in_guest(const struct fuzz_ctx *ctx, const void *p, uint64_t len)
 {
 	uintptr_t a = (uintptr_t)p;
@@ -593,7 +581,7 @@ fuzz_post_call(struct fuzz_ctx *ctx, bool snap)
 /* ---------------------------------------------------------------------------------------- */
 /* Invariants of the queues                                                                 */
 
-void
+FUZZ_NO_COVERAGE void
 fuzz_check_queue(struct fuzz_queue *q)
 {
 	const struct vhf_vq *vq = q->vq;
@@ -617,7 +605,7 @@ fuzz_check_queue(struct fuzz_queue *q)
 		FUZZ_CHECK(fuzz_inflight(vq) == q->inflight);
 }
 
-void
+FUZZ_NO_COVERAGE void
 fuzz_check_armed(struct fuzz_queue *q, int mark)
 {
 	struct vhf_vq *vq = q->vq;
@@ -689,7 +677,7 @@ fuzz_off(struct fuzz_in *in, bool wide)
  * packet data there changes what the guest sees of its used entries, and what
  * a queue with used entries staged will publish.
  */
-static bool
+static FUZZ_NO_COVERAGE bool
 fuzz_over_rings(struct fuzz_ctx *ctx, const void *p, uint64_t len)
 {
 	bool over = false;
@@ -1197,7 +1185,7 @@ fuzz_call_end(struct fuzz_ctx *ctx)
 }
 
 /* The device is about to read guest memory: the guest's armed actions due now run first. */
-static void
+static FUZZ_NO_COVERAGE void
 fuzz_read_event(struct fuzz_ctx *ctx)
 {
 	uint64_t now = ++ctx->call.reads;
@@ -1222,7 +1210,7 @@ fuzz_read_event(struct fuzz_ctx *ctx)
 	}
 }
 
-void
+FUZZ_NO_COVERAGE void
 vhf_shm_hook_read_desc(void *dst, const void *src, size_t len)
 {
 	struct fuzz_ctx *ctx = fuzz_cur;
@@ -1252,7 +1240,7 @@ vhf_shm_hook_read_desc(void *dst, const void *src, size_t len)
 	memcpy(dst, src, len);
 }
 
-uint16_t
+FUZZ_NO_COVERAGE uint16_t
 vhf_shm_hook_load16(const uint16_t *addr, int memorder)
 {
 	struct fuzz_ctx *ctx = fuzz_cur;
@@ -1270,7 +1258,7 @@ vhf_shm_hook_load16(const uint16_t *addr, int memorder)
  * guest may have scribbled over it (ctx->call.scribbled), else its length is
  * what the device delivered into the buffer (RX) or zero (TX).
  */
-static void
+static FUZZ_NO_COVERAGE void
 fuzz_used_seen(struct fuzz_ctx *ctx, struct fuzz_queue *q, uint32_t id, uint32_t len)
 {
 	bool sound = !ctx->call.scribbled && !q->g.pending_dirty && q->rings_disjoint;
@@ -1288,7 +1276,7 @@ fuzz_used_seen(struct fuzz_ctx *ctx, struct fuzz_queue *q, uint32_t id, uint32_t
 	}
 }
 
-void
+FUZZ_NO_COVERAGE void
 vhf_shm_hook_store16(uint16_t *addr, uint16_t val, int memorder)
 {
 	struct fuzz_ctx *ctx = fuzz_cur;
@@ -1345,7 +1333,7 @@ vhf_shm_hook_store16(uint16_t *addr, uint16_t val, int memorder)
 	__atomic_store_n(addr, val, __ATOMIC_SEQ_CST);
 }
 
-void
+FUZZ_NO_COVERAGE void
 vhf_shm_hook_fence(void)
 {
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
@@ -1371,7 +1359,7 @@ struct fuzz_ref {
 };
 
 /* One buffer descriptor of an RX chain; false if the device would refuse it. */
-static bool
+static FUZZ_NO_COVERAGE bool
 fuzz_ref_buf(struct fuzz_ctx *ctx, struct fuzz_ref *ref, uint64_t addr, uint32_t len,
 	     uint16_t flags, uint64_t *chain_len, uint32_t *hint)
 {
@@ -1397,7 +1385,7 @@ fuzz_ref_buf(struct fuzz_ctx *ctx, struct fuzz_ref *ref, uint64_t addr, uint32_t
 	return true;
 }
 
-static const void *
+static FUZZ_NO_COVERAGE const void *
 fuzz_ref_table(struct fuzz_ctx *ctx, struct fuzz_ref *ref, uint64_t addr, uint32_t len,
 	       uint32_t *nent, uint32_t *hint)
 {
@@ -1417,7 +1405,7 @@ fuzz_ref_table(struct fuzz_ctx *ctx, struct fuzz_ref *ref, uint64_t addr, uint32
 	return t;
 }
 
-static bool
+static FUZZ_NO_COVERAGE bool
 fuzz_ref_split_chain(struct fuzz_ctx *ctx, struct fuzz_ref *ref, uint16_t head)
 {
 	const struct vhf_vq_config *cfg = &ctx->q[0].cfg;
@@ -1459,7 +1447,7 @@ fuzz_ref_split_chain(struct fuzz_ctx *ctx, struct fuzz_ref *ref, uint16_t head)
 	return true;
 }
 
-static bool
+static FUZZ_NO_COVERAGE bool
 fuzz_ref_packed_chain(struct fuzz_ctx *ctx, struct fuzz_ref *ref, uint16_t *pos, bool *wrap)
 {
 	const struct vhf_vq_config *cfg = &ctx->q[0].cfg;
@@ -1505,7 +1493,7 @@ fuzz_ref_packed_chain(struct fuzz_ctx *ctx, struct fuzz_ref *ref, uint16_t *pos,
 	return true;
 }
 
-static void
+static FUZZ_NO_COVERAGE void
 fuzz_ref_walk(struct fuzz_ctx *ctx, struct fuzz_ref *ref)
 {
 	struct fuzz_queue *q = &ctx->q[0];
@@ -1568,7 +1556,7 @@ static struct fuzz_ref fuzz_ref_chain;
  * head): if the device will write over a ring there (its own used entries
  * among them), what the guest reads back is its own doing.
  */
-static void
+static FUZZ_NO_COVERAGE void
 fuzz_note_chain(struct fuzz_ctx *ctx, const struct fuzz_queue *q, uint16_t pos, bool wrap)
 {
 	struct fuzz_ref *ref = &fuzz_ref_chain;
@@ -1590,7 +1578,7 @@ fuzz_note_chain(struct fuzz_ctx *ctx, const struct fuzz_queue *q, uint16_t pos, 
 			ctx->call.scribbled = true;
 }
 
-void
+FUZZ_NO_COVERAGE void
 fuzz_rx_acct_begin(struct fuzz_ctx *ctx, struct fuzz_rx_acct *a)
 {
 	struct fuzz_ref *ref = &fuzz_ref_scratch;
@@ -1612,7 +1600,7 @@ fuzz_rx_acct_begin(struct fuzz_ctx *ctx, struct fuzz_rx_acct *a)
 	a->packed = vq->packed;
 }
 
-void
+FUZZ_NO_COVERAGE void
 fuzz_rx_acct_end(struct fuzz_ctx *ctx, const struct fuzz_rx_acct *a)
 {
 	const struct fuzz_queue *q = &ctx->q[0];
@@ -1634,7 +1622,7 @@ fuzz_rx_acct_end(struct fuzz_ctx *ctx, const struct fuzz_rx_acct *a)
 	FUZZ_CHECK(!ctx->call.used_bad_id);
 }
 
-void
+FUZZ_NO_COVERAGE void
 fuzz_check_short(struct fuzz_ctx *ctx, uint64_t need)
 {
 	struct fuzz_ref *ref = &fuzz_ref_scratch;

@@ -38,6 +38,20 @@
 
 #include "vhf_net.h"
 
+/*
+ * The harness's own code: its input readers, its memory checks, its reference
+ * walk of the rings and the hooks (every one runs on each guest-memory read, and
+ * the snapshot walks every page of a sparse region, 65,536 for the largest) is
+ * not the device's coverage. Traced by libFuzzer, its compares were a third of
+ * each execution's time. noinline, because the attribute does not follow a body
+ * inlined into an instrumented caller.
+ */
+#if defined(__clang__) && __clang_major__ >= 13
+#define FUZZ_NO_COVERAGE __attribute__((noinline, no_sanitize("coverage")))
+#else
+#define FUZZ_NO_COVERAGE
+#endif
+
 #define FUZZ_NREGIONS_MAX 3
 #define FUZZ_MAX_CHUNKS (FUZZ_NREGIONS_MAX + 2 * 3)
 

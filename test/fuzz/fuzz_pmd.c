@@ -153,7 +153,7 @@ fuzz_pmd_attach(struct fuzz_ctx *ctx, struct vhf_pmd_queue *pq, unsigned int qi)
 }
 
 /* A chain as the burst function left it: NULL if sound, else what is wrong. */
-static const char *
+static FUZZ_NO_COVERAGE const char *
 fuzz_mbuf_bad(const struct rte_mbuf *m)
 {
 	const struct rte_mbuf *s;
@@ -204,7 +204,7 @@ fuzz_pmd_to_guest(struct fuzz_ctx *ctx, struct rte_mbuf **mbufs, uint16_t n)
  * One packet as an mbuf chain from the big pool: shape's segment count, each
  * segment cut at the mbuf's room. NULL if the pool ran dry.
  */
-static struct rte_mbuf *
+static FUZZ_NO_COVERAGE struct rte_mbuf *
 fuzz_pmd_build(uint32_t len, uint8_t shape, unsigned int salt)
 {
 	unsigned int ns = 1 + (shape & FUZZ_SHAPE_SEGS_MASK), k;

@@ -74,7 +74,7 @@ static struct vhf_from_guest_pkt fuzz_tx_pkt;
  * packet (copied whole into fuzz_copy) goes into an exact-size allocation so
  * that the sanitizers see any byte read or written past it.
  */
-static void
+static FUZZ_NO_COVERAGE void
 fuzz_check_tx_offload(const struct vhf_from_guest_pkt *pkt, uint32_t copied)
 {
 	const uint64_t all = VHF_FEATURE(VHF_F_NET_CSUM) | VHF_FEATURE(VHF_F_NET_HOST_TSO4) |
@@ -96,7 +96,7 @@ fuzz_check_tx_offload(const struct vhf_from_guest_pkt *pkt, uint32_t copied)
 	free(p);
 }
 
-static void
+static FUZZ_NO_COVERAGE void
 fuzz_check_tx_pkt(struct fuzz_ctx *ctx, const struct vhf_from_guest_pkt *pkt)
 {
 	uint64_t sum = 0;
