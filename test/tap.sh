@@ -6,26 +6,41 @@
 # tap_plan, one line per case with ok/not_ok (or check after a command's
 # status), the logs that explain a failure through diag, and ends with
 # `[ "$tap_failed" -eq 0 ]` so that its exit status agrees with its lines.
+# Each case line ends with the seconds since the previous one (or the plan):
+# a case that passes after a long wait shows where the time went.
 
 tap_n=0
 tap_failed=0
+tap_t0=${EPOCHREALTIME//[!0-9]/}
 # Lines of a log that diag shows (its end: where a failure usually is).
 tap_diag_lines=${VHF_TEST_DIAG_LINES:-60}
 
 # tap_plan N: the plan line.
 tap_plan() {
 	echo "1..$1"
+	tap_t0=${EPOCHREALTIME//[!0-9]/}
+}
+
+# tap_took: sets tap_took_s to " (S.s s)", the time since the previous case
+# line, and restarts the clock.
+tap_took() {
+	local now=${EPOCHREALTIME//[!0-9]/} ds
+	ds=$(((now - tap_t0) / 100000))
+	tap_t0=$now
+	tap_took_s=" ($((ds / 10)).$((ds % 10)) s)"
 }
 
 ok() {
 	tap_n=$((tap_n + 1))
-	echo "ok $tap_n - $*"
+	tap_took
+	echo "ok $tap_n - $*$tap_took_s"
 }
 
 not_ok() {
 	tap_n=$((tap_n + 1))
 	tap_failed=$((tap_failed + 1))
-	echo "not ok $tap_n - $*"
+	tap_took
+	echo "not ok $tap_n - $*$tap_took_s"
 }
 
 # check STATUS MESSAGE...: ok when STATUS is 0, else not ok.

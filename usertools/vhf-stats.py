@@ -33,9 +33,14 @@ def runtime_dir(prefix):
 
 
 class Telemetry:
+    # A process that stopped answering (stopped, or its telemetry thread stuck)
+    # must not hang the caller: a watchdog or a test's bounded wait.
+    TIMEOUT_S = 10
+
     def __init__(self, prefix):
         path = os.path.join(runtime_dir(prefix), "dpdk_telemetry.v2")
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.sock.settimeout(self.TIMEOUT_S)
         self.sock.connect(path)
         hello = json.loads(self.sock.recv(65536).decode())
         self.max_len = hello.get("max_output_len", 16384)
