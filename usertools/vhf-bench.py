@@ -82,8 +82,11 @@ CONFIG_ONLY_BITS = (3, 5, 16, 21, 63)
 
 HOST_FEATURES = re.compile(r"\(([^)]*)\) negotiated Virtio features: (0x[0-9a-fA-F]+)")
 GUEST_FEATURES = re.compile(r"features after negotiate = (?:0x)?([0-9a-fA-F]+)")
+FWD_STATS_END = re.compile(r"Accumulated forward statistics[^\n]*\n(?:[^\n]*\n)*?\s*\+{20,}\n")
+PORT_XSTATS = re.compile(r"NIC extended statistics for port (\d+)")
 PORT_RX = re.compile(r"NIC statistics for port (\d+)\s+#+\s+RX-packets:\s+(\d+)")
-BUSY_CYCLES = re.compile(r"busy cycles=(\d+) / total \S+ packets=(\d+)\) at (\d+) MHz")
+# testpmd 22.11 says "total cycles" (later versions "busy cycles") for the same sum.
+BUSY_CYCLES = re.compile(r"\((?:busy|total) cycles=(\d+) / total \S+ packets=(\d+)\) at (\d+) MHz")
 
 
 def bit_names(mask):
@@ -143,11 +146,26 @@ class Proc:
 
     def busy_cycles(self):
         """testpmd --record-core-cycles: (busy cycles, packets) so far, or None."""
-        found = self.ask("show fwd stats all", BUSY_CYCLES, 1)
-        return (int(found[0][0]), int(found[0][1])) if found else None
+        start = len(self.text())
+        self.cmd("show fwd stats all")
+        end = time.monotonic() + 5
+        block_seen = None
+        while time.monotonic() < end and self.proc.poll() is None:
+            out = self.text()[start:]
+            found = BUSY_CYCLES.search(out)
+            if found:
+                return int(found.group(1)), int(found.group(2))
+            # No packet counted yet: testpmd prints the stats without the cycles line,
+            # right after the accumulated block (give the next line time to come).
+            if FWD_STATS_END.search(out):
+                block_seen = block_seen or time.monotonic()
+                if time.monotonic() - block_seen > 0.3:
+                    return 0, 0
+            time.sleep(0.02)
+        return None
 
     def worker_tid(self, lcore=1):
-        """The thread of an EAL worker lcore (named lcore-worker-N by DPDK 22.11)."""
+        """The thread of an EAL worker lcore (rte-worker-N in Debian's 22.11.11)."""
         pid = self.proc.pid
         for tid in os.listdir(f"/proc/{pid}/task"):
             try:
@@ -155,7 +173,7 @@ class Proc:
                     name = f.read().strip()
             except OSError:
                 continue
-            if name in (f"lcore-worker-{lcore}", f"dpdk-worker{lcore}"):
+            if name in (f"rte-worker-{lcore}", f"lcore-worker-{lcore}", f"dpdk-worker{lcore}"):
                 return int(tid)
         return None
 
@@ -347,8 +365,11 @@ class Bench:
                     res["cycles_per_pkt"] = cyc / (p1 - p0)
             else:
                 c1 = host.busy_cycles()
-                if c0 and c1 and c1[1] > c0[1]:
+                if c0 is not None and c1 is not None and c1[1] > c0[1]:
                     res["cycles_per_pkt"] = (c1[0] - c0[0]) / (c1[1] - c0[1])
+            if host.interactive:
+                # For the log: the PMD's own counters say why a run went wrong.
+                host.ask("show port xstats all", PORT_XSTATS, len(socks))
             htext, gtext = host.text(), guest.text()
             feats = {}
             for sock, value in HOST_FEATURES.findall(htext):
