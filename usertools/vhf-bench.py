@@ -30,7 +30,11 @@ forwarding thread of both hosts measured alike, with perf stat -e cycles -t TID
 when the CPU has a cycles counter, otherwise the thread's CPU time
 (/proc/PID/task/TID/schedstat) times the CPU's nominal clock. On a 2-core
 machine the guest is sometimes the bottleneck and the Mpps ratio swings with it;
-cycles per packet show the backend's own cost even then.
+cycles per packet show the backend's own cost even then. One exception: testpmd
+22.11's txonly counts every pass of its loop, full guest ring or not, so guest-rx
+cycles per packet are the host's whole core per frame delivered, the backend's own
+cost only while the host is the bottleneck (rxonly, in guest-tx, counts only the
+bursts that received something).
 
 The summary gives per cell the median Mpps of each backend, the median of the
 per-round ratios vhostfix / vhost with their min-max, and the same for cycles
