@@ -84,6 +84,9 @@ FEATURE_NAMES = {
 # is laid out. A difference there is printed, not a reason to refuse a cell.
 CONFIG_ONLY_BITS = (3, 5, 16, 21, 63)
 
+# testpmd's prompt has no newline: under stdbuf -oL it reaches the log only with the
+# next line printed, which may never come. The last line of its start-up does.
+TESTPMD_READY = r"testpmd>|Checking link statuses\.\.\.\s*\nDone"
 HOST_FEATURES = re.compile(r"\(([^)]*)\) negotiated Virtio features: (0x[0-9a-fA-F]+)")
 GUEST_FEATURES = re.compile(r"features after negotiate = (?:0x)?([0-9a-fA-F]+)")
 FWD_STATS_END = re.compile(r"Accumulated forward statistics[^\n]*\n(?:[^\n]*\n)*?\s*\+{20,}\n")
@@ -294,7 +297,7 @@ class Bench:
         argv = [self.args.testpmd, "--lcores", "0@1,1@0", *common, *vdevs,
                 *self.pmd_args(cell, mode, len(socks))]
         g = Proc(argv, os.path.join(self.work, f"{tag}.guest.log"))
-        if not g.wait_for(r"testpmd>", 30):
+        if not g.wait_for(TESTPMD_READY, 30):
             g.stop()
             raise RuntimeError(f"guest testpmd did not come up, see {g.log_path}")
         return g
@@ -322,7 +325,7 @@ class Bench:
             argv = [self.args.testpmd, "-l", "0,1", *common, *plug, *vdevs,
                     *self.pmd_args(cell, mode, len(socks)), "--record-core-cycles"]
             h = Proc(argv, os.path.join(self.work, f"{tag}.host.log"))
-            ready = r"testpmd>"
+            ready = TESTPMD_READY
         if not h.wait_for(ready, 30) or not all(os.path.exists(s) for s in socks):
             h.stop()
             raise RuntimeError(f"host did not come up, see {h.log_path}")

@@ -160,7 +160,9 @@ setup() {
 		<"$dir/testpmd.in" >"$dir/testpmd-$ring.log" 2>&1 &
 	tp_pid=$!
 	exec 3>"$dir/testpmd.in"
-	if ! vhf_wait_for "$dir/testpmd-$ring.log" 'testpmd>' 30 "$tp_pid"; then
+	# The prompt has no newline: it reaches the log with the next line printed,
+	# which may never come; the last line of testpmd's start-up does.
+	if ! vhf_wait_for "$dir/testpmd-$ring.log" '^testpmd>\|^Done$' 30 "$tp_pid"; then
 		tail -n 20 "$dir/testpmd-$ring.log" >&2
 		die "testpmd did not come up"
 	fi
