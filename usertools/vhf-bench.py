@@ -83,6 +83,8 @@ FEATURE_NAMES = {
 # status, a speed to read): they never change how a ring is walked or a packet
 # is laid out. A difference there is printed, not a reason to refuse a cell.
 CONFIG_ONLY_BITS = (3, 5, 16, 21, 63)
+# The chart's range of ratios.
+RATIO_CLIP = (0.1, 10.0)
 
 # testpmd's prompt has no newline: under stdbuf -oL it reaches the log only with the
 # next line printed, which may never come. The last line of its start-up does.
@@ -511,23 +513,34 @@ def write_chart(path, results):
         print("vhf-bench: no chart: no cell was compared", file=sys.stderr)
         return False
     names = [cell_name(r["cell"]) for r in done]
-    fig, axes = plt.subplots(2, 1, figsize=(max(8, 0.45 * len(done) + 3), 9), sharex=True)
+    colors = {"guest-rx": "tab:blue", "guest-tx": "tab:orange", "app-loop": "tab:green"}
+    fig, axes = plt.subplots(2, 1, figsize=(max(8, 0.3 * len(done) + 3), 9), sharex=True)
     for ax, key, title in ((axes[0], "ratio", "Mpps net_vhostfix / net_vhost (higher is better)"),
                            (axes[1], "cycles_ratio",
                             "cycles/packet net_vhostfix / net_vhost (lower is better)")):
-        xs, ys, lo, hi = [], [], [], []
-        for i, r in enumerate(done):
-            med, mn, mx = r["summary"][key]
-            if med is None:
-                continue
-            xs.append(i)
-            ys.append(med)
-            lo.append(med - mn)
-            hi.append(mx - med)
-        ax.bar(xs, ys, yerr=[lo, hi], capsize=3, color="tab:blue")
+        for d in DIRECTIONS:
+            xs, ys, lo, hi = [], [], [], []
+            for i, r in enumerate(done):
+                med, mn, mx = r["summary"][key]
+                if med is None or r["cell"]["dir"] != d:
+                    continue
+                # A log scale keeps 2x and 0.5x the same distance from 1; a run that
+                # moved nothing (ratio 0 or huge) is pinned to the edge, not dropped.
+                med, mn, mx = (min(max(v, RATIO_CLIP[0]), RATIO_CLIP[1]) for v in (med, mn, mx))
+                xs.append(i)
+                ys.append(med)
+                lo.append(med - mn)
+                hi.append(mx - med)
+            if xs:
+                # Bars grow from 1.0, up or down.
+                ax.bar(xs, [y - 1 for y in ys], bottom=1, yerr=[lo, hi], capsize=2,
+                       color=colors[d], label=d)
+        ax.set_yscale("log")
+        ax.set_ylim(RATIO_CLIP[0] * 0.9, RATIO_CLIP[1] * 1.1)
         ax.axhline(1.0, color="black", linewidth=0.8)
         ax.set_title(title)
         ax.set_ylabel("ratio (median, min-max of rounds)")
+        ax.legend(loc="upper right", fontsize=8)
     axes[1].set_xticks(range(len(done)))
     axes[1].set_xticklabels(names, rotation=70, ha="right", fontsize=7)
     fig.tight_layout()
