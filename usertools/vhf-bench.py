@@ -495,8 +495,8 @@ def print_table(results, args, method):
               f"{fmt(cy['vhost'], '.0f', 7)} {fmt(cr[0], '.2f', 5)} {cmm:11}"
               + (f"  [{s['note']}]" if s["note"] else ""))
     print("Mpps: frames/s the receiving side counted (app-loop: both guest ports); cycles: "
-          "testpmd busy cycles of the host's forwarding lcore (guest-rx/tx), "
-          f"app-loop: {method}")
+          "testpmd busy cycles of the host's forwarding lcore (guest-rx/tx)"
+          + (f", app-loop: {method}" if method else ""))
 
 
 def write_chart(path, results):
@@ -658,7 +658,7 @@ def main():
     for r in results:
         if not r.get("error"):
             r["summary"] = summarize(r["cell"], r["runs"])
-    print_table(results, args, bench.cycles.method or "not measured")
+    print_table(results, args, bench.cycles.method)
     if args.json:
         meta = {"rounds": args.rounds, "seconds": args.seconds, "warmup": args.warmup,
                 "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
