@@ -1,49 +1,96 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: BSD-3-Clause
 # Copyright(c) 2026 dpdk-vhostfix authors
-"""Benchmark net_vhostfix against DPDK's own net_vhost, in one run.
+"""Benchmark net_vhostfix against DPDK's own net_vhost: a matrix, in one run.
 
-Each measurement runs two dpdk-testpmd processes over a vhost-user socket: the
-host with the backend under test (net_vhostfix loaded with -d, or DPDK's
-net_vhost), the guest with DPDK's net_virtio_user, both --no-huge. Two
-directions, 64-byte frames:
+Every cell of the matrix runs both backends back to back, the order flipping
+every round, so that whatever else the machine does hits both alike. A cell is
+a direction, a ring layout, mergeable RX on/off, in-order on/off and a frame
+size:
 
-  guest-rx  host txonly -> guest rxonly   (the backend's enqueue into guest RX)
-  guest-tx  guest txonly -> host rxonly   (the backend's dequeue from guest TX)
+  guest-rx  host testpmd txonly -> guest testpmd rxonly   (the backend's enqueue)
+  guest-tx  guest testpmd txonly -> host testpmd rxonly   (the backend's dequeue)
+  app-loop  dpdk-vhostfix between two virtio-user ports of one guest testpmd,
+            against testpmd io between two net_vhost ports (the same guest);
+            the guest loops the frames (io, primed with tx_first)
 
-The rate is what the receiving side counted over --seconds, after a warm-up.
-Backends alternate within every round (and the order flips every round), so
-drift on a busy machine hits both alike; the summary gives the median rate of
-each backend and the median of the per-round ratios vhostfix / vhost, with
-their spread: a wide spread means the machine was busy, run again. On a 2-core machine host and guest each
-get one polling core: figures compare backends, they are not absolute.
+The host side is net_vhostfix (loaded with -d, or our app's own) or DPDK's
+net_vhost; the guest side is always DPDK's net_virtio_user in dpdk-testpmd, whose
+devargs choose the features (packed_vq, mrg_rxbuf, in_order): both backends
+offer them all, so the guest's request decides and both negotiate the same
+bits. Each run prints the bits librte_vhost logs as negotiated (the same
+control plane code serves both backends); a cell whose bits differ between the
+backends is not compared, and the table says why.
 
-Usage (root): usertools/vhf-bench.py --so build/drivers/net/vhostfix/librte_net_vhostfix.so
+Figures per run: Mpps counted by the receiving side (the guest's RX counters in
+app-loop) over --seconds after --warmup, and the host backend's CPU cycles per
+packet: testpmd's --record-core-cycles busy cycles of the forwarding lcore in
+guest-rx/guest-tx; in app-loop, where the app has no such counter, the
+forwarding thread of both hosts measured alike, with perf stat -e cycles -t TID
+when the CPU has a cycles counter, otherwise the thread's CPU time
+(/proc/PID/task/TID/schedstat) times the CPU's nominal clock. On a 2-core
+machine the guest is sometimes the bottleneck and the Mpps ratio swings with it;
+cycles per packet show the backend's own cost even then. One exception: testpmd
+22.11's txonly counts every pass of its loop, full guest ring or not, so guest-rx
+cycles per packet are the host's whole core per frame delivered, the backend's own
+cost only while the host is the bottleneck (rxonly, in guest-tx, counts only the
+bursts that received something).
+
+The summary gives per cell the median Mpps of each backend, the median of the
+per-round ratios vhostfix / vhost with their min-max, and the same for cycles
+per packet (vhostfix / vhost: below 1 means net_vhostfix is cheaper). A wide
+spread means the machine was busy: run again. Never run it beside another
+benchmark:  flock /run/vhf-bench.lock usertools/vhf-bench.py ...
+
+Usage (root): usertools/vhf-bench.py [--quick] [--cells ...] [--json F] [--chart F]
 """
 
 import argparse
+import itertools
+import json
 import os
 import re
 import shutil
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 
-RX_PACKETS = re.compile(r"RX-packets:\s+(\d+)")
+from vhf_bench_report import (BACKENDS, DIRECTIONS, cell_name, fmt, print_table,
+                              summarize, write_chart)
+
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RINGS = ("split", "packed")
+SIZES = (64, 1518, 9000)
+# An mbuf of testpmd's default size holds 2048 bytes of data: bigger frames go
+# as chains of such segments (9000 B: 4 x 2048 + 808).
+SEG_MAX = 2048
+RTE_ETH_TX_OFFLOAD_MULTI_SEGS = 0x8000
+
+# testpmd's prompt has no newline: under stdbuf -oL it reaches the log only with the
+# next line printed, which may never come. The last line of its start-up does.
+TESTPMD_READY = r"testpmd>|Checking link statuses\.\.\.\s*\nDone"
+HOST_FEATURES = re.compile(r"\(([^)]*)\) negotiated Virtio features: (0x[0-9a-fA-F]+)")
+GUEST_FEATURES = re.compile(r"features after negotiate = (?:0x)?([0-9a-fA-F]+)")
+FWD_STATS_END = re.compile(r"Accumulated forward statistics[^\n]*\n(?:[^\n]*\n)*?\s*\+{20,}\n")
+PORT_XSTATS = re.compile(r"NIC extended statistics for port (\d+)")
+PORT_RX = re.compile(r"NIC statistics for port (\d+)\s+#+\s+RX-packets:\s+(\d+)")
+# testpmd 22.11 says "total cycles" (later versions "busy cycles") for the same sum.
+BUSY_CYCLES = re.compile(r"\((?:busy|total) cycles=(\d+) / total \S+ packets=(\d+)\) at (\d+) MHz")
 
 
-class Testpmd:
-    """One interactive dpdk-testpmd, fed through a pipe, logging to a file."""
+class Proc:
+    """A DPDK process logging to a file; testpmd is driven through its stdin."""
 
-    def __init__(self, argv, log_path):
+    def __init__(self, argv, log_path, interactive=True):
         self.log_path = log_path
         self.log = open(log_path, "w")
-        # Line-buffered: the port stats must reach the log as soon as testpmd prints them.
-        self.proc = subprocess.Popen(["stdbuf", "-oL", *argv], stdin=subprocess.PIPE, stdout=self.log,
-                                     stderr=subprocess.STDOUT, text=True)
+        # Line-buffered: what testpmd prints must reach the log as soon as it prints it.
+        self.proc = subprocess.Popen(["stdbuf", "-oL", *argv],
+                                     stdin=subprocess.PIPE if interactive else subprocess.DEVNULL,
+                                     stdout=self.log, stderr=subprocess.STDOUT, text=True)
+        self.interactive = interactive
 
     def text(self):
         with open(self.log_path, errors="replace") as f:
@@ -63,20 +110,62 @@ class Testpmd:
         self.proc.stdin.write(line + "\n")
         self.proc.stdin.flush()
 
-    def rx_packets(self, port=0):
-        """Ask for port stats and return RX-packets of that report."""
-        before = len(RX_PACKETS.findall(self.text()))
-        self.cmd(f"show port stats {port}")
-        end = time.monotonic() + 5
+    def ask(self, line, regex, count, timeout=5):
+        """Send a command; return the last `count` matches of regex it added to the log."""
+        before = len(regex.findall(self.text()))
+        self.cmd(line)
+        end = time.monotonic() + timeout
         while time.monotonic() < end:
-            found = RX_PACKETS.findall(self.text())
-            if len(found) > before:
-                return int(found[-1]), time.monotonic()
+            found = regex.findall(self.text())
+            if len(found) >= before + count:
+                return found[before:before + count]
+            if self.proc.poll() is not None:
+                break
             time.sleep(0.02)
-        raise RuntimeError(f"no port stats from {self.log_path}")
+        return None
+
+    def rx_packets(self, nb_ports):
+        """RX-packets summed over ports 0..nb_ports-1, and when they were read."""
+        found = self.ask("show port stats all", PORT_RX, nb_ports)
+        if found is None:
+            raise RuntimeError(f"no port stats from {self.log_path}")
+        return sum(int(n) for _, n in found), time.monotonic()
+
+    def busy_cycles(self):
+        """testpmd --record-core-cycles: (busy cycles, packets) so far, or None."""
+        start = len(self.text())
+        self.cmd("show fwd stats all")
+        end = time.monotonic() + 5
+        block_seen = None
+        while time.monotonic() < end and self.proc.poll() is None:
+            out = self.text()[start:]
+            found = BUSY_CYCLES.search(out)
+            if found:
+                return int(found.group(1)), int(found.group(2))
+            # No packet counted yet: testpmd prints the stats without the cycles line,
+            # right after the accumulated block (give the next line time to come).
+            if FWD_STATS_END.search(out):
+                block_seen = block_seen or time.monotonic()
+                if time.monotonic() - block_seen > 0.3:
+                    return 0, 0
+            time.sleep(0.02)
+        return None
+
+    def worker_tid(self, lcore=1):
+        """The thread of an EAL worker lcore (rte-worker-N in Debian's 22.11.11)."""
+        pid = self.proc.pid
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            try:
+                with open(f"/proc/{pid}/task/{tid}/comm") as f:
+                    name = f.read().strip()
+            except OSError:
+                continue
+            if name in (f"rte-worker-{lcore}", f"lcore-worker-{lcore}", f"dpdk-worker{lcore}"):
+                return int(tid)
+        return None
 
     def stop(self):
-        if self.proc.poll() is None:
+        if self.proc.poll() is None and self.interactive:
             try:
                 self.cmd("quit")
                 self.proc.wait(timeout=10)
@@ -85,73 +174,282 @@ class Testpmd:
         if self.proc.poll() is None:
             self.proc.terminate()
             try:
-                self.proc.wait(timeout=5)
+                self.proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
         self.log.close()
 
 
-def run_one(args, work, plugin, backend, direction, tag):
-    """One host/guest pair; returns Mpps seen by the receiving side."""
-    sock = os.path.join(work, f"{tag}.sock")
-    prefix = f"vhfbench{os.getpid()}"
-    if backend == "vhostfix":
-        host_vdev = ["-d", plugin, "--vdev", f"net_vhostfix0,iface={sock},queues=1"]
-    else:
-        host_vdev = ["--vdev", f"net_vhost0,iface={sock},queues=1"]
-    host_mode, guest_mode = ("txonly", "rxonly") if direction == "guest-rx" else \
-        ("rxonly", "txonly")
-    common = ["--no-huge", "-m", "1024", "--no-pci"]
-    pmd_args = ["--", "-i", "--nb-cores=1", "--txpkts=64", "--burst=32",
-                "--total-num-mbufs=32768"]
-    host_argv = [args.testpmd, "-l", "0,1", *common, f"--file-prefix={prefix}h", *host_vdev,
-                 *pmd_args, f"--forward-mode={host_mode}"]
-    # The guest's forwarding lcore on the other CPU than the host's.
-    guest_argv = [args.testpmd, "--lcores", "0@1,1@0", *common, f"--file-prefix={prefix}g",
-                  "--vdev", f"net_virtio_user0,path={sock},queues=1", *pmd_args,
-                  f"--forward-mode={guest_mode}"]
-    host = Testpmd(host_argv, os.path.join(work, f"{tag}.host.log"))
-    guest = None
-    try:
-        if not host.wait_for(r"testpmd>", 30) or not os.path.exists(sock):
-            raise RuntimeError(f"host testpmd did not come up, see {host.log_path}")
-        guest = Testpmd(guest_argv, os.path.join(work, f"{tag}.guest.log"))
-        if not guest.wait_for(r"testpmd>", 30):
-            raise RuntimeError(f"guest testpmd did not come up, see {guest.log_path}")
-        receiver, sender = (guest, host) if direction == "guest-rx" else (host, guest)
-        receiver.cmd("start")
-        time.sleep(0.3)
-        sender.cmd("start")
-        time.sleep(args.warmup)
-        p0, t0 = receiver.rx_packets()
-        time.sleep(args.seconds)
-        p1, t1 = receiver.rx_packets()
-        return (p1 - p0) / (t1 - t0) / 1e6
-    finally:
-        if guest is not None:
-            guest.stop()
-        host.stop()
-        for side in ("h", "g"):
-            shutil.rmtree(f"/var/run/dpdk/{prefix}{side}", ignore_errors=True)
-        if os.path.exists(sock):
-            os.unlink(sock)
+class ThreadCycles:
+    """CPU cycles a thread spends over a window: perf's cycles counter or CPU time x clock."""
+
+    def __init__(self):
+        self.method = None
+        self.mhz = None
+
+    def _probe(self, tid):
+        if shutil.which("perf"):
+            out = subprocess.run(["perf", "stat", "-x,", "-e", "cycles", "-t", str(tid), "--",
+                                  "sleep", "0.1"], capture_output=True, text=True).stderr
+            if re.match(r"\d+,", out.strip().splitlines()[-1] if out.strip() else ""):
+                self.method = "perf stat -e cycles"
+                return
+        # No cycles counter (a VM without a virtual PMU says <not supported>).
+        with open("/proc/cpuinfo") as f:
+            m = re.search(r"cpu MHz\s*:\s*([\d.]+)", f.read())
+        self.mhz = float(m.group(1)) if m else None
+        self.method = f"CPU time x {self.mhz:.0f} MHz (no cycles counter)" if self.mhz else "none"
+
+    def start(self, pid, tid):
+        if tid is None:
+            return None
+        if self.method is None:
+            self._probe(tid)
+        if self.method.startswith("perf"):
+            p = subprocess.Popen(["perf", "stat", "-x,", "-e", "cycles", "-t", str(tid), "--",
+                                  "sleep", "3600"], stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.PIPE, text=True)
+            return ("perf", p, time.monotonic())
+        if self.mhz:
+            return ("cpu", (pid, tid, self._cpu_ns(pid, tid)), time.monotonic())
+        return None
+
+    @staticmethod
+    def _cpu_ns(pid, tid):
+        with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+            return int(f.read().split()[0])
+
+    def stop(self, handle):
+        """Cycles spent since start(), or None."""
+        if handle is None:
+            return None
+        kind, what, _ = handle
+        if kind == "perf":
+            what.send_signal(signal.SIGINT)
+            try:
+                err = what.communicate(timeout=10)[1]
+            except subprocess.TimeoutExpired:
+                what.kill()
+                what.communicate()
+                return None
+            m = re.search(r"^(\d+),", err, re.M)
+            return int(m.group(1)) if m else None
+        pid, tid, ns0 = what
+        try:
+            return (self._cpu_ns(pid, tid) - ns0) * self.mhz / 1e3
+        except OSError:
+            return None
+
+
+def txpkts(size):
+    """testpmd --txpkts for a frame of `size` bytes: segments of at most one mbuf's data."""
+    segs = [SEG_MAX] * (size // SEG_MAX) + ([size % SEG_MAX] if size % SEG_MAX else [])
+    return ",".join(str(s) for s in segs), len(segs) > 1
+
+
+class Bench:
+    def __init__(self, args, plugin, work):
+        self.args = args
+        self.plugin = plugin
+        self.work = work
+        self.prefix = f"vhfbench{os.getpid()}"
+        self.cycles = ThreadCycles()
+
+    def pmd_args(self, cell, mode, nb_ports):
+        pkts, multi = txpkts(cell["size"])
+        a = ["--", "-i", "--nb-cores=1", f"--txpkts={pkts}", "--burst=32",
+             f"--total-num-mbufs={32768 * nb_ports}", f"--forward-mode={mode}",
+             "--port-topology=paired" if nb_ports == 2 else "--port-topology=loop"]
+        if multi:
+            a.append(f"--tx-offloads={RTE_ETH_TX_OFFLOAD_MULTI_SEGS:#x}")
+        return a
+
+    def guest(self, cell, socks, mode, tag):
+        common = ["--no-huge", "-m", "1024", "--no-pci", f"--file-prefix={self.prefix}g",
+                  "--log-level=pmd.net.virtio.init:debug"]
+        vdevs = []
+        for i, sock in enumerate(socks):
+            vdevs += ["--vdev", f"net_virtio_user{i},path={sock},queues=1,"
+                      f"packed_vq={int(cell['ring'] == 'packed')},mrg_rxbuf={cell['mrg']},"
+                      f"in_order={cell['in_order']}"]
+        # The guest's forwarding lcore on the other CPU than the host's.
+        argv = [self.args.testpmd, "--lcores", "0@1,1@0", *common, *vdevs,
+                *self.pmd_args(cell, mode, len(socks))]
+        g = Proc(argv, os.path.join(self.work, f"{tag}.guest.log"))
+        if not g.wait_for(TESTPMD_READY, 30):
+            g.stop()
+            raise RuntimeError(f"guest testpmd did not come up, see {g.log_path}")
+        return g
+
+    def host(self, cell, backend, socks, mode, tag):
+        packed = cell["ring"] == "packed"
+        common = ["--no-huge", "-m", "1024", "--no-pci", f"--file-prefix={self.prefix}h",
+                  "--log-level=lib.vhost.config:info"]
+        vdevs = []
+        for i, sock in enumerate(socks):
+            if backend == "vhost":
+                vdevs += ["--vdev", f"net_vhost{i},iface={sock},queues=1"]
+            else:
+                # Our app serves net_vhost<N> with net_vhostfix; testpmd loads it by name.
+                name = "net_vhost" if mode == "app" else "net_vhostfix"
+                vdevs += ["--vdev", f"{name}{i},iface={sock},queues=1" +
+                          (",packed=1" if packed else "")]
+        if mode == "app":
+            # Our forwarder: main lcore 0 (stats, signals), the worker on CPU 1.
+            argv = [self.args.app, "-l", "0-1", *common, *vdevs, "--", "--mode", "poll"]
+            h = Proc(argv, os.path.join(self.work, f"{tag}.host.log"), interactive=False)
+            ready = r"dpdk-vhostfix: forwarding"
+        else:
+            plug = ["-d", self.plugin] if backend == "vhostfix" else []
+            argv = [self.args.testpmd, "-l", "0,1", *common, *plug, *vdevs,
+                    *self.pmd_args(cell, mode, len(socks)), "--record-core-cycles"]
+            h = Proc(argv, os.path.join(self.work, f"{tag}.host.log"))
+            ready = TESTPMD_READY
+        if not h.wait_for(ready, 30) or not all(os.path.exists(s) for s in socks):
+            h.stop()
+            raise RuntimeError(f"host did not come up, see {h.log_path}")
+        return h
+
+    def run_one(self, cell, backend, tag):
+        """One host/guest pair: Mpps, cycles/packet and the negotiated features."""
+        loop = cell["dir"] == "app-loop"
+        socks = [os.path.join(self.work, f"{tag}.{i}.sock") for i in range(2 if loop else 1)]
+        res = {"mpps": None, "cycles_per_pkt": None}
+        host = guest = None
+        try:
+            if loop:
+                host = self.host(cell, backend, socks, "app" if backend == "vhostfix" else "io",
+                                 tag)
+                if backend == "vhost":
+                    host.cmd("start")
+                guest = self.guest(cell, socks, "io", tag)
+                # 32 bursts per port in flight: enough to keep every ring of the loop busy.
+                guest.cmd("start tx_first 32")
+                receiver, nb_ports = guest, 2
+            else:
+                hmode, gmode = (("txonly", "rxonly") if cell["dir"] == "guest-rx" else
+                                ("rxonly", "txonly"))
+                host = self.host(cell, backend, socks, hmode, tag)
+                guest = self.guest(cell, socks, gmode, tag)
+                receiver, sender = (guest, host) if cell["dir"] == "guest-rx" else (host, guest)
+                receiver.cmd("start")
+                time.sleep(0.3)
+                sender.cmd("start")
+                nb_ports = 1
+            time.sleep(self.args.warmup)
+            if loop:
+                handle = self.cycles.start(host.proc.pid, host.worker_tid())
+            else:
+                c0 = host.busy_cycles()
+            p0, t0 = receiver.rx_packets(nb_ports)
+            time.sleep(self.args.seconds)
+            p1, t1 = receiver.rx_packets(nb_ports)
+            res["mpps"] = (p1 - p0) / (t1 - t0) / 1e6
+            if loop:
+                cyc = self.cycles.stop(handle)
+                if cyc is not None and p1 > p0:
+                    res["cycles_per_pkt"] = cyc / (p1 - p0)
+            else:
+                c1 = host.busy_cycles()
+                if c0 is not None and c1 is not None and c1[1] > c0[1]:
+                    res["cycles_per_pkt"] = (c1[0] - c0[0]) / (c1[1] - c0[1])
+            if host.interactive:
+                # For the log: the PMD's own counters say why a run went wrong.
+                host.ask("show port xstats all", PORT_XSTATS, len(socks))
+            htext, gtext = host.text(), guest.text()
+            feats = {}
+            for sock, value in HOST_FEATURES.findall(htext):
+                feats[sock] = int(value, 16)  # the last negotiation of a socket counts
+            res["host_features"] = [feats.get(s) for s in socks]
+            guest_feats = GUEST_FEATURES.findall(gtext)[-len(socks):]
+            res["guest_features"] = [int(v, 16) for v in guest_feats]
+            return res
+        finally:
+            if guest is not None:
+                guest.stop()
+            if host is not None:
+                host.stop()
+            for side in ("h", "g"):
+                shutil.rmtree(f"/var/run/dpdk/{self.prefix}{side}", ignore_errors=True)
+            for s in socks:
+                if os.path.exists(s):
+                    os.unlink(s)
+
+
+def matrix(args):
+    cells = []
+    for d, ring, mrg, ino, size in itertools.product(args.cells, args.rings, args.mrg,
+                                                     args.in_order, args.sizes):
+        # 9000 B frames reach a virtio-net driver only through mergeable RX buffers.
+        if size > 1518 and not mrg:
+            continue
+        cells.append({"dir": d, "ring": ring, "mrg": mrg, "in_order": ino, "size": size})
+    return cells
+
+
+def parse_list(text, allowed, conv=str):
+    items = [conv(x) for x in text.split(",") if x]
+    bad = [x for x in items if x not in allowed]
+    if bad or not items:
+        raise argparse.ArgumentTypeError(f"expected a comma-separated subset of "
+                                         f"{','.join(str(a) for a in allowed)}, got '{text}'")
+    return items
+
+
+def onoff(text):
+    return parse_list(text.replace("on", "1").replace("off", "0"), (0, 1), int)
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--so", required=True, help="librte_net_vhostfix.so from the build")
+    ap.add_argument("--so", default=os.path.join(TOP, "build/drivers/net/vhostfix/"
+                                                      "librte_net_vhostfix.so"),
+                    help="librte_net_vhostfix.so from the build (default: %(default)s)")
+    ap.add_argument("--app", help="dpdk-vhostfix (default: app/dpdk-vhostfix/ of the "
+                    "build the .so comes from)")
     ap.add_argument("--testpmd", default="dpdk-testpmd")
+    ap.add_argument("--cells", type=lambda t: parse_list(t, DIRECTIONS), default=list(DIRECTIONS),
+                    help="directions (default: all): " + ",".join(DIRECTIONS))
+    ap.add_argument("--rings", type=lambda t: parse_list(t, RINGS), default=list(RINGS),
+                    help="ring layouts (default: split,packed)")
+    ap.add_argument("--mrg", type=onoff, default=[1, 0], help="mergeable RX (default: on,off)")
+    ap.add_argument("--in-order", type=onoff, default=[1, 0], help="in-order (default: on,off)")
+    ap.add_argument("--sizes", type=lambda t: parse_list(t, SIZES, int), default=list(SIZES),
+                    help="frame sizes in bytes (default: 64,1518,9000; 9000 with mrg on only)")
+    ap.add_argument("--quick", action="store_true",
+                    help="smoke preset: guest-rx,guest-tx, split, 64 B, mrg and in-order on")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--seconds", type=float, default=5.0, help="measurement per run")
     ap.add_argument("--warmup", type=float, default=1.5)
+    ap.add_argument("--json", metavar="FILE", help="write every run and the summary as JSON")
+    ap.add_argument("--chart", metavar="FILE", help="write a PNG chart (needs matplotlib)")
     ap.add_argument("--keep", action="store_true", help="keep the logs (printed path)")
     args = ap.parse_args()
+    if args.quick:
+        args.cells, args.rings, args.sizes = ["guest-rx", "guest-tx"], ["split"], [64]
+        args.mrg, args.in_order = [1], [1]
+    if args.rounds < 1 or args.seconds <= 0 or args.warmup < 0:
+        ap.error("need --rounds >= 1, --seconds > 0, --warmup >= 0")
+    if args.app is None:
+        build = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
+            os.path.abspath(args.so)))))
+        args.app = os.path.join(build, "app/dpdk-vhostfix/dpdk-vhostfix")
     if os.geteuid() != 0:
         sys.exit("vhf-bench: needs root (vhost-user sockets, the plugin copy under /run)")
     if shutil.which(args.testpmd) is None:
         sys.exit(f"vhf-bench: {args.testpmd} not found (Debian package dpdk)")
+    if not os.path.isfile(args.so):
+        sys.exit(f"vhf-bench: {args.so} not found (build first, or --so)")
+    cells = matrix(args)
+    if "app-loop" in args.cells and not os.access(args.app, os.X_OK):
+        sys.exit(f"vhf-bench: {args.app} not found (build first, or --app)")
+    if not cells:
+        sys.exit("vhf-bench: no cell selected (9000 B needs --mrg on)")
+    est = len(cells) * 2 * args.rounds * (args.seconds + args.warmup + 4)
+    print(f"vhf-bench: {len(cells)} cell(s) x 2 backends x {args.rounds} round(s), "
+          f"about {est / 60:.0f} min", flush=True)
 
     # EAL refuses -d from under a world-writable directory such as /tmp: load a copy
     # from a root-owned 0755 directory.
@@ -160,44 +458,58 @@ def main():
     plugin = os.path.join(plugdir, "librte_net_vhostfix.so")
     shutil.copy(args.so, plugin)
     work = tempfile.mkdtemp(prefix="vhf-bench.")
+    bench = Bench(args, plugin, work)
 
     def on_signal(signum, _frame):
         raise KeyboardInterrupt(signum)
 
     signal.signal(signal.SIGTERM, on_signal)
-    results = {(b, d): [] for b in ("vhostfix", "vhost") for d in ("guest-rx", "guest-tx")}
+    results = [{"cell": c, "runs": {b: [] for b in BACKENDS}} for c in cells]
+    failed = False
     try:
         for rnd in range(args.rounds):
-            order = ("vhostfix", "vhost") if rnd % 2 == 0 else ("vhost", "vhostfix")
-            for direction in ("guest-rx", "guest-tx"):
+            order = BACKENDS if rnd % 2 == 0 else BACKENDS[::-1]
+            for i, r in enumerate(results):
+                if r.get("error"):
+                    continue
                 for backend in order:
-                    tag = f"r{rnd}-{direction}-{backend}"
-                    mpps = run_one(args, work, plugin, backend, direction, tag)
-                    results[(backend, direction)].append(mpps)
-                    print(f"round {rnd + 1}  {direction:8}  net_{backend:9} {mpps:7.3f} Mpps",
-                          flush=True)
+                    tag = f"r{rnd}-c{i}-{backend}"
+                    try:
+                        run = bench.run_one(r["cell"], backend, tag)
+                    except RuntimeError as e:
+                        r["error"] = f"net_{backend}: {e}"
+                        failed = True
+                        print(f"round {rnd + 1}  {cell_name(r['cell']):44} {r['error']}",
+                              flush=True)
+                        break
+                    r["runs"][backend].append(run)
+                    feats = ",".join(f"{f:#x}" if f is not None else "?"
+                                     for f in run["host_features"])
+                    print(f"round {rnd + 1}  {cell_name(r['cell']):44} net_{backend:9} "
+                          f"{run['mpps']:7.3f} Mpps  {fmt(run['cycles_per_pkt'], '.0f', 6)} cyc/pkt"
+                          f"  features {feats}", flush=True)
     finally:
         shutil.rmtree(plugdir, ignore_errors=True)
-        if args.keep:
-            print(f"logs in {work}")
+        if args.keep or failed:
+            print(f"vhf-bench: logs in {work}")
         else:
             shutil.rmtree(work, ignore_errors=True)
 
-    # Each round measured both backends back to back: the ratio of a round is the
-    # least disturbed by whatever else the machine did; report the median of those.
-    print()
-    print(f"64 B, {args.rounds} round(s)         net_vhostfix    net_vhost    ratio "
-          "(median of per-round ratios, min-max)")
-    labels = {"guest-rx": "guest RX enqueue (host txonly -> guest rxonly)",
-              "guest-tx": "guest TX dequeue (guest txonly -> host rxonly)"}
-    for direction in ("guest-rx", "guest-tx"):
-        fix = results[("vhostfix", direction)]
-        ref = results[("vhost", direction)]
-        ratios = [f / r for f, r in zip(fix, ref) if r > 0]
-        ratio = statistics.median(ratios) if ratios else float("nan")
-        spread = f"{min(ratios):.2f}-{max(ratios):.2f}" if ratios else "-"
-        print(f"{labels[direction]:48} {statistics.median(fix):7.3f} Mpps "
-              f"{statistics.median(ref):7.3f} Mpps  {ratio:5.2f} ({spread})")
+    for r in results:
+        if not r.get("error"):
+            r["summary"] = summarize(r["cell"], r["runs"])
+    print_table(results, args, bench.cycles.method)
+    if args.json:
+        meta = {"rounds": args.rounds, "seconds": args.seconds, "warmup": args.warmup,
+                "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "loadavg": os.getloadavg(), "app_loop_cycles": bench.cycles.method}
+        with open(args.json, "w") as f:
+            json.dump({"meta": meta, "cells": results}, f, indent=1)
+        print(f"vhf-bench: JSON in {args.json}")
+    if args.chart and write_chart(args.chart, results):
+        print(f"vhf-bench: chart in {args.chart}")
+    sys.exit(1 if failed else 0)
+
 
 if __name__ == "__main__":
     main()

@@ -3,38 +3,55 @@
 # Copyright(c) 2026 dpdk-vhostfix authors
 #
 # Throughput of net_vhostfix against DPDK's own net_vhost as ports of the same
-# OVS-DPDK bridge, in one run. A private ovs-vswitchd (usertools/vhf-ovs-private.sh,
-# one PMD thread on CPU 1) gets four type=dpdk ports, both PMDs loaded the
-# same way (dpdk-devargs):
+# OVS-DPDK bridge, in one run: the matrix of usertools/vhf-bench.py reduced to
+# what OVS adds. A private ovs-vswitchd (usertools/vhf-ovs-private.sh, one PMD
+# thread on CPU 1) gets, per ring layout, four type=dpdk ports, both PMDs
+# loaded the same way (dpdk-devargs):
 #
-#   fx0 net_vhostfix0 <-> fx1 net_vhostfix1     (OpenFlow: in_port 1<->2)
-#   vh0 net_vhost0    <-> vh1 net_vhost1        (OpenFlow: in_port 3<->4)
+#   fx0 net_vhostfix0 (ofport 1)   fx1 net_vhostfix1 (ofport 2)
+#   vh0 net_vhost0    (ofport 3)   vh1 net_vhost1    (ofport 4)
 #
-# One dpdk-testpmd (forwarding lcore on CPU 0) holds four net_virtio_user
-# ports, one per socket, and loops frames through one pair at a time: io
-# forwarding between its two ports of the pair, primed with tx_first bursts,
-# so each frame goes testpmd -> PMD dequeue -> OVS -> PMD enqueue -> testpmd
-# and round again. The figure is the frames per second OVS forwarded through
-# the pair (OpenFlow rx counters of both ports), after a warm-up. The pairs
-# alternate within every round and the order flips each round; the summary
-# gives each backend's median and the median of the per-round ratios.
+# and one dpdk-testpmd (forwarding lcore on CPU 0) holds four net_virtio_user
+# ports, one per socket (packed_vq as the ring layout says, mergeable RX and
+# in-order on). Cells, each with both backends:
+#
+#   guest-rx  a net_null port (ofport 9, frames of the cell's size made by
+#             OVS's own PMD thread) -> fx0 or vh0 -> testpmd rxonly: OVS's
+#             enqueue into the guest through the backend, counted as the
+#             port's tx packets
+#   guest-tx  testpmd txonly -> fx0 or vh0 -> OpenFlow drop: the backend's
+#             dequeue, counted as the port's rx packets
+#   loop      io forwarding through a pair (fx0<->fx1 or vh0<->vh1, OpenFlow
+#             in_port 1<->2, 3<->4), primed with tx_first bursts, so each frame
+#             goes testpmd -> PMD dequeue -> OVS -> PMD enqueue -> testpmd and
+#             round again; the figure is the frames OVS forwarded (rx of both)
+#
+# Figures are taken after a warm-up. The backends alternate within every
+# round and the order flips each round; the summary gives each backend's
+# median and the median of the per-round ratios, with their min-max. The
+# features librte_vhost logs as negotiated (the same control plane serves both
+# PMDs) are printed per ring layout; a layout whose bits differ between the
+# backends (beyond config-space-only bits: MTU, MAC, STATUS, GUEST_ANNOUNCE,
+# SPEED_DUPLEX) is measured but not compared.
 #
 # With 2 CPUs, OVS's PMD thread and testpmd each poll one: the figures compare
 # the backends inside OVS, they are not absolute. Never run it beside another
 # benchmark:  flock /run/vhf-bench.lock usertools/vhf-ovs-bench.sh
 #
 # Usage (root): usertools/vhf-ovs-bench.sh [--so PATH] [--rounds N] [--seconds S]
-#               [--warmup S] [--len BYTES]   (defaults: 6 rounds of 2 s, 1 s warm-up, 64 B)
+#               [--warmup S] [--cells guest-rx,guest-tx,loop] [--sizes 64,1518]
+#               [--rings split,packed]  (defaults: all cells, sizes and rings; 6 rounds of 2 s)
 set -uo pipefail
 
 prog=$(basename "$0")
 top=$(cd "$(dirname "$0")/.." && pwd)
 so=$top/build/drivers/net/vhostfix/librte_net_vhostfix.so
-rounds=6 seconds=2 warmup=1 len=64
+rounds=6 seconds=2 warmup=1
+cells=guest-rx,guest-tx,loop sizes=64,1518 rings=split,packed
 testpmd=${DPDK_TESTPMD:-dpdk-testpmd}
 
 usage() {
-	sed -n 's/^# \{0,1\}//; /^Usage/,$p' "$0" | sed -n '1,2p'
+	sed -n 's/^# \{0,1\}//; /^Usage/,$p' "$0" | sed -n '1,3p'
 }
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -42,16 +59,31 @@ while [ $# -gt 0 ]; do
 	--rounds) rounds=$2; shift 2 ;;
 	--seconds) seconds=$2; shift 2 ;;
 	--warmup) warmup=$2; shift 2 ;;
-	--len) len=$2; shift 2 ;;
+	--cells) cells=$2; shift 2 ;;
+	--sizes) sizes=$2; shift 2 ;;
+	--rings) rings=$2; shift 2 ;;
 	-h|--help) usage; exit 0 ;;
 	*) echo "$prog: unknown argument $1" >&2; usage >&2; exit 2 ;;
 	esac
 done
-for v in rounds seconds warmup len; do
+for v in rounds seconds warmup; do
 	[[ "${!v}" =~ ^[0-9]+$ ]] || { echo "$prog: --$v '${!v}': expected a number" >&2; exit 2; }
 done
-[ "$rounds" -ge 1 ] && [ "$seconds" -ge 1 ] && [ "$len" -ge 64 ] && [ "$len" -le 1514 ] ||
-	{ echo "$prog: need --rounds >= 1, --seconds >= 1, 64 <= --len <= 1514" >&2; exit 2; }
+[ "$rounds" -ge 1 ] && [ "$seconds" -ge 1 ] ||
+	{ echo "$prog: need --rounds >= 1, --seconds >= 1" >&2; exit 2; }
+# subset LIST ALLOWED...: LIST is a non-empty comma-separated subset of ALLOWED.
+subset() {
+	local item list=$1
+	shift
+	[ -n "$list" ] || return 1
+	for item in ${list//,/ }; do
+		[[ " $* " == *" $item "* ]] || return 1
+	done
+}
+subset "$cells" guest-rx guest-tx loop ||
+	{ echo "$prog: --cells: a subset of guest-rx,guest-tx,loop" >&2; exit 2; }
+subset "$sizes" 64 1518 || { echo "$prog: --sizes: a subset of 64,1518" >&2; exit 2; }
+subset "$rings" split packed || { echo "$prog: --rings: a subset of split,packed" >&2; exit 2; }
 die() {
 	echo "$prog: $*" >&2
 	exit 1
@@ -67,13 +99,17 @@ ovs_priv_find_vswitchd >/dev/null ||
 dir=/run/vhf-ovs-bench.$$
 tp_pid=
 tp_prefix=vhfovsbench$$
-cleanup() {
+stop_testpmd() {
 	if [ -n "$tp_pid" ]; then
 		echo quit >&3
 		exec 3>&-
 		vhf_wait_pid "$tp_pid" 10 || vhf_stop_pids 5 "$tp_pid"
 	fi 2>/dev/null
+	tp_pid=
 	rm -rf "/var/run/dpdk/$tp_prefix"
+}
+cleanup() {
+	stop_testpmd
 	ovs_priv_stop "${VHF_OVS_BENCH_KEEP:-}"
 }
 trap cleanup EXIT
@@ -81,72 +117,145 @@ trap 'exit 130' INT TERM
 
 ovs_priv_start "$dir" "$so" || die "OVS did not start (see $dir/ovs-vswitchd.log)"
 ovs-vsctl --timeout=20 add-br br0 -- set Bridge br0 datapath_type=netdev || die "add-br"
+echo "$prog: OVS $(ovs-vsctl get Open_vSwitch . dpdk_version | tr -d '"')"
 ports=(fx0 fx1 vh0 vh1)
-drivers=
-devargs=("net_vhostfix0,iface=$dir/fx0.sock" "net_vhostfix1,iface=$dir/fx1.sock"
-	"net_vhost0,iface=$dir/vh0.sock" "net_vhost1,iface=$dir/vh1.sock")
-for i in 0 1 2 3; do
-	p=${ports[i]}
-	ovs-vsctl --timeout=20 add-port br0 "$p" -- set Interface "$p" type=dpdk \
-		"options:dpdk-devargs=${devargs[i]}" "ofport_request=$((i + 1))" ||
-		die "add-port $p"
-	err=$(ovs-vsctl get Interface "$p" error | tr -d '"')
-	[ "$err" = "[]" ] || die "$p: $err"
-	drivers+="$p=$(ovs-vsctl get Interface "$p" status:driver_name | tr -d '"') "
-done
-ovs-ofctl del-flows br0
-for f in in_port=1,actions=output:2 in_port=2,actions=output:1 \
-	in_port=3,actions=output:4 in_port=4,actions=output:3; do
-	ovs-ofctl add-flow br0 "$f" || die "add-flow $f"
-done
-echo "$prog: OVS $(ovs-vsctl get Open_vSwitch . dpdk_version | tr -d '"'), ports: $drivers"
 
-# testpmd: ports 0..3 are the four sockets, in --vdev order.
-mkfifo "$dir/testpmd.in"
-vdevs=()
-for i in 0 1 2 3; do
-	vdevs+=(--vdev "net_virtio_user$i,path=$dir/${ports[i]}.sock,queues=1")
-done
-stdbuf -oL "$testpmd" --lcores 0@0,1@0 --no-huge -m 1024 --no-pci --file-prefix="$tp_prefix" \
-	"${vdevs[@]}" -- -i --nb-cores=1 --forward-mode=io --port-topology=paired \
-	--burst=32 --txpkts="$len" --total-num-mbufs=65536 \
-	<"$dir/testpmd.in" >"$dir/testpmd.log" 2>&1 &
-tp_pid=$!
-exec 3>"$dir/testpmd.in"
-if ! vhf_wait_for "$dir/testpmd.log" 'testpmd>' 30 "$tp_pid"; then
-	tail -n 20 "$dir/testpmd.log" >&2
-	die "testpmd did not come up"
-fi
+# add_port NAME OFPORT DEVARGS: a type=dpdk port, or die with OVS's error.
+add_port() {
+	ovs-vsctl --timeout=20 add-port br0 "$1" -- set Interface "$1" type=dpdk \
+		"options:dpdk-devargs=$3" "ofport_request=$2" || die "add-port $1"
+	local err
+	err=$(ovs-vsctl get Interface "$1" error | tr -d '"')
+	[ "$err" = "[]" ] || die "$1: $err"
+}
+del_port() {
+	ovs-vsctl --timeout=20 --if-exists del-port br0 "$1" || die "del-port $1"
+}
+# flows FLOW...: the bridge's flow table becomes exactly these, in one step (a
+# moment without flows would send every frame to OVS's slow path).
+flows() {
+	printf '%s\n' "$@" | ovs-ofctl replace-flows br0 - || die "flows $*"
+}
+
+# setup RING: the four vhost-user ports for that ring layout and testpmd's
+# virtio-user ports on them (ports 0..3 in --vdev order: fx0 fx1 vh0 vh1).
+setup() {
+	local ring=$1 packed=0 i p devargs vdevs=() drivers=
+	[ "$ring" = packed ] && packed=1
+	devargs=("net_vhostfix0,iface=$dir/fx0-$ring.sock" "net_vhostfix1,iface=$dir/fx1-$ring.sock"
+		"net_vhost0,iface=$dir/vh0-$ring.sock" "net_vhost1,iface=$dir/vh1-$ring.sock")
+	for i in 0 1 2 3; do
+		p=${ports[i]}
+		[ "$packed" = 1 ] && [ "$i" -lt 2 ] && devargs[i]+=",packed=1"
+		add_port "$p" $((i + 1)) "${devargs[i]}"
+		drivers+="$p=$(ovs-vsctl get Interface "$p" status:driver_name | tr -d '"') "
+		vdevs+=(--vdev "net_virtio_user$i,path=$dir/$p-$ring.sock,queues=1,packed_vq=$packed")
+	done
+	echo "$prog: $ring ring, ports: $drivers"
+	rm -f "$dir/testpmd.in"
+	mkfifo "$dir/testpmd.in"
+	stdbuf -oL "$testpmd" --lcores 0@0,1@0 --no-huge -m 1024 --no-pci \
+		--file-prefix="$tp_prefix" "${vdevs[@]}" -- -i --nb-cores=1 --forward-mode=io \
+		--port-topology=loop --burst=32 --total-num-mbufs=65536 \
+		<"$dir/testpmd.in" >"$dir/testpmd-$ring.log" 2>&1 &
+	tp_pid=$!
+	exec 3>"$dir/testpmd.in"
+	# The prompt has no newline: it reaches the log with the next line printed,
+	# which may never come; the last line of testpmd's start-up does.
+	if ! vhf_wait_for "$dir/testpmd-$ring.log" '^testpmd>\|^Done$' 30 "$tp_pid"; then
+		tail -n 20 "$dir/testpmd-$ring.log" >&2
+		die "testpmd did not come up"
+	fi
+	for p in "${ports[@]}"; do
+		vhf_wait_until 10 "" link_up "$p" || die "port $p: no guest attached"
+	done
+}
+teardown() {
+	local p
+	stop_testpmd
+	for p in "${ports[@]}"; do
+		del_port "$p"
+	done
+}
 link_up() {
 	[ "$(ovs-vsctl get Interface "$1" link_state)" = up ]
 }
-for p in "${ports[@]}"; do
-	vhf_wait_until 10 "" link_up "$p" || die "port $p: no guest attached"
-done
 
-# ofport_rx PORT: OpenFlow rx packets of one port.
-ofport_rx() {
-	ovs-ofctl dump-ports br0 "$1" | grep -o 'rx pkts=[0-9]*' | head -n 1 | cut -d= -f2
+# features PORT RING: the last Virtio features librte_vhost logged as negotiated
+# on that port's socket (OVS logs DPDK's lines in ovs-vswitchd.log).
+features() {
+	grep -o "($dir/$1-$2.sock) negotiated Virtio features: 0x[0-9a-fA-F]*" \
+		"$dir/ovs-vswitchd.log" | tail -n 1 | grep -o '0x[0-9a-fA-F]*$'
 }
-# measure A B: Mpps OVS forwarded through ofports A and B over --seconds.
+# Bits of the config space only (MTU 3, MAC 5, STATUS 16, GUEST_ANNOUNCE 21,
+# SPEED_DUPLEX 63): they change no ring and no packet layout.
+config_only=$(((1 << 3) | (1 << 5) | (1 << 16) | (1 << 21) | (1 << 63)))
+# same_features RING: print each backend's bits; true when they match.
+same_features() {
+	local fx vh
+	fx=$(features fx0 "$1") vh=$(features vh0 "$1")
+	echo "$prog: $1 ring, negotiated features: net_vhostfix ${fx:-?}, net_vhost ${vh:-?}"
+	[ -n "$fx" ] && [ -n "$vh" ] || { echo "$prog: $1 ring: features not logged"; return 1; }
+	(((fx ^ vh) & ~config_only)) && {
+		printf '%s: %s ring: features differ (xor %#x): not compared\n' "$prog" "$1" \
+			$(((fx ^ vh) & ~config_only))
+		return 1
+	}
+	return 0
+}
+
+# ofport_count PORT rx|tx: OpenFlow packet counter of one port.
+ofport_count() {
+	ovs-ofctl dump-ports br0 "$1" | grep -o "$2 pkts=[0-9]*" | head -n 1 | cut -d= -f2
+}
+# measure DIR OFPORT...: Mpps of DIR (rx or tx) packets summed over the ofports.
 measure() {
-	local t0 t1 a0 b0 a1 b1
-	t0=$(date +%s%N); a0=$(ofport_rx "$1"); b0=$(ofport_rx "$2")
+	local d=$1 t0 t1 n0=0 n1=0 p
+	shift
+	t0=$(date +%s%N)
+	for p in "$@"; do n0=$((n0 + $(ofport_count "$p" "$d"))); done
 	sleep "$seconds"
-	t1=$(date +%s%N); a1=$(ofport_rx "$1"); b1=$(ofport_rx "$2")
-	awk -v n=$((a1 - a0 + b1 - b0)) -v ns=$((t1 - t0)) 'BEGIN { printf "%.3f", n / ns * 1000 }'
+	t1=$(date +%s%N)
+	for p in "$@"; do n1=$((n1 + $(ofport_count "$p" "$d"))); done
+	awk -v n=$((n1 - n0)) -v ns=$((t1 - t0)) 'BEGIN { printf "%.3f", n / ns * 1000 }'
 }
-# run_pair NAME TESTPMD_PORTS OFPORT_A OFPORT_B: one measurement; prints Mpps.
-run_pair() {
+# run_cell CELL SIZE BACKEND: one measurement; sets mpps.
+mpps=
+run_cell() {
+	local a=1 b=2 tp=0 tps=0,1
+	[ "$3" = vhost ] && a=3 b=4 tp=2 tps=2,3
 	echo "stop" >&3
 	sleep 0.3
-	echo "set portlist $2" >&3
-	# 32 bursts of 32 frames on each port: enough in flight to keep every
-	# ring of the loop busy; what does not fit is dropped once and the loop
-	# settles at what the rings hold.
-	echo "start tx_first 32" >&3
-	sleep "$warmup"
-	measure "$3" "$4"
+	echo "set txpkts $2" >&3
+	case $1 in
+	guest-rx)
+		flows "in_port=9,actions=output:$a"
+		echo "set fwd rxonly" >&3
+		echo "set portlist $tp" >&3
+		echo "start" >&3
+		sleep "$warmup"
+		mpps=$(measure tx "$a")
+		;;
+	guest-tx)
+		flows "in_port=$a,actions=drop"
+		echo "set fwd txonly" >&3
+		echo "set portlist $tp" >&3
+		echo "start" >&3
+		sleep "$warmup"
+		mpps=$(measure rx "$a")
+		;;
+	loop)
+		flows "in_port=$a,actions=output:$b" "in_port=$b,actions=output:$a"
+		echo "set fwd io" >&3
+		echo "set portlist $tps" >&3
+		# 32 bursts of 32 frames on each port: enough in flight to keep every
+		# ring of the loop busy; what does not fit is dropped once and the loop
+		# settles at what the rings hold.
+		echo "start tx_first 32" >&3
+		sleep "$warmup"
+		mpps=$(measure rx "$a" "$b")
+		;;
+	esac
 }
 
 median() {
@@ -154,33 +263,65 @@ median() {
 		END { h = int((NR + 1) / 2)
 			printf "%.3f\n", NR % 2 ? v[h] : (v[h] + v[h + 1]) / 2 }'
 }
+minmax() {
+	sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { print lo "-" hi }'
+}
 
-fix_all=() vh_all=() ratios=()
-for ((r = 1; r <= rounds; r++)); do
-	if ((r % 2)); then order="fix vhost"; else order="vhost fix"; fi
-	for b in $order; do
-		if [ "$b" = fix ]; then
-			fix=$(run_pair fix 0,1 1 2)
-			printf 'round %d  net_vhostfix %7.3f Mpps\n' "$r" "$fix"
-		else
-			vh=$(run_pair vhost 2,3 3 4)
-			printf 'round %d  net_vhost    %7.3f Mpps\n' "$r" "$vh"
-		fi
+declare -A fix_all vh_all ratios compared
+keys=()
+for ring in ${rings//,/ }; do
+	setup "$ring"
+	compared[$ring]=1
+	same_features "$ring" || compared[$ring]=0
+	for ((r = 1; r <= rounds; r++)); do
+		if ((r % 2)); then order="fix vhost"; else order="vhost fix"; fi
+		for cell in ${cells//,/ }; do
+			for len in ${sizes//,/ }; do
+				k="$cell $ring $len"
+				((r == 1)) && keys+=("$k")
+				# The frame source of guest-rx runs only while measured:
+				# OVS polls it, and it never stops sending.
+				if [ "$cell" = guest-rx ]; then
+					flows "in_port=9,actions=drop"
+					add_port null0 9 "net_null$len,size=$len"
+				fi
+				for b in $order; do
+					if [ "$b" = fix ]; then
+						run_cell "$cell" "$len" vhostfix
+						fix=$mpps
+						printf 'round %d  %-24s net_vhostfix %7.3f Mpps\n' "$r" "$k" "$fix"
+					else
+						run_cell "$cell" "$len" vhost
+						vh=$mpps
+						printf 'round %d  %-24s net_vhost    %7.3f Mpps\n' "$r" "$k" "$vh"
+					fi
+				done
+				echo "stop" >&3
+				[ "$cell" = guest-rx ] && del_port null0
+				kill -0 "$tp_pid" 2>/dev/null && ovs_priv_alive ||
+					die "testpmd or ovs-vswitchd died"
+				fix_all[$k]+="$fix " vh_all[$k]+="$vh "
+				ratios[$k]+="$(awk -v a="$fix" -v b="$vh" \
+					'BEGIN { if (b > 0) printf "%.3f", a / b; else print 0 }') "
+			done
+		done
 	done
-	kill -0 "$tp_pid" 2>/dev/null && ovs_priv_alive || die "testpmd or ovs-vswitchd died"
-	fix_all+=("$fix")
-	vh_all+=("$vh")
-	ratios+=("$(awk -v a="$fix" -v b="$vh" \
-		'BEGIN { if (b > 0) printf "%.3f", a / b; else print 0 }')")
+	teardown
 done
-echo "stop" >&3
 
-fm=$(printf '%s\n' "${fix_all[@]}" | median)
-vm=$(printf '%s\n' "${vh_all[@]}" | median)
-rm_=$(printf '%s\n' "${ratios[@]}" | median)
-spread=$(printf '%s\n' "${ratios[@]}" | sort -g |
-	awk 'NR == 1 { lo = $1 } { hi = $1 } END { print lo "-" hi }')
-echo "OVS-DPDK bridge, $len B frames, io loop through both ports of a pair," \
-	"$rounds rounds of ${seconds}s:"
-printf '  net_vhostfix %7.3f Mpps   net_vhost %7.3f Mpps   ratio vhostfix/vhost %s (rounds %s)\n' \
-	"$fm" "$vm" "$rm_" "$spread"
+echo "OVS-DPDK bridge, $rounds rounds of ${seconds}s after ${warmup}s; ratio vhostfix/vhost:" \
+	"median of the rounds (min-max)"
+printf '  %-24s %12s %12s  %s\n' cell net_vhostfix net_vhost ratio
+# The lists are words on purpose: one figure per round.
+# shellcheck disable=SC2086
+for k in "${keys[@]}"; do
+	fm=$(printf '%s\n' ${fix_all[$k]} | median)
+	vm=$(printf '%s\n' ${vh_all[$k]} | median)
+	ring=$(cut -d' ' -f2 <<<"$k")
+	if [ "${compared[$ring]}" = 1 ]; then
+		printf '  %-24s %7.3f Mpps %7.3f Mpps  %s (%s)\n' "$k" "$fm" "$vm" \
+			"$(printf '%s\n' ${ratios[$k]} | median)" "$(printf '%s\n' ${ratios[$k]} | minmax)"
+	else
+		printf '  %-24s %7.3f Mpps %7.3f Mpps  not compared: features differ\n' "$k" "$fm" "$vm"
+	fi
+done

@@ -12,8 +12,8 @@ packages=(
 	clang llvm libclang-rt-14-dev spin
 	iproute2 procps
 )
-# Packages of the integration suites (QEMU guests, OVS...): one list per suite,
-# a package per line, '#' comments.
+# Packages of the integration suites (QEMU guests, OVS...) and of the benchmarks:
+# one list per suite or tool, a package per line, '#' comments.
 for list in "$(dirname "$0")"/packages/*.txt; do
 	[ -f "$list" ] || continue
 	while read -r p _; do

@@ -1,0 +1,169 @@
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright(c) 2026 dpdk-vhostfix authors
+"""usertools/vhf-bench.py's summary: feature comparison, ratios, table and chart."""
+
+import statistics
+import sys
+
+DIRECTIONS = ("guest-rx", "guest-tx", "app-loop")
+BACKENDS = ("vhostfix", "vhost")
+
+# Virtio feature bits, for the messages (virtio 1.2, 5.1.3 and 6).
+FEATURE_NAMES = {
+    0: "CSUM", 1: "GUEST_CSUM", 2: "CTRL_GUEST_OFFLOADS", 3: "MTU", 5: "MAC", 6: "GSO",
+    7: "GUEST_TSO4", 8: "GUEST_TSO6", 9: "GUEST_ECN", 10: "GUEST_UFO", 11: "HOST_TSO4",
+    12: "HOST_TSO6", 13: "HOST_ECN", 14: "HOST_UFO", 15: "MRG_RXBUF", 16: "STATUS",
+    17: "CTRL_VQ", 18: "CTRL_RX", 19: "CTRL_VLAN", 21: "GUEST_ANNOUNCE", 22: "MQ",
+    23: "CTRL_MAC_ADDR", 26: "LOG_ALL", 27: "ANY_LAYOUT", 28: "INDIRECT_DESC",
+    29: "EVENT_IDX", 30: "PROTOCOL_FEATURES", 32: "VERSION_1", 33: "ACCESS_PLATFORM",
+    34: "RING_PACKED", 35: "IN_ORDER", 36: "ORDER_PLATFORM", 37: "SR_IOV",
+    38: "NOTIFICATION_DATA", 63: "SPEED_DUPLEX",
+}
+# Bits that only describe the device's config space (a MAC, an MTU, a link
+# status, a speed to read): they never change how a ring is walked or a packet
+# is laid out. A difference there is printed, not a reason to refuse a cell.
+CONFIG_ONLY_BITS = (3, 5, 16, 21, 63)
+# The chart's range of ratios.
+RATIO_CLIP = (0.1, 10.0)
+
+
+def bit_names(mask):
+    return ",".join(FEATURE_NAMES.get(b, f"bit{b}") for b in range(64) if mask >> b & 1) or "-"
+
+
+def cell_name(c):
+    return (f"{c['dir']} {c['ring']} mrg={'on' if c['mrg'] else 'off'} "
+            f"in-order={'on' if c['in_order'] else 'off'} {c['size']} B")
+
+
+def features_verdict(runs):
+    """Compare the negotiated bits of both backends: (same, message)."""
+    seen = {}
+    for b in BACKENDS:
+        host = {tuple(r["host_features"]) for r in runs[b]}
+        guest = {tuple(r["guest_features"]) for r in runs[b]}
+        if any(None in h for h in host):
+            return False, f"net_{b}: negotiated features not found in the host log"
+        if len(host) != 1 or len(guest) != 1:
+            return False, f"net_{b}: different features negotiated in different rounds"
+        seen[b] = (next(iter(host)), next(iter(guest)))
+    ignore = sum(1 << b for b in CONFIG_ONLY_BITS)
+    fix, ref = seen["vhostfix"], seen["vhost"]
+    notes = []
+    for side, a, b in (("host", fix[0], ref[0]), ("guest", fix[1], ref[1])):
+        for x, y in zip(a, b):
+            diff = x ^ y
+            if diff & ~ignore:
+                return False, (f"features differ ({side} side): net_vhostfix {x:#x} vs net_vhost "
+                               f"{y:#x}, bits {bit_names(diff & ~ignore)}")
+            if diff:
+                notes.append(f"config-only bits differ: {bit_names(diff)}")
+    return True, "; ".join(sorted(set(notes)))
+
+
+def spread(values):
+    if not values:
+        return None, None, None
+    return statistics.median(values), min(values), max(values)
+
+
+def summarize(cell, runs):
+    same, note = features_verdict(runs)
+    s = {"features_match": same, "note": note, "features": {
+        b: {side: [f"{f:#x}" if f is not None else None for f in runs[b][0][side]]
+            for side in ("host_features", "guest_features")} for b in BACKENDS}}
+    fix = [r["mpps"] for r in runs["vhostfix"]]
+    ref = [r["mpps"] for r in runs["vhost"]]
+    s["mpps"] = {"vhostfix": statistics.median(fix), "vhost": statistics.median(ref)}
+    cf = [r["cycles_per_pkt"] for r in runs["vhostfix"]]
+    cr = [r["cycles_per_pkt"] for r in runs["vhost"]]
+    s["cycles_per_pkt"] = {b: spread([c for c in cs if c])[0]
+                           for b, cs in (("vhostfix", cf), ("vhost", cr))}
+    if same:
+        # Each round measured both backends back to back: the ratio of a round
+        # is the least disturbed by whatever else the machine did.
+        s["ratio"] = spread([f / r for f, r in zip(fix, ref) if r > 0])
+        s["cycles_ratio"] = spread([f / r for f, r in zip(cf, cr) if f and r])
+    return s
+
+
+def fmt(v, spec, width):
+    return f"{v:{width}{spec}}" if v is not None else f"{'-':>{width}}"
+
+
+def print_table(results, args, method):
+    print()
+    print(f"{args.rounds} round(s) of {args.seconds:g} s after {args.warmup:g} s; ratios: "
+          "median of per-round ratios (min-max); cycles/packet fix/vhost < 1: net_vhostfix "
+          "cheaper")
+    print(f"{'cell':44} {'vhostfix':>9} {'vhost':>9} {'ratio':>5} {'(min-max)':11} "
+          f"{'cyc/pkt fix':>11} {'vhost':>7} {'ratio':>5} {'(min-max)':11}")
+    for r in results:
+        name = cell_name(r["cell"])
+        if r.get("error"):
+            print(f"{name:44} failed: {r['error']}")
+            continue
+        s = r["summary"]
+        mp, cy = s["mpps"], s["cycles_per_pkt"]
+        line = (f"{name:44} {mp['vhostfix']:9.3f} {mp['vhost']:9.3f} ")
+        if not s["features_match"]:
+            print(line + f"not compared: {s['note']}")
+            continue
+        rt, cr = s["ratio"], s["cycles_ratio"]
+        mm = f"({rt[1]:.2f}-{rt[2]:.2f})" if rt[0] is not None else "-"
+        cmm = f"({cr[1]:.2f}-{cr[2]:.2f})" if cr[0] is not None else "-"
+        print(line + f"{fmt(rt[0], '.2f', 5)} {mm:11} {fmt(cy['vhostfix'], '.0f', 11)} "
+              f"{fmt(cy['vhost'], '.0f', 7)} {fmt(cr[0], '.2f', 5)} {cmm:11}"
+              + (f"  [{s['note']}]" if s["note"] else ""))
+    print("Mpps: frames/s the receiving side counted (app-loop: both guest ports); cycles: "
+          "testpmd busy cycles of the host's forwarding lcore (guest-rx/tx)"
+          + (f", app-loop: {method}" if method else ""))
+
+
+def write_chart(path, results):
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print(f"vhf-bench: no chart: python3-matplotlib is not installed "
+              "(usertools/vhf-setup.sh installs it)", file=sys.stderr)
+        return False
+    done = [r for r in results if not r.get("error") and r["summary"]["features_match"]]
+    if not done:
+        print("vhf-bench: no chart: no cell was compared", file=sys.stderr)
+        return False
+    names = [cell_name(r["cell"]) for r in done]
+    colors = {"guest-rx": "tab:blue", "guest-tx": "tab:orange", "app-loop": "tab:green"}
+    fig, axes = plt.subplots(2, 1, figsize=(max(8, 0.3 * len(done) + 3), 9), sharex=True)
+    for ax, key, title in ((axes[0], "ratio", "Mpps net_vhostfix / net_vhost (higher is better)"),
+                           (axes[1], "cycles_ratio",
+                            "cycles/packet net_vhostfix / net_vhost (lower is better)")):
+        for d in DIRECTIONS:
+            xs, ys, lo, hi = [], [], [], []
+            for i, r in enumerate(done):
+                med, mn, mx = r["summary"][key]
+                if med is None or r["cell"]["dir"] != d:
+                    continue
+                # A log scale keeps 2x and 0.5x the same distance from 1; a run that
+                # moved nothing (ratio 0 or huge) is pinned to the edge, not dropped.
+                med, mn, mx = (min(max(v, RATIO_CLIP[0]), RATIO_CLIP[1]) for v in (med, mn, mx))
+                xs.append(i)
+                ys.append(med)
+                lo.append(med - mn)
+                hi.append(mx - med)
+            if xs:
+                # Bars grow from 1.0, up or down.
+                ax.bar(xs, [y - 1 for y in ys], bottom=1, yerr=[lo, hi], capsize=2,
+                       color=colors[d], label=d)
+        ax.set_yscale("log")
+        ax.set_ylim(RATIO_CLIP[0] * 0.9, RATIO_CLIP[1] * 1.1)
+        ax.axhline(1.0, color="black", linewidth=0.8)
+        ax.set_title(title)
+        ax.set_ylabel("ratio (median, min-max of rounds)")
+        ax.legend(loc="upper right", fontsize=8)
+    axes[1].set_xticks(range(len(done)))
+    axes[1].set_xticklabels(names, rotation=70, ha="right", fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    return True
