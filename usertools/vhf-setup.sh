@@ -4,7 +4,19 @@
 #
 # Install what dpdk-vhostfix needs on Debian 12 (run as root). Idempotent: asks
 # apt only for packages that are missing.
+#
+#   usertools/vhf-setup.sh [--bench]
+#
+# --bench: also what the benchmarks use (usertools/packages/bench.list: the
+# chart, perf, net_null); the build, the tests and the demo do not need them.
 set -euo pipefail
+
+lists=("$(dirname "$0")"/packages/*.txt)
+case "${1:-}" in
+'') ;;
+--bench) lists+=("$(dirname "$0")/packages/bench.list") ;;
+*) echo "vhf-setup: unknown argument '$1' (usage: vhf-setup.sh [--bench])" >&2; exit 2 ;;
+esac
 
 packages=(
 	build-essential pkg-config meson ninja-build python3 python3-pyelftools
@@ -12,9 +24,9 @@ packages=(
 	clang llvm libclang-rt-14-dev spin
 	iproute2 procps
 )
-# Packages of the integration suites (QEMU guests, OVS...) and of the benchmarks:
-# one list per suite or tool, a package per line, '#' comments.
-for list in "$(dirname "$0")"/packages/*.txt; do
+# Packages of the integration suites (QEMU guests, OVS...): one list per suite,
+# a package per line, '#' comments.
+for list in "${lists[@]}"; do
 	[ -f "$list" ] || continue
 	while read -r p _; do
 		case "$p" in ''|'#'*) continue ;; esac
