@@ -127,7 +127,7 @@ def write_chart(path, results):
         import matplotlib.pyplot as plt
     except ImportError:
         print(f"vhf-bench: no chart: python3-matplotlib is not installed "
-              "(usertools/vhf-setup.sh installs it)", file=sys.stderr)
+              "(usertools/vhf-setup.sh --bench installs it)", file=sys.stderr)
         return False
     done = [r for r in results if not r.get("error") and r["summary"]["features_match"]]
     if not done:
