@@ -23,8 +23,21 @@ vhf_wait_until() {
 			return
 		fi
 		[ "${EPOCHREALTIME//[!0-9]/}" -lt "$deadline" ] || return 1
-		sleep 0.1
+		vhf_pause 0.1
 	done
+}
+
+# vhf_pause SECONDS: wait that long without starting a process (a timed read
+# on a pipe we hold both ends of, opened once). Not `sleep`: on this project's
+# CI kernel, a shell blocked in wait4() for a foreground `sleep` was seen to
+# miss that child's exit when a background child (a stopped DPDK process) ended
+# at the same moment, and stay blocked, the `sleep` a zombie, until another
+# child ended ten minutes later. With no child in the pause, a wait on a
+# process's exit (vhf_wait_pid) starts no process at all.
+vhf_pause_fd=
+vhf_pause() {
+	[ -n "$vhf_pause_fd" ] || exec {vhf_pause_fd}<> <(:)
+	read -r -t "$1" -u "$vhf_pause_fd" _ || :
 }
 
 # vhf_wait_pid PID SECONDS: true once PID has exited. A child of ours is
