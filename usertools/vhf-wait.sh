@@ -28,15 +28,15 @@ vhf_wait_until() {
 }
 
 # vhf_pause SECONDS: wait that long without starting a process (a timed read
-# on a pipe we hold both ends of, opened once). Not `sleep`: on this project's
-# CI kernel, a shell blocked in wait4() for a foreground `sleep` was seen to
-# miss that child's exit when a background child (a stopped DPDK process) ended
-# at the same moment, and stay blocked, the `sleep` a zombie, until another
-# child ended ten minutes later. With no child in the pause, a wait on a
+# on a pipe we hold both ends of, opened when this file is sourced, so that
+# subshells share it). Not `sleep`: on this project's CI kernel, a shell
+# blocked in wait4() for a foreground `sleep` was seen to miss that child's
+# exit when a background child (a stopped DPDK process) ended at the same
+# moment, and stay blocked, the `sleep` a zombie, until another child ended
+# ten minutes later. With no child in the pause, a wait on a
 # process's exit (vhf_wait_pid) starts no process at all.
-vhf_pause_fd=
+[ -n "${vhf_pause_fd:-}" ] || exec {vhf_pause_fd}<> <(:)
 vhf_pause() {
-	[ -n "$vhf_pause_fd" ] || exec {vhf_pause_fd}<> <(:)
 	read -r -t "$1" -u "$vhf_pause_fd" _ || :
 }
 
