@@ -212,11 +212,37 @@ vhf_to_guest_make_room_legacy(struct vhf_vq *vq, uint32_t need, struct vhf_to_gu
 	return r;
 }
 
-/* The algorithm is the queue's, chosen at vhf_vq_init(): fixed, or legacy for the reproducer. */
+/*
+ * A caller that polls (vhf_vq_config.caller_polls) wants room or "not yet",
+ * never an armed kick: the reservation alone, RETRY when short. A kick armed
+ * earlier (by vhf_net_to_guest_has_room() before a sleep) stays armed until
+ * a reservation succeeds.
+ */
+static inline enum vhf_reserve
+vhf_to_guest_find_room_polling(struct vhf_vq *vq, uint32_t need, struct vhf_to_guest_room *room,
+			       enum vhf_to_guest_status *status)
+{
+	uint32_t bytes;
+	int mark;
+	enum vhf_reserve r = vhf_to_guest_reserve(vq, need, room, &mark, &bytes);
+
+	if (r == VHF_RESERVE_OK)
+		vhf_vq_disable_notify(vq);
+	else if (r == VHF_RESERVE_SHORT)
+		*status = VHF_TO_GUEST_RETRY;
+	return r;
+}
+
+/*
+ * The algorithm is the queue's, chosen at vhf_vq_init(): fixed, or legacy for
+ * the reproducer; arm false for an enqueue whose caller polls.
+ */
 static inline enum vhf_reserve
 vhf_to_guest_find_room(struct vhf_vq *vq, uint32_t need, struct vhf_to_guest_room *room,
-		       enum vhf_to_guest_status *status)
+		       enum vhf_to_guest_status *status, bool arm)
 {
+	if (!arm)
+		return vhf_to_guest_find_room_polling(vq, need, room, status);
 	if (unlikely(vq->notify_algo == VHF_NOTIFY_LEGACY))
 		return vhf_to_guest_make_room_legacy(vq, need, room, status);
 	return vhf_to_guest_make_room(vq, need, room, status);
@@ -304,7 +330,8 @@ vhf_net_to_guest_enqueue(struct vhf_vq *vq, const struct vhf_to_guest_pkt *pkts,
 			vhf_vq_count(vq, VHF_VQ_CNT_drop_too_big);
 			continue;
 		}
-		r = vhf_to_guest_find_room(vq, pkt->len + vq->net_hdr_len, &room, &res->status);
+		r = vhf_to_guest_find_room(vq, pkt->len + vq->net_hdr_len, &room, &res->status,
+					   !vq->caller_polls);
 		if (r == VHF_RESERVE_SHORT)
 			break;
 		if (unlikely(r == VHF_RESERVE_BUDGET)) {
@@ -345,7 +372,7 @@ vhf_net_to_guest_has_room(struct vhf_vq *vq, uint32_t need_bytes)
 		return VHF_TO_GUEST_DONE; /* would be dropped, not waited for */
 	vhf_vq_budget_reset(vq);
 	vhf_vq_rewind(vq, vq->last_avail, vq->avail_wrap);
-	r = vhf_to_guest_find_room(vq, need_bytes + vq->net_hdr_len, &room, &status);
+	r = vhf_to_guest_find_room(vq, need_bytes + vq->net_hdr_len, &room, &status, true);
 	vhf_vq_rewind(vq, vq->last_avail, vq->avail_wrap);
 	if (r == VHF_RESERVE_BROKEN)
 		return VHF_TO_GUEST_BROKEN;

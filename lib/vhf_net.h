@@ -49,7 +49,9 @@ enum vhf_to_guest_status {
 	VHF_TO_GUEST_WAIT_KICK,
 	/**
 	 * Short, but the guest kept publishing, or the call's descriptor budget
-	 * (VHF_BURST_MAX_DESC) ran out: poll again, do not sleep.
+	 * (VHF_BURST_MAX_DESC) ran out, or the queue's caller polls
+	 * (vhf_vq_config.caller_polls) and the kick was left unarmed: poll
+	 * again, do not sleep.
 	 */
 	VHF_TO_GUEST_RETRY,
 	/** The queue is broken (guest misbehaved); packets were taken and dropped. */
@@ -68,7 +70,9 @@ struct vhf_burst_result {
  * Packets that can never fit (larger than the whole ring, or than one buffer
  * without MRG_RXBUF, or than the buffers a packet may walk) are taken and
  * counted as drop_too_big. Used entries are published once, at the end, and
- * the interrupt decision is taken after a full barrier. The call reads at most
+ * the interrupt decision is taken after a full barrier. When the guest's
+ * buffers are short, the kick is armed (the never-stall rule) unless the queue's
+ * caller polls (vhf_vq_config.caller_polls). The call reads at most
  * VHF_BURST_MAX_DESC descriptors; if that ends it, res->status is
  * VHF_TO_GUEST_RETRY (counted in budget_exhausted).
  *

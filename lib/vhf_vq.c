@@ -68,6 +68,7 @@ vhf_vq_init(struct vhf_vq *vq, const struct vhf_vq_config *cfg)
 	vq->mrg_rxbuf = cfg->mrg_rxbuf;
 	vq->net_hdr_len = cfg->net_hdr_len;
 	vq->notify_algo = cfg->notify_algo;
+	vq->caller_polls = cfg->caller_polls;
 	vq->mem = cfg->mem;
 	vq->desc = cfg->desc;
 	vq->avail = cfg->avail;

@@ -140,6 +140,15 @@ struct vhf_vq_config {
 	bool mrg_rxbuf;      /**< VIRTIO_NET_F_MRG_RXBUF (RX queues) */
 	uint8_t net_hdr_len; /**< 10 or 12 (12 with MRG_RXBUF or VERSION_1) */
 	enum vhf_notify_algo notify_algo;
+	/**
+	 * RX queues: the caller of vhf_net_to_guest_enqueue() never sleeps on its
+	 * result (a poll-mode driver). A short enqueue then answers
+	 * VHF_TO_GUEST_RETRY and leaves the guest's kicks as they are instead of
+	 * arming them: an armed kick nobody waits for costs the guest a
+	 * notification (a system call for a userspace driver) on its next refill.
+	 * Such a caller arms with vhf_net_to_guest_has_room() before it sleeps.
+	 */
+	bool caller_polls;
 
 	/* Split layout, host addresses. */
 	struct vhf_vring_desc *desc;
@@ -181,6 +190,7 @@ struct vhf_vq {
 	bool mrg_rxbuf;
 	uint8_t net_hdr_len;
 	enum vhf_notify_algo notify_algo;
+	bool caller_polls; /**< see struct vhf_vq_config */
 	const struct vhf_mem *mem;
 	uint32_t mem_hint;
 

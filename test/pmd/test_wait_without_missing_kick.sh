@@ -14,7 +14,9 @@
 #    rte_pmd_vhostfix_tx_wait_arm and sleeps on rte_pmd_vhostfix_tx_wait_fd.
 #    The guest's refill kick must end every sleep before the safety timeout;
 #    every frame must arrive, bytes checked. Jumbo frames with mergeable
-#    buffers wait for several guest buffers at once.
+#    buffers wait for several guest buffers at once. Only the arms ask the
+#    guest for kicks, never a short tx_burst (it polls): one queue's
+#    kick_waits equal our side's sleeps after TX_WAIT (guest_sleeps).
 # In both, the queue's xstats must show the PMD's side of it: guest kicks
 # drained from the kick eventfd (<dir>_q0_guest_kicks) and sleeps that ended
 # on an event (<dir>_q0_wakeups), next to the arms that said "sleep"
@@ -81,6 +83,11 @@ run_case() {
 	[ "$(pair_field "$hres" stalls)" = 0 ] || why+=" stalled;"
 	if [ "$mode" = txwait ]; then
 		[ "$(pair_field "$hres" short_tx)" -gt 0 ] 2>/dev/null || why+=" tx_burst never short;"
+		[ "$(pair_xstat "$dir/host.log" tx_q0_kick_waits)" = \
+			"$(pair_field "$hres" guest_sleeps)" ] ||
+			why+=" kicks armed outside tx_wait_arm (kick_waits $(pair_xstat \
+			"$dir/host.log" tx_q0_kick_waits), guest_sleeps $(pair_field "$hres" \
+			guest_sleeps));"
 	fi
 	if [ "$mode" = txwait ]; then rx=$(pair_field "$gres" received); else rx=$(pair_field "$hres" received); fi
 	if [ "$mode" = txwait ]; then qn=tx_q0; else qn=rx_q0; fi

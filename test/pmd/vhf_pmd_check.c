@@ -1275,11 +1275,12 @@ main(int argc, char **argv)
 	if (opt.mode == MODE_SOAK)
 		ok = ok && rcvd > 0 && sent > 0;
 	printf("RESULT %s role %s sent %" PRIu64 " received %" PRIu64 " bad %" PRIu64
-	       " out_of_order %" PRIu64 " sleeps %" PRIu64 " wakes %" PRIu64 " no_sleep %" PRIu64
+	       " out_of_order %" PRIu64 " sleeps %" PRIu64 " guest_sleeps %" PRIu64 " wakes %" PRIu64
+	       " no_sleep %" PRIu64
 	       " stalls %" PRIu64 " short_tx %" PRIu64 " csum_none %" PRIu64 " csum_good %" PRIu64
 	       " csum_data %" PRIu64 " lro %" PRIu64 "%s%s in_use_base %u in_use_end %u\n",
 	       ok ? "ok" : "FAIL", opt.host ? "host" : "guest", sent, rcvd, bad, ooo, sleeps,
-	       wakes, self_wakes, stalls, shorts, rx_csum_none, rx_csum_good, rx_csum_data, rx_lro,
+	       guest_sleeps, wakes, self_wakes, stalls, shorts, rx_csum_none, rx_csum_good, rx_csum_data, rx_lro,
 	       timed_out ? " TIMEOUT" : "", complete || timed_out ? "" : " INCOMPLETE",
 	       in_use_base, in_use_end);
 	fflush(stdout);

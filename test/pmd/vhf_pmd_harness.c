@@ -58,6 +58,7 @@ vhf_pmd_harness_init(struct vhf_pmd_harness *h, const char *name,
 	vhf_guest_vq_config(h->guest, &cfg);
 	cfg.mem = &h->mem;
 	cfg.notify_algo = VHF_NOTIFY_FIXED;
+	cfg.caller_polls = !guest_tx; /* as vhf_queue_attach() sets it */
 
 	q = rte_zmalloc("vhf_pmd_harness_q", sizeof(*q), RTE_CACHE_LINE_SIZE);
 	assert_non_null(q);

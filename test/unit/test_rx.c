@@ -306,6 +306,51 @@ test_livelock(void **state)
 	vhf_test_env_fini(&env);
 }
 
+/*
+ * A caller that polls (the PMD's tx_burst): a short ring answers RETRY and
+ * leaves the guest's kicks as they were, so the guest's refills cost it no
+ * notification; vhf_net_to_guest_has_room(), called before a sleep, still arms
+ * the kick, and the next refill kicks.
+ */
+static void
+test_poll_no_arm(void **state)
+{
+	const struct variant *v = *state;
+	struct vhf_guest_config g = gcfg_for(v, 64, 2048);
+	struct vhf_test_env env;
+	struct vhf_burst_result res;
+
+	vhf_test_env_init_polling(&env, &g, VHF_NOTIFY_FIXED, true);
+	vhf_guest_rx_add(env.guest, 1);
+	vhf_guest_kick_prepare(env.guest); /* a fresh ring asks for this first kick */
+	assert_int_equal(vhf_test_rx_one(&env, 100, 1, 1, &res), 1);
+	assert_int_equal(res.status, VHF_TO_GUEST_DONE);
+	guest_expect(&env, 100, 1, 1);
+
+	/* Short: poll again, nothing armed. */
+	assert_int_equal(vhf_test_rx_one(&env, 100, 2, 1, &res), 0);
+	assert_int_equal(res.status, VHF_TO_GUEST_RETRY);
+	assert_int_equal(env.vq.cnt[VHF_VQ_CNT_notify_enable], 0);
+	assert_int_equal(env.vq.cnt[VHF_VQ_CNT_kick_waits], 0);
+	vhf_guest_rx_add(env.guest, 1);
+	assert_false(vhf_guest_kick_prepare(env.guest));
+	assert_int_equal(vhf_test_rx_one(&env, 100, 2, 1, &res), 1);
+	guest_expect(&env, 100, 2, 1);
+
+	/* Before a sleep the caller arms: the never-stall rule, and the refill kicks. */
+	assert_int_equal(vhf_net_to_guest_has_room(&env.vq, 100), VHF_TO_GUEST_WAIT_KICK);
+	assert_int_equal(env.vq.cnt[VHF_VQ_CNT_notify_enable], 1);
+	/* Still short, still polling: the armed kick stays armed. */
+	assert_int_equal(vhf_test_rx_one(&env, 100, 3, 1, &res), 0);
+	assert_int_equal(res.status, VHF_TO_GUEST_RETRY);
+	vhf_guest_rx_add(env.guest, 1);
+	assert_true(vhf_guest_kick_prepare(env.guest));
+	assert_int_equal(vhf_test_rx_one(&env, 100, 3, 1, &res), 1);
+	guest_expect(&env, 100, 3, 1);
+	assert_int_equal(env.vq.cnt[VHF_VQ_CNT_notify_enable], 1);
+	vhf_test_env_fini(&env);
+}
+
 /* The two protocol steps on their own: avail space returns the mark, the recheck uses it. */
 static void
 test_avail_space_mark(void **state)
@@ -431,6 +476,7 @@ main(void)
 		{ "livelock", test_livelock, 4 },
 		{ "too_big", test_too_big, 0 },
 		{ "avail_space_mark", test_avail_space_mark, 4 },
+		{ "poll_no_arm", test_poll_no_arm, 0 },
 		{ "many_segments", test_many_segments, 4 },
 		{ "get_base_resume", test_get_base_resume, 0 },
 	};

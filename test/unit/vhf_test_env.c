@@ -48,6 +48,13 @@ void
 vhf_test_env_init(struct vhf_test_env *env, const struct vhf_guest_config *gcfg,
 		  enum vhf_notify_algo algo)
 {
+	vhf_test_env_init_polling(env, gcfg, algo, false);
+}
+
+void
+vhf_test_env_init_polling(struct vhf_test_env *env, const struct vhf_guest_config *gcfg,
+			  enum vhf_notify_algo algo, bool caller_polls)
+{
 	struct vhf_vq_config cfg;
 
 	memset(env, 0, sizeof(*env));
@@ -56,6 +63,7 @@ vhf_test_env_init(struct vhf_test_env *env, const struct vhf_guest_config *gcfg,
 	memset(&cfg, 0, sizeof(cfg));
 	vhf_guest_vq_config(env->guest, &cfg);
 	cfg.notify_algo = algo;
+	cfg.caller_polls = caller_polls;
 	assert_int_equal(vhf_vq_init(&env->vq, &cfg), 0);
 	vhf_test_set_window(NULL, NULL);
 	vhf_test_set_guest_step(NULL, NULL);

@@ -36,6 +36,9 @@ void vhf_test_set_window(vhf_test_window_fn fn, void *arg);
 /* Build a guest queue from gcfg and a device queue on it with algo. */
 void vhf_test_env_init(struct vhf_test_env *env, const struct vhf_guest_config *gcfg,
 		       enum vhf_notify_algo algo);
+/* The same, with vhf_vq_config.caller_polls as given (a poll-mode driver's RX queue). */
+void vhf_test_env_init_polling(struct vhf_test_env *env, const struct vhf_guest_config *gcfg,
+			       enum vhf_notify_algo algo, bool caller_polls);
 void vhf_test_env_fini(struct vhf_test_env *env);
 
 /* A test pattern payload; byte i of packet seq is a function of both. */

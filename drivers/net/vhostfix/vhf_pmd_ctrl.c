@@ -213,6 +213,11 @@ vhf_queue_attach(struct vhf_port *port, struct vhf_pmd_queue *q)
 	cfg.net_hdr_len = (f & (VHF_FEATURE(VHF_F_NET_MRG_RXBUF) | VHF_FEATURE(VHF_F_VERSION_1))) ?
 			  VHF_NET_HDR_LEN_MRG : VHF_NET_HDR_LEN_LEGACY;
 	cfg.notify_algo = port->args.notify;
+	/*
+	 * tx_burst never sleeps: it leaves the guest's RX kick unarmed, and
+	 * rte_pmd_vhostfix_tx_wait_arm() arms it for an application about to sleep.
+	 */
+	cfg.caller_polls = !q->from_guest;
 	if (cfg.packed) {
 		cfg.desc_packed = (struct vhf_vring_packed_desc *)vring.desc_packed;
 		cfg.driver_event = (struct vhf_vring_packed_event *)vring.driver_event;
