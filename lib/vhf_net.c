@@ -3,6 +3,7 @@
  */
 
 #include "vhf_net.h"
+#include "vhf_copy.h"
 
 /** Guest buffers one packet may take (mergeable RX). */
 #define VHF_RX_MAX_BUFS 128
@@ -266,7 +267,7 @@ vhf_iov_write(struct vhf_iov_cursor *cur, const void *src, uint32_t len)
 
 		if (chunk > len)
 			chunk = len;
-		memcpy((uint8_t *)iov->base + cur->off, s, chunk);
+		vhf_copy((uint8_t *)iov->base + cur->off, s, chunk);
 		s += chunk;
 		len -= chunk;
 		cur->off += chunk;
@@ -401,7 +402,7 @@ vhf_iov_copy_out(void *dst, const struct vhf_iov *iov, uint16_t niov, uint32_t s
 		chunk = iov[i].len - skip;
 		if (chunk > len - done)
 			chunk = len - done;
-		memcpy(d + done, (const uint8_t *)iov[i].base + skip, chunk);
+		vhf_copy(d + done, (const uint8_t *)iov[i].base + skip, chunk);
 		done += chunk;
 		skip = 0;
 	}

@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 dpdk-vhostfix authors
+ */
+
+#ifndef VHF_COPY_H
+#define VHF_COPY_H
+
+/**
+ * @file
+ * Copies of packet bytes between host memory and guest buffers. Most of them
+ * are short: a 10- or 12-byte virtio-net header, a 64-byte frame, the tail of
+ * a segment. Those are done inline, as a few unaligned loads and stores that
+ * may overlap each other, instead of a call into libc for each piece; longer
+ * ones go to memcpy, which is hard to beat there.
+ *
+ * The two buffers never overlap (one is the host's, the other the guest's). The
+ * guest may rewrite its side during the copy: then the copy holds some mix of
+ * old and new bytes, which is all a guest can expect, and nothing depends on
+ * the copied bytes being the ones checked before.
+ */
+
+#include <stdint.h>
+#include <string.h>
+
+/** Longest copy done inline. */
+#define VHF_COPY_INLINE_MAX 256
+
+/*
+ * Fixed-size pieces through a local: the compiler makes each one a single
+ * unaligned load and a single store (16 bytes: one SSE register).
+ */
+#define VHF_COPY_PIECE(type, d, s)                                                                 \
+	do {                                                                                       \
+		type v_;                                                                           \
+		memcpy(&v_, (s), sizeof(v_));                                                      \
+		memcpy((d), &v_, sizeof(v_));                                                      \
+	} while (0)
+
+struct vhf_copy_16 {
+	uint64_t q[2];
+};
+
+/** Copy len bytes; dst and src do not overlap. */
+static inline void
+vhf_copy(void *dst, const void *src, uint32_t len)
+{
+	uint8_t *d = dst;
+	const uint8_t *s = src;
+
+	if (len > VHF_COPY_INLINE_MAX) {
+		memcpy(d, s, len);
+		return;
+	}
+	if (len >= 16) {
+		/* Whole 16-byte pieces, then the last 16 bytes again, overlapping the last piece. */
+		uint32_t tail = len - 16;
+		uint32_t off;
+
+		for (off = 0; off < tail; off += 16)
+			VHF_COPY_PIECE(struct vhf_copy_16, d + off, s + off);
+		VHF_COPY_PIECE(struct vhf_copy_16, d + tail, s + tail);
+		return;
+	}
+	/* 1-15 bytes: two pieces of the largest size that fits, overlapping in the middle. */
+	if (len >= 8) {
+		VHF_COPY_PIECE(uint64_t, d, s);
+		VHF_COPY_PIECE(uint64_t, d + len - 8, s + len - 8);
+	} else if (len >= 4) {
+		VHF_COPY_PIECE(uint32_t, d, s);
+		VHF_COPY_PIECE(uint32_t, d + len - 4, s + len - 4);
+	} else if (len >= 2) {
+		VHF_COPY_PIECE(uint16_t, d, s);
+		VHF_COPY_PIECE(uint16_t, d + len - 2, s + len - 2);
+	} else if (len == 1) {
+		*d = *s;
+	}
+}
+
+#endif /* VHF_COPY_H */
