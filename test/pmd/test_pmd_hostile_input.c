@@ -412,6 +412,67 @@ port_close(const char *name, uint16_t port, const char *dir)
 }
 
 /*
+ * rx_burst takes its mbufs from the pool in one go and gives back the ones no
+ * frame filled: whatever the burst size and however many frames wait, the
+ * pool's in-use count is the frames delivered, and each mbuf delivered is
+ * freshly reset, whatever an application left in it before freeing it.
+ */
+static void
+test_rx_burst_mbufs_taken_reset_returned(void **state)
+{
+	struct vhf_guest_config g = { .size = 256, .tx_max_len = 2048 };
+	struct rte_mbuf *pkts[32];
+	uint8_t frame[60], got[60];
+	struct vhf_pmd_harness h;
+	/* Just over a burst, no cache: every mbuf an application freed comes round again. */
+	struct rte_mempool *small_pool = rte_pktmbuf_pool_create("hostile_40", 40, 0, 0,
+								 RTE_MBUF_DEFAULT_BUF_SIZE,
+								 SOCKET_ID_ANY);
+	unsigned int in_use = 0;
+	uint16_t n, i, round;
+
+	(void)state;
+	assert_non_null(small_pool);
+	vhf_pmd_harness_init(&h, NAME, &g, true, small_pool, 0, 0);
+	/* An idle guest: no mbuf moves. */
+	assert_int_equal(vhf_pmd_rx_burst(h.q, pkts, 32), 0);
+	assert_int_equal(rte_mempool_in_use_count(small_pool), in_use);
+	for (round = 0; round < 4; round++) {
+		uint16_t frames = round == 0 ? 5 : 70, left = frames;
+
+		for (i = 0; i < frames; i++) {
+			fill(frame, sizeof(frame), round * 100u + i);
+			assert_int_equal(vhf_guest_tx_send(h.guest, frame, sizeof(frame), NULL, 1), 0);
+		}
+		while (left > 0) {
+			n = vhf_pmd_rx_burst(h.q, pkts, 32);
+			assert_int_equal(n, RTE_MIN(left, 32));
+			assert_int_equal(rte_mempool_in_use_count(small_pool), in_use + n);
+			for (i = 0; i < n; i++) {
+				struct rte_mbuf *m = pkts[i];
+
+				fill(frame, sizeof(frame), round * 100u + (frames - left) + i);
+				assert_int_equal(m->pkt_len, sizeof(frame));
+				assert_int_equal(m->nb_segs, 1);
+				assert_null(m->next);
+				assert_int_equal(m->data_off, RTE_PKTMBUF_HEADROOM);
+				assert_int_equal(m->ol_flags, 0);
+				assert_memory_equal(rte_pktmbuf_read(m, 0, sizeof(got), got), frame,
+						    sizeof(frame));
+				/* What an application may leave behind: the next burst must not see it. */
+				m->ol_flags = RTE_MBUF_F_RX_VLAN | RTE_MBUF_F_RX_L4_CKSUM_BAD;
+				m->data_off = 0;
+			}
+			free_all(pkts, n, small_pool, in_use);
+			left = (uint16_t)(left - n);
+		}
+		assert_int_equal(vhf_guest_tx_reclaim(h.guest), frames);
+	}
+	vhf_pmd_harness_fini(&h);
+	rte_mempool_free(small_pool);
+}
+
+/*
  * An rx mempool whose mbufs have no byte after the headroom is refused:
  * copying a guest frame into it would take mbufs until the pool is dry.
  */
@@ -486,6 +547,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_frame_at_max_delivered),
 		cmocka_unit_test(test_lying_chain_not_walked),
 		cmocka_unit_test(test_rewritten_frame_metadata_matches_bytes),
+		cmocka_unit_test(test_rx_burst_mbufs_taken_reset_returned),
 		cmocka_unit_test(test_rx_pool_without_room_refused),
 		cmocka_unit_test(test_xstat_names_keep_their_order),
 	};

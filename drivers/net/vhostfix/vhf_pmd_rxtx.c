@@ -216,24 +216,73 @@ vhf_pkt_to_mbuf(struct vhf_pmd_queue *q, struct rte_mbuf *head,
 	return head;
 }
 
+/*
+ * mbufs for one rx burst, taken from the pool in one go as raw pointers: an
+ * mbuf is reset only when a packet fills it, and the unused ones go back
+ * untouched. A pool that cannot give them all at once gives them one by one.
+ */
+struct vhf_rx_mbufs {
+	struct rte_mempool *pool;
+	uint16_t next;
+	uint16_t count;
+	struct rte_mbuf *raw[VHF_PMD_BATCH];
+};
+
+static __rte_always_inline void
+vhf_rx_mbufs_get(struct vhf_rx_mbufs *b, struct rte_mempool *pool, uint16_t n)
+{
+	b->pool = pool;
+	b->next = 0;
+	b->count = RTE_MIN(n, (uint16_t)VHF_PMD_BATCH);
+	if (rte_mempool_get_bulk(pool, (void **)b->raw, b->count) != 0)
+		b->count = 0;
+}
+
+static __rte_always_inline struct rte_mbuf *
+vhf_rx_mbufs_take(struct vhf_rx_mbufs *b)
+{
+	struct rte_mbuf *m;
+
+	if (unlikely(b->next == b->count))
+		return rte_pktmbuf_alloc(b->pool);
+	m = b->raw[b->next++];
+	rte_pktmbuf_reset(m);
+	return m;
+}
+
+static __rte_always_inline void
+vhf_rx_mbufs_put(struct vhf_rx_mbufs *b)
+{
+	/* As they came from the pool: rte_mbuf_raw_free() state, never reset or written. */
+	if (b->next < b->count)
+		rte_mempool_put_bulk(b->pool, (void **)&b->raw[b->next], b->count - b->next);
+}
+
 /* ethdev rx: packets the guest transmitted. */
 uint16_t
 vhf_pmd_rx_burst(void *rxq, struct rte_mbuf **pkts, uint16_t n)
 {
 	struct vhf_pmd_queue *q = rxq;
 	struct vhf_vq *vq = &q->vq;
+	struct vhf_rx_mbufs fresh;
 	struct rte_mbuf *m = NULL;
 	uint16_t i = 0, dropped = 0;
 
 	if (!vhf_queue_enter(q))
 		return 0;
+	/* An idle guest costs one load: no mbuf is taken from the pool for nothing. */
+	if (!vhf_vq_has_published(vq)) {
+		vhf_queue_leave(q);
+		return 0;
+	}
+	vhf_rx_mbufs_get(&fresh, q->mb_pool, n);
 	while (i < n) {
 		const struct vhf_from_guest_pkt *pkt = &q->tx_pkt;
 		int ret;
 
 		/* Allocate before taking a packet: a dry pool then leaves it in the ring. */
 		if (m == NULL) {
-			m = rte_pktmbuf_alloc(q->mb_pool);
+			m = vhf_rx_mbufs_take(&fresh);
 			if (unlikely(m == NULL)) {
 				vhf_pmd_count(q, VHF_PMD_CNT_drop_no_mbuf);
 				break;
@@ -276,6 +325,7 @@ vhf_pmd_rx_burst(void *rxq, struct rte_mbuf **pkts, uint16_t n)
 	}
 	if (m != NULL)
 		rte_pktmbuf_free(m);
+	vhf_rx_mbufs_put(&fresh);
 	/* Once per burst: publish what we consumed, interrupt the guest if it asked. */
 	if (vhf_net_from_guest_finish(vq))
 		vhf_queue_call(q);
