@@ -26,7 +26,7 @@ pmddir=$VHF_INST_PMDDIR
 abi=$VHF_INST_ABI
 major=${abi%%.*}
 
-ncases=7
+ncases=8
 tap_plan $ncases
 if [ ! -x "$meson" ] || [ ! -f "$build/build.ninja" ]; then
 	echo "Bail out! usage: $0 <meson> <build dir>"
@@ -82,6 +82,7 @@ pmd=librte_net_vhostfix.so
 	echo "$prefix/$VHF_INST_INCLUDEDIR/dpdk-vhostfix/rte_pmd_vhostfix.h"
 	echo "$prefix/$VHF_INST_LIBDIR/pkgconfig/libdpdk-vhostfix.pc"
 	echo "$prefix/$VHF_INST_DATADIR/doc/dpdk-vhostfix/examples/dpdk-vhostfix.ini"
+	echo "$prefix/$VHF_INST_MANDIR/man1/dpdk-vhostfix.1"
 } | sort >"$work/want"
 (cd "$dest" && find . \( -type f -o -type l \) -printf '/%P\n' | sort | while read -r f; do
 	if [ -L ".$f" ]; then echo "$f -> $(readlink ".$f")"; else echo "$f"; fi
@@ -176,6 +177,16 @@ else
 		not_ok "dpdk-testpmd -d $pmddir (installed) did not give a net_vhostfix port"
 		grep -v "open shared lib\|log level changed" "$log" | diag
 	fi
+fi
+
+# 8. The installed man page renders without a warning.
+page=$dest$prefix/$VHF_INST_MANDIR/man1/dpdk-vhostfix.1
+if [ -f "$page" ] && out=$(MANWIDTH=80 man --warnings -l "$page" 2>&1 >/dev/null) &&
+	[ -z "$out" ]; then
+	ok "man -l of the installed dpdk-vhostfix.1: no warning"
+else
+	not_ok "man -l of the installed dpdk-vhostfix.1"
+	diag <<<"${out:-no page}"
 fi
 
 [ "$tap_failed" -eq 0 ]
