@@ -73,7 +73,7 @@ pmd=librte_net_vhostfix.so
 	echo "$bin/dpdk-vhostfix"
 	for t in stats:vhf-stats.py ovs-add-port:vhf-ovs-add-port.sh guests:vhf-guests.sh \
 		bench:vhf-bench.py ovs-bench:vhf-ovs-bench.sh; do
-		echo "$bin/dpdk-vhostfix-${t%%:*} -> ../$VHF_INST_DATADIR/dpdk-vhostfix/usertools/${t#*:}"
+		echo "$bin/dpdk-vhostfix-${t%%:*} -> ../${tools#"$prefix/"}/${t#*:}"
 	done
 	for f in vhf-stats.py vhf-ovs-add-port.sh vhf-guests.sh vhf-guest-image.sh vhf-bench.py \
 		vhf_bench_report.py vhf-ovs-bench.sh vhf-ovs-private.sh vhf-wait.sh; do
