@@ -42,7 +42,18 @@ fi
 work=$dest.work
 mkdir -m 0700 "$work" || exit 1
 prefix_eal=vhfinst$$
+# meson install rewrites the build's install log, which `ninja uninstall` reads: the
+# log of a real install must survive this one (else uninstall would remove our
+# destdir, long gone, and leave the real files).
+install_log=$build/meson-logs/install-log.txt
+had_log=
+[ -f "$install_log" ] && cp -p "$install_log" "$work/install-log.txt" && had_log=1
 cleanup() {
+	if [ -n "$had_log" ]; then
+		cp -p "$work/install-log.txt" "$install_log"
+	else
+		rm -f "$install_log"
+	fi
 	rm -rf "$dest" "$work" "/var/run/dpdk/$prefix_eal"
 }
 trap cleanup EXIT
