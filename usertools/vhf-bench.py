@@ -60,7 +60,8 @@ import time
 from vhf_bench_report import (BACKENDS, DIRECTIONS, cell_name, fmt, print_table,
                               summarize, write_chart)
 
-TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# realpath: installed, bin/dpdk-vhostfix-bench is a link to this file.
+TOP = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
 RINGS = ("split", "packed")
 SIZES = (64, 1518, 9000)
 # An mbuf of testpmd's default size holds 2048 bytes of data: bigger frames go

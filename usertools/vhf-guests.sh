@@ -44,7 +44,8 @@
 set -euo pipefail
 
 prog=vhf-guests
-top=$(cd "$(dirname "$0")/.." && pwd)
+# Installed, bin/dpdk-vhostfix-* is a link to this file: its siblings are beside the target.
+top=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
 . "$top/usertools/vhf-wait.sh"
 
 die() {
@@ -60,6 +61,7 @@ usage() {
 [ $# -ge 1 ] || usage 2
 cmd=$1
 shift
+case "$cmd" in -h|--help|help) usage 0 ;; esac
 
 dir= n= sock_dir= packed=0 server=0 srv= run= mem=256M timeout=180 nowait=0 append=
 guest_idx=
@@ -367,6 +369,5 @@ wait) nguests >/dev/null; do_wait ;;
 exec) do_exec "$@" ;;
 run-output) do_run_output ;;
 stop) stop_all ;;
--h|--help|help) usage 0 ;;
 *) die "unknown sub-command '$cmd' (see --help)" ;;
 esac

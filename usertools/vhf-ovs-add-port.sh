@@ -35,7 +35,8 @@ options:
   --devargs LIST   more devargs, e.g. queues=2,packed=1 (see README.md)
   --ofport N       ofport_request for the port
   --plugin PATH    the librte_net_vhostfix.so ovs-vswitchd must have loaded
-                   (default: whichever the running ovs-vswitchd has)
+                   (default: whichever the running ovs-vswitchd has, installed
+                   in DPDK's driver directory or given with -d in dpdk-extra)
   --rundir DIR     OVS run directory (default: \$OVS_RUNDIR, or OVS's own)
   --timeout S      seconds to wait for the port to come up (default 20)
   --keep           leave a port that failed in the database, for inspection
@@ -161,8 +162,9 @@ if [ "$initialized" != true ]; then
 	esac
 fi
 
-# The plugin: named in dpdk-extra, and mapped in the running process (the
-# database may have been changed since ovs-vswitchd started).
+# The plugin: mapped in the running process, either autoloaded from DPDK's driver
+# directory (installed) or named in dpdk-extra (the database may have been changed
+# since ovs-vswitchd started).
 extra_args=$(vsctl --if-exists get Open_vSwitch . other_config:dpdk-extra |
 	sed 's/^"//; s/"$//')
 configured=$(awk '{ for (i = 1; i < NF; i++)
@@ -173,23 +175,25 @@ if [ -n "$vs_pid" ] && [ -r "/proc/$vs_pid/maps" ]; then
 	loaded=$(awk '$6 ~ /librte_net_vhostfix\.so/ { print $6; exit }' "/proc/$vs_pid/maps")
 fi
 
-if [ -z "$configured" ]; then
+if [ -z "$configured" ] && [ -z "$loaded" ]; then
 	want=${plugin:-/usr/local/lib/dpdk-vhostfix/librte_net_vhostfix.so}
 	new_extra="${extra_args:+$extra_args }-d $want"
-	fail "ovs-vswitchd is not told to load net_vhostfix: other_config:dpdk-extra has no" \
-		"'-d .../librte_net_vhostfix.so'. Copy the plugin to a root-owned directory" \
-		"none of whose parents is world-writable (EAL refuses others), e.g." \
+	fail "ovs-vswitchd has not loaded net_vhostfix. Either install it where EAL loads" \
+		"every driver from at start (meson install, or the package:" \
+		"  pkg-config --variable=pmddir libdpdk-vhostfix" \
+		"says where) and restart ovs-vswitchd; or copy the plugin to a root-owned" \
+		"directory none of whose parents is world-writable (EAL refuses others), e.g." \
 		"  install -D -m 0644 build/drivers/net/vhostfix/librte_net_vhostfix.so $want" \
 		"and set" \
 		"  ovs-vsctl set Open_vSwitch . other_config:dpdk-extra=\"$new_extra\"" \
 		"$restart_hint" "$restart_cmd"
 fi
 # Compared by content: the copy OVS loads lives elsewhere than the build.
-if [ -n "$plugin" ] && ! cmp -s "$plugin" "$configured"; then
-	fail "dpdk-extra loads $configured, which is not the same file as $plugin:" \
+if [ -n "$plugin" ] && ! cmp -s "$plugin" "${configured:-$loaded}"; then
+	fail "ovs-vswitchd loads ${configured:-$loaded}, which is not the same file as $plugin:" \
 		"copy it there or change other_config:dpdk-extra." "$restart_hint" "$restart_cmd"
 fi
-if [ -n "$vs_pid" ] && [ -r "/proc/$vs_pid/maps" ] && [ -z "$loaded" ]; then
+if [ -n "$configured" ] && [ -n "$vs_pid" ] && [ -r "/proc/$vs_pid/maps" ] && [ -z "$loaded" ]; then
 	hint=
 	p=$(dirname "$configured")
 	while [ "$p" != / ] && [ -n "$p" ]; do

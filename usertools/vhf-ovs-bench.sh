@@ -44,7 +44,8 @@
 set -uo pipefail
 
 prog=$(basename "$0")
-top=$(cd "$(dirname "$0")/.." && pwd)
+# Installed, bin/dpdk-vhostfix-* is a link to this file: its siblings are beside the target.
+top=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
 so=$top/build/drivers/net/vhostfix/librte_net_vhostfix.so
 rounds=6 seconds=2 warmup=1
 cells=guest-rx,guest-tx,loop sizes=64,1518 rings=split,packed

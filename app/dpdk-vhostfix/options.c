@@ -18,6 +18,8 @@
 #include <rte_cfgfile.h>
 
 #include "app.h"
+/* APP_USAGE_FMT: --help, generated from manual.txt as the man page is. */
+#include "app_usage.h"
 
 /* How an option's value is read. */
 enum app_arg {
@@ -77,32 +79,7 @@ static const struct app_opt app_opt_table[] = {
 void
 app_usage(const char *prog)
 {
-	printf("usage: %s [EAL options] --vdev net_vhost0[,iface=<socket>] [--vdev ...] -- [options]\n"
-	       "\n"
-	       "A net_vhost<N> (or net_vhostfix<N>) vdev is served by the net_vhostfix datapath;\n"
-	       "without iface= its socket is <runtime dir>/<name>.sock. Any other ethdev is a NIC.\n"
-	       "\n"
-	       "  --mode poll|sleep        busy-poll, or sleep on kicks and interrupts when idle (poll)\n"
-	       "  --notify fixed|legacy    guest notification algorithm; legacy only reproduces\n"
-	       "                           the lost-kick stall (fixed)\n"
-	       "  --backlog N              packets a stream holds for a busy destination (1024)\n"
-	       "  --backlog-full pause|drop  when the backlog is full: stop taking from the source\n"
-	       "                           queue, as QEMU does, or drop (pause)\n"
-	       "  --stats N                print stats every N seconds, 0: only at exit (0)\n"
-	       "  --idle-us N              sleep mode: idle time before sleeping (200)\n"
-	       "  --poll-ms N              sleep mode: how often to look at sources that cannot\n"
-	       "                           wake us (1)\n"
-	       "  --rxd N, --txd N         NIC descriptors per queue (1024)\n"
-	       "  --mbufs N                mbufs in the pool (sized from ports and queues)\n"
-	       "  --queues N               queues per port (as many as both ports of a pair have)\n"
-	       "  --mtu N                  MTU of the NIC ports, for jumbo frames (driver default);\n"
-	       "                           guest ports take any size the guest negotiated\n"
-	       "  --pairs A:B[,C:D...]     forward between these ports (ids or names);\n"
-	       "                           default 0:1,2:3,...\n"
-	       "  --config FILE            INI file: section [dpdk-vhostfix] with the keys above,\n"
-	       "                           command-line options win\n"
-	       "  --help\n",
-	       prog);
+	printf(APP_USAGE_FMT, prog);
 }
 
 static int
