@@ -149,9 +149,19 @@ struct app_stream {
 	struct app_stream_stats st;
 } __rte_cache_aligned;
 
+/*
+ * Wake-up latency, sleep mode: from the moment epoll_wait() returns with an
+ * event to the first packet the lcore hands to a tx_burst after it, a
+ * histogram in powers of two of microseconds: bucket 0 under 1 us, bucket k
+ * in [2^(k-1), 2^k) us, the last one everything longer. What the kernel takes
+ * to run us once the fd is readable is not in it (nothing stamps that moment).
+ */
+#define APP_WAKE_LAT_BUCKETS 20
+
 struct app_lcore_stats {
 	APP_STATS(APP_STAT_NONE, APP_STAT_FIELD)
 	uint64_t sleep_ns;          /**< time asleep, out of the table: shown in ms */
+	uint64_t wake_lat[APP_WAKE_LAT_BUCKETS];
 };
 
 struct app_lcore {
@@ -161,6 +171,8 @@ struct app_lcore {
 	int epfd;                     /**< what the lcore sleeps on */
 	int quit_fd;                  /**< eventfd the main lcore writes at shutdown */
 	struct rte_epoll_event quit_ev;
+	/** Timer cycles when the last sleep ended on an event; 0 once its latency is counted. */
+	uint64_t woke_tsc;
 	struct app_lcore_stats st;
 } __rte_cache_aligned;
 
@@ -203,6 +215,10 @@ int app_lcore_main(void *arg);
 void app_stream_drain(struct app_stream *s);
 
 /* stats.c */
+/** Upper bound in us of wake-latency bucket k (UINT64_MAX for the last). */
+uint64_t app_wake_lat_bucket_us(unsigned int k);
+/** The bucket upper bound at or below which fraction p of the samples lie; 0: no sample. */
+uint64_t app_wake_lat_percentile_us(const uint64_t *hist, double p, uint64_t *samples);
 void app_stats_print(FILE *f);
 int app_telemetry_register(void);
 

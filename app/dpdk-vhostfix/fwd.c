@@ -49,6 +49,30 @@
 /* ---------------------------------------------------------------------------------------- */
 /* backlog                                                                                  */
 
+/* The lcore this thread runs (set once in app_lcore_main()). */
+static __thread struct app_lcore *app_self;
+
+/*
+ * Before a tx_burst with packets: if the lcore just woke on an event, count
+ * how long it took to get here. One thread-local load when not.
+ */
+static inline void
+app_wake_latency_note(void)
+{
+	struct app_lcore *lc = app_self;
+	uint64_t us;
+	unsigned int k;
+
+	if (likely(lc == NULL || lc->woke_tsc == 0))
+		return;
+	us = (rte_get_timer_cycles() - lc->woke_tsc) / (rte_get_timer_hz() / 1000000);
+	lc->woke_tsc = 0;
+	k = us == 0 ? 0 : 64 - (unsigned int)__builtin_clzll(us);
+	if (k >= APP_WAKE_LAT_BUCKETS)
+		k = APP_WAKE_LAT_BUCKETS - 1;
+	APP_STAT_ADD(lc->st.wake_lat[k], 1);
+}
+
 static inline void
 app_backlog_push(struct app_stream *s, struct rte_mbuf **pkts, uint16_t n)
 {
@@ -69,9 +93,11 @@ app_backlog_flush(struct app_stream *s)
 		/* One contiguous run of the ring per burst. */
 		uint16_t chunk = (uint16_t)RTE_MIN(RTE_MIN(s->count, s->cap - s->head),
 						   (uint32_t)APP_BURST);
+		uint16_t sent;
+
+		app_wake_latency_note();
 		/* ethdev tx: on a net_vhostfix port, the guest's RX virtqueue. */
-		uint16_t sent = rte_eth_tx_burst(s->tx_port, s->tx_queue, &s->backlog[s->head],
-						 chunk);
+		sent = rte_eth_tx_burst(s->tx_port, s->tx_queue, &s->backlog[s->head], chunk);
 
 		s->head = (s->head + sent) & s->mask;
 		s->count -= sent;
@@ -169,6 +195,7 @@ app_stream_step(struct app_stream *s)
 	}
 	/* Nothing older waiting: straight out. Otherwise behind the backlog, in order. */
 	if (s->count == 0) {
+		app_wake_latency_note();
 		/* ethdev tx: on a net_vhostfix port, the guest's RX virtqueue. */
 		sent = rte_eth_tx_burst(s->tx_port, s->tx_queue, pkts, nb_rx);
 		APP_STAT_ADD(s->st.tx, sent);
@@ -415,6 +442,8 @@ app_lcore_sleep(struct app_lcore *lc)
 	struct rte_epoll_event evs[APP_MAX_STREAMS + 1];
 	int timeout_ms, n;
 
+	/* A wake-up that led to no packet for the guests or NICs is not a latency. */
+	lc->woke_tsc = 0;
 	if (!app_lcore_arm(lc, &timeout_ms)) {
 		APP_STAT_ADD(lc->st.sleep_aborted, 1);
 		app_lcore_disarm(lc);
@@ -434,6 +463,7 @@ app_lcore_sleep(struct app_lcore *lc)
 			     (rte_get_timer_cycles() - t0) * 1000000000ull / rte_get_timer_hz());
 	}
 	if (n > 0) {
+		lc->woke_tsc = rte_get_timer_cycles();
 		APP_STAT_ADD(lc->st.wakeups, 1);
 		app_lcore_count_wake_sources(lc, evs, n);
 	} else if (n == 0) {
@@ -456,6 +486,7 @@ app_lcore_main(void *arg __rte_unused)
 	lc->epfd = -1;
 	if (lc->nb_streams == 0)
 		return 0;
+	app_self = lc;
 	/*
 	 * Signals are the main lcore's: SIGINT/SIGTERM set its quit flag, and a
 	 * tap PMD's SIGIO handler (one per arrival on any tap) only counts. A

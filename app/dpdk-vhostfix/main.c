@@ -180,7 +180,7 @@ main(int argc, char **argv)
 		goto out_ports;
 	}
 	if (app_telemetry_register() != 0)
-		APP_LOG(WARNING, "cannot register /vhostfix/stats with telemetry");
+		APP_LOG(WARNING, "cannot register /vhostfix/stats and /vhostfix/wake_latency with telemetry");
 
 	signal(SIGINT, app_on_signal);
 	signal(SIGTERM, app_on_signal);

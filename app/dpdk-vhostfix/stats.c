@@ -20,6 +20,42 @@
 #define APP_STAT_TEL(field, before, after, key)                                                    \
 	rte_tel_data_add_dict_u64(d, key, APP_STAT_READ(st->field));
 
+uint64_t
+app_wake_lat_bucket_us(unsigned int k)
+{
+	return k + 1 >= APP_WAKE_LAT_BUCKETS ? UINT64_MAX : UINT64_C(1) << k;
+}
+
+uint64_t
+app_wake_lat_percentile_us(const uint64_t *hist, double p, uint64_t *samples)
+{
+	uint64_t total = 0, seen = 0;
+	unsigned int k;
+
+	for (k = 0; k < APP_WAKE_LAT_BUCKETS; k++)
+		total += APP_STAT_READ(hist[k]);
+	*samples = total;
+	if (total == 0)
+		return 0;
+	for (k = 0; k < APP_WAKE_LAT_BUCKETS; k++) {
+		seen += APP_STAT_READ(hist[k]);
+		if ((double)seen >= p * (double)total)
+			return app_wake_lat_bucket_us(k);
+	}
+	return UINT64_MAX;
+}
+
+/* "<=N" for a bucket's upper bound, ">M" for the last, open one. */
+static const char *
+app_wake_lat_words(uint64_t us, char *buf, size_t len)
+{
+	if (us == UINT64_MAX)
+		snprintf(buf, len, ">%" PRIu64, app_wake_lat_bucket_us(APP_WAKE_LAT_BUCKETS - 2));
+	else
+		snprintf(buf, len, "<=%" PRIu64, us);
+	return buf;
+}
+
 static const char *
 app_stream_name(const struct app_stream *s, char *buf, size_t len)
 {
@@ -97,7 +133,18 @@ app_stats_print(FILE *f)
 			continue;
 		fprintf(f, "lcore %u", lcore_id);
 		APP_STATS(APP_STAT_NONE, APP_STAT_PRINT)
-		fprintf(f, " slept-ms %" PRIu64 "\n", APP_STAT_READ(st->sleep_ns) / 1000000);
+		fprintf(f, " slept-ms %" PRIu64, APP_STAT_READ(st->sleep_ns) / 1000000);
+		{
+			uint64_t n, p50 = app_wake_lat_percentile_us(st->wake_lat, 0.5, &n);
+			uint64_t p99 = app_wake_lat_percentile_us(st->wake_lat, 0.99, &n);
+			char b50[24], b99[24];
+
+			if (n > 0)
+				fprintf(f, " wake-latency-us (samples %" PRIu64 " p50 %s p99 %s)", n,
+					app_wake_lat_words(p50, b50, sizeof(b50)),
+					app_wake_lat_words(p99, b99, sizeof(b99)));
+		}
+		fputc('\n', f);
 	}
 	fflush(f);
 }
@@ -136,6 +183,15 @@ app_tel_lcore(unsigned int lcore_id)
 	rte_tel_data_add_dict_u64(d, "streams", lc->nb_streams);
 	APP_STATS(APP_STAT_NONE, APP_STAT_TEL)
 	rte_tel_data_add_dict_u64(d, "slept_ms", APP_STAT_READ(st->sleep_ns) / 1000000);
+	{
+		uint64_t n, p50 = app_wake_lat_percentile_us(st->wake_lat, 0.5, &n);
+		uint64_t p99 = app_wake_lat_percentile_us(st->wake_lat, 0.99, &n);
+
+		/* Bucket upper bounds; UINT64_MAX: beyond the last bound (see /vhostfix/wake_latency). */
+		rte_tel_data_add_dict_u64(d, "wake_latency_samples", n);
+		rte_tel_data_add_dict_u64(d, "wake_latency_p50_us", p50);
+		rte_tel_data_add_dict_u64(d, "wake_latency_p99_us", p99);
+	}
 	return d;
 }
 
@@ -175,10 +231,62 @@ app_tel_stats(const char *cmd __rte_unused, const char *params __rte_unused,
 	return 0;
 }
 
+/*
+ * The wake-latency histograms: "bucket_upper_us" (the last bucket has no
+ * upper bound: 0 there), and one array of counts per worker lcore with streams.
+ */
+static int
+app_tel_wake_latency(const char *cmd __rte_unused, const char *params __rte_unused,
+		     struct rte_tel_data *d)
+{
+	struct rte_tel_data *bounds = rte_tel_data_alloc();
+	unsigned int lcore_id, k;
+	char key[32];
+
+	rte_tel_data_start_dict(d);
+	if (bounds == NULL)
+		return -ENOMEM;
+	rte_tel_data_start_array(bounds, RTE_TEL_U64_VAL);
+	for (k = 0; k < APP_WAKE_LAT_BUCKETS; k++) {
+		uint64_t us = app_wake_lat_bucket_us(k);
+
+		rte_tel_data_add_array_u64(bounds, us == UINT64_MAX ? 0 : us);
+	}
+	if (rte_tel_data_add_dict_container(d, "bucket_upper_us", bounds, 0) != 0)
+		rte_tel_data_free(bounds);
+	RTE_LCORE_FOREACH_WORKER(lcore_id) {
+		const struct app_lcore *lc = &app_lcores[lcore_id];
+		struct rte_tel_data *h;
+
+		if (lc->nb_streams == 0 || (h = rte_tel_data_alloc()) == NULL)
+			continue;
+		rte_tel_data_start_array(h, RTE_TEL_U64_VAL);
+		for (k = 0; k < APP_WAKE_LAT_BUCKETS; k++)
+			rte_tel_data_add_array_u64(h, APP_STAT_READ(lc->st.wake_lat[k]));
+		snprintf(key, sizeof(key), "lcore%u", lcore_id);
+		if (rte_tel_data_add_dict_container(d, key, h, 0) != 0)
+			rte_tel_data_free(h);
+	}
+	return 0;
+}
+
+#define APP_TEL_STATS_HELP                                                                         \
+	"dpdk-vhostfix forwarding stats: per stream packets, backlog, drops by reason; "           \
+	"per lcore sleeps and wake-ups. No parameters"
+#define APP_TEL_WAKE_LATENCY_HELP                                                                  \
+	"dpdk-vhostfix sleep mode: per lcore, wake-up to first tx_burst, histogram in "            \
+	"us (bucket_upper_us). No parameters"
+/* Telemetry refuses to register a command whose help is longer. */
+_Static_assert(sizeof(APP_TEL_STATS_HELP) <= RTE_TEL_MAX_STRING_LEN, "help too long");
+_Static_assert(sizeof(APP_TEL_WAKE_LATENCY_HELP) <= RTE_TEL_MAX_STRING_LEN, "help too long");
+
 int
 app_telemetry_register(void)
 {
-	return rte_telemetry_register_cmd("/vhostfix/stats", app_tel_stats,
-		"dpdk-vhostfix forwarding stats: per stream packets, backlog, drops by reason; "
-		"per lcore sleeps and wake-ups. No parameters");
+	int ret = rte_telemetry_register_cmd("/vhostfix/stats", app_tel_stats, APP_TEL_STATS_HELP);
+
+	if (ret != 0)
+		return ret;
+	return rte_telemetry_register_cmd("/vhostfix/wake_latency", app_tel_wake_latency,
+					  APP_TEL_WAKE_LATENCY_HELP);
 }

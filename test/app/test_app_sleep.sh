@@ -11,6 +11,9 @@
 #    previous one arrived: a forwarder that missed a wake-up would hold a
 #    datagram until something else woke it, and nothing else comes (no IPv6
 #    in the namespaces), so it never arrives. Latencies are printed, not judged.
+#  - the app's own wake-up latency histogram (telemetry): every datagram woke
+#    the worker and was handed to a tx_burst, so it holds at least one sample
+#    per datagram; its percentiles are printed, not judged.
 # Split and packed rings.
 #
 # Usage: test_app_sleep.sh <dpdk-vhostfix>
@@ -57,7 +60,7 @@ run_ring() {
 	if ! vhf_app_start "$dir/app.log" "${app_prefix}$ring" "$app" --vdev "$vh" -- \
 		--mode sleep --pairs net_tap0:net_vhost0 ||
 		! vhf_guest_start "$dir/guest.log" "${pair_prefix}G$ring" "$dir/v0.sock" "$ring"; then
-		for i in 1 2 3; do not_ok "$ring: the app or the guest did not come up"; done
+		for i in 1 2 3 4; do not_ok "$ring: the app or the guest did not come up"; done
 		diag <"$dir/app.log"
 		vhf_topo_cleanup_procs
 		return
@@ -84,7 +87,28 @@ run_ring() {
 		"/proc/$vhf_app_pid/task/${tid:-0}/stat"
 	probe "$ring-guest-to-nic" "$vhf_ns_guest" "$vhf_ns_nic" "$vhf_nic_ip" \
 		"/proc/$vhf_app_pid/task/${tid:-0}/stat"
+	wake_latency "$ring"
 	vhf_topo_cleanup_procs
+}
+
+# wake_latency RING: the worker's histogram has a sample for each datagram.
+wake_latency() {
+	local n p50 p99 sum what
+	app_tel_prefix=${app_prefix}$1
+	n=$(app_stat lcore1.wake_latency_samples)
+	p50=$(app_stat lcore1.wake_latency_p50_us)
+	p99=$(app_stat lcore1.wake_latency_p99_us)
+	# The histogram itself (/vhostfix/wake_latency) adds up to the same count.
+	sum=$("$top/usertools/vhf-stats.py" --file-prefix "$app_tel_prefix" \
+		--query /vhostfix/wake_latency --field lcore1 2>/dev/null |
+		python3 -c 'import json, sys; print(sum(json.load(sys.stdin)))' 2>/dev/null)
+	unset app_tel_prefix
+	what="wake-up to tx_burst (our part): samples ${n:-?}, p50 <= ${p50:-?} us, p99 <= ${p99:-?} us"
+	if [[ "$n" =~ ^[0-9]+$ ]] && [ "$n" -ge $((2 * probes)) ] && [ "$sum" = "$n" ]; then
+		ok "$1: $what"
+	else
+		not_ok "$1: $what (want at least $((2 * probes)) samples; histogram sum ${sum:-?})"
+	fi
 }
 
 vhf_topo_cleanup_procs() {
@@ -94,7 +118,7 @@ vhf_topo_cleanup_procs() {
 	done
 }
 
-pair_init 6
+pair_init 8
 trap 'vhf_topo_cleanup; pair_cleanup' EXIT
 if ! vhf_topo_init "$$"; then
 	echo "Bail out! cannot create network namespaces"
