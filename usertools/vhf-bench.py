@@ -298,7 +298,8 @@ class Bench:
                           (",packed=1" if packed else "")]
         if mode == "app":
             # Our forwarder: main lcore 0 (stats, signals), the worker on CPU 1.
-            argv = [self.args.app, "-l", "0-1", *common, *vdevs, "--", "--mode", "poll"]
+            argv = [self.args.app, "-l", "0-1", *common, *vdevs, "--", "--mode",
+                    self.args.app_mode]
             h = Proc(argv, os.path.join(self.work, f"{tag}.host.log"), interactive=False)
             ready = r"dpdk-vhostfix: forwarding"
         else:
@@ -426,6 +427,9 @@ def main():
     ap.add_argument("--warmup", type=float, default=1.5)
     ap.add_argument("--json", metavar="FILE", help="write every run and the summary as JSON")
     ap.add_argument("--chart", metavar="FILE", help="write a PNG chart (needs matplotlib)")
+    ap.add_argument("--app-mode", choices=("poll", "sleep"), default="poll",
+                    help="app-loop: dpdk-vhostfix's --mode (default: poll); run twice to "
+                    "compare sleep mode at full load with poll mode")
     ap.add_argument("--keep", action="store_true", help="keep the logs (printed path)")
     args = ap.parse_args()
     if args.quick:
@@ -449,6 +453,8 @@ def main():
     if not cells:
         sys.exit("vhf-bench: no cell selected (9000 B needs --mrg on)")
     est = len(cells) * 2 * args.rounds * (args.seconds + args.warmup + 4)
+    if "app-loop" in args.cells:
+        print(f"vhf-bench: app-loop with dpdk-vhostfix --mode {args.app_mode}", flush=True)
     print(f"vhf-bench: {len(cells)} cell(s) x 2 backends x {args.rounds} round(s), "
           f"about {est / 60:.0f} min", flush=True)
 
