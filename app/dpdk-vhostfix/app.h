@@ -152,11 +152,13 @@ struct app_stream {
 /*
  * Wake-up latency, sleep mode: from the moment epoll_wait() returns with an
  * event to the first packet the lcore hands to a tx_burst after it, a
- * histogram in powers of two of microseconds: bucket 0 under 1 us, bucket k
- * in [2^(k-1), 2^k) us, the last one everything longer. What the kernel takes
- * to run us once the fd is readable is not in it (nothing stamps that moment).
+ * histogram of microseconds with four buckets per power of two (each bucket
+ * at most 25% wide): [0,1) [1,2) [2,3) [3,4) [4,5) .. [7,8) [8,10) [10,12)
+ * [12,14) [14,16) [16,20) ..., the last one everything from about 1.8 s up.
+ * What the kernel takes to run us once the fd is readable is not in it
+ * (nothing stamps that moment).
  */
-#define APP_WAKE_LAT_BUCKETS 20
+#define APP_WAKE_LAT_BUCKETS 80
 
 struct app_lcore_stats {
 	APP_STATS(APP_STAT_NONE, APP_STAT_FIELD)
@@ -215,7 +217,19 @@ int app_lcore_main(void *arg);
 void app_stream_drain(struct app_stream *s);
 
 /* stats.c */
-/** Upper bound in us of wake-latency bucket k (UINT64_MAX for the last). */
+/** The wake-latency bucket of a latency of us microseconds. */
+static inline unsigned int
+app_wake_lat_bucket(uint64_t us)
+{
+	unsigned int p, k;
+
+	if (us < 4)
+		return (unsigned int)us;
+	p = 63 - (unsigned int)__builtin_clzll(us); /* us in [2^p, 2^(p+1)), p >= 2 */
+	k = 4 * (p - 1) + (unsigned int)((us >> (p - 2)) & 3);
+	return k < APP_WAKE_LAT_BUCKETS ? k : APP_WAKE_LAT_BUCKETS - 1;
+}
+/** Upper bound in us of wake-latency bucket k, exclusive (UINT64_MAX for the last). */
 uint64_t app_wake_lat_bucket_us(unsigned int k);
 /** The bucket upper bound at or below which fraction p of the samples lie; 0: no sample. */
 uint64_t app_wake_lat_percentile_us(const uint64_t *hist, double p, uint64_t *samples);

@@ -67,9 +67,7 @@ app_wake_latency_note(void)
 		return;
 	us = (rte_get_timer_cycles() - lc->woke_tsc) / (rte_get_timer_hz() / 1000000);
 	lc->woke_tsc = 0;
-	k = us == 0 ? 0 : 64 - (unsigned int)__builtin_clzll(us);
-	if (k >= APP_WAKE_LAT_BUCKETS)
-		k = APP_WAKE_LAT_BUCKETS - 1;
+	k = app_wake_lat_bucket(us);
 	APP_STAT_ADD(lc->st.wake_lat[k], 1);
 }
 

@@ -23,7 +23,15 @@
 uint64_t
 app_wake_lat_bucket_us(unsigned int k)
 {
-	return k + 1 >= APP_WAKE_LAT_BUCKETS ? UINT64_MAX : UINT64_C(1) << k;
+	unsigned int p;
+
+	if (k + 1 >= APP_WAKE_LAT_BUCKETS)
+		return UINT64_MAX;
+	if (k < 4)
+		return k + 1;
+	/* Bucket 4(p-1)+sub holds [(4+sub) << (p-2), (5+sub) << (p-2)). */
+	p = k / 4 + 1;
+	return (uint64_t)(5 + k % 4) << (p - 2);
 }
 
 uint64_t
@@ -45,14 +53,14 @@ app_wake_lat_percentile_us(const uint64_t *hist, double p, uint64_t *samples)
 	return UINT64_MAX;
 }
 
-/* "<=N" for a bucket's upper bound, ">M" for the last, open one. */
+/* "<N" for a bucket's (exclusive) upper bound, ">=M" for the last, open one. */
 static const char *
 app_wake_lat_words(uint64_t us, char *buf, size_t len)
 {
 	if (us == UINT64_MAX)
-		snprintf(buf, len, ">%" PRIu64, app_wake_lat_bucket_us(APP_WAKE_LAT_BUCKETS - 2));
+		snprintf(buf, len, ">=%" PRIu64, app_wake_lat_bucket_us(APP_WAKE_LAT_BUCKETS - 2));
 	else
-		snprintf(buf, len, "<=%" PRIu64, us);
+		snprintf(buf, len, "<%" PRIu64, us);
 	return buf;
 }
 

@@ -103,7 +103,7 @@ wake_latency() {
 		--query /vhostfix/wake_latency --field lcore1 2>/dev/null |
 		python3 -c 'import json, sys; print(sum(json.load(sys.stdin)))' 2>/dev/null)
 	unset app_tel_prefix
-	what="wake-up to tx_burst (our part): samples ${n:-?}, p50 <= ${p50:-?} us, p99 <= ${p99:-?} us"
+	what="wake-up to tx_burst (our part): samples ${n:-?}, p50 < ${p50:-?} us, p99 < ${p99:-?} us"
 	if [[ "$n" =~ ^[0-9]+$ ]] && [ "$n" -ge $((2 * probes)) ] && [ "$sum" = "$n" ]; then
 		ok "$1: $what"
 	else
