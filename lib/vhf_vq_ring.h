@@ -425,6 +425,25 @@ vhf_vq_has_published(struct vhf_vq *vq)
 }
 
 /**
+ * At most how many chains the driver has published past what we consumed, for
+ * a caller sizing its work before a burst: split, the avail index ahead of
+ * ours (a ring's worth if that is wild: the burst breaks the queue); packed,
+ * 0 or a ring's worth (counting would mean walking the ring). One acquire
+ * load, nothing checked or changed.
+ */
+static inline uint16_t
+vhf_vq_published_max(struct vhf_vq *vq)
+{
+	uint16_t ahead;
+
+	if (vq->packed)
+		return vhf_vq_has_published(vq) ? vq->size : 0;
+	/* Pairs with the driver's release store of avail->idx. */
+	ahead = (uint16_t)(vhf_shm_load_acquire16(&vq->avail->idx) - vq->last_avail);
+	return ahead > vq->size ? vq->size : ahead;
+}
+
+/**
  * Take the chain at the reservation cursor (vhf_vq_next_avail() said yes).
  * @return 0; -EIO the queue broke; -EAGAIN the descriptor budget is spent.
  */

@@ -408,6 +408,30 @@ test_poll_no_arm(void **state)
 	vhf_test_env_fini(&env);
 }
 
+/*
+ * What a caller may size a burst by, before the burst: nothing published is
+ * 0; split counts the buffers published, packed says "some" (a ring's worth).
+ */
+static void
+test_published_max(void **state)
+{
+	const struct variant *v = *state;
+	struct vhf_guest_config g = gcfg_for(v, 64, 2048);
+	struct vhf_test_env env;
+	struct vhf_burst_result res;
+
+	vhf_test_env_init(&env, &g, VHF_NOTIFY_FIXED);
+	assert_false(vhf_vq_has_published(&env.vq));
+	assert_int_equal(vhf_vq_published_max(&env.vq), 0);
+	vhf_guest_rx_add(env.guest, 5);
+	assert_true(vhf_vq_has_published(&env.vq));
+	assert_int_equal(vhf_vq_published_max(&env.vq), v->packed ? 64 : 5);
+	assert_int_equal(vhf_test_rx_one(&env, 100, 1, 1, &res), 1);
+	assert_int_equal(vhf_vq_published_max(&env.vq), v->packed ? 64 : 4);
+	guest_expect(&env, 100, 1, 1);
+	vhf_test_env_fini(&env);
+}
+
 /* The two protocol steps on their own: avail space returns the mark, the recheck uses it. */
 static void
 test_avail_space_mark(void **state)
@@ -535,6 +559,7 @@ main(void)
 		{ "too_big", test_too_big, 0 },
 		{ "avail_space_mark", test_avail_space_mark, 4 },
 		{ "poll_no_arm", test_poll_no_arm, 0 },
+		{ "published_max", test_published_max, 0 },
 		{ "many_segments", test_many_segments, 4 },
 		{ "get_base_resume", test_get_base_resume, 0 },
 	};

@@ -517,6 +517,21 @@ vhf_pmd_tx_burst(void *txq, struct rte_mbuf **pkts, uint16_t n)
 		vhf_queue_leave(q);
 		return 0;
 	}
+	/*
+	 * No more packets than the guest has buffers for (each takes one at
+	 * least): a full guest ring costs one load, not the preparation of a
+	 * burst that cannot go. Never armed here: tx_burst polls (caller_polls).
+	 * A broken queue takes the normal path, which drops and counts.
+	 */
+	if (likely(!vq->broken)) {
+		uint16_t room = vhf_vq_published_max(vq);
+
+		if (room == 0) {
+			vhf_queue_leave(q);
+			return 0;
+		}
+		n = RTE_MIN(n, room);
+	}
 	while (done < n) {
 		enum vhf_pmd_counter drop;
 		uint16_t cnt = vhf_mbufs_to_pkts(q, &pkts[done], RTE_MIN(n - done, VHF_PMD_BATCH),
