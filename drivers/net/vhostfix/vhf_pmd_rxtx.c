@@ -266,16 +266,18 @@ vhf_pmd_rx_burst(void *rxq, struct rte_mbuf **pkts, uint16_t n)
 	struct vhf_vq *vq = &q->vq;
 	struct vhf_rx_mbufs fresh;
 	struct rte_mbuf *m = NULL;
-	uint16_t i = 0, dropped = 0;
+	uint16_t i = 0, dropped = 0, published;
 
 	if (!vhf_queue_enter(q))
 		return 0;
 	/* An idle guest costs one load: no mbuf is taken from the pool for nothing. */
-	if (!vhf_vq_has_published(vq)) {
+	published = vhf_vq_published_max(vq);
+	if (published == 0) {
 		vhf_queue_leave(q);
 		return 0;
 	}
-	vhf_rx_mbufs_get(&fresh, q->mb_pool, n);
+	/* As many mbufs as chains at most; a chain of several mbufs takes its others one by one. */
+	vhf_rx_mbufs_get(&fresh, q->mb_pool, RTE_MIN(n, published));
 	while (i < n) {
 		const struct vhf_from_guest_pkt *pkt = &q->tx_pkt;
 		int ret;
