@@ -413,11 +413,14 @@ vhf_vq_next_avail(struct vhf_vq *vq, int *mark)
  * Has the driver published a chain past what we consumed? One acquire load and
  * nothing else: no descriptor read, no check, no notification change. Lets a
  * caller skip a burst's set-up when the driver is idle; the burst itself
- * checks what the driver published.
+ * checks what the driver published. A broken queue says no without reading
+ * guest memory: nothing is taken from it until it is reset.
  */
 static inline bool
 vhf_vq_has_published(struct vhf_vq *vq)
 {
+	if (unlikely(vq->broken))
+		return false;
 	if (vq->packed)
 		return vhf_packed_slot_avail(vq, vq->last_avail, vq->avail_wrap);
 	/* Pairs with the driver's release store of avail->idx. */
@@ -428,14 +431,16 @@ vhf_vq_has_published(struct vhf_vq *vq)
  * At most how many chains the driver has published past what we consumed, for
  * a caller sizing its work before a burst: split, the avail index ahead of
  * ours (a ring's worth if that is wild: the burst breaks the queue); packed,
- * 0 or a ring's worth (counting would mean walking the ring). One acquire
- * load, nothing checked or changed.
+ * 0 or a ring's worth (counting would mean walking the ring); a broken
+ * queue, 0. One acquire load, nothing checked or changed.
  */
 static inline uint16_t
 vhf_vq_published_max(struct vhf_vq *vq)
 {
 	uint16_t ahead;
 
+	if (unlikely(vq->broken))
+		return 0; /* as vhf_vq_has_published() */
 	if (vq->packed)
 		return vhf_vq_has_published(vq) ? vq->size : 0;
 	/* Pairs with the driver's release store of avail->idx. */

@@ -523,7 +523,8 @@ vhf_pmd_tx_burst(void *txq, struct rte_mbuf **pkts, uint16_t n)
 	 * No more packets than the guest has buffers for (each takes one at
 	 * least): a full guest ring costs one load, not the preparation of a
 	 * burst that cannot go. Never armed here: tx_burst polls (caller_polls).
-	 * A broken queue takes the normal path, which drops and counts.
+	 * A broken queue takes the normal path, which drops and counts (and
+	 * reads no guest memory).
 	 */
 	if (likely(!vq->broken)) {
 		uint16_t room = vhf_vq_published_max(vq);
