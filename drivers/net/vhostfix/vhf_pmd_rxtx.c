@@ -510,7 +510,7 @@ vhf_pmd_tx_burst(void *txq, struct rte_mbuf **pkts, uint16_t n)
 	uint8_t did[VHF_PMD_BATCH];
 	struct vhf_burst_result res;
 	bool call = false;
-	uint16_t done = 0;
+	uint16_t done = 0, room = 0;
 
 	if (!vhf_queue_enter(q))
 		return 0;
@@ -519,27 +519,29 @@ vhf_pmd_tx_burst(void *txq, struct rte_mbuf **pkts, uint16_t n)
 		vhf_queue_leave(q);
 		return 0;
 	}
-	/*
-	 * No more packets than the guest has buffers for (each takes one at
-	 * least): a full guest ring costs one load, not the preparation of a
-	 * burst that cannot go. Never armed here: tx_burst polls (caller_polls).
-	 * A broken queue takes the normal path, which drops and counts (and
-	 * reads no guest memory).
-	 */
-	if (likely(!vq->broken)) {
-		uint16_t room = vhf_vq_published_max(vq);
-
-		if (room == 0) {
-			vhf_queue_leave(q);
-			return 0;
-		}
-		n = RTE_MIN(n, room);
-	}
 	while (done < n) {
 		enum vhf_pmd_counter drop;
-		uint16_t cnt = vhf_mbufs_to_pkts(q, &pkts[done], RTE_MIN(n - done, VHF_PMD_BATCH),
-						 batch, segs, hdrs, did, &drop);
-		uint16_t taken, i;
+		uint16_t limit = RTE_MIN(n - done, VHF_PMD_BATCH);
+		uint16_t cnt, taken, i;
+
+		/*
+		 * No more packets prepared than the guest has buffers for (each
+		 * takes one at least), as far as one load tells: a full guest ring
+		 * costs that load, not the preparation of a burst that cannot go.
+		 * Spent, the estimate is read again, so a guest refilling during
+		 * the burst is served as before. Never armed here: tx_burst polls
+		 * (caller_polls). A broken queue takes the normal path, which
+		 * drops and counts (and reads no guest memory).
+		 */
+		if (likely(!vq->broken)) {
+			if (room == 0) {
+				room = vhf_vq_published_max(vq);
+				if (room == 0)
+					break;
+			}
+			limit = RTE_MIN(limit, room);
+		}
+		cnt = vhf_mbufs_to_pkts(q, &pkts[done], limit, batch, segs, hdrs, did, &drop);
 
 		if (unlikely(cnt == 0)) {
 			/*
@@ -555,6 +557,7 @@ vhf_pmd_tx_burst(void *txq, struct rte_mbuf **pkts, uint16_t n)
 			continue;
 		}
 		taken = vhf_net_to_guest_enqueue(vq, batch, cnt, &res);
+		room = taken < room ? room - taken : 0;
 		call |= res.call;
 		/* Counted once taken: a packet left to the caller is prepared again next time. */
 		for (i = 0; i < taken; i++) {
@@ -570,7 +573,7 @@ vhf_pmd_tx_burst(void *txq, struct rte_mbuf **pkts, uint16_t n)
 		/* Copied into the guest (or dropped and counted): the mbufs are ours to free. */
 		rte_pktmbuf_free_bulk(&pkts[done], taken);
 		done += taken;
-		/* Short: the kick is armed (or must be polled for); the caller keeps the rest. */
+		/* Short: the caller keeps the rest, and polls or arms (rte_pmd_vhostfix_tx_wait_arm). */
 		if (taken < cnt || res.status != VHF_TO_GUEST_DONE)
 			break;
 	}
