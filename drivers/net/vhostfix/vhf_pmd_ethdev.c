@@ -633,8 +633,53 @@ static const struct eth_dev_ops vhf_ops = {
 	.mac_addr_set = vhf_mac_addr_set,
 };
 
+/*
+ * A secondary process (dpdk-proc-info, dpdk-dumpcap) gets only what it can do
+ * without the primary's private state: read the port's info, link, stats and
+ * xstats, and reset the counters. All of those live in memory the primary
+ * rte_malloc'ed (dev_private, the queue arrays), which EAL maps at the same
+ * address in every process. Nothing reaches the rings, the guest's memory
+ * (mapped by the primary only, at an address of its own) or the vhost-user
+ * socket: no configure, start, queue set-up or rx interrupts here, and the
+ * burst functions neither receive nor send. dpdk-dumpcap captures through
+ * the primary's own burst callbacks (librte_pdump), not through these.
+ */
+static const struct eth_dev_ops vhf_secondary_ops = {
+	.dev_close = vhf_dev_close,
+	.dev_infos_get = vhf_dev_info_get,
+	.link_update = vhf_link_update,
+	.stats_get = vhf_stats_get,
+	.stats_reset = vhf_stats_reset,
+	.xstats_get = vhf_xstats_get,
+	.xstats_get_names = vhf_xstats_get_names,
+	.xstats_reset = vhf_xstats_reset,
+	.promiscuous_enable = vhf_promiscuous_noop,
+	.promiscuous_disable = vhf_promiscuous_noop,
+	.allmulticast_enable = vhf_promiscuous_noop,
+	.allmulticast_disable = vhf_promiscuous_noop,
+};
+
 /* ---------------------------------------------------------------------------------------- */
 /* Probe / remove                                                                           */
+
+/* A secondary process: attach to the port the primary made (see vhf_secondary_ops). */
+static int
+vhf_pmd_attach_secondary(struct rte_vdev_device *vdev)
+{
+	const char *name = rte_vdev_device_name(vdev);
+	struct rte_eth_dev *dev = rte_eth_dev_attach_secondary(name);
+
+	if (dev == NULL) {
+		VHF_LOG(ERR, "%s: secondary process: no such port in the primary", name);
+		return -ENODEV;
+	}
+	dev->dev_ops = &vhf_secondary_ops;
+	dev->rx_pkt_burst = rte_eth_pkt_burst_dummy;
+	dev->tx_pkt_burst = rte_eth_pkt_burst_dummy;
+	dev->device = &vdev->device;
+	rte_eth_dev_probing_finish(dev);
+	return 0;
+}
 
 static int
 vhf_port_init_queues(struct vhf_port *port, int socket)
@@ -720,10 +765,6 @@ vhf_pmd_probe(struct rte_vdev_device *vdev, const char *default_args)
 	struct rte_ether_addr mac;
 	int ret;
 
-	if (rte_eal_process_type() != RTE_PROC_PRIMARY) {
-		VHF_LOG(ERR, "%s: secondary processes are not supported", name);
-		return -ENOTSUP;
-	}
 	if (default_args != NULL) {
 		char *merged = vhf_args_with_defaults(rte_vdev_device_args(vdev), default_args);
 
@@ -807,6 +848,9 @@ vhf_probe(struct rte_vdev_device *vdev)
 	size_t len;
 	int ret;
 
+	/* The primary parsed the devargs and owns the port: nothing of that here. */
+	if (rte_eal_process_type() == RTE_PROC_SECONDARY)
+		return vhf_pmd_attach_secondary(vdev);
 	if (vhf_claim_defaults == NULL)
 		return vhf_pmd_probe(vdev, NULL);
 	/* Claimed: iface= may be left out, each vdev then gets a socket of its own. */
