@@ -16,6 +16,8 @@
 #include <bus_vdev_driver.h>
 #include <ethdev_driver.h>
 #include <ethdev_vdev.h>
+#include <rte_bus_vdev.h>
+#include <rte_common.h>
 #include <rte_eal.h>
 #include <rte_kvargs.h>
 #include <rte_malloc.h>
@@ -912,6 +914,79 @@ rte_pmd_vhostfix_claim_net_vhost(const char *default_args)
 }
 
 RTE_PMD_REGISTER_VDEV(net_vhostfix, vhf_vdev_driver);
+
+/*
+ * First among the drivers whose names prefix ours. EAL gives a vdev to the
+ * first driver of the vdev bus's list whose name or alias prefixes the vdev's
+ * name, and DPDK's "net_vhost" prefixes "net_vhostfix0". Installed in DPDK's
+ * driver directory, this driver registers when EAL loads it, in the order the
+ * filesystem lists that directory: where librte_net_vhost comes first, it takes
+ * every net_vhostfix<N> vdev (and accepts its iface=). So, before EAL probes
+ * (a vdev scan runs after every plugin has registered, and again before each
+ * hotplug), every driver listed before ours whose name or alias is a proper
+ * prefix of ours goes back to the end of the list. Another copy of this
+ * driver (same name) stays where it is: the first copy serves.
+ *
+ * The bus keeps its list head to itself, so the walk goes backwards from our
+ * entry. A TAILQ head is laid out as an entry, {first, last}, and our entry's
+ * "prev" points at the "next" field of the entry before it, or at the head's
+ * "first": that is the head exactly when the field after it, the head's "last",
+ * is the address of the last entry's "next" (no entry before ours has that).
+ */
+static bool
+vhf_driver_prefixes_ours(const struct rte_vdev_driver *drv)
+{
+	const char *ours = vhf_vdev_driver.driver.name;
+	const char *names[] = { drv->driver.name, drv->driver.alias };
+	unsigned int i;
+
+	if (drv->driver.name != NULL && strcmp(drv->driver.name, ours) == 0)
+		return false;
+	for (i = 0; i < RTE_DIM(names); i++) {
+		size_t len = names[i] != NULL ? strlen(names[i]) : 0;
+
+		if (len != 0 && len < strlen(ours) && strncmp(names[i], ours, len) == 0)
+			return true;
+	}
+	return false;
+}
+
+static void
+vhf_vdev_first_among_prefixes(void *arg __rte_unused)
+{
+	struct rte_vdev_driver *last = &vhf_vdev_driver, *move[8];
+	struct rte_vdev_driver **prev_next = vhf_vdev_driver.next.tqe_prev;
+	unsigned int n = 0, i;
+
+	if (prev_next == NULL)
+		return; /* not registered */
+	while (last->next.tqe_next != NULL)
+		last = last->next.tqe_next;
+	for (;;) {
+		/* "next" is the entry's first field: the entry (or head) holding prev_next. */
+		struct rte_vdev_driver *prev =
+			container_of(prev_next, struct rte_vdev_driver, next.tqe_next);
+
+		if (prev->next.tqe_prev == &last->next.tqe_next)
+			break; /* the head: no entry before */
+		if (vhf_driver_prefixes_ours(prev) && n < RTE_DIM(move))
+			move[n++] = prev;
+		prev_next = prev->next.tqe_prev;
+	}
+	for (i = 0; i < n; i++) {
+		VHF_LOG(DEBUG, "driver %s was listed before %s, whose vdevs it would take: "
+			"now after it", move[i]->driver.name, vhf_vdev_driver.driver.name);
+		rte_vdev_unregister(move[i]);
+		rte_vdev_register(move[i]);
+	}
+}
+
+RTE_INIT(vhf_vdev_order_init)
+{
+	if (rte_vdev_add_custom_scan(vhf_vdev_first_among_prefixes, NULL) != 0)
+		VHF_LOG(ERR, "cannot add a vdev scan callback: a driver named as a prefix of "
+			"%s and loaded first would take its vdevs", vhf_vdev_driver.driver.name);
+}
 /* "iface=<path> queues=<int> ...": one string literal, as the pmdinfo section wants it. */
 #define VHF_X_PARAM_FIRST(key, value, parser) #key "=" value
 #define VHF_X_PARAM_NEXT(key, value, parser) " " #key "=" value
