@@ -13,7 +13,11 @@
 # counters; and the primary still forwards after the secondaries are gone:
 # they touched neither the rings nor the socket.
 #
-# Usage: test_dpdk_tools.sh <librte_net_vhostfix.so>
+# Then the same capture with our app, dpdk-vhostfix, as the primary (it
+# initialises pdump as testpmd does): its net_vhostfix0 port paired with a
+# net_ring0 that loops back, the guest bouncing frames through both.
+#
+# Usage: test_dpdk_tools.sh <librte_net_vhostfix.so> <dpdk-vhostfix>
 # Prints TAP. Needs root: it reserves 2 MB hugepages through /sys, mounts a
 # hugetlbfs of its own, and gives both back at exit (SKIP when it cannot).
 
@@ -23,6 +27,7 @@ set -u
 . "$(dirname "$0")/../../usertools/vhf-wait.sh"
 
 so=${1:-}
+app=${2:-}
 testpmd=${DPDK_TESTPMD:-dpdk-testpmd}
 min_pkts=${VHF_PMD_TEST_MIN_PKTS:-1000}
 wait_s=${VHF_PMD_TEST_WAIT_S:-60}
@@ -32,10 +37,10 @@ cap_frames=64
 huge_pages=256
 huge_sys=/sys/kernel/mm/hugepages/hugepages-2048kB
 
-ncases=7
+ncases=8
 tap_plan $ncases
-if [ -z "$so" ] || [ ! -f "$so" ]; then
-	echo "Bail out! usage: $0 <librte_net_vhostfix.so>"
+if [ -z "$so" ] || [ ! -f "$so" ] || [ ! -x "$app" ]; then
+	echo "Bail out! usage: $0 <librte_net_vhostfix.so> <dpdk-vhostfix>"
 	exit 1
 fi
 for t in "$testpmd" dpdk-proc-info dpdk-dumpcap dpdk-telemetry.py; do
@@ -51,6 +56,7 @@ hugedir=/run/vhostfix-huge.$$
 rundir=/var/run/dpdk
 host_prefix=vhfT$$
 guest_prefix=vhfG$$
+app_prefix=vhfP$$
 tap_diag_lines=${VHF_PMD_TEST_DIAG_LINES:-$tap_diag_lines}
 work=$(mktemp -d /tmp/vhf-tools-test.XXXXXX) || exit 1
 pids=()
@@ -68,7 +74,8 @@ cleanup() {
 	if [ "$reserved" -gt 0 ]; then
 		echo $(($(cat "$huge_sys/nr_hugepages") - reserved)) >"$huge_sys/nr_hugepages"
 	fi
-	rm -rf "$plugdir" "$work" "$rundir/$host_prefix" "$rundir/$guest_prefix"
+	rm -rf "$plugdir" "$work" "$rundir/$host_prefix" "$rundir/$guest_prefix" \
+		"$rundir/$app_prefix"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -151,9 +158,11 @@ cap=$work/capture.pcapng
 LD_PRELOAD="$preload$plugin" timeout 60 dpdk-dumpcap --file-prefix "$host_prefix" -i net_vhostfix0 \
 	-c "$cap_frames" -w "$cap" >"$work/dumpcap.log" 2>&1
 rc=$?
-# pcapng: every Enhanced Packet Block (type 6) is a frame; its epb_flags
-# option (code 2) says inbound (1) or outbound (2).
-counts=$(python3 - "$cap" <<'EOF' 2>&1
+# pcap_counts FILE: "FRAMES INBOUND OUTBOUND" of a pcapng. Every Enhanced
+# Packet Block (type 6) is a frame; its epb_flags option (code 2) says inbound
+# (1) or outbound (2).
+pcap_counts() {
+	python3 - "$1" <<'EOF' 2>&1
 import os, struct, sys
 data = open(sys.argv[1], 'rb').read() if os.path.exists(sys.argv[1]) else b''
 off, n, dirs = 0, 0, {1: 0, 2: 0}
@@ -176,7 +185,8 @@ while off + 12 <= len(data):
     off += blen
 print(n, dirs[1], dirs[2])
 EOF
-)
+}
+counts=$(pcap_counts "$cap")
 read -r nframes nin nout <<<"$counts"
 if [ "$rc" -eq 0 ] && [ "${nframes:-0}" -eq "$cap_frames" ] && [ "${nin:-0}" -gt 0 ] &&
 	[ "${nout:-0}" -gt 0 ]; then
@@ -302,5 +312,57 @@ if [ -z "$bad" ]; then
 else
 	not_ok "errors logged: $bad"
 fi
+
+# 8. Our app as the primary, with hugepages; dumpcap on its net_vhostfix0.
+# The guest's frames go to net_ring0, which hands them back, and return to
+# the guest: both directions on net_vhostfix0.
+rm -f "$sock"
+: >"$glog"
+stdbuf -oL "$app" -l 0,1 --huge-dir "$hugedir" --no-pci --file-prefix="$app_prefix" \
+	--log-level='pmd.net.vhostfix*:info' --vdev "net_vhostfix0,iface=$sock" --vdev net_ring0 \
+	-- --pairs 0:1 >"$work/app.log" 2>&1 &
+apid=$!
+pids+=("$apid")
+cap=$work/app-capture.pcapng
+if vhf_wait_for "$work/app.log" "forwarding" 60 "$apid" && [ -S "$sock" ]; then
+	mkfifo "$work/guest2.in"
+	stdbuf -oL "$testpmd" --lcores 0@1,1@0 --no-huge -m 512 --no-pci \
+		--file-prefix="$guest_prefix" --vdev "net_virtio_user0,path=$sock,queues=1" \
+		-- -i --port-topology=loop --total-num-mbufs=16384 \
+		<"$work/guest2.in" >"$glog" 2>&1 &
+	gpid=$!
+	pids+=("$gpid")
+	exec 4>"$work/guest2.in"
+	if vhf_wait_for "$glog" "testpmd>" 60 "$gpid" &&
+		vhf_wait_for "$work/app.log" "guest up" 60 "$apid"; then
+		echo "start tx_first" >&4
+		LD_PRELOAD="$plugin" timeout 60 dpdk-dumpcap --file-prefix "$app_prefix" \
+			-i net_vhostfix0 -c "$cap_frames" -w "$cap" >"$work/app-dumpcap.log" 2>&1
+		rc=$?
+		counts=$(pcap_counts "$cap")
+		read -r nframes nin nout <<<"$counts"
+		if [ "$rc" -eq 0 ] && [ "${nframes:-0}" -eq "$cap_frames" ] &&
+			[ "${nin:-0}" -gt 0 ] && [ "${nout:-0}" -gt 0 ]; then
+			ok "dpdk-vhostfix primary: dpdk-dumpcap -c $cap_frames: $nframes frames," \
+				"$nin received, $nout sent"
+		else
+			not_ok "dpdk-vhostfix primary: dumpcap exit $rc, pcapng: ${counts:-nothing}" \
+				"(want $cap_frames frames, both ways)"
+			diag <"$work/app-dumpcap.log"
+			diag <"$work/app.log"
+		fi
+		echo "stop" >&4
+	else
+		not_ok "dpdk-vhostfix primary: the virtio-user guest did not attach"
+		diag <"$work/app.log"
+		diag <"$glog"
+	fi
+	tp_stop "$gpid" 4
+else
+	not_ok "dpdk-vhostfix did not start with hugepages"
+	diag <"$work/app.log"
+fi
+vhf_stop_pids 10 "$apid"
+pids=()
 
 [ "$tap_failed" -eq 0 ]
