@@ -60,7 +60,8 @@ tap_skip_rest() {
 }
 
 # diag <LOG: the end of stdin as TAP comments (carriage returns of serial
-# consoles dropped).
+# consoles dropped). A last line without its newline (a prompt) gets one, or
+# the next TAP line would continue it.
 diag() {
-	tr -d '\r' | sed 's/^/# /' | tail -n "$tap_diag_lines"
+	tr -d '\r' | sed -e 's/^/# /' -e '$a\' | tail -n "$tap_diag_lines"
 }

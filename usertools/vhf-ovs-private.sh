@@ -38,6 +38,8 @@ ovs_priv_find_vswitchd() {
 
 # ovs_priv_start DIR PLUGIN [KEY=VALUE...]: start ovsdb-server and the DPDK
 # ovs-vswitchd with DPDK initialised from the start. DIR must not exist yet.
+# PLUGIN "" loads no -d: EAL finds an installed net_vhostfix in its driver
+# directory, as it finds its own drivers.
 # KEY=VALUE pairs go to Open_vSwitch other_config on top of the defaults
 # (pmd-cpu-mask, per-port-memory...). Returns non-zero with a message on
 # stderr when something did not come up; ovs_priv_stop cleans up either way.
@@ -52,8 +54,10 @@ ovs_priv_start() {
 	ovs_priv_dir=$dir
 	ovs_priv_prefix=vhfovs$$
 	export OVS_RUNDIR=$dir OVS_DBDIR=$dir OVS_LOGDIR=$dir
-	install -m 0644 "$plugin" "$dir/librte_net_vhostfix.so" || return 1
-	ovs_priv_plugin=$dir/librte_net_vhostfix.so
+	if [ -n "$plugin" ]; then
+		install -m 0644 "$plugin" "$dir/librte_net_vhostfix.so" || return 1
+		ovs_priv_plugin=$dir/librte_net_vhostfix.so
+	fi
 
 	ovsdb-tool create "$dir/conf.db" /usr/share/openvswitch/vswitch.ovsschema || return 1
 	ovsdb-server "$dir/conf.db" --remote="punix:$dir/db.sock" \
@@ -68,7 +72,7 @@ ovs_priv_start() {
 	local eal="--no-huge --legacy-mem -m 1024 --no-pci --file-prefix=$ovs_priv_prefix"
 	ovs-vsctl --timeout=10 --no-wait set Open_vSwitch . \
 		other_config:dpdk-init=true \
-		"other_config:dpdk-extra=$eal -d $ovs_priv_plugin" \
+		"other_config:dpdk-extra=$eal${ovs_priv_plugin:+ -d $ovs_priv_plugin}" \
 		other_config:per-port-memory=true \
 		other_config:pmd-cpu-mask=0x2 \
 		"$@" || return 1

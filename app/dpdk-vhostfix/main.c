@@ -25,6 +25,7 @@
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
+#include <rte_pdump.h>
 
 #include "app.h"
 
@@ -162,6 +163,15 @@ main(int argc, char **argv)
 		goto out_eal;
 	}
 
+	/*
+	 * dpdk-dumpcap (a secondary process) asks the primary to copy what its ports
+	 * receive and send; without this, it finds no one to ask. (With --no-shconf
+	 * or --in-memory there is no multi-process: it registers nothing, and is no error.)
+	 */
+	if (rte_pdump_init() != 0)
+		APP_LOG(WARNING, "packet capture (dpdk-dumpcap) unavailable: %s",
+			rte_strerror(rte_errno));
+
 	if (app_discover_ports() != 0) {
 		status = EXIT_FAILURE;
 		goto out_eal;
@@ -200,6 +210,7 @@ out_ports:
 		if (app_lcores[lcore_id].quit_fd >= 0)
 			close(app_lcores[lcore_id].quit_fd);
 out_eal:
+	rte_pdump_uninit();
 	rte_eal_cleanup();
 	return status;
 }

@@ -24,7 +24,7 @@ testpmd=${DPDK_TESTPMD:-dpdk-testpmd}
 min_pkts=${VHF_PMD_TEST_MIN_PKTS:-1000}
 wait_s=${VHF_PMD_TEST_WAIT_S:-60}
 
-ncases=4
+ncases=5
 tap_plan $ncases
 if [ -z "$so" ] || [ ! -f "$so" ]; then
 	echo "Bail out! usage: $0 <librte_net_vhostfix.so>"
@@ -146,6 +146,32 @@ check_devarg() {
 	fi
 }
 
+# DPDK's net_vhost registered first (-d loads in order, as EAL loads its driver
+# directory in whatever order the filesystem lists it): its name prefixes
+# net_vhostfix0, and EAL gives a vdev to the first driver whose name prefixes
+# the vdev's. net_vhostfix must still serve net_vhostfix0.
+check_order() {
+	local log=$work/order.log vhost
+	vhost=$(ls "$(pkg-config --variable=libdir libdpdk)"/dpdk/pmds-*/librte_net_vhost.so 2>/dev/null |
+		head -n 1)
+	if [ -z "$vhost" ]; then
+		ok "# SKIP DPDK's net_vhost is not installed (librte-net-vhost23)"
+		return
+	fi
+	timeout 60 "$testpmd" -l 0,1 --no-huge -m 256 --no-pci --file-prefix=vhfC$$ \
+		--log-level='pmd.net.vhost*:info' -d "$vhost" -d "$plugin" \
+		--vdev "net_vhostfix0,iface=$work/order.sock" -- --total-num-mbufs=2048 \
+		</dev/null >"$log" 2>&1
+	if grep -q "net_vhostfix0: port 0 on" "$log" && ! grep -q "pmd_vhost for net_vhostfix0" "$log"
+	then
+		ok "net_vhost loaded first: net_vhostfix0 is still net_vhostfix's"
+	else
+		not_ok "net_vhost loaded first took net_vhostfix0"
+		diag <"$log"
+	fi
+}
+
+check_order
 run_case split "" ""
 run_case packed ",packed=1" ",packed_vq=1"
 check_devarg "missing iface" "net_vhostfix0,queues=1" "devarg 'iface=<socket path>' is required"

@@ -16,6 +16,8 @@
 #include <bus_vdev_driver.h>
 #include <ethdev_driver.h>
 #include <ethdev_vdev.h>
+#include <rte_bus_vdev.h>
+#include <rte_common.h>
 #include <rte_eal.h>
 #include <rte_kvargs.h>
 #include <rte_malloc.h>
@@ -633,8 +635,53 @@ static const struct eth_dev_ops vhf_ops = {
 	.mac_addr_set = vhf_mac_addr_set,
 };
 
+/*
+ * A secondary process (dpdk-proc-info, dpdk-dumpcap) gets only what it can do
+ * without the primary's private state: read the port's info, link, stats and
+ * xstats, and reset the counters. All of those live in memory the primary
+ * rte_malloc'ed (dev_private, the queue arrays), which EAL maps at the same
+ * address in every process. Nothing reaches the rings, the guest's memory
+ * (mapped by the primary only, at an address of its own) or the vhost-user
+ * socket: no configure, start, queue set-up or rx interrupts here, and the
+ * burst functions neither receive nor send. dpdk-dumpcap captures through
+ * the primary's own burst callbacks (librte_pdump), not through these.
+ */
+static const struct eth_dev_ops vhf_secondary_ops = {
+	.dev_close = vhf_dev_close,
+	.dev_infos_get = vhf_dev_info_get,
+	.link_update = vhf_link_update,
+	.stats_get = vhf_stats_get,
+	.stats_reset = vhf_stats_reset,
+	.xstats_get = vhf_xstats_get,
+	.xstats_get_names = vhf_xstats_get_names,
+	.xstats_reset = vhf_xstats_reset,
+	.promiscuous_enable = vhf_promiscuous_noop,
+	.promiscuous_disable = vhf_promiscuous_noop,
+	.allmulticast_enable = vhf_promiscuous_noop,
+	.allmulticast_disable = vhf_promiscuous_noop,
+};
+
 /* ---------------------------------------------------------------------------------------- */
 /* Probe / remove                                                                           */
+
+/* A secondary process: attach to the port the primary made (see vhf_secondary_ops). */
+static int
+vhf_pmd_attach_secondary(struct rte_vdev_device *vdev)
+{
+	const char *name = rte_vdev_device_name(vdev);
+	struct rte_eth_dev *dev = rte_eth_dev_attach_secondary(name);
+
+	if (dev == NULL) {
+		VHF_LOG(ERR, "%s: secondary process: no such port in the primary", name);
+		return -ENODEV;
+	}
+	dev->dev_ops = &vhf_secondary_ops;
+	dev->rx_pkt_burst = rte_eth_pkt_burst_dummy;
+	dev->tx_pkt_burst = rte_eth_pkt_burst_dummy;
+	dev->device = &vdev->device;
+	rte_eth_dev_probing_finish(dev);
+	return 0;
+}
 
 static int
 vhf_port_init_queues(struct vhf_port *port, int socket)
@@ -720,10 +767,6 @@ vhf_pmd_probe(struct rte_vdev_device *vdev, const char *default_args)
 	struct rte_ether_addr mac;
 	int ret;
 
-	if (rte_eal_process_type() != RTE_PROC_PRIMARY) {
-		VHF_LOG(ERR, "%s: secondary processes are not supported", name);
-		return -ENOTSUP;
-	}
 	if (default_args != NULL) {
 		char *merged = vhf_args_with_defaults(rte_vdev_device_args(vdev), default_args);
 
@@ -807,6 +850,9 @@ vhf_probe(struct rte_vdev_device *vdev)
 	size_t len;
 	int ret;
 
+	/* The primary parsed the devargs and owns the port: nothing of that here. */
+	if (rte_eal_process_type() == RTE_PROC_SECONDARY)
+		return vhf_pmd_attach_secondary(vdev);
 	if (vhf_claim_defaults == NULL)
 		return vhf_pmd_probe(vdev, NULL);
 	/* Claimed: iface= may be left out, each vdev then gets a socket of its own. */
@@ -868,6 +914,79 @@ rte_pmd_vhostfix_claim_net_vhost(const char *default_args)
 }
 
 RTE_PMD_REGISTER_VDEV(net_vhostfix, vhf_vdev_driver);
+
+/*
+ * First among the drivers whose names prefix ours. EAL gives a vdev to the
+ * first driver of the vdev bus's list whose name or alias prefixes the vdev's
+ * name, and DPDK's "net_vhost" prefixes "net_vhostfix0". Installed in DPDK's
+ * driver directory, this driver registers when EAL loads it, in the order the
+ * filesystem lists that directory: where librte_net_vhost comes first, it takes
+ * every net_vhostfix<N> vdev (and accepts its iface=). So, before EAL probes
+ * (a vdev scan runs after every plugin has registered, and again before each
+ * hotplug), every driver listed before ours whose name or alias is a proper
+ * prefix of ours goes back to the end of the list. Another copy of this
+ * driver (same name) stays where it is: the first copy serves.
+ *
+ * The bus keeps its list head to itself, so the walk goes backwards from our
+ * entry. A TAILQ head is laid out as an entry, {first, last}, and our entry's
+ * "prev" points at the "next" field of the entry before it, or at the head's
+ * "first": that is the head exactly when the field after it, the head's "last",
+ * is the address of the last entry's "next" (no entry before ours has that).
+ */
+static bool
+vhf_driver_prefixes_ours(const struct rte_vdev_driver *drv)
+{
+	const char *ours = vhf_vdev_driver.driver.name;
+	const char *names[] = { drv->driver.name, drv->driver.alias };
+	unsigned int i;
+
+	if (drv->driver.name != NULL && strcmp(drv->driver.name, ours) == 0)
+		return false;
+	for (i = 0; i < RTE_DIM(names); i++) {
+		size_t len = names[i] != NULL ? strlen(names[i]) : 0;
+
+		if (len != 0 && len < strlen(ours) && strncmp(names[i], ours, len) == 0)
+			return true;
+	}
+	return false;
+}
+
+static void
+vhf_vdev_first_among_prefixes(void *arg __rte_unused)
+{
+	struct rte_vdev_driver *last = &vhf_vdev_driver, *move[8];
+	struct rte_vdev_driver **prev_next = vhf_vdev_driver.next.tqe_prev;
+	unsigned int n = 0, i;
+
+	if (prev_next == NULL)
+		return; /* not registered */
+	while (last->next.tqe_next != NULL)
+		last = last->next.tqe_next;
+	for (;;) {
+		/* "next" is the entry's first field: the entry (or head) holding prev_next. */
+		struct rte_vdev_driver *prev =
+			container_of(prev_next, struct rte_vdev_driver, next.tqe_next);
+
+		if (prev->next.tqe_prev == &last->next.tqe_next)
+			break; /* the head: no entry before */
+		if (vhf_driver_prefixes_ours(prev) && n < RTE_DIM(move))
+			move[n++] = prev;
+		prev_next = prev->next.tqe_prev;
+	}
+	for (i = 0; i < n; i++) {
+		VHF_LOG(DEBUG, "driver %s was listed before %s, whose vdevs it would take: "
+			"now after it", move[i]->driver.name, vhf_vdev_driver.driver.name);
+		rte_vdev_unregister(move[i]);
+		rte_vdev_register(move[i]);
+	}
+}
+
+RTE_INIT(vhf_vdev_order_init)
+{
+	if (rte_vdev_add_custom_scan(vhf_vdev_first_among_prefixes, NULL) != 0)
+		VHF_LOG(ERR, "cannot add a vdev scan callback: a driver named as a prefix of "
+			"%s and loaded first would take its vdevs", vhf_vdev_driver.driver.name);
+}
 /* "iface=<path> queues=<int> ...": one string literal, as the pmdinfo section wants it. */
 #define VHF_X_PARAM_FIRST(key, value, parser) #key "=" value
 #define VHF_X_PARAM_NEXT(key, value, parser) " " #key "=" value
