@@ -951,6 +951,10 @@ vhf_driver_prefixes_ours(const struct rte_vdev_driver *drv)
 	return false;
 }
 
+/* The walk above reads the list head as an entry whose "next" comes first: so it must. */
+_Static_assert(offsetof(struct rte_vdev_driver, next) == 0,
+	       "struct rte_vdev_driver no longer starts with its list entry");
+
 static void
 vhf_vdev_first_among_prefixes(void *arg __rte_unused)
 {
