@@ -175,7 +175,14 @@ if [ -n "$vs_pid" ] && [ -r "/proc/$vs_pid/maps" ]; then
 	loaded=$(awk '$6 ~ /librte_net_vhostfix\.so/ { print $6; exit }' "/proc/$vs_pid/maps")
 fi
 
-if [ -z "$configured" ] && [ -z "$loaded" ]; then
+# Autoloaded: the copy mapped lives in DPDK's driver directory (.../pmds-<ABI>),
+# where EAL will find it again after a restart. A copy loaded through an older
+# dpdk-extra does not count: the next restart would lose it.
+autoloaded=
+if [ -n "$loaded" ] && [[ "$(dirname "$loaded")" == */pmds-* ]]; then
+	autoloaded=$loaded
+fi
+if [ -z "$configured" ] && [ -z "$autoloaded" ]; then
 	want=${plugin:-/usr/local/lib/dpdk-vhostfix/librte_net_vhostfix.so}
 	new_extra="${extra_args:+$extra_args }-d $want"
 	fail "ovs-vswitchd has not loaded net_vhostfix. Either install it where EAL loads" \
@@ -189,8 +196,8 @@ if [ -z "$configured" ] && [ -z "$loaded" ]; then
 		"$restart_hint" "$restart_cmd"
 fi
 # Compared by content: the copy OVS loads lives elsewhere than the build.
-if [ -n "$plugin" ] && ! cmp -s "$plugin" "${configured:-$loaded}"; then
-	fail "ovs-vswitchd loads ${configured:-$loaded}, which is not the same file as $plugin:" \
+if [ -n "$plugin" ] && ! cmp -s "$plugin" "${configured:-$autoloaded}"; then
+	fail "ovs-vswitchd loads ${configured:-$autoloaded}, which is not the same file as $plugin:" \
 		"copy it there or change other_config:dpdk-extra." "$restart_hint" "$restart_cmd"
 fi
 if [ -n "$configured" ] && [ -n "$vs_pid" ] && [ -r "/proc/$vs_pid/maps" ] && [ -z "$loaded" ]; then
