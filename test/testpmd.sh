@@ -29,6 +29,16 @@ tp_port_stats() {
 		END { print rx + 0, tx + 0 }' "$1"
 }
 
+# tp_pair_counted HOST_LOG HOST_PID GUEST_LOG GUEST_PID MIN: a host testpmd read
+# from FD 3 and its guest testpmd read from FD 4 have each received and sent at
+# least MIN frames on port 0; the counts are left in hrx htx grx gtx.
+tp_pair_counted() {
+	tp_show_stats 3 "$1" "$2" 0 && tp_show_stats 4 "$3" "$4" 0 || return 1
+	read -r hrx htx < <(tp_port_stats "$1" 0)
+	read -r grx gtx < <(tp_port_stats "$3" 0)
+	[ "$hrx" -ge "$5" ] && [ "$htx" -ge "$5" ] && [ "$grx" -ge "$5" ] && [ "$gtx" -ge "$5" ]
+}
+
 # tp_stop PID FD: ask the testpmd reading FD to quit, then insist, by PID;
 # FD is closed.
 tp_stop() {

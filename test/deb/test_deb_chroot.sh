@@ -280,13 +280,6 @@ inroot stdbuf -oL dpdk-testpmd -l 0,1 --no-huge -m 512 --no-pci --file-prefix=vh
 hpid=$!
 pids+=("$hpid")
 exec 3>"$work/host.in"
-counted() {
-	tp_show_stats 3 "$hlog" "$hpid" 0 && tp_show_stats 4 "$glog" "$gpid" 0 || return 1
-	read -r hrx htx < <(tp_port_stats "$hlog" 0)
-	read -r grx gtx < <(tp_port_stats "$glog" 0)
-	[ "$hrx" -ge "$min_pkts" ] && [ "$htx" -ge "$min_pkts" ] &&
-		[ "$grx" -ge "$min_pkts" ] && [ "$gtx" -ge "$min_pkts" ]
-}
 hrx=0 htx=0 grx=0 gtx=0
 if vhf_wait_for "$hlog" "testpmd>" 60 "$hpid" && [ -S "$root/run/vhf0.sock" ]; then
 	inroot stdbuf -oL dpdk-testpmd --lcores 0@1,1@0 --no-huge -m 512 --no-pci \
@@ -299,7 +292,8 @@ if vhf_wait_for "$hlog" "testpmd>" 60 "$hpid" && [ -S "$root/run/vhf0.sock" ]; t
 	then
 		echo "start tx_first" >&3
 		echo "start tx_first" >&4
-		if vhf_wait_until "$wait_s" "$hpid" counted &&
+		if vhf_wait_until "$wait_s" "$hpid" tp_pair_counted "$hlog" "$hpid" "$glog" "$gpid" \
+			"$min_pkts" &&
 			grep -q "net_vhostfix0: port 0 on /run/vhf0.sock" "$hlog" &&
 			! grep -q "pmd_vhost for net_vhostfix0" "$hlog"; then
 			ok "testpmd --vdev net_vhostfix0 (installed, no -d) <-> virtio-user:" \

@@ -121,12 +121,6 @@ gpid=$!
 pids+=("$gpid")
 exec 4>"$work/guest.in"
 
-counted() {
-	tp_show_stats 3 "$hlog" "$hpid" 0 && tp_show_stats 4 "$glog" "$gpid" 0 || return 1
-	read -r hrx htx < <(tp_port_stats "$hlog" 0)
-	read -r grx gtx < <(tp_port_stats "$glog" 0)
-	[ "$hrx" -ge "$1" ] && [ "$htx" -ge "$1" ] && [ "$grx" -ge "$1" ] && [ "$gtx" -ge "$1" ]
-}
 hrx=0 htx=0 grx=0 gtx=0
 if ! vhf_wait_for "$glog" "testpmd>" 60 "$gpid" || ! vhf_wait_for "$hlog" "guest up" 60 "$hpid"
 then
@@ -137,7 +131,8 @@ then
 fi
 echo "start tx_first" >&3
 echo "start tx_first" >&4
-if vhf_wait_until "$wait_s" "$hpid" counted "$min_pkts"; then
+if vhf_wait_until "$wait_s" "$hpid" tp_pair_counted "$hlog" "$hpid" "$glog" "$gpid" \
+	"$min_pkts"; then
 	ok "primary with hugepages forwards: rx $hrx tx $htx, guest rx $grx tx $gtx"
 else
 	not_ok "primary: rx $hrx tx $htx, guest rx $grx tx $gtx (want >= $min_pkts each)"
@@ -290,7 +285,8 @@ fi
 echo "start tx_first" >&4
 echo "start tx_first" >&3
 base=$((hrx < htx ? hrx : htx))
-if vhf_wait_until "$wait_s" "$hpid" counted $((base + min_pkts)); then
+if vhf_wait_until "$wait_s" "$hpid" tp_pair_counted "$hlog" "$hpid" "$glog" "$gpid" \
+	$((base + min_pkts)); then
 	ok "the primary forwards on after the secondaries: rx $hrx tx $htx"
 else
 	not_ok "the primary stopped forwarding after the secondaries: rx $hrx tx $htx"

@@ -60,17 +60,6 @@ mkdir -m 0755 "$plugdir" || { echo "Bail out! cannot create $plugdir"; exit 1; }
 cp "$so" "$plugdir/librte_net_vhostfix.so" || exit 1
 plugin=$plugdir/librte_net_vhostfix.so
 
-# counted: both sides have received and sent min_pkts on port 0 (run_case's
-# locals set).
-counted() {
-	tp_show_stats 3 "$dir/host.log" "$hpid" 0 && tp_show_stats 4 "$dir/guest.log" "$gpid" 0 ||
-		return 1
-	read -r hrx htx < <(tp_port_stats "$dir/host.log" 0)
-	read -r grx gtx < <(tp_port_stats "$dir/guest.log" 0)
-	[ "$hrx" -ge "$min_pkts" ] && [ "$htx" -ge "$min_pkts" ] &&
-		[ "$grx" -ge "$min_pkts" ] && [ "$gtx" -ge "$min_pkts" ]
-}
-
 # run_case NAME HOST_DEVARGS GUEST_DEVARGS
 run_case() {
 	local name=$1 hargs=$2 gargs=$3
@@ -112,7 +101,8 @@ run_case() {
 		echo "start tx_first" >&3
 		echo "start tx_first" >&4
 		hrx=0 htx=0 grx=0 gtx=0
-		if vhf_wait_until "$wait_s" "$hpid" counted; then
+		if vhf_wait_until "$wait_s" "$hpid" tp_pair_counted "$dir/host.log" "$hpid" \
+			"$dir/guest.log" "$gpid" "$min_pkts"; then
 			ok "$name: host rx $hrx tx $htx, guest rx $grx tx $gtx"
 		else
 			not_ok "$name: host rx $hrx tx $htx, guest rx $grx tx $gtx" \
