@@ -231,8 +231,13 @@ app_wake_lat_bucket(uint64_t us)
 }
 /** Upper bound in us of wake-latency bucket k, exclusive (UINT64_MAX for the last). */
 uint64_t app_wake_lat_bucket_us(unsigned int k);
-/** The bucket upper bound at or below which fraction p of the samples lie; 0: no sample. */
-uint64_t app_wake_lat_percentile_us(const uint64_t *hist, double p, uint64_t *samples);
+/** A wake-latency histogram in three figures: percentiles as bucket upper bounds, 0 if empty. */
+struct app_wake_lat_summary {
+	uint64_t samples;
+	uint64_t p50_us;
+	uint64_t p99_us;
+};
+void app_wake_lat_summarize(const uint64_t *hist, struct app_wake_lat_summary *sum);
 void app_stats_print(FILE *f);
 int app_telemetry_register(void);
 

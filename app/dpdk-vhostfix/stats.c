@@ -34,23 +34,35 @@ app_wake_lat_bucket_us(unsigned int k)
 	return (uint64_t)(5 + k % 4) << (p - 2);
 }
 
-uint64_t
-app_wake_lat_percentile_us(const uint64_t *hist, double p, uint64_t *samples)
+/* The bucket bound at or below which fraction p of the total samples of counts lie. */
+static uint64_t
+app_wake_lat_percentile_us(const uint64_t *counts, uint64_t total, double p)
 {
-	uint64_t total = 0, seen = 0;
+	uint64_t seen = 0;
 	unsigned int k;
 
-	for (k = 0; k < APP_WAKE_LAT_BUCKETS; k++)
-		total += APP_STAT_READ(hist[k]);
-	*samples = total;
-	if (total == 0)
-		return 0;
 	for (k = 0; k < APP_WAKE_LAT_BUCKETS; k++) {
-		seen += APP_STAT_READ(hist[k]);
+		seen += counts[k];
 		if ((double)seen >= p * (double)total)
 			return app_wake_lat_bucket_us(k);
 	}
 	return UINT64_MAX;
+}
+
+void
+app_wake_lat_summarize(const uint64_t *hist, struct app_wake_lat_summary *sum)
+{
+	/* One reading of the lcore's histogram, for the count and both percentiles. */
+	uint64_t counts[APP_WAKE_LAT_BUCKETS], total = 0;
+	unsigned int k;
+
+	for (k = 0; k < APP_WAKE_LAT_BUCKETS; k++) {
+		counts[k] = APP_STAT_READ(hist[k]);
+		total += counts[k];
+	}
+	sum->samples = total;
+	sum->p50_us = total == 0 ? 0 : app_wake_lat_percentile_us(counts, total, 0.5);
+	sum->p99_us = total == 0 ? 0 : app_wake_lat_percentile_us(counts, total, 0.99);
 }
 
 /* "<N" for a bucket's (exclusive) upper bound, ">=M" for the last, open one. */
@@ -143,14 +155,14 @@ app_stats_print(FILE *f)
 		APP_STATS(APP_STAT_NONE, APP_STAT_PRINT)
 		fprintf(f, " slept-ms %" PRIu64, APP_STAT_READ(st->sleep_ns) / 1000000);
 		{
-			uint64_t n, p50 = app_wake_lat_percentile_us(st->wake_lat, 0.5, &n);
-			uint64_t p99 = app_wake_lat_percentile_us(st->wake_lat, 0.99, &n);
+			struct app_wake_lat_summary w;
 			char b50[24], b99[24];
 
-			if (n > 0)
-				fprintf(f, " wake-latency-us (samples %" PRIu64 " p50 %s p99 %s)", n,
-					app_wake_lat_words(p50, b50, sizeof(b50)),
-					app_wake_lat_words(p99, b99, sizeof(b99)));
+			app_wake_lat_summarize(st->wake_lat, &w);
+			if (w.samples > 0)
+				fprintf(f, " wake-latency-us (samples %" PRIu64 " p50 %s p99 %s)",
+					w.samples, app_wake_lat_words(w.p50_us, b50, sizeof(b50)),
+					app_wake_lat_words(w.p99_us, b99, sizeof(b99)));
 		}
 		fputc('\n', f);
 	}
@@ -192,13 +204,13 @@ app_tel_lcore(unsigned int lcore_id)
 	APP_STATS(APP_STAT_NONE, APP_STAT_TEL)
 	rte_tel_data_add_dict_u64(d, "slept_ms", APP_STAT_READ(st->sleep_ns) / 1000000);
 	{
-		uint64_t n, p50 = app_wake_lat_percentile_us(st->wake_lat, 0.5, &n);
-		uint64_t p99 = app_wake_lat_percentile_us(st->wake_lat, 0.99, &n);
+		struct app_wake_lat_summary w;
 
+		app_wake_lat_summarize(st->wake_lat, &w);
 		/* Bucket upper bounds; UINT64_MAX: beyond the last bound (see /vhostfix/wake_latency). */
-		rte_tel_data_add_dict_u64(d, "wake_latency_samples", n);
-		rte_tel_data_add_dict_u64(d, "wake_latency_p50_us", p50);
-		rte_tel_data_add_dict_u64(d, "wake_latency_p99_us", p99);
+		rte_tel_data_add_dict_u64(d, "wake_latency_samples", w.samples);
+		rte_tel_data_add_dict_u64(d, "wake_latency_p50_us", w.p50_us);
+		rte_tel_data_add_dict_u64(d, "wake_latency_p99_us", w.p99_us);
 	}
 	return d;
 }
