@@ -27,17 +27,72 @@ vhf_wait_until() {
 	done
 }
 
-# vhf_pause SECONDS: wait that long without starting a process (a timed read
-# on a pipe we hold both ends of, opened when this file is sourced, so that
-# subshells share it). Not `sleep`: on this project's CI kernel, a shell
-# blocked in wait4() for a foreground `sleep` was seen to miss that child's
-# exit when a background child (a stopped DPDK process) ended at the same
-# moment, and stay blocked, the `sleep` a zombie, until another child ended
-# ten minutes later. With no child in the pause, a wait on a
-# process's exit (vhf_wait_pid) starts no process at all.
-[ -n "${vhf_pause_fd:-}" ] || exec {vhf_pause_fd}<> <(:)
+# vhf_pause SECONDS: wait that long without starting a process. Two wake-ups
+# race to end each pause, so that losing one cannot stretch it:
+# - a timed read (SECONDS plus a margin) on a pipe nobody writes to but the
+#   pauser below, opened when this file is sourced so that subshells share it;
+# - the pauser, a process started once per script, a child of no waiter: it
+#   answers each request on that pipe after sleeping SECONDS.
+# Either alone was seen to fail on this project's CI kernel: a shell blocked in
+# wait4() for a foreground `sleep` missed that child's exit when a background
+# child (a stopped DPDK process) ended at the same moment, and a `read -t 0.1`
+# stayed blocked for ten minutes after the same kind of exit, until another
+# child's exit woke it. A late answer left in the pipe ends a later pause
+# early, which every caller tolerates (they loop on a deadline of their own),
+# as they tolerate a subshell's pause taking the answer meant for its parent.
+# VHF_PAUSE_MARGIN (seconds) lets the wait suite make either wake-up the late one.
+if [ -z "${vhf_pause_fd:-}" ]; then
+	exec {vhf_pause_fd}<> <(:)
+	# Opened read-write: the shell holds a reader of its own requests, so a
+	# request written after the pauser died can never raise SIGPIPE here.
+	# The pauser keeps only its request pipe and the answer pipe (not the
+	# script's output, which meson waits on), and ends when the last writer
+	# of requests (this script and its children) has gone.
+	# It is a grandchild, so that a bare `wait` does not wait for it, and
+	# tells its pid first.
+	exec {vhf_pause_req}<> >(
+		for vhf_pause_f in /proc/self/fd/*; do
+			vhf_pause_f=${vhf_pause_f##*/}
+			case $vhf_pause_f in
+			0 | "$vhf_pause_fd") ;;
+			*) eval "exec $vhf_pause_f>&-" 2>/dev/null ;;
+			esac
+		done
+		exec >/dev/null 2>&1
+		# The requests are read through an explicit redirection: a
+		# background command's stdin is otherwise /dev/null.
+		(
+			echo "$BASHPID" >&"$vhf_pause_fd"
+			while read -r vhf_pause_s; do
+				sleep "$vhf_pause_s"
+				echo >&"$vhf_pause_fd"
+			done
+		) <&0 &
+	)
+	vhf_pauser_pid=
+	read -r -t 10 -u "$vhf_pause_fd" vhf_pauser_pid || vhf_pauser_pid=
+fi
 vhf_pause() {
-	read -r -t "$1" -u "$vhf_pause_fd" _ || :
+	local t
+	if [ -n "${vhf_pauser_pid:-}" ] && kill -0 "$vhf_pauser_pid" 2>/dev/null; then
+		echo "$1" >&"$vhf_pause_req"
+		vhf_pause_sum t "$1" "${VHF_PAUSE_MARGIN:-0.2}"
+		read -r -t "$t" -u "$vhf_pause_fd" _ || :
+	else
+		read -r -t "$1" -u "$vhf_pause_fd" _ || :
+	fi
+}
+
+# vhf_pause_sum VAR A B: VAR=A+B, for decimal seconds (up to 6 places), with
+# no command substitution: that would be a child to wait for.
+vhf_pause_sum() {
+	local -n vhf_pause_out=$1
+	local a=$2 b=$3 ai af bi bf
+	ai=${a%%.*} bi=${b%%.*}
+	af=${a#"$ai"} bf=${b#"$bi"}
+	af=${af#.}000000 bf=${bf#.}000000
+	a=$((10#${ai:-0} * 1000000 + 10#${af:0:6} + 10#${bi:-0} * 1000000 + 10#${bf:0:6}))
+	printf -v vhf_pause_out '%d.%06d' $((a / 1000000)) $((a % 1000000))
 }
 
 # vhf_wait_pid PID SECONDS: true once PID has exited. A child of ours is
@@ -45,8 +100,10 @@ vhf_pause() {
 vhf_wait_status=
 vhf_wait_pid() {
 	if vhf_wait_until "$2" "" vhf_pid_gone "$1"; then
-		wait "$1" 2>/dev/null
-		vhf_wait_status=$?
+		# In an `if`-less form `set -e` would end the script here when
+		# PID is not our child (wait's status 127).
+		vhf_wait_status=0
+		wait "$1" 2>/dev/null || vhf_wait_status=$?
 		return 0
 	fi
 	return 1
