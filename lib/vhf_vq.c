@@ -100,3 +100,48 @@ vhf_vq_get_base(const struct vhf_vq *vq, uint16_t *last_avail, uint16_t *last_us
 		*last_used = vq->last_used;
 	}
 }
+
+void
+vhf_vq_dump(const struct vhf_vq *vq, FILE *f)
+{
+	fprintf(f, "%s size %u%s broken %d%s%s avail %u", vq->packed ? "packed" : "split", vq->size,
+		vq->event_idx ? " event_idx" : "", vq->broken, vq->broken ? " reason " : "",
+		vq->broken && vq->broken_reason >= 0 && vq->broken_reason < VHF_VQ_CNT_MAX ?
+			vhf_vq_counter_names[vq->broken_reason] : "",
+		vq->last_avail);
+	if (vq->packed)
+		fprintf(f, " wrap %d used %u wrap %d", vq->avail_wrap, vq->last_used, vq->used_wrap);
+	else
+		fprintf(f, " shadow %u used %u", vq->shadow_avail, vq->last_used);
+	fprintf(f, " pending %u signalled %u%s notify %s", vq->used_pending, vq->signalled_used,
+		vq->signalled_used_valid ? "" : "(none)", vq->notify_enabled ? "on" : "off");
+	if (vq->broken) {
+		fputc('\n', f);
+		return;
+	}
+	if (vq->packed) {
+		uint16_t at_avail = vhf_shm_load_relaxed16(&vq->desc_packed[vq->last_avail].flags);
+		uint16_t at_used = vhf_shm_load_relaxed16(&vq->desc_packed[vq->last_used].flags);
+
+		fprintf(f, " | driver: flags@avail 0x%04x (%s) flags@used 0x%04x event 0x%04x/0x%04x"
+			" | device event 0x%04x/0x%04x\n",
+			at_avail, vhf_packed_desc_is_avail(at_avail, vq->avail_wrap) ?
+				"available" : "not available",
+			at_used, vhf_shm_load_relaxed16(&vq->driver_event->flags),
+			vhf_shm_load_relaxed16(&vq->driver_event->off_wrap),
+			vhf_shm_load_relaxed16(&vq->device_event->flags),
+			vhf_shm_load_relaxed16(&vq->device_event->off_wrap));
+	} else {
+		uint16_t avail_idx = vhf_shm_load_relaxed16(&vq->avail->idx);
+
+		fprintf(f, " | driver: avail idx %u (%u ahead) flags 0x%04x | used idx %u flags 0x%04x",
+			avail_idx, (uint16_t)(avail_idx - vq->last_avail),
+			vhf_shm_load_relaxed16(&vq->avail->flags),
+			vhf_shm_load_relaxed16(&vq->used->idx), vhf_shm_load_relaxed16(&vq->used->flags));
+		if (vq->event_idx)
+			fprintf(f, " avail_event %u used_event %u",
+				vhf_shm_load_relaxed16(vhf_split_avail_event(vq->used, vq->size)),
+				vhf_shm_load_relaxed16(vhf_split_used_event(vq->avail, vq->size)));
+		fputc('\n', f);
+	}
+}

@@ -30,6 +30,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "vhf_mem.h"
@@ -239,6 +240,15 @@ int vhf_vq_init(struct vhf_vq *vq, const struct vhf_vq_config *cfg);
  * nothing pending (after a burst).
  */
 void vhf_vq_get_base(const struct vhf_vq *vq, uint16_t *last_avail, uint16_t *last_used);
+
+/**
+ * Print where the queue stands, our side and the driver's (its indexes and
+ * flags as they read in guest memory now), one line, for a stall's post-mortem:
+ * did the driver publish what we did not see? A broken queue's guest memory is
+ * not read. Call it from the thread that runs the queue's bursts, or accept
+ * a torn view of our side.
+ */
+void vhf_vq_dump(const struct vhf_vq *vq, FILE *f);
 
 #include "vhf_vq_ring.h"
 

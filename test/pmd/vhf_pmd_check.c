@@ -29,7 +29,9 @@
  * comes, which may take longer: its timeout is no stall.
  * At the end each side prints "RESULT ok|FAIL ..." and the mbufs its pool
  * still has in use once its own pending frames are freed; with --xstats, the
- * port's non-zero xstats as "XSTAT name value" lines before it.
+ * port's non-zero xstats as "XSTAT name value" lines before it; with --dump, and
+ * after any timeout, the driver's view of its rings (rte_eth_dev_priv_dump)
+ * after "DUMP port N".
  *
  * So that a test can wait for an event rather than for time to pass:
  * --hold-after N[,N...] stops using the port once N frames have been received
@@ -121,6 +123,7 @@ static struct {
 	bool lro;
 	uint16_t tso_mss;
 	bool xstats;
+	bool dump;
 	bool tx_after_rx;
 	int64_t rx_count; /* -1: --count */
 	unsigned int slow_start_us;
@@ -1040,6 +1043,7 @@ chk_parse(int argc, char **argv)
 		{ "lro", no_argument, NULL, 'O' },
 		{ "tso", required_argument, NULL, 'S' },
 		{ "xstats", no_argument, NULL, 'X' },
+		{ "dump", no_argument, NULL, 'D' },
 		{ "rx-count", required_argument, NULL, 'C' },
 		{ "tx-after-rx", no_argument, NULL, 'A' },
 		{ "slow-start-us", required_argument, NULL, 'U' },
@@ -1120,6 +1124,9 @@ chk_parse(int argc, char **argv)
 			break;
 		case 'X':
 			opt.xstats = true;
+			break;
+		case 'D':
+			opt.dump = true;
 			break;
 		case 'C':
 			opt.rx_count = atoll(optarg);
@@ -1270,6 +1277,12 @@ main(int argc, char **argv)
 	chk_progress();
 	if (opt.xstats)
 		chk_print_xstats(port);
+	/* A timeout is a stall until shown otherwise: the driver's view of each ring. */
+	if (opt.dump || timed_out) {
+		printf("DUMP port %u\n", port);
+		if (rte_eth_dev_priv_dump(port, stdout) != 0)
+			printf("DUMP none (the driver has no private dump)\n");
+	}
 	in_use_end = rte_mempool_in_use_count(pool);
 	ok = bad == 0 && ooo == 0 && stalls == 0 && !timed_out && complete;
 	if (opt.mode == MODE_SOAK)

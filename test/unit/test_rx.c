@@ -432,6 +432,47 @@ test_published_max(void **state)
 	vhf_test_env_fini(&env);
 }
 
+/* vhf_vq_dump() into a string. */
+static void
+dump_of(const struct vhf_vq *vq, char *buf, size_t cap)
+{
+	FILE *f = fmemopen(buf, cap, "w");
+
+	assert_non_null(f);
+	vhf_vq_dump(vq, f);
+	fclose(f);
+}
+
+/*
+ * The post-mortem dump tells whether the driver published what we did not
+ * take: the guest's side as it is in memory, next to ours; nothing of a
+ * broken queue's memory.
+ */
+static void
+test_dump(void **state)
+{
+	const struct variant *v = *state;
+	struct vhf_guest_config g = gcfg_for(v, 64, 2048);
+	struct vhf_test_env env;
+	char out[1024];
+
+	vhf_test_env_init(&env, &g, VHF_NOTIFY_FIXED);
+	dump_of(&env.vq, out, sizeof(out));
+	assert_non_null(strstr(out, v->packed ? "(not available)" : "avail idx 0 (0 ahead)"));
+	assert_non_null(strstr(out, "broken 0"));
+	vhf_guest_rx_add(env.guest, 5);
+	dump_of(&env.vq, out, sizeof(out));
+	assert_non_null(strstr(out, v->packed ? "(available)" : "avail idx 5 (5 ahead)"));
+	assert_non_null(strstr(out, v->packed ? "avail 0 wrap 1" : "avail 0 shadow 0"));
+	if (v->event_idx && !v->packed)
+		assert_non_null(strstr(out, "avail_event"));
+	vhf_vq_break(&env.vq, VHF_VQ_CNT_err_avail_idx);
+	dump_of(&env.vq, out, sizeof(out));
+	assert_non_null(strstr(out, "broken 1 reason "));
+	assert_null(strstr(out, "driver:"));
+	vhf_test_env_fini(&env);
+}
+
 /* The two protocol steps on their own: avail space returns the mark, the recheck uses it. */
 static void
 test_avail_space_mark(void **state)
@@ -562,6 +603,7 @@ main(void)
 		{ "published_max", test_published_max, 0 },
 		{ "many_segments", test_many_segments, 4 },
 		{ "get_base_resume", test_get_base_resume, 0 },
+		{ "dump", test_dump, 0 },
 	};
 	void *states[8];
 	const char *vnames[8];

@@ -609,6 +609,46 @@ vhf_mac_addr_set(struct rte_eth_dev *dev __rte_unused, struct rte_ether_addr *ma
 	return 0;
 }
 
+/*
+ * rte_eth_dev_priv_dump(): where every queue stands, ours and the guest's view
+ * of it, for the post-mortem of a stall (did the guest publish what we did not
+ * take?). Plain reads of what the lcores write: exact from the lcore that runs
+ * the bursts, a snapshot from any other thread.
+ */
+static void
+vhf_dump_queue(FILE *f, const char *dir, const struct vhf_pmd_queue *q)
+{
+	bool attached = __atomic_load_n(&q->attached, __ATOMIC_ACQUIRE);
+
+	fprintf(f, "  %s %u (vring %u): %s, in burst %u, kickfd %d callfd %d, armed %d",
+		dir, q->qid, q->vring, attached ? "attached" : "detached",
+		__atomic_load_n(&q->in_use, __ATOMIC_RELAXED), q->kickfd, q->callfd, q->armed);
+	if (!q->from_guest)
+		fprintf(f, ", start gate %s", q->start_gate.closed ? "closed" : "open");
+	fputc('\n', f);
+	if (attached) {
+		fputs("    ", f);
+		vhf_vq_dump(&q->vq, f);
+	}
+}
+
+static int
+vhf_priv_dump(struct rte_eth_dev *dev, FILE *f)
+{
+	struct vhf_port *port = dev->data->dev_private;
+	uint16_t i;
+
+	fprintf(f, "net_vhostfix %s: vid %d, %s, features 0x%" PRIx64 "\n", port->args.iface,
+		port->vid, port->running ? "guest up" : "no guest", port->features);
+	for (i = 0; i < port->args.queues; i++) {
+		if (dev->data->tx_queues != NULL && i < dev->data->nb_tx_queues)
+			vhf_dump_queue(f, "tx", &port->txq[i]);
+		if (dev->data->rx_queues != NULL && i < dev->data->nb_rx_queues)
+			vhf_dump_queue(f, "rx", &port->rxq[i]);
+	}
+	return 0;
+}
+
 static const struct eth_dev_ops vhf_ops = {
 	.dev_configure = vhf_dev_configure,
 	.dev_start = vhf_dev_start,
@@ -633,6 +673,7 @@ static const struct eth_dev_ops vhf_ops = {
 	.allmulticast_disable = vhf_promiscuous_noop,
 	.mtu_set = vhf_mtu_set,
 	.mac_addr_set = vhf_mac_addr_set,
+	.eth_dev_priv_dump = vhf_priv_dump,
 };
 
 /*
