@@ -374,6 +374,20 @@ vhf_to_guest_deliver(struct vhf_vq *vq, const struct vhf_to_guest_pkt *pkt,
 	}
 }
 
+/* Dirty logging of the bytes one packet took in its buffers (header included). */
+static void
+vhf_to_guest_log(const struct vhf_vq *vq, const struct vhf_to_guest_room *room, uint32_t written)
+{
+	uint16_t i;
+
+	for (i = 0; i < room->niov && written > 0; i++) {
+		uint32_t len = room->iov[i].len < written ? room->iov[i].len : written;
+
+		vhf_vq_log(vq, room->iov[i].base, len);
+		written -= len;
+	}
+}
+
 uint16_t
 vhf_net_to_guest_enqueue(struct vhf_vq *vq, const struct vhf_to_guest_pkt *pkts, uint16_t n,
 			 struct vhf_burst_result *res)
@@ -423,6 +437,11 @@ vhf_net_to_guest_enqueue(struct vhf_vq *vq, const struct vhf_to_guest_pkt *pkts,
 			break;
 		}
 		vhf_to_guest_deliver(vq, pkt, &room, &batch);
+		if (unlikely(vq->log != NULL)) {
+			/* Logged once written: the batch's copies first. */
+			vhf_copy_batch_run(&batch);
+			vhf_to_guest_log(vq, &room, pkt->len + vq->net_hdr_len);
+		}
 		vhf_vq_commit(vq);
 		vhf_vq_count(vq, VHF_VQ_CNT_packets);
 		vq->cnt[VHF_VQ_CNT_bytes] += pkt->len;

@@ -69,6 +69,8 @@ vhf_vq_init(struct vhf_vq *vq, const struct vhf_vq_config *cfg)
 	vq->net_hdr_len = cfg->net_hdr_len;
 	vq->notify_algo = cfg->notify_algo;
 	vq->caller_polls = cfg->caller_polls;
+	vq->log = cfg->log;
+	vq->log_ctx = cfg->log_ctx;
 	vq->mem = cfg->mem;
 	vq->desc = cfg->desc;
 	vq->avail = cfg->avail;
@@ -143,5 +145,26 @@ vhf_vq_dump(const struct vhf_vq *vq, FILE *f)
 				vhf_shm_load_relaxed16(vhf_split_avail_event(vq->used, vq->size)),
 				vhf_shm_load_relaxed16(vhf_split_used_event(vq->avail, vq->size)));
 		fputc('\n', f);
+	}
+}
+
+void
+vhf_vq_log_slow(const struct vhf_vq *vq, const void *p, uint64_t len)
+{
+	uint64_t host = (uint64_t)(uintptr_t)p;
+	uint32_t i;
+
+	/* Each written range lies in one region (an iov, a ring): one pass finds it. */
+	for (i = 0; i < vq->mem->nregions && len > 0; i++) {
+		const struct vhf_mem_region *reg = &vq->mem->regions[i];
+		uint64_t off = host - reg->host_addr, chunk;
+
+		if (host < reg->host_addr || off >= reg->size)
+			continue;
+		chunk = reg->size - off < len ? reg->size - off : len;
+		vq->log(vq->log_ctx, reg->guest_phys_addr + off, chunk);
+		host += chunk;
+		len -= chunk;
+		i = (uint32_t)-1; /* the rest, if any, lies in another region: search again */
 	}
 }

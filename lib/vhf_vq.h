@@ -133,6 +133,12 @@ enum vhf_vq_counter {
 extern const char *const vhf_vq_counter_names[VHF_VQ_CNT_MAX];
 
 /** Everything the device needs to know about one virtqueue. */
+/**
+ * Dirty logging for live migration: called with each guest-physical range the
+ * device has just written (see struct vhf_vq_config.log).
+ */
+typedef void (*vhf_vq_log_fn)(void *ctx, uint64_t gpa, uint64_t len);
+
 struct vhf_vq_config {
 	uint16_t size;       /**< entries; power of two for split */
 	bool packed;         /**< VIRTIO_F_RING_PACKED */
@@ -150,6 +156,16 @@ struct vhf_vq_config {
 	 * Such a caller arms with vhf_net_to_guest_has_room() before it sleeps.
 	 */
 	bool caller_polls;
+	/**
+	 * Dirty logging, NULL for none: every write the device makes into guest
+	 * memory (packet bytes and headers, used entries and the used index or
+	 * used descriptors, the notification fields) is reported through log
+	 * once it is made, as guest-physical ranges, so that a migration's last
+	 * copy of a page comes after our last write to it. No cost but a test
+	 * of this pointer when NULL. Change it between bursts (vhf_vq_set_log()).
+	 */
+	vhf_vq_log_fn log;
+	void *log_ctx;
 
 	/* Split layout, host addresses. */
 	struct vhf_vring_desc *desc;
@@ -192,6 +208,8 @@ struct vhf_vq {
 	uint8_t net_hdr_len;
 	enum vhf_notify_algo notify_algo;
 	bool caller_polls; /**< see struct vhf_vq_config */
+	vhf_vq_log_fn log; /**< see struct vhf_vq_config */
+	void *log_ctx;
 	const struct vhf_mem *mem;
 	uint32_t mem_hint;
 
@@ -240,6 +258,21 @@ int vhf_vq_init(struct vhf_vq *vq, const struct vhf_vq_config *cfg);
  * nothing pending (after a burst).
  */
 void vhf_vq_get_base(const struct vhf_vq *vq, uint16_t *last_avail, uint16_t *last_used);
+
+/** Switch dirty logging on (fn) or off (NULL), between bursts. */
+static inline void
+vhf_vq_set_log(struct vhf_vq *vq, vhf_vq_log_fn fn, void *ctx)
+{
+	vq->log = fn;
+	vq->log_ctx = ctx;
+}
+
+/**
+ * Report host range [p, p + len), which the device has just written, to the
+ * log as guest-physical ranges (the memory table maps them back). Out of line:
+ * only a migrating queue gets here.
+ */
+void vhf_vq_log_slow(const struct vhf_vq *vq, const void *p, uint64_t len);
 
 /**
  * Print where the queue stands, our side and the driver's (its indexes and

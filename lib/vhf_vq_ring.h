@@ -94,6 +94,14 @@ vhf_vq_count(struct vhf_vq *vq, enum vhf_vq_counter c)
 }
 
 /** Mark the queue broken: it stays so until re-initialised, like a device needing reset. */
+/* Dirty logging of a range the device has just written (no-op unless migrating). */
+static inline void
+vhf_vq_log(const struct vhf_vq *vq, const void *p, uint64_t len)
+{
+	if (unlikely(vq->log != NULL))
+		vhf_vq_log_slow(vq, p, len);
+}
+
 static inline int
 vhf_vq_break(struct vhf_vq *vq, enum vhf_vq_counter reason)
 {
@@ -495,10 +503,12 @@ vhf_vq_disable_notify(struct vhf_vq *vq)
 	vq->notify_enabled = false;
 	if (vq->packed) {
 		vhf_shm_store_relaxed16(&vq->device_event->flags, VHF_EVENT_F_DISABLE);
+		vhf_vq_log(vq, &vq->device_event->flags, sizeof(vq->device_event->flags));
 	} else if (!vq->event_idx) {
 		uint16_t flags = vhf_shm_load_relaxed16(&vq->used->flags);
 
 		vhf_shm_store_relaxed16(&vq->used->flags, flags | VHF_USED_F_NO_NOTIFY);
+		vhf_vq_log(vq, &vq->used->flags, sizeof(vq->used->flags));
 	}
 	/*
 	 * Split with EVENT_IDX: nothing to write. A stale avail_event costs at
@@ -521,12 +531,17 @@ vhf_vq_request_notify(struct vhf_vq *vq, int mark)
 		} else {
 			vhf_shm_store_relaxed16(&vq->device_event->flags, VHF_EVENT_F_ENABLE);
 		}
+		vhf_vq_log(vq, vq->device_event, sizeof(*vq->device_event));
 	} else if (vq->event_idx) {
-		vhf_shm_store_relaxed16(vhf_split_avail_event(vq->used, vq->size), (uint16_t)mark);
+		uint16_t *avail_event = vhf_split_avail_event(vq->used, vq->size);
+
+		vhf_shm_store_relaxed16(avail_event, (uint16_t)mark);
+		vhf_vq_log(vq, avail_event, sizeof(*avail_event));
 	} else {
 		uint16_t flags = vhf_shm_load_relaxed16(&vq->used->flags);
 
 		vhf_shm_store_relaxed16(&vq->used->flags, flags & (uint16_t)~VHF_USED_F_NO_NOTIFY);
+		vhf_vq_log(vq, &vq->used->flags, sizeof(vq->used->flags));
 	}
 }
 
@@ -645,6 +660,45 @@ vhf_vq_used_add(struct vhf_vq *vq, uint16_t id, uint16_t ndesc, uint32_t len)
 	vq->used_pending++;
 }
 
+/*
+ * Dirty logging of what a flush just published (used_pending entries ending at
+ * last_used): split, the used elements and the index; packed, the descriptor
+ * slots from the batch's first to last_used (the slots a chain of several
+ * descriptors skipped are logged too: harmless). Once the writes are made: a
+ * page copied between our write and its mark is copied again.
+ */
+static inline void
+vhf_vq_log_used(const struct vhf_vq *vq)
+{
+	uint16_t first, n;
+
+	if (vq->packed) {
+		first = vq->pending_first;
+		n = (uint16_t)(vq->last_used >= first ? vq->last_used - first :
+							vq->size - first + vq->last_used);
+		if (n == 0)
+			n = vq->size; /* a whole lap */
+		if ((uint32_t)first + n > vq->size) {
+			vhf_vq_log(vq, &vq->desc_packed[first],
+				   (uint64_t)(vq->size - first) * sizeof(vq->desc_packed[0]));
+			n = (uint16_t)(n - (vq->size - first));
+			first = 0;
+		}
+		vhf_vq_log(vq, &vq->desc_packed[first], (uint64_t)n * sizeof(vq->desc_packed[0]));
+		return;
+	}
+	first = (uint16_t)(vq->last_used - vq->used_pending) & vq->mask;
+	n = vq->used_pending;
+	if ((uint32_t)first + n > vq->size) {
+		vhf_vq_log(vq, &vq->used->ring[first],
+			   (uint64_t)(vq->size - first) * sizeof(vq->used->ring[0]));
+		n = (uint16_t)(n - (vq->size - first));
+		first = 0;
+	}
+	vhf_vq_log(vq, &vq->used->ring[first], (uint64_t)n * sizeof(vq->used->ring[0]));
+	vhf_vq_log(vq, &vq->used->idx, sizeof(vq->used->idx));
+}
+
 /** Publish the staged used buffers with one store. */
 static inline void
 vhf_vq_used_flush(struct vhf_vq *vq)
@@ -661,6 +715,8 @@ vhf_vq_used_flush(struct vhf_vq *vq)
 		/* Pairs with the driver's acquire load of used->idx before the elements. */
 		vhf_shm_store_release16(&vq->used->idx, vq->last_used);
 	}
+	if (unlikely(vq->log != NULL))
+		vhf_vq_log_used(vq);
 	vq->used_pending = 0;
 }
 
