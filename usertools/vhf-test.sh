@@ -12,7 +12,7 @@
 #
 #   --repeat N   run the chosen tests N times in a row (meson test --repeat); every
 #                run counts in the summary
-#   --suite S    only suite S (repeatable): unit race fuzz pmd app install deb qemu ovs
+#   --suite S    only suite S (repeatable): tools unit race fuzz pmd app install deb qemu ovs
 #   --build B    only build B (repeatable)
 #
 # Order: the three builds; then the CPU-bound suites that do not depend on timing
@@ -38,7 +38,7 @@ while [ $# -gt 0 ]; do
 		[[ "${2:-}" =~ ^[1-9][0-9]*$ ]] || { echo "vhf-test: --repeat takes a count ≥ 1, not '${2:-}'" >&2; exit 2; }
 		repeat=$2; shift 2 ;;
 	--suite)
-		case "${2:-}" in unit|race|fuzz|pmd|app|install|deb|qemu|ovs) only_suites+=("$2") ;;
+		case "${2:-}" in tools|unit|race|fuzz|pmd|app|install|deb|qemu|ovs) only_suites+=("$2") ;;
 		*) echo "vhf-test: --suite: unknown suite '${2:-}' (unit race fuzz pmd app install deb qemu ovs)" >&2; exit 2 ;;
 		esac
 		shift 2 ;;
@@ -62,8 +62,8 @@ declare -A build_args=(
 	[asan]="-Db_sanitize=address,undefined -Db_lundef=false -Dfuzz_libfuzzer=true"
 	[race]="-Dpmd=enabled -Drace_window_us=20000"
 )
-declare -A build_suites=([gcc]="unit race fuzz pmd app install deb qemu ovs" [asan]="unit race fuzz" [race]="qemu")
-cpu_suites="unit race fuzz"
+declare -A build_suites=([gcc]="tools unit race fuzz pmd app install deb qemu ovs" [asan]="unit race fuzz" [race]="qemu")
+cpu_suites="tools unit race fuzz"
 
 wanted() { # wanted WORD LIST...: is WORD among LIST (an empty LIST takes everything)?
 	local w=$1; shift
