@@ -265,11 +265,14 @@ done
 		", backlog $backlog${udp:+, UDP at $udp per stream}${mtu:+, MTU $mtu}${napi_weight:+, guest napi_weight $napi_weight}${mss2:+, MSS $mss2 on the second}"
 	grep -E "^(guest|stall detector|CONFIRMED|UNCONFIRMED|LOST-KICK|NOT-RESCUED)" "$out/detector.log"
 	cat "$out/xstats.txt"
+	# The receiver's mean rate over each client's test, or why there is none
+	# (vhf-stall.py receiver: a client stopped by a signal prints zeros).
 	for ((i = 0; i < nguests; i++)); do
 		for port in 5201 5202; do
-			r=$(awk '/\[SUM\].*receiver$/ { for (k = 1; k < NF; k++) if ($(k + 1) == "Mbits/sec") r = $k }
-				END { print r }' "$out/iperf-g$i-$port.log")
-			echo "iperf3 guest $i port $port: receiver ${r:-?} Mbit/s"
+			dir="host -> guest"
+			[ "$reverse" = 1 ] && [ "$port" = 5202 ] && dir="guest -> host"
+			echo "iperf3 guest $i port $port ($dir): receiver" \
+				"$(python3 "$stall_py" receiver "$out/iperf-g$i-$port.log")"
 		done
 	done
 } >>"$out/summary.txt"
