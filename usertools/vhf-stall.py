@@ -327,12 +327,17 @@ def watch(args):
         per_client = [sum(r for _, r in l.rates) / len(l.rates) if l.rates else 0 for l in g.logs]
         total += g.stalls
         dm = g.delivered_mbps()
-        print("guest %d (%s): %d stall(s)%s, delivered %s Mbit/s%s"
+        # delivered: wire bytes into its RX queue over the whole window, the
+        # clients' connecting seconds included; iperf3: what its TCP clients
+        # wrote per 1-s interval (the sender's side; the receiver's is in the
+        # scenario's iperf3 lines).
+        print("guest %d (%s): %d stall(s)%s, delivered %s Mbit/s%s%s"
               % (g.index, g.port, g.stalls,
                  "".join(" [%.1f-%s s]" % (a, "..." if b is None else "%.1f" % b)
                          for a, b in g.stall_t),
                  "?" if dm is None else "%.1f" % dm,
-                 ", iperf3 mean %.1f Mbit/s over %d intervals"
+                 "" if dm is None else " over %.0f s" % (g.bytes_last[0] - g.bytes_first[0]),
+                 ", iperf3 sent %.1f Mbit/s (mean of %d 1-s intervals)"
                  % (sum(per_client), len(rates) // len(g.logs)) if g.logs else ""), flush=True)
     print("stall detector: %d stall(s) in %.0f s" % (total, time.monotonic() - t0), flush=True)
     return 1 if total else 0
