@@ -7,6 +7,7 @@
                      --seconds S [--parallel 20] [--stall-s 2] [--csv FILE]
                      [--stop-on-stall]
   vhf-stall.py chart --run LABEL:CSV [--run LABEL:CSV ...] --out FILE.png
+  vhf-stall.py receiver IPERF3_CLIENT_LOG
 
 watch samples dpdk-vhostfix's stats over telemetry (the stream into each
 guest's port: packets sent, backlog) and each guest's iperf3 client logs (run
@@ -25,6 +26,13 @@ chart draws each run's per-guest host -> guest throughput over time in one
 PNG (delivered Mbit/s, or iperf3's where the CSV has no delivered column), one
 panel per run (Debian's python3-matplotlib; /usr/bin/python3 is used when the
 current interpreter lacks it).
+
+receiver prints the receiver's mean rate over one iperf3 client's test, in
+Mbit/s whatever unit iperf3 chose ("81.2 Mbit/s over 0.00-1800.00 s"), or
+"none (why)" when the client's text output holds no such figure (the client
+was interrupted, failed, or has not finished); exit status 0 or 1 to match.
+The text output, not -J: the detector reads the clients' interval lines while
+they run, and Debian 12's iperf3 (3.12) writes JSON only at the end.
 """
 
 import argparse
@@ -52,6 +60,59 @@ def load_telemetry():
 SUM_RE = re.compile(r"^\[SUM\]\s+([\d.]+)-([\d.]+)\s+sec\s+[\d.]+\s+\S+\s+([\d.]+)\s+(\S)?bits/sec")
 ONE_RE = re.compile(r"^\[\s*\d+\]\s+([\d.]+)-([\d.]+)\s+sec\s+[\d.]+\s+\S+\s+([\d.]+)\s+(\S)?bits/sec")
 SCALE = {None: 1e-6, "K": 1e-3, "M": 1.0, "G": 1e3}
+
+
+# The closing lines (text output, any -f): one per stream, then a [SUM] pair
+# when -P is above 1, each ending with the side whose figures it gives:
+# "[SUM]   0.00-20.00  sec  29.8 MBytes  11.0 Mbits/sec  ...  receiver".
+END_RE = re.compile(r"^\[\s*(SUM|\d+)\]\s+([\d.]+)-([\d.]+)\s+sec\s+([\d.]+ \S*Bytes)"
+                    r"\s+([\d.]+)\s+([KMGT])?bits/sec\b.*\s(sender|receiver)\s*$")
+SCALE_END = dict(SCALE, T=1e6)
+INTERRUPTED = "iperf3: interrupt - the client has terminated"
+
+
+def receiver_rate(text):
+    """The receiver's mean rate over one iperf3 client's test, from its text output.
+
+    Returns (mbps, start, end) or (None, reason). Only a client that ended on
+    its own has one. A client stopped by a signal still prints closing lines,
+    but not of the test: as the sender it never got the receiver's figures
+    from the server and prints zeros in their place; as the receiver (-R) its
+    own count runs to the signal, which may come long after the test's end.
+    """
+    lines = text.splitlines()
+    sums, streams = [], []
+    for l in lines:
+        m = END_RE.match(l)
+        if m and m.group(7) == "receiver":
+            (sums if m.group(1) == "SUM" else streams).append(m)
+    # -P 1 prints no [SUM] pair: its one stream line is the total.
+    m = sums[-1] if sums else (streams[-1] if len(streams) == 1 else None)
+    errors = [l.strip() for l in lines if l.startswith("iperf3: error")]
+    if m is None:
+        if errors:
+            return None, "client failed, no summary: %s" % errors[-1]
+        if streams:
+            return None, "%d stream summaries and no [SUM] line" % len(streams)
+        return None, "no summary in the client's log: still running, or killed"
+    if any(l.startswith(INTERRUPTED) for l in lines):
+        if any(l.startswith("Reverse mode") for l in lines):
+            return None, ("client interrupted at %s s, having received %s: no summary of "
+                          "the test" % (m.group(3), m.group(4)))
+        return None, ("client interrupted at %s s, before the server sent the receiver's "
+                      "figures" % m.group(3))
+    return float(m.group(5)) * SCALE_END[m.group(6)], float(m.group(2)), float(m.group(3))
+
+
+def format_receiver(text):
+    """One summary phrase: "81.2 Mbit/s over 0.00-1800.00 s" or "none (reason)"."""
+    r = receiver_rate(text)
+    if r[0] is None:
+        return "none (%s)" % r[1]
+    mbps, start, end = r
+    # iperf3 prints 3 significant digits: keep them, in Mbit/s.
+    digits = 3 if mbps < 1 else 2 if mbps < 10 else 1 if mbps < 100 else 0
+    return "%.*f Mbit/s over %.2f-%.2f s" % (digits, mbps, start, end)
 
 
 class IperfLog:
@@ -266,12 +327,17 @@ def watch(args):
         per_client = [sum(r for _, r in l.rates) / len(l.rates) if l.rates else 0 for l in g.logs]
         total += g.stalls
         dm = g.delivered_mbps()
-        print("guest %d (%s): %d stall(s)%s, delivered %s Mbit/s%s"
+        # delivered: wire bytes into its RX queue over the whole window, the
+        # clients' connecting seconds included; iperf3: what its TCP clients
+        # wrote per 1-s interval (the sender's side; the receiver's is in the
+        # scenario's iperf3 lines).
+        print("guest %d (%s): %d stall(s)%s, delivered %s Mbit/s%s%s"
               % (g.index, g.port, g.stalls,
                  "".join(" [%.1f-%s s]" % (a, "..." if b is None else "%.1f" % b)
                          for a, b in g.stall_t),
                  "?" if dm is None else "%.1f" % dm,
-                 ", iperf3 mean %.1f Mbit/s over %d intervals"
+                 "" if dm is None else " over %.0f s" % (g.bytes_last[0] - g.bytes_first[0]),
+                 ", iperf3 sent %.1f Mbit/s (mean of %d 1-s intervals)"
                  % (sum(per_client), len(rates) // len(g.logs)) if g.logs else ""), flush=True)
     print("stall detector: %d stall(s) in %.0f s" % (total, time.monotonic() - t0), flush=True)
     return 1 if total else 0
@@ -329,6 +395,18 @@ def chart(args):
     return 0
 
 
+def receiver(args):
+    try:
+        with open(args.log, errors="replace") as f:
+            text = f.read()
+    except OSError as e:
+        print("none (no client log: %s)" % e.strerror)
+        return 1
+    phrase = format_receiver(text)
+    print(phrase)
+    return 1 if phrase.startswith("none") else 0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -348,7 +426,11 @@ def main():
     c = sub.add_parser("chart")
     c.add_argument("--run", action="append", required=True, metavar="LABEL:CSV")
     c.add_argument("--out", required=True)
+    r = sub.add_parser("receiver")
+    r.add_argument("log", help="an iperf3 client's text output")
     args = ap.parse_args()
+    if args.cmd == "receiver":
+        return receiver(args)
     return watch(args) if args.cmd == "watch" else chart(args)
 
 
