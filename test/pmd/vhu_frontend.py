@@ -16,7 +16,7 @@ Prints one line "NEGOTIATED offered=0x.. features=0x.. protocol_offered=0x..
 protocol=0x.." and, once every request is handled, "DONE", then stays
 connected until it is killed (SIGTERM), as a front-end whose guest runs on.
 
-Usage: vhu_frontend.py SOCKET [--no-rarp-feature] [--rarp MAC]...
+Usage: vhu_frontend.py SOCKET [--no-rarp-feature] [--ack BIT]... [--rarp MAC]...
 """
 
 import argparse
@@ -111,6 +111,8 @@ def main():
     ap.add_argument("socket")
     ap.add_argument("--no-rarp-feature", action="store_true",
                     help="do not negotiate VHOST_USER_PROTOCOL_F_RARP")
+    ap.add_argument("--ack", action="append", default=[], type=int, metavar="BIT",
+                    help="also acknowledge virtio feature BIT if offered (may repeat)")
     ap.add_argument("--rarp", action="append", default=[], metavar="MAC",
                     help="send VHOST_USER_SEND_RARP for MAC (may repeat)")
     args = ap.parse_args()
@@ -123,7 +125,10 @@ def main():
     pf = pf_offered & (0 if args.no_rarp_feature else 1 << PROTOCOL_F_RARP)
     fe.send(SET_PROTOCOL_FEATURES, struct.pack("<Q", pf))
     fe.send(SET_OWNER)
-    features = offered & ((1 << F_VERSION_1) | (1 << F_PROTOCOL_FEATURES))
+    want = (1 << F_VERSION_1) | (1 << F_PROTOCOL_FEATURES)
+    for bit in args.ack:
+        want |= 1 << bit
+    features = offered & want
     fe.send(SET_FEATURES, struct.pack("<Q", features))
 
     mem_fd = os.memfd_create("vhu_frontend_mem", 0)

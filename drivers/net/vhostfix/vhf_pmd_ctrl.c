@@ -391,7 +391,9 @@ vhf_msg_disrupts(uint32_t request)
  * librte_vhost keeps the MAC for its own dequeue path, which we do not use: we
  * hand it to whichever lcore polls rx queue 0, through the one word that
  * rx_burst already checks, and that lcore delivers the RARP as a frame from the
- * guest. Nothing here touches a ring. Runs with nothing locked.
+ * guest. Nothing here touches a ring. Runs with nothing locked. A front-end
+ * that asks although the guest negotiated GUEST_ANNOUNCE gets its RARP too,
+ * as from DPDK's vhost: one more frame that teaches the switch the same port.
  */
 static void
 vhf_send_rarp(int vid, const struct vhf_vu_msg *m)
@@ -572,6 +574,21 @@ vhf_port_features(const struct vhf_port *port)
 	/* The front-end (QEMU, virtio-user) serves the control queue and steers queue pairs. */
 	if (port->args.queues > 1)
 		f |= VHF_FEATURE(VHF_F_NET_MQ) | VHF_FEATURE(VHF_F_NET_CTRL_VQ);
+	/*
+	 * A guest that negotiates GUEST_ANNOUNCE announces itself after a live
+	 * migration (gratuitous ARP, IPv6 neighbour advertisements, for every
+	 * address and VLAN it has), which a RARP from us cannot do. The whole
+	 * exchange is the front-end's: with vhost-user, QEMU keeps the control
+	 * virtqueue and the config space of a virtio-net device to itself (its
+	 * back-end gets the data queue pairs only), sets VIRTIO_NET_S_ANNOUNCE,
+	 * raises the config interrupt and takes the guest's
+	 * VIRTIO_NET_CTRL_ANNOUNCE_ACK. All it asks of the back-end is this bit
+	 * (QEMU offers the guest only the GUEST_ANNOUNCE its back-end offers;
+	 * virtio-user, only with its own control queue), and then it sends no
+	 * SEND_RARP for that guest. Offered whatever the queue count: it changes
+	 * no ring and no packet.
+	 */
+	f |= VHF_FEATURE(VHF_F_NET_GUEST_ANNOUNCE);
 	return f;
 }
 

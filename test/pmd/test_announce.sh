@@ -10,12 +10,16 @@
 # (rx_q0_announce_rarp) and log it. A front-end that did not negotiate
 # VHOST_USER_PROTOCOL_F_RARP gets nothing for the request.
 #
+# A guest that can announce itself is let do so: the port offers
+# VIRTIO_NET_F_GUEST_ANNOUNCE (the front-end runs the exchange with the guest
+# and then sends no SEND_RARP), and a front-end acking it is accepted.
+#
 # DPDK's virtio-user never sends SEND_RARP: the front-end is vhu_frontend.py
 # (one ring pair, the guest idle), the host vhf_pmd_announce, which reports
 # what rx queue 0 delivered when told to, after the front-end's requests
 # have been answered: no verdict waits on time.
 #
-# Usage: test_announce_rarp.sh <vhf_pmd_announce>
+# Usage: test_announce.sh <vhf_pmd_announce>
 # Prints TAP. Needs root.
 
 set -u
@@ -33,13 +37,13 @@ mac_hex=525400123456
 want_frame=ffffffffffff${mac_hex}80350001080006040003${mac_hex}00000000${mac_hex}00000000
 want_frame+=000000000000000000000000000000000000
 
-tap_plan 5
+tap_plan 6
 if [ ! -x "$prog" ]; then
 	echo "Bail out! usage: $0 <vhf_pmd_announce>"
 	exit 1
 fi
-[ "$(id -u)" = 0 ] || tap_skip_rest 5 "needs root (EAL runtime directory, vhost-user sockets)"
-command -v python3 >/dev/null || tap_skip_rest 5 "needs python3 (the test's vhost-user front-end)"
+[ "$(id -u)" = 0 ] || tap_skip_rest 6 "needs root (EAL runtime directory, vhost-user sockets)"
+command -v python3 >/dev/null || tap_skip_rest 6 "needs python3 (the test's vhost-user front-end)"
 work=$(mktemp -d /tmp/vhf-announce.XXXXXX) || exit 1
 prefix=vhfann$$
 pids=()
@@ -59,7 +63,7 @@ pids+=("$host")
 if ! vhf_wait_for "$work/host.log" "^READY" 60 "$host"; then
 	not_ok "host port up"
 	diag <"$work/host.log"
-	tap_skip_rest 5 "no host"
+	tap_skip_rest 6 "no host"
 fi
 ok "host port up, socket $work/vhost.sock"
 
@@ -92,7 +96,7 @@ if ! frontend "$work/fe1.log" --rarp "$mac"; then
 	not_ok "front-end with VHOST_USER_PROTOCOL_F_RARP connected and sent SEND_RARP"
 	diag <"$work/fe1.log"
 	diag <"$work/host.log"
-	tap_skip_rest 5 "no front-end"
+	tap_skip_rest 6 "no front-end"
 fi
 pf=$(sed -n 's/.* protocol=\(0x[0-9a-f]*\).*/\1/p' "$work/fe1.log")
 [ -n "$pf" ] && (((pf >> 2) & 1))
@@ -135,6 +139,27 @@ if [ -z "$fail" ]; then
 else
 	not_ok "SEND_RARP without the protocol feature:$fail"
 	diag <"$work/fe2.log"
+	diag <"$work/host.log"
+fi
+vhf_stop_pids 5 "$fe"
+fail=
+if ! frontend "$work/fe3.log" --ack 21; then
+	fail=" front-end did not get through;"
+else
+	offered=$(sed -n 's/.* offered=\(0x[0-9a-f]*\) .*/\1/p' "$work/fe3.log")
+	features=$(sed -n 's/.* features=\(0x[0-9a-f]*\) .*/\1/p' "$work/fe3.log")
+	(((offered >> 21) & 1)) || fail+=" not offered ($offered);"
+	# The PMD logs the features of each guest that comes up: the last one is fe3's.
+	up=$(grep -o "guest up (port 0, features 0x[0-9a-f]*" "$work/host.log" | tail -1)
+	up=${up##* }
+	[ -n "$features" ] && [ "$up" = "$features" ] && (((up >> 21) & 1)) ||
+		fail+=" negotiated $features, device up with ${up:-none};"
+fi
+if [ -z "$fail" ]; then
+	ok "VIRTIO_NET_F_GUEST_ANNOUNCE offered; a front-end acking it brings the device up ($up)"
+else
+	not_ok "GUEST_ANNOUNCE:$fail"
+	diag <"$work/fe3.log"
 	diag <"$work/host.log"
 fi
 [ "$tap_failed" -eq 0 ]
