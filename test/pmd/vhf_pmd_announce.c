@@ -20,6 +20,7 @@
  * depends on how long anything took. SIGTERM ends the program.
  *
  * Usage: vhf_pmd_announce [EAL args, one net_vhostfix vdev]
+ * (Also the host of test/qemu/test_guest_announce.sh, before real guests.)
  */
 
 #include <inttypes.h>
@@ -35,7 +36,7 @@
 #include <rte_mempool.h>
 
 #define ANN_BURST 32
-#define ANN_MAX_FRAMES 16
+#define ANN_MAX_FRAMES 256
 #define ANN_MAX_XSTATS 256
 
 static volatile sig_atomic_t rounds_asked;
