@@ -259,7 +259,6 @@ vhf_rx_mbufs_put(struct vhf_rx_mbufs *b)
 		rte_mempool_put_bulk(b->pool, (void **)&b->raw[b->next], b->count - b->next);
 }
 
-/* ethdev rx: packets the guest transmitted. */
 /*
  * rx queue 0: the RARP the front-end asked for (vhf_pmd_ctrl.c), as the first
  * packet of this burst. It needs nothing of the guest's rings, so it goes out
@@ -380,6 +379,7 @@ vhf_rx_from_guest(struct vhf_pmd_queue *q, struct rte_mbuf **pkts, uint16_t n)
 	return i;
 }
 
+/* ethdev rx: packets the guest transmitted, after any RARP sent on its behalf. */
 uint16_t
 vhf_pmd_rx_burst(void *rxq, struct rte_mbuf **pkts, uint16_t n)
 {
