@@ -13,14 +13,18 @@
 #   vhf-guests.sh run-output --dir DIR -g I [--timeout S]
 #                                   wait for the boot-time vhf.run command of
 #                                   guest I, print its output, exit with its status
+#   vhf-guests.sh hmp   --dir DIR -g I [--timeout S] -- CMD...
+#                                   run QEMU monitor (HMP) command CMD on guest
+#                                   I's QEMU (e.g. announce_self), print its output
 #   vhf-guests.sh stop  --dir DIR              stop the guests by the PIDs recorded
 #
 # start options:
 #   -n N             number of guests (default: the number of --guest, else 1)
 #   --guest SPEC     guest i's settings, in order (repeat per guest); SPEC is
 #                    key=value,...: sock=PATH ip=ADDR/LEN mac=MAC packed=0|1
-#                    server=0|1 mem=SIZE srv=PORT:PORT... run=CMD (run= last:
-#                    it takes the rest of SPEC, commas included)
+#                    server=0|1 mem=SIZE srv=PORT:PORT... announce=0|1 (0:
+#                    QEMU offers the guest no VIRTIO_NET_F_GUEST_ANNOUNCE)
+#                    run=CMD (run= last: it takes the rest of SPEC, commas included)
 #   --sock-dir D     default socket of guest i: D/vhost<i>.sock (default: DIR)
 #   --packed         packed virtqueues for every guest (packed=on)
 #   --server         QEMU listens on the socket (the backend connects as client);
@@ -37,7 +41,8 @@
 # DIR receives per-guest QEMU logs (guest<i>.qemu.log), console logs
 # (guest<i>.console.log), console sockets (guest<i>.con, for an interactive
 # `socat -,raw,echo=0 UNIX-CONNECT:...`), command sockets and logs
-# (guest<i>.ctl, guest<i>.ctl.log, for `exec`) and the PID file (pids). KVM is used
+# (guest<i>.ctl, guest<i>.ctl.log, for `exec`), QEMU monitor sockets
+# (guest<i>.mon, for `hmp`) and the PID file (pids). KVM is used
 # only when the CPU has vmx or svm; otherwise TCG, on which virtio-net-pci needs
 # vectors=0 (QEMU 7.2 aborts on MSI-X with vhost-user under TCG) and a guest is
 # ready in about 4-10 s.
@@ -54,7 +59,7 @@ die() {
 }
 
 usage() {
-	sed -n '4,43p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '4,48p' "$0" | sed 's/^# \{0,1\}//'
 	exit "${1:-0}"
 }
 
@@ -162,7 +167,7 @@ stop_all() {
 			kill -KILL "$pid" 2>/dev/null
 		fi
 	done <"$dir/pids"
-	rm -f "$dir/pids" "$dir"/guest*.con "$dir"/guest*.ctl
+	rm -f "$dir/pids" "$dir"/guest*.con "$dir"/guest*.ctl "$dir"/guest*.mon
 }
 
 nguests() {
@@ -193,7 +198,7 @@ wait_frame() {
 # ---- sub-commands ---------------------------------------------------------
 
 do_start() {
-	local accel image i spec sock ip mac gpacked gserver gmem gsrv grun kv key val
+	local accel image i spec sock ip mac gpacked gserver gmem gsrv grun gannounce kv key val
 	local chardev dev cmdline pid pids=() count
 	command -v qemu-system-x86_64 >/dev/null ||
 		die "qemu-system-x86_64 not found (Debian package qemu-system-x86)"
@@ -218,7 +223,7 @@ do_start() {
 		sock=$sock_dir/vhost$i.sock
 		ip=10.0.0.$((11 + i))/24
 		mac=$(printf '52:54:00:00:01:%02x' $((0x11 + i)))
-		gpacked=$packed gserver=$server gmem=$mem gsrv=$srv grun=$run
+		gpacked=$packed gserver=$server gmem=$mem gsrv=$srv grun=$run gannounce=1
 		spec=${specs[$i]:-}
 		while [ -n "$spec" ]; do
 			if [ "${spec#run=}" != "$spec" ]; then
@@ -236,6 +241,7 @@ do_start() {
 			server) gserver=$val ;;
 			mem) gmem=$val ;;
 			srv) gsrv=${val//:/,} ;;
+			announce) gannounce=$val ;;
 			*) stop_all; die "guest $i: unknown key '$key' in --guest" ;;
 			esac
 		done
@@ -250,12 +256,14 @@ do_start() {
 		fi
 		dev="virtio-net-pci,netdev=n0,mac=$mac,mrg_rxbuf=on,vectors=0"
 		[ "$gpacked" = 1 ] && dev+=",packed=on"
+		[ "$gannounce" = 0 ] && dev+=",guest_announce=off"
 		cmdline="console=ttyS0 quiet panic=-1 vhf.ip=$ip"
 		[ -n "$gsrv" ] && cmdline+=" vhf.srv=$gsrv"
 		[ -n "$grun" ] && cmdline+=" vhf.run64=$(printf '%s' "$grun" | base64 -w0)"
 		[ -n "$append" ] && cmdline+=" $append"
 
-		rm -f "$dir/guest$i.console.log" "$dir/guest$i.con" "$dir/guest$i.ctl.log" "$dir/guest$i.ctl"
+		rm -f "$dir/guest$i.console.log" "$dir/guest$i.con" "$dir/guest$i.ctl.log" \
+			"$dir/guest$i.ctl" "$dir/guest$i.mon"
 		qemu-system-x86_64 -name "vhf-guest$i" -nodefaults -no-user-config \
 			-display none -no-reboot "${accel[@]}" -smp 1 -m "$gmem" \
 			-object "memory-backend-memfd,id=mem,size=$gmem,share=on" \
@@ -265,6 +273,7 @@ do_start() {
 			-serial chardev:con \
 			-chardev "socket,id=ctl,path=$dir/guest$i.ctl,server=on,wait=off,logfile=$dir/guest$i.ctl.log,logappend=off" \
 			-serial chardev:ctl \
+			-monitor "unix:$dir/guest$i.mon,server=on,wait=off" \
 			-chardev "$chardev" \
 			-netdev vhost-user,chardev=c0,id=n0 \
 			-device "$dev" \
@@ -356,6 +365,42 @@ while True:
 PY
 }
 
+# hmp: one monitor command; its output is what QEMU prints before the next prompt.
+do_hmp() {
+	local mon
+	[ -n "$guest_idx" ] || die "hmp: -g I is required"
+	[ $# -gt 0 ] || die "hmp: no command"
+	mon=$dir/guest$guest_idx.mon
+	[ -S "$mon" ] || die "no monitor socket $mon"
+	python3 - "$mon" "$*" "$timeout" <<'PY'
+import socket, sys, time
+path, cmd, timeout = sys.argv[1], sys.argv[2], float(sys.argv[3])
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(path)
+deadline = time.monotonic() + timeout
+prompt = b"(qemu) "
+
+def until_prompt():
+    buf = b""
+    while not buf.endswith(prompt):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            sys.exit("vhf-guests: no monitor prompt within %gs" % timeout)
+        s.settimeout(left)
+        chunk = s.recv(65536)
+        if not chunk:
+            sys.exit("vhf-guests: monitor socket closed")
+        buf += chunk
+    return buf[:-len(prompt)]
+
+until_prompt()  # the banner
+s.sendall(cmd.encode() + b"\n")
+out = until_prompt().decode(errors="replace").replace("\r", "")
+# QEMU echoes the command line (with terminal escapes) first: drop that line.
+sys.stdout.write(out.split("\n", 1)[1] if "\n" in out else "")
+PY
+}
+
 do_run_output() {
 	[ -n "$guest_idx" ] || die "run-output: -g I is required"
 	local rc=0
@@ -368,6 +413,7 @@ start) do_start ;;
 wait) nguests >/dev/null; do_wait ;;
 exec) do_exec "$@" ;;
 run-output) do_run_output ;;
+hmp) do_hmp "$@" ;;
 stop) stop_all ;;
 *) die "unknown sub-command '$cmd' (see --help)" ;;
 esac

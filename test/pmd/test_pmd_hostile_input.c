@@ -511,6 +511,7 @@ static const char *const queue_xstat_names[] = {
 	"budget_exhausted", "descriptors_read", "guest_kicks", "wakeups", "csum_offloaded",
 	"gso_offloaded", "csum_sw_completed", "drop_bad_offload", "drop_tso_no_guest_tso",
 	"start_gate_kick", "start_gate_timeouts", "drop_frame_too_long", "drop_bad_mbuf_chain",
+	"announce_rarp",
 };
 
 /* A port with one queue pair: rx_q0_* then tx_q0_*, each queue's in the order above. */

@@ -28,6 +28,9 @@
 
 #include "vhf_net.h"
 
+/** vhf_pmd_queue.announce: a RARP is pending; the MAC is in the low 48 bits. */
+#define VHF_ANNOUNCE_PENDING (UINT64_C(1) << 48)
+
 /** Queue pairs one port may have (vhost-user's VHOST_MAX_QUEUE_PAIRS is 128; keep it small). */
 #define VHF_PMD_MAX_QUEUES 16
 /** Packets handed to lib/ per enqueue call (the caller's burst is cut into these). */
@@ -64,7 +67,9 @@ extern int vhf_logtype_tx;
  *  - csum_*, gso_*, drop_bad_offload, drop_tso_no_guest_tso: the offload
  *    mapping of vhf_pmd_rxtx.c;
  *  - start_gate_*: how the start gate of a fresh guest RX ring opened;
- *  - drop_frame_too_long, drop_bad_mbuf_chain: bounds of vhf_pmd_rxtx.c.
+ *  - drop_frame_too_long, drop_bad_mbuf_chain: bounds of vhf_pmd_rxtx.c;
+ *  - announce_rarp: RARP frames delivered on rx queue 0 on the guest's behalf
+ *    (VHOST_USER_SEND_RARP, after a live migration).
  */
 #define VHF_PMD_COUNTERS(X)                                                                        \
 	X(drop_no_mbuf, "drop_no_mbuf", drop_broken)                                               \
@@ -78,7 +83,8 @@ extern int vhf_logtype_tx;
 	X(start_gate_kick, "start_gate_kick", descs_read)                                          \
 	X(start_gate_timeout, "start_gate_timeouts", descs_read)                                   \
 	X(drop_too_long, "drop_frame_too_long", descs_read)                                        \
-	X(drop_bad_chain, "drop_bad_mbuf_chain", descs_read)
+	X(drop_bad_chain, "drop_bad_mbuf_chain", descs_read)                                       \
+	X(announce_rarp, "announce_rarp", descs_read)
 
 enum vhf_pmd_counter {
 #define VHF_X_ENUM(name, str, after) VHF_PMD_CNT_##name,
@@ -120,6 +126,15 @@ struct vhf_pmd_queue {
 	 */
 	uint32_t attached; /**< vq, callfd and guest memory are valid */
 	uint32_t in_use;   /**< an lcore is inside a burst on this queue */
+	/*
+	 * rx queue 0: a RARP announcing the guest to deliver, asked for by the
+	 * front-end (VHOST_USER_SEND_RARP, vhf_pmd_ctrl.c), 0 if none. One word
+	 * holds VHF_ANNOUNCE_PENDING and the MAC, so that the lcore never reads
+	 * the MAC of one request with the flag of another. Written by the
+	 * control path, taken (exchanged to 0) by the lcore in rx_burst; beside
+	 * attached, which every burst reads anyway.
+	 */
+	uint64_t announce;
 
 	struct vhf_vq vq;
 	int callfd;                /**< guest interrupt eventfd, -1 if none */

@@ -43,18 +43,26 @@ enum vhf_vhost_user_req {
 	VHF_VU_SET_VRING_KICK = 12,
 	VHF_VU_SET_VRING_CALL = 13,
 	VHF_VU_SET_VRING_ENABLE = 18,
+	VHF_VU_SEND_RARP = 19,
 	VHF_VU_IOTLB_MSG = 22,
 };
 
-/* The head of every vhost-user message, and the vring state payload. */
+/*
+ * The head of every vhost-user message, and the payloads we read: a vring
+ * state, or SEND_RARP's MAC (the first 6 bytes of a u64). The payload starts
+ * at byte 12: no member here is wider than 4 bytes, so none is padded.
+ */
 struct vhf_vu_msg {
 	uint32_t request;
 	uint32_t flags;
-	uint32_t size;
-	struct {
-		uint32_t index;
-		uint32_t num;
-	} state;
+	uint32_t size; /**< payload bytes */
+	union {
+		struct {
+			uint32_t index;
+			uint32_t num;
+		} state;
+		uint8_t u64[8];
+	};
 };
 
 /* Ports by socket path: librte_vhost callbacks only give a vid. */
@@ -376,12 +384,77 @@ vhf_msg_disrupts(uint32_t request)
 	}
 }
 
+/*
+ * VHOST_USER_SEND_RARP: announce the guest at its new location. QEMU sends it
+ * after a live migration, and on announce_self, for a guest that did not
+ * negotiate VIRTIO_NET_F_GUEST_ANNOUNCE (one that did announces itself).
+ * librte_vhost keeps the MAC for its own dequeue path, which we do not use: we
+ * hand it to whichever lcore polls rx queue 0, through the one word that
+ * rx_burst already checks, and that lcore delivers the RARP as a frame from the
+ * guest. Nothing here touches a ring. Runs with nothing locked. A front-end
+ * that asks although the guest negotiated GUEST_ANNOUNCE gets its RARP too,
+ * as from DPDK's vhost: one more frame that teaches the switch the same port.
+ */
+static void
+vhf_send_rarp(int vid, const struct vhf_vu_msg *m)
+{
+	struct rte_ether_addr mac;
+	char mac_str[RTE_ETHER_ADDR_FMT_SIZE];
+	struct vhf_port *port;
+	uint64_t pf = 0, req = VHF_ANNOUNCE_PENDING;
+	unsigned int i;
+
+	port = vhf_port_lock_by_vid(vid);
+	if (port == NULL)
+		return;
+	/* The front-end's word is not enough: the protocol feature must have been agreed. */
+	if (rte_vhost_get_negotiated_protocol_features(vid, &pf) != 0 ||
+	    !(pf & VHF_FEATURE(VHOST_USER_PROTOCOL_F_RARP))) {
+		pthread_mutex_unlock(&port->lock);
+		VHF_LOG(WARNING, "%s: SEND_RARP without the RARP protocol feature: ignored",
+			port->args.iface);
+		return;
+	}
+	/* Read only what the front-end sent: the rest of the buffer is stale. */
+	if (m->size != sizeof(m->u64)) {
+		pthread_mutex_unlock(&port->lock);
+		VHF_LOG(ERR, "%s: SEND_RARP of %u bytes (8 expected): ignored", port->args.iface,
+			m->size);
+		return;
+	}
+	memcpy(mac.addr_bytes, m->u64, RTE_ETHER_ADDR_LEN);
+	rte_ether_format_addr(mac_str, sizeof(mac_str), &mac);
+	/* A multicast or zero source would teach a switch nothing, or something wrong. */
+	if (!rte_is_valid_assigned_ether_addr(&mac)) {
+		pthread_mutex_unlock(&port->lock);
+		VHF_LOG(ERR, "%s: SEND_RARP for MAC %s, not a unicast address: ignored",
+			port->args.iface, mac_str);
+		return;
+	}
+	for (i = 0; i < RTE_ETHER_ADDR_LEN; i++)
+		req |= (uint64_t)mac.addr_bytes[i] << (8 * i);
+	/*
+	 * Relaxed: the word carries the MAC itself, and rx_burst reads nothing else
+	 * on its strength. A request not yet delivered is replaced: one frame, the
+	 * latest MAC.
+	 */
+	__atomic_store_n(&port->rxq[0].announce, req, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&port->lock);
+	VHF_LOG(INFO, "%s: front-end asks to announce the guest: RARP for %s, port %u rx queue 0",
+		port->args.iface, mac_str, port->port_id);
+}
+
 static enum rte_vhost_msg_result
 vhf_pre_msg(int vid, void *msg)
 {
 	const struct vhf_vu_msg *m = msg;
 	struct vhf_port *port;
 
+	/* librte_vhost then records the MAC for itself too, and answers a reply-ack. */
+	if (m->request == VHF_VU_SEND_RARP) {
+		vhf_send_rarp(vid, m);
+		return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
+	}
 	if (!vhf_msg_disrupts(m->request))
 		return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
 	port = vhf_port_lock_by_vid(vid);
@@ -501,7 +574,40 @@ vhf_port_features(const struct vhf_port *port)
 	/* The front-end (QEMU, virtio-user) serves the control queue and steers queue pairs. */
 	if (port->args.queues > 1)
 		f |= VHF_FEATURE(VHF_F_NET_MQ) | VHF_FEATURE(VHF_F_NET_CTRL_VQ);
+	/*
+	 * A guest that negotiates GUEST_ANNOUNCE announces itself after a live
+	 * migration (gratuitous ARP, IPv6 neighbour advertisements, for every
+	 * address and VLAN it has), which a RARP from us cannot do. The whole
+	 * exchange is the front-end's: with vhost-user, QEMU keeps the control
+	 * virtqueue and the config space of a virtio-net device to itself (its
+	 * back-end gets the data queue pairs only), sets VIRTIO_NET_S_ANNOUNCE,
+	 * raises the config interrupt and takes the guest's
+	 * VIRTIO_NET_CTRL_ANNOUNCE_ACK. All it asks of the back-end is this bit
+	 * (QEMU offers the guest only the GUEST_ANNOUNCE its back-end offers;
+	 * virtio-user, only with its own control queue), and then it sends no
+	 * SEND_RARP for that guest. Offered whatever the queue count: it changes
+	 * no ring and no packet.
+	 */
+	f |= VHF_FEATURE(VHF_F_NET_GUEST_ANNOUNCE);
 	return f;
+}
+
+/*
+ * Offer VHOST_USER_PROTOCOL_F_RARP (librte_vhost offers it by default; we rely
+ * on it, so say so), for vhf_send_rarp(): without it, QEMU has no way to have
+ * a migrated guest announced that cannot announce itself.
+ */
+static int
+vhf_offer_rarp(const char *iface)
+{
+	uint64_t pf;
+
+	if (rte_vhost_driver_get_protocol_features(iface, &pf) != 0)
+		return -1;
+	if (pf & VHF_FEATURE(VHOST_USER_PROTOCOL_F_RARP))
+		return 0;
+	return rte_vhost_driver_set_protocol_features(iface,
+						      pf | VHF_FEATURE(VHOST_USER_PROTOCOL_F_RARP));
 }
 
 int
@@ -528,6 +634,7 @@ vhf_ctrl_register(struct vhf_port *port)
 	port->vhost_registered = true;
 	/* Setting the features also switches librte_vhost's own virtio-net datapath off. */
 	if (rte_vhost_driver_set_features(iface, vhf_port_features(port)) != 0 ||
+	    vhf_offer_rarp(iface) != 0 ||
 	    rte_vhost_driver_callback_register(iface, &vhf_vhost_ops) != 0) {
 		VHF_LOG(ERR, "%s: cannot configure the vhost-user socket", iface);
 		ret = -EIO;

@@ -43,6 +43,7 @@
 #include <rte_ip.h>
 #include <rte_mbuf.h>
 
+#include "vhf_announce.h"
 #include "vhf_net_offload.h"
 #include "vhf_pmd.h"
 
@@ -258,11 +259,52 @@ vhf_rx_mbufs_put(struct vhf_rx_mbufs *b)
 		rte_mempool_put_bulk(b->pool, (void **)&b->raw[b->next], b->count - b->next);
 }
 
-/* ethdev rx: packets the guest transmitted. */
-uint16_t
-vhf_pmd_rx_burst(void *rxq, struct rte_mbuf **pkts, uint16_t n)
+/*
+ * rx queue 0: the RARP the front-end asked for (vhf_pmd_ctrl.c), as the first
+ * packet of this burst. It needs nothing of the guest's rings, so it goes out
+ * whether or not they are attached at this moment. A dry pool leaves it
+ * pending for the next burst.
+ */
+static __rte_noinline uint16_t
+vhf_rx_announce(struct vhf_pmd_queue *q, struct rte_mbuf **pkts)
 {
-	struct vhf_pmd_queue *q = rxq;
+	uint8_t mac[RTE_ETHER_ADDR_LEN];
+	struct rte_mbuf *m;
+	uint64_t req;
+	char *frame;
+	unsigned int i;
+
+	m = rte_pktmbuf_alloc(q->mb_pool);
+	if (unlikely(m == NULL)) {
+		vhf_pmd_count(q, VHF_PMD_CNT_drop_no_mbuf);
+		return 0;
+	}
+	/*
+	 * Relaxed: the MAC travels in the word itself, nothing else is read on
+	 * the strength of it. Only this lcore clears it, so it is still set; a
+	 * request that lands meanwhile (a newer MAC) is the one taken.
+	 */
+	req = __atomic_exchange_n(&q->announce, 0, __ATOMIC_RELAXED);
+	for (i = 0; i < RTE_ETHER_ADDR_LEN; i++)
+		mac[i] = (uint8_t)(req >> (8 * i));
+	frame = rte_pktmbuf_append(m, VHF_ANNOUNCE_RARP_LEN);
+	/* A data room under 60 bytes: no pool an ethdev rx queue accepts is that small. */
+	if (unlikely(frame == NULL || req == 0)) {
+		rte_pktmbuf_free(m);
+		return 0;
+	}
+	vhf_announce_rarp(frame, VHF_ANNOUNCE_RARP_LEN, mac);
+	m->port = q->port_id;
+	m->packet_type = RTE_PTYPE_L2_ETHER;
+	vhf_pmd_count(q, VHF_PMD_CNT_announce_rarp);
+	pkts[0] = m;
+	return 1;
+}
+
+/* The guest's TX virtqueue into mbufs: up to n packets. */
+static __rte_always_inline uint16_t
+vhf_rx_from_guest(struct vhf_pmd_queue *q, struct rte_mbuf **pkts, uint16_t n)
+{
 	struct vhf_vq *vq = &q->vq;
 	struct vhf_rx_mbufs fresh;
 	struct rte_mbuf *m = NULL;
@@ -335,6 +377,22 @@ vhf_pmd_rx_burst(void *rxq, struct rte_mbuf **pkts, uint16_t n)
 		vhf_queue_log_broken(q);
 	vhf_queue_leave(q);
 	return i;
+}
+
+/* ethdev rx: packets the guest transmitted, after any RARP sent on its behalf. */
+uint16_t
+vhf_pmd_rx_burst(void *rxq, struct rte_mbuf **pkts, uint16_t n)
+{
+	struct vhf_pmd_queue *q = rxq;
+	uint16_t k = 0;
+
+	/* Set on rx queue 0 only, and rarely: one load per burst, of a line attached shares. */
+	if (unlikely(__atomic_load_n(&q->announce, __ATOMIC_RELAXED) != 0) && n > 0) {
+		k = vhf_rx_announce(q, pkts);
+		if (k == n)
+			return k;
+	}
+	return k + vhf_rx_from_guest(q, pkts + k, n - k);
 }
 
 /* mbuf tx flags that need a look before the packet goes to the guest. */
