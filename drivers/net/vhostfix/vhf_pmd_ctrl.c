@@ -30,12 +30,16 @@
 
 /* vhost-user protocol feature bit "protocol features supported" (not a virtio bit). */
 #define VHF_VHOST_USER_F_PROTOCOL_FEATURES 30
+/* vhost's feature bit: the front-end wants every write into guest memory logged (migration). */
+#define VHF_VHOST_F_LOG_ALL 26
 
 /* vhost-user front-end requests (vhost-user specification, "Front-end message types"). */
 enum vhf_vhost_user_req {
 	VHF_VU_SET_FEATURES = 2,
 	VHF_VU_RESET_OWNER = 4,
 	VHF_VU_SET_MEM_TABLE = 5,
+	VHF_VU_SET_LOG_BASE = 6,
+	VHF_VU_SET_LOG_FD = 7,
 	VHF_VU_SET_VRING_NUM = 8,
 	VHF_VU_SET_VRING_ADDR = 9,
 	VHF_VU_SET_VRING_BASE = 10,
@@ -198,6 +202,20 @@ vhf_port_load_mem(struct vhf_port *port)
 	return ret;
 }
 
+/*
+ * lib/'s dirty log (struct vhf_vq_config.log) into librte_vhost's: it marks the
+ * pages in the log the front-end shared (SET_LOG_BASE), and does nothing
+ * without one. Runs on the lcore, inside a burst: the log cannot be replaced
+ * meanwhile (SET_LOG_BASE detaches the queues first).
+ */
+static void
+vhf_pmd_log_write(void *ctx, uint64_t gpa, uint64_t len)
+{
+	const struct vhf_port *port = ctx;
+
+	rte_vhost_log_write(port->vid, gpa, len);
+}
+
 /* Give a queue to the lcores, from librte_vhost's current view of its vring. */
 static int
 vhf_queue_attach(struct vhf_port *port, struct vhf_pmd_queue *q)
@@ -240,6 +258,15 @@ vhf_queue_attach(struct vhf_port *port, struct vhf_pmd_queue *q)
 		return -EINVAL;
 	}
 	cfg.mem = &port->mem;
+	/*
+	 * Migrating: the front-end switches LOG_ALL with SET_FEATURES, a message
+	 * that detaches every queue first (vhf_msg_disrupts()), so each burst runs
+	 * wholly with or wholly without logging.
+	 */
+	if (f & VHF_FEATURE(VHF_VHOST_F_LOG_ALL)) {
+		cfg.log = vhf_pmd_log_write;
+		cfg.log_ctx = port;
+	}
 	ret = vhf_vq_init(&q->vq, &cfg);
 	if (ret != 0) {
 		VHF_LOG(ERR, "%s: vring %u: rejected (size %u, %s, base %u/%u)", port->args.iface,
@@ -266,8 +293,18 @@ vhf_port_attach_all(struct vhf_port *port)
 {
 	uint16_t i;
 
+	uint64_t features;
+
 	if (vhf_port_load_mem(port) != 0)
 		return; /* queues stay detached: no traffic rather than a wild pointer */
+	/* The one change the library lets a running guest make is LOG_ALL: migration. */
+	if (rte_vhost_get_negotiated_features(port->vid, &features) == 0 &&
+	    features != port->features) {
+		VHF_LOG(INFO, "%s: dirty logging %s (features 0x%" PRIx64 ")", port->args.iface,
+			(features & VHF_FEATURE(VHF_VHOST_F_LOG_ALL)) ? "on: migrating" : "off",
+			features);
+		port->features = features;
+	}
 	for (i = 0; i < port->args.queues; i++) {
 		vhf_queue_attach(port, &port->rxq[i]);
 		vhf_queue_attach(port, &port->txq[i]);
@@ -370,6 +407,9 @@ vhf_msg_disrupts(uint32_t request)
 	case VHF_VU_SET_FEATURES:
 	case VHF_VU_RESET_OWNER:
 	case VHF_VU_SET_MEM_TABLE:
+	/* The library unmaps the old log, which our bursts write through rte_vhost_log_write(). */
+	case VHF_VU_SET_LOG_BASE:
+	case VHF_VU_SET_LOG_FD:
 	case VHF_VU_SET_VRING_NUM:
 	case VHF_VU_SET_VRING_ADDR:
 	case VHF_VU_SET_VRING_BASE:
@@ -589,25 +629,33 @@ vhf_port_features(const struct vhf_port *port)
 	 * no ring and no packet.
 	 */
 	f |= VHF_FEATURE(VHF_F_NET_GUEST_ANNOUNCE);
+	/*
+	 * Live migration: the front-end may ask for every write into guest
+	 * memory to be logged (lib/'s dirty logging, vhf_pmd_log_write()).
+	 */
+	f |= VHF_FEATURE(VHF_VHOST_F_LOG_ALL);
 	return f;
 }
 
 /*
- * Offer VHOST_USER_PROTOCOL_F_RARP (librte_vhost offers it by default; we rely
- * on it, so say so), for vhf_send_rarp(): without it, QEMU has no way to have
- * a migrated guest announced that cannot announce itself.
+ * The protocol features we rely on, offered explicitly (librte_vhost offers
+ * both by default; a default that changes must not take them away silently):
+ * RARP, for vhf_send_rarp(): without it QEMU has no way to have a migrated
+ * guest announced that cannot announce itself; LOG_SHMFD, the shared log a
+ * migration's dirty logging writes into (vhf_pmd_log_write()).
  */
 static int
-vhf_offer_rarp(const char *iface)
+vhf_offer_protocol_features(const char *iface)
 {
+	const uint64_t need = VHF_FEATURE(VHOST_USER_PROTOCOL_F_RARP) |
+			      VHF_FEATURE(VHOST_USER_PROTOCOL_F_LOG_SHMFD);
 	uint64_t pf;
 
 	if (rte_vhost_driver_get_protocol_features(iface, &pf) != 0)
 		return -1;
-	if (pf & VHF_FEATURE(VHOST_USER_PROTOCOL_F_RARP))
+	if ((pf & need) == need)
 		return 0;
-	return rte_vhost_driver_set_protocol_features(iface,
-						      pf | VHF_FEATURE(VHOST_USER_PROTOCOL_F_RARP));
+	return rte_vhost_driver_set_protocol_features(iface, pf | need);
 }
 
 int
@@ -634,7 +682,7 @@ vhf_ctrl_register(struct vhf_port *port)
 	port->vhost_registered = true;
 	/* Setting the features also switches librte_vhost's own virtio-net datapath off. */
 	if (rte_vhost_driver_set_features(iface, vhf_port_features(port)) != 0 ||
-	    vhf_offer_rarp(iface) != 0 ||
+	    vhf_offer_protocol_features(iface) != 0 ||
 	    rte_vhost_driver_callback_register(iface, &vhf_vhost_ops) != 0) {
 		VHF_LOG(ERR, "%s: cannot configure the vhost-user socket", iface);
 		ret = -EIO;
