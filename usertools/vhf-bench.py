@@ -313,6 +313,20 @@ class Bench:
             raise RuntimeError(f"host did not come up, see {h.log_path}")
         return h
 
+    def perf_record(self, host, name):
+        """--perf-record DIR: sample the host's forwarding thread over the window."""
+        if not self.args.perf_record:
+            return None
+        tid = host.worker_tid()
+        if tid is None:
+            return None
+        out = os.path.join(self.args.perf_record, name + ".data")
+        # perf keeps the DSOs it saw (build-id cache): the report works after the
+        # plugin copy is gone.
+        return subprocess.Popen(["perf", "record", "-q", "-t", str(tid), "-o", out, "--",
+                                 "sleep", str(self.args.seconds)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
     def run_one(self, cell, backend, tag):
         """One host/guest pair: Mpps, cycles/packet and the negotiated features."""
         loop = cell["dir"] == "app-loop"
@@ -344,9 +358,12 @@ class Bench:
                 handle = self.cycles.start(host.proc.pid, host.worker_tid())
             else:
                 c0 = host.busy_cycles()
+            prof = self.perf_record(host, f"{cell_name(cell).replace(' ', '_')}-{tag}")
             p0, t0 = receiver.rx_packets(nb_ports)
             time.sleep(self.args.seconds)
             p1, t1 = receiver.rx_packets(nb_ports)
+            if prof is not None:
+                prof.wait()
             res["mpps"] = (p1 - p0) / (t1 - t0) / 1e6
             if loop:
                 cyc = self.cycles.stop(handle)
@@ -431,6 +448,10 @@ def main():
                     help="app-loop: dpdk-vhostfix's --mode (default: poll); run twice to "
                     "compare sleep mode at full load with poll mode")
     ap.add_argument("--keep", action="store_true", help="keep the logs (printed path)")
+    ap.add_argument("--perf-record", metavar="DIR",
+                    help="also perf record the host's forwarding thread over each window, "
+                    "into DIR/<cell>-<round>-<backend>.data (perf report -i FILE --no-children "
+                    "--sort symbol); the sampling costs the host some of its rate")
     args = ap.parse_args()
     if args.quick:
         args.cells, args.rings, args.sizes = ["guest-rx", "guest-tx"], ["split"], [64]
@@ -445,6 +466,10 @@ def main():
         sys.exit("vhf-bench: needs root (vhost-user sockets, the plugin copy under /run)")
     if shutil.which(args.testpmd) is None:
         sys.exit(f"vhf-bench: {args.testpmd} not found (Debian package dpdk)")
+    if args.perf_record:
+        if shutil.which("perf") is None:
+            sys.exit("vhf-bench: --perf-record needs perf (Debian package linux-perf)")
+        os.makedirs(args.perf_record, exist_ok=True)
     if not os.path.isfile(args.so):
         sys.exit(f"vhf-bench: {args.so} not found (build first, or --so)")
     cells = matrix(args)
