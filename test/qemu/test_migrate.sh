@@ -143,7 +143,7 @@ last_sent() {
 	awk '$1 == "SENT" { n = $2 } END { print n + 0 }' "$1"
 }
 
-teeth_bad=0 downtimes=
+teeth_bad=0 downtimes= teeth_what=
 # one_ring RING: boot on A, migrate nmig times back and forth, check both streams.
 one_ring() {
 	local ring=$1 p=0 k src dst gsrc gdst out status downtime total sent rc
@@ -293,8 +293,10 @@ for ring in "${rings[@]}"; do
 		# not counted; the first ring that detects something is enough.
 		n0=$tap_n f0=$tap_failed
 		one_ring "$ring" >"$q_work/teeth-$ring.tap" 2>&1
-		diag <"$q_work/teeth-$ring.tap"
+		grep -E '^(not )?ok ' "$q_work/teeth-$ring.tap" | diag
 		tap_n=$n0 tap_failed=$f0
+		[ -n "$teeth_what" ] || teeth_what=$(grep -m1 '^not ok' "$q_work/teeth-$ring.tap" |
+			sed 's/^not ok [0-9]* - //' | cut -c1-160)
 		[ "$teeth_bad" = 1 ] && break
 	else
 		one_ring "$ring"
@@ -305,6 +307,6 @@ if [ "$teeth" = teeth ]; then
 	# Without the RX buffers in the dirty log a migration must be caught.
 	[ "$teeth_bad" = 1 ]
 	check $? "teeth: with the RX buffers left out of the dirty log the run detected it" \
-		"(a checksum mismatch, a gap or a stalled stream)"
+		"(a checksum mismatch, a gap or a stalled stream): ${teeth_what:-nothing}"
 fi
 [ "$tap_failed" -eq 0 ]
