@@ -16,6 +16,14 @@
 #   vhf-guests.sh hmp   --dir DIR -g I [--timeout S] -- CMD...
 #                                   run QEMU monitor (HMP) command CMD on guest
 #                                   I's QEMU (e.g. announce_self), print its output
+#   vhf-guests.sh qmp   --dir DIR -g I [--timeout S] -- CMD [JSON-ARGS]
+#                                   run QMP command CMD on guest I's QEMU, print
+#                                   its "return" as JSON (exit 1 on an "error")
+#   vhf-guests.sh migrate --dir DIR -g I --to URI [--timeout S]
+#                                   live-migrate guest I to URI (a QEMU started
+#                                   with incoming=URI); wait until QEMU says
+#                                   completed or failed, print query-migrate's
+#                                   answer as JSON; exit 0 only when completed
 #   vhf-guests.sh stop  --dir DIR              stop the guests by the PIDs recorded
 #
 # start options:
@@ -24,6 +32,9 @@
 #                    key=value,...: sock=PATH ip=ADDR/LEN mac=MAC packed=0|1
 #                    server=0|1 mem=SIZE srv=PORT:PORT... announce=0|1 (0:
 #                    QEMU offers the guest no VIRTIO_NET_F_GUEST_ANNOUNCE)
+#                    incoming=URI (a migration destination: QEMU waits for
+#                    the guest on URI, e.g. unix:PATH; start it with --no-wait,
+#                    the same settings as the source, and its own sock=)
 #                    run=CMD (run= last: it takes the rest of SPEC, commas included)
 #   --sock-dir D     default socket of guest i: D/vhost<i>.sock (default: DIR)
 #   --packed         packed virtqueues for every guest (packed=on)
@@ -42,7 +53,8 @@
 # (guest<i>.console.log), console sockets (guest<i>.con, for an interactive
 # `socat -,raw,echo=0 UNIX-CONNECT:...`), command sockets and logs
 # (guest<i>.ctl, guest<i>.ctl.log, for `exec`), QEMU monitor sockets
-# (guest<i>.mon, for `hmp`) and the PID file (pids). KVM is used
+# (guest<i>.mon, for `hmp`), QMP sockets (guest<i>.qmp, for `qmp` and
+# `migrate`) and the PID file (pids). KVM is used
 # only when the CPU has vmx or svm; otherwise TCG, on which virtio-net-pci needs
 # vectors=0 (QEMU 7.2 aborts on MSI-X with vhost-user under TCG) and a guest is
 # ready in about 4-10 s.
@@ -59,7 +71,7 @@ die() {
 }
 
 usage() {
-	sed -n '4,48p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '4,60p' "$0" | sed 's/^# \{0,1\}//'
 	exit "${1:-0}"
 }
 
@@ -68,7 +80,7 @@ cmd=$1
 shift
 case "$cmd" in -h|--help|help) usage 0 ;; esac
 
-dir= n= sock_dir= packed=0 server=0 srv= run= mem=256M timeout=180 nowait=0 append=
+dir= n= sock_dir= packed=0 server=0 srv= run= mem=256M timeout=180 nowait=0 append= to=
 guest_idx=
 specs=()
 while [ $# -gt 0 ]; do
@@ -85,6 +97,7 @@ while [ $# -gt 0 ]; do
 	--timeout) timeout=$2; shift 2 ;;
 	--no-wait) nowait=1; shift ;;
 	--append) append=$2; shift 2 ;;
+	--to) to=$2; shift 2 ;;
 	-g) guest_idx=$2; shift 2 ;;
 	--) shift; break ;;
 	-h|--help) usage 0 ;;
@@ -167,7 +180,7 @@ stop_all() {
 			kill -KILL "$pid" 2>/dev/null
 		fi
 	done <"$dir/pids"
-	rm -f "$dir/pids" "$dir"/guest*.con "$dir"/guest*.ctl "$dir"/guest*.mon
+	rm -f "$dir/pids" "$dir"/guest*.con "$dir"/guest*.ctl "$dir"/guest*.mon "$dir"/guest*.qmp
 }
 
 nguests() {
@@ -199,7 +212,7 @@ wait_frame() {
 
 do_start() {
 	local accel image i spec sock ip mac gpacked gserver gmem gsrv grun gannounce kv key val
-	local chardev dev cmdline pid pids=() count
+	local chardev dev cmdline pid pids=() count gincoming incoming
 	command -v qemu-system-x86_64 >/dev/null ||
 		die "qemu-system-x86_64 not found (Debian package qemu-system-x86)"
 	[ ! -f "$dir/pids" ] || die "$dir/pids exists: guests already running? ('stop' first)"
@@ -223,7 +236,7 @@ do_start() {
 		sock=$sock_dir/vhost$i.sock
 		ip=10.0.0.$((11 + i))/24
 		mac=$(printf '52:54:00:00:01:%02x' $((0x11 + i)))
-		gpacked=$packed gserver=$server gmem=$mem gsrv=$srv grun=$run gannounce=1
+		gpacked=$packed gserver=$server gmem=$mem gsrv=$srv grun=$run gannounce=1 gincoming=
 		spec=${specs[$i]:-}
 		while [ -n "$spec" ]; do
 			if [ "${spec#run=}" != "$spec" ]; then
@@ -242,6 +255,7 @@ do_start() {
 			mem) gmem=$val ;;
 			srv) gsrv=${val//:/,} ;;
 			announce) gannounce=$val ;;
+			incoming) gincoming=$val ;;
 			*) stop_all; die "guest $i: unknown key '$key' in --guest" ;;
 			esac
 		done
@@ -262,8 +276,13 @@ do_start() {
 		[ -n "$grun" ] && cmdline+=" vhf.run64=$(printf '%s' "$grun" | base64 -w0)"
 		[ -n "$append" ] && cmdline+=" $append"
 
+		# A migration destination must be configured as its source: only
+		# -incoming (and its own sockets) may differ.
+		incoming=()
+		[ -n "$gincoming" ] && incoming=(-incoming "$gincoming")
+
 		rm -f "$dir/guest$i.console.log" "$dir/guest$i.con" "$dir/guest$i.ctl.log" \
-			"$dir/guest$i.ctl" "$dir/guest$i.mon"
+			"$dir/guest$i.ctl" "$dir/guest$i.mon" "$dir/guest$i.qmp"
 		qemu-system-x86_64 -name "vhf-guest$i" -nodefaults -no-user-config \
 			-display none -no-reboot "${accel[@]}" -smp 1 -m "$gmem" \
 			-object "memory-backend-memfd,id=mem,size=$gmem,share=on" \
@@ -274,9 +293,10 @@ do_start() {
 			-chardev "socket,id=ctl,path=$dir/guest$i.ctl,server=on,wait=off,logfile=$dir/guest$i.ctl.log,logappend=off" \
 			-serial chardev:ctl \
 			-monitor "unix:$dir/guest$i.mon,server=on,wait=off" \
+			-qmp "unix:$dir/guest$i.qmp,server=on,wait=off" \
 			-chardev "$chardev" \
 			-netdev vhost-user,chardev=c0,id=n0 \
-			-device "$dev" \
+			-device "$dev" "${incoming[@]}" \
 			</dev/null >"$dir/guest$i.qemu.log" 2>&1 &
 		pid=$!
 		echo "$i $pid" >>"$dir/pids"
@@ -401,6 +421,71 @@ sys.stdout.write(out.split("\n", 1)[1] if "\n" in out else "")
 PY
 }
 
+# qmp_py MODE ARGS...: the QMP client behind `qmp` and `migrate`.
+qmp_py() {
+	local qmp
+	[ -n "$guest_idx" ] || die "$1: -g I is required"
+	qmp=$dir/guest$guest_idx.qmp
+	[ -S "$qmp" ] || die "no QMP socket $qmp"
+	python3 - "$qmp" "$timeout" "$@" <<'PY'
+import json, socket, sys, time
+path, timeout, mode, args = sys.argv[1], float(sys.argv[2]), sys.argv[3], sys.argv[4:]
+deadline = time.monotonic() + timeout
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(path)
+f = s.makefile("rb")
+
+def read():
+    left = deadline - time.monotonic()
+    if left <= 0:
+        sys.exit("vhf-guests: no QMP answer within %gs" % timeout)
+    s.settimeout(left)
+    line = f.readline()
+    if not line:
+        sys.exit("vhf-guests: QMP socket closed")
+    return json.loads(line)
+
+def cmd(name, arguments=None):
+    msg = {"execute": name}
+    if arguments:
+        msg["arguments"] = arguments
+    s.sendall(json.dumps(msg).encode() + b"\n")
+    while True:
+        r = read()
+        if "event" in r:
+            continue
+        if "error" in r:
+            sys.exit("vhf-guests: QMP %s: %s" % (name, r["error"].get("desc", r["error"])))
+        return r["return"]
+
+read()  # the greeting
+cmd("qmp_capabilities")
+if mode == "qmp":
+    print(json.dumps(cmd(args[0], json.loads(args[1]) if len(args) > 1 else None)))
+    sys.exit(0)
+# migrate: no bandwidth cap (a unix socket on one machine), then wait for an
+# end state. The poll interval only bounds how late we notice it.
+cmd("migrate-set-parameters", {"max-bandwidth": 8 << 30})
+cmd("migrate", {"uri": args[0]})
+while True:
+    r = cmd("query-migrate")
+    if r.get("status") in ("completed", "failed", "cancelled"):
+        print(json.dumps(r))
+        sys.exit(0 if r["status"] == "completed" else 1)
+    time.sleep(0.1)
+PY
+}
+
+do_qmp() {
+	[ $# -gt 0 ] || die "qmp: no command"
+	qmp_py qmp "$@"
+}
+
+do_migrate() {
+	[ -n "$to" ] || die "migrate: --to URI is required"
+	qmp_py migrate "$to"
+}
+
 do_run_output() {
 	[ -n "$guest_idx" ] || die "run-output: -g I is required"
 	local rc=0
@@ -414,6 +499,8 @@ wait) nguests >/dev/null; do_wait ;;
 exec) do_exec "$@" ;;
 run-output) do_run_output ;;
 hmp) do_hmp "$@" ;;
+qmp) do_qmp "$@" ;;
+migrate) do_migrate ;;
 stop) stop_all ;;
 *) die "unknown sub-command '$cmd' (see --help)" ;;
 esac
