@@ -72,6 +72,18 @@ vhf_mem_find(const struct vhf_mem *mem, uint64_t gpa, uint32_t *hint)
 	return NULL;
 }
 
+/** The region whose mapping here holds host address host: vhf_mem_find() backwards. */
+static inline const struct vhf_mem_region *
+vhf_mem_find_host(const struct vhf_mem *mem, uint64_t host)
+{
+	uint32_t i;
+
+	for (i = 0; i < mem->nregions; i++)
+		if (host - mem->regions[i].host_addr < mem->regions[i].size)
+			return &mem->regions[i];
+	return NULL;
+}
+
 /**
  * Translate [gpa, gpa + len) into host segments appended at iov[*niov].
  *

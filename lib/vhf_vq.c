@@ -152,19 +152,18 @@ void
 vhf_vq_log_slow(const struct vhf_vq *vq, const void *p, uint64_t len)
 {
 	uint64_t host = (uint64_t)(uintptr_t)p;
-	uint32_t i;
 
-	/* Each written range lies in one region (an iov, a ring): one pass finds it. */
-	for (i = 0; i < vq->mem->nregions && len > 0; i++) {
-		const struct vhf_mem_region *reg = &vq->mem->regions[i];
-		uint64_t off = host - reg->host_addr, chunk;
+	/* Written through one mapping (an iov, a ring), a range is normally in one region. */
+	while (len > 0) {
+		const struct vhf_mem_region *reg = vhf_mem_find_host(vq->mem, host);
+		uint64_t off, chunk;
 
-		if (host < reg->host_addr || off >= reg->size)
-			continue;
+		if (reg == NULL)
+			return;
+		off = host - reg->host_addr;
 		chunk = reg->size - off < len ? reg->size - off : len;
 		vq->log(vq->log_ctx, reg->guest_phys_addr + off, chunk);
 		host += chunk;
 		len -= chunk;
-		i = (uint32_t)-1; /* the rest, if any, lies in another region: search again */
 	}
 }

@@ -132,13 +132,13 @@ enum vhf_vq_counter {
 /** xstat-style names of the counters, indexed by enum vhf_vq_counter. */
 extern const char *const vhf_vq_counter_names[VHF_VQ_CNT_MAX];
 
-/** Everything the device needs to know about one virtqueue. */
 /**
  * Dirty logging for live migration: called with each guest-physical range the
  * device has just written (see struct vhf_vq_config.log).
  */
 typedef void (*vhf_vq_log_fn)(void *ctx, uint64_t gpa, uint64_t len);
 
+/** Everything the device needs to know about one virtqueue. */
 struct vhf_vq_config {
 	uint16_t size;       /**< entries; power of two for split */
 	bool packed;         /**< VIRTIO_F_RING_PACKED */

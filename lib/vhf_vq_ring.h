@@ -93,7 +93,6 @@ vhf_vq_count(struct vhf_vq *vq, enum vhf_vq_counter c)
 	vq->cnt[c]++;
 }
 
-/** Mark the queue broken: it stays so until re-initialised, like a device needing reset. */
 /* Dirty logging of a range the device has just written (no-op unless migrating). */
 static inline void
 vhf_vq_log(const struct vhf_vq *vq, const void *p, uint64_t len)
@@ -102,6 +101,7 @@ vhf_vq_log(const struct vhf_vq *vq, const void *p, uint64_t len)
 		vhf_vq_log_slow(vq, p, len);
 }
 
+/** Mark the queue broken: it stays so until re-initialised, like a device needing reset. */
 static inline int
 vhf_vq_break(struct vhf_vq *vq, enum vhf_vq_counter reason)
 {
@@ -660,6 +660,22 @@ vhf_vq_used_add(struct vhf_vq *vq, uint16_t id, uint16_t ndesc, uint32_t len)
 	vq->used_pending++;
 }
 
+/* The n entries of entry bytes of a ring of vq->size from slot first on, wrapping at its end. */
+static inline void
+vhf_vq_log_ring(const struct vhf_vq *vq, const void *ring, size_t entry, uint16_t first,
+		uint16_t n)
+{
+	const uint8_t *base = ring;
+	uint16_t to_end = (uint16_t)(vq->size - first);
+
+	if (n > to_end) {
+		vhf_vq_log(vq, base + (size_t)first * entry, (uint64_t)to_end * entry);
+		n = (uint16_t)(n - to_end);
+		first = 0;
+	}
+	vhf_vq_log(vq, base + (size_t)first * entry, (uint64_t)n * entry);
+}
+
 /*
  * Dirty logging of what a flush just published (used_pending entries ending at
  * last_used): split, the used elements and the index; packed, the descriptor
@@ -670,32 +686,17 @@ vhf_vq_used_add(struct vhf_vq *vq, uint16_t id, uint16_t ndesc, uint32_t len)
 static inline void
 vhf_vq_log_used(const struct vhf_vq *vq)
 {
-	uint16_t first, n;
-
 	if (vq->packed) {
-		first = vq->pending_first;
-		n = (uint16_t)(vq->last_used >= first ? vq->last_used - first :
-							vq->size - first + vq->last_used);
-		if (n == 0)
-			n = vq->size; /* a whole lap */
-		if ((uint32_t)first + n > vq->size) {
-			vhf_vq_log(vq, &vq->desc_packed[first],
-				   (uint64_t)(vq->size - first) * sizeof(vq->desc_packed[0]));
-			n = (uint16_t)(n - (vq->size - first));
-			first = 0;
-		}
-		vhf_vq_log(vq, &vq->desc_packed[first], (uint64_t)n * sizeof(vq->desc_packed[0]));
+		uint16_t first = vq->pending_first;
+		uint16_t n = (uint16_t)(vq->last_used >= first ? vq->last_used - first :
+								 vq->size - first + vq->last_used);
+
+		vhf_vq_log_ring(vq, vq->desc_packed, sizeof(vq->desc_packed[0]), first,
+				n == 0 ? vq->size : n /* a whole lap */);
 		return;
 	}
-	first = (uint16_t)(vq->last_used - vq->used_pending) & vq->mask;
-	n = vq->used_pending;
-	if ((uint32_t)first + n > vq->size) {
-		vhf_vq_log(vq, &vq->used->ring[first],
-			   (uint64_t)(vq->size - first) * sizeof(vq->used->ring[0]));
-		n = (uint16_t)(n - (vq->size - first));
-		first = 0;
-	}
-	vhf_vq_log(vq, &vq->used->ring[first], (uint64_t)n * sizeof(vq->used->ring[0]));
+	vhf_vq_log_ring(vq, vq->used->ring, sizeof(vq->used->ring[0]),
+			(uint16_t)(vq->last_used - vq->used_pending) & vq->mask, vq->used_pending);
 	vhf_vq_log(vq, &vq->used->idx, sizeof(vq->used->idx));
 }
 

@@ -291,9 +291,8 @@ vhf_queue_attach(struct vhf_port *port, struct vhf_pmd_queue *q)
 static void
 vhf_port_attach_all(struct vhf_port *port)
 {
-	uint16_t i;
-
 	uint64_t features;
+	uint16_t i;
 
 	if (vhf_port_load_mem(port) != 0)
 		return; /* queues stay detached: no traffic rather than a wild pointer */
