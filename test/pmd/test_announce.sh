@@ -27,15 +27,11 @@ prog=${1:-}
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../tap.sh"
 . "$here/../../usertools/vhf-wait.sh"
+. "$here/announce_host.sh"
 
 mac=52:54:00:12:34:56
 mac_hex=525400123456
-# The frame, written out here rather than by the code under test: Ethernet
-# broadcast from the MAC, EtherType 0x8035; hardware type 1, protocol 0x0800,
-# lengths 6 and 4, operation 3 (request reverse); sender MAC, 0.0.0.0, target
-# MAC, 0.0.0.0; zeros up to 60 bytes.
-want_frame=ffffffffffff${mac_hex}80350001080006040003${mac_hex}00000000${mac_hex}00000000
-want_frame+=000000000000000000000000000000000000
+want_frame=$(announce_rarp_hex "$mac_hex")
 
 tap_plan 6
 if [ ! -x "$prog" ]; then
@@ -54,17 +50,13 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-: >"$work/host.log"
-stdbuf -oL "$prog" --lcores 0@0 --no-huge -m 256 --no-pci --file-prefix="$prefix" \
-	--log-level='pmd.net.vhostfix*:info' --vdev "net_vhostfix0,iface=$work/vhost.sock" \
-	>"$work/host.log" 2>&1 &
-host=$!
-pids+=("$host")
-if ! vhf_wait_for "$work/host.log" "^READY" 60 "$host"; then
+if ! announce_host_start "$prog" "$work/host.log" "$prefix" "$work/vhost.sock"; then
+	pids+=("$announce_host_pid")
 	not_ok "host port up"
-	diag <"$work/host.log"
 	tap_skip_rest 6 "no host"
 fi
+host=$announce_host_pid
+pids+=("$host")
 ok "host port up, socket $work/vhost.sock"
 
 # frontend LOG ARGS...: a front-end that stays connected once its requests are

@@ -26,6 +26,7 @@ if [ ! -x "$host_prog" ] || [ ! -x "$guests" ]; then
 	exit 1
 fi
 . "$(dirname "$0")/qemu_lib.sh"
+. "$(dirname "$0")/../pmd/announce_host.sh"
 
 ncases=6
 boot_s=${VHF_QEMU_TEST_BOOT_TIMEOUT:-150}
@@ -37,23 +38,18 @@ mac_hex=525400000111
 # MAC, sender and target protocol address both 10.0.0.11.
 garp_re="ffffffffffff${mac_hex}0806000108000604000[12]${mac_hex}0a00000b[0-9a-f]{12}0a00000b"
 # The RARP the port sends for it (as test/pmd/test_announce.sh spells it out).
-rarp_hex=ffffffffffff${mac_hex}80350001080006040003${mac_hex}00000000${mac_hex}00000000
-rarp_hex+=000000000000000000000000000000000000
+rarp_hex=$(announce_rarp_hex "$mac_hex")
 
 prefix=vhfqann$$
 q_prefixes+=("$prefix")
 host_log=$q_work/host.log
-: >"$host_log"
-stdbuf -oL "$host_prog" --lcores 0@0 --no-huge -m 256 --no-pci --file-prefix="$prefix" \
-	--log-level='pmd.net.vhostfix*:info' --vdev "net_vhostfix0,iface=$q_work/vhost0.sock" \
-	>"$host_log" 2>&1 &
-host=$!
-q_pids+=("$host")
-if ! vhf_wait_for "$host_log" "^READY" 60 "$host"; then
+if ! announce_host_start "$host_prog" "$host_log" "$prefix" "$q_work/vhost0.sock"; then
+	q_pids+=("$announce_host_pid")
 	not_ok "host port up"
-	diag <"$host_log"
 	tap_skip_rest $ncases "no host"
 fi
+host=$announce_host_pid
+q_pids+=("$host")
 
 rounds=0
 # round: the host's report of what rx queue 0 delivered since the last one; sets rep.
