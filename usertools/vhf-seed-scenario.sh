@@ -276,10 +276,16 @@ for i in range(st.get("streams", 0)):
 tel.close()
 PY
 
-# iperf3 clients end on their own (-t); after a stall they may hang on.
-for p in "${pids[@]:1}"; do
-	vhf_wait_pid "$p" 10 || kill -TERM "$p" 2>/dev/null
-done
+# iperf3 clients end on their own (-t) when the detector ran its full time;
+# after a stall they may hang on, and with --stop-on-stall they have most of
+# their -t still to go: stop them now rather than wait for either.
+if [ "$det" = 0 ]; then
+	for p in "${pids[@]:1}"; do
+		vhf_wait_pid "$p" 10 || kill -TERM "$p" 2>/dev/null
+	done
+else
+	vhf_stop_pids 10 "${pids[@]:1}"
+fi
 
 {
 	echo "scenario: $nguests guest(s), ring $ring, notify $notify, $mode mode, ${seconds}s," \

@@ -43,7 +43,7 @@ scenario=$(dirname "$0")/../../usertools/vhf-seed-scenario.sh
 fixed_s=${VHF_QEMU_TEST_SEED_SECONDS:-20}
 # Legacy stalls within seconds once the window is held: the budget is for a slow machine.
 legacy_s=${VHF_QEMU_TEST_LEGACY_SECONDS:-120}
-race_fixed_s=${VHF_QEMU_TEST_RACE_FIXED_SECONDS:-30}
+race_fixed_s=${VHF_QEMU_TEST_RACE_FIXED_SECONDS:-20}
 # The race scenario: see above.
 race=(--guests 2 --ring mixed --mtu 9000 --napi-weight 1 --udp 25M --streams 4)
 
