@@ -15,10 +15,11 @@
 #   --suite S    only suite S (repeatable): tools unit race fuzz pmd app install deb qemu ovs
 #   --build B    only build B (repeatable)
 #
-# Order: the three builds; then the CPU-bound suites that do not depend on timing
-# (unit, race, fuzz) of the gcc and ASan builds side by side, one on each core;
-# then the integration suites (processes, guests, OVS) one at a time, alone on
-# the machine. Ends with each suite's count and duration and one closing line
+# Order: the three builds; then, side by side, the suites that do not depend on
+# timing: the CPU-bound ones (tools, unit, race, fuzz) of the gcc and ASan
+# builds, and the Debian package suite (deb: mostly dpkg, its one traffic check
+# waits for a count, not a rate); then the integration suites (processes,
+# guests, OVS) one at a time, alone on the machine. Ends with each suite's count and duration and one closing line
 # "N passed, N failed, N skipped" over everything.
 set -uo pipefail
 
@@ -62,8 +63,11 @@ declare -A build_args=(
 	[asan]="-Db_sanitize=address,undefined -Db_lundef=false -Dfuzz_libfuzzer=true"
 	[race]="-Dpmd=enabled -Drace_window_us=20000"
 )
-declare -A build_suites=([gcc]="tools unit race fuzz pmd app install deb qemu ovs" [asan]="unit race fuzz" [race]="qemu")
+# The shell-only tools suite goes with the ASan build, whose CPU-bound suites
+# take less time than the gcc build's, so that both sides end together.
+declare -A build_suites=([gcc]="unit race fuzz pmd app install deb qemu ovs" [asan]="tools unit race fuzz" [race]="qemu")
 cpu_suites="tools unit race fuzz"
+side_suites="deb"
 
 wanted() { # wanted WORD LIST...: is WORD among LIST (an empty LIST takes everything)?
 	local w=$1; shift
@@ -73,15 +77,16 @@ wanted() { # wanted WORD LIST...: is WORD among LIST (an empty LIST takes everyt
 	return 1
 }
 
-# suites_of BUILD KIND(cpu|integration): the suites of BUILD to run in that phase.
+# suites_of BUILD KIND(cpu|side|integration): the suites of BUILD to run as
+# that kind (side: beside the cpu suites, in the same phase).
 suites_of() {
-	local s out=()
+	local s k out=()
 	for s in ${build_suites[$1]}; do
 		wanted "$s" "${only_suites[@]}" || continue
-		if [ "$2" = cpu ]; then wanted "$s" $cpu_suites || continue
-		else wanted "$s" $cpu_suites && continue
-		fi
-		out+=("$s")
+		k=integration
+		wanted "$s" $cpu_suites && k=cpu
+		wanted "$s" $side_suites && k=side
+		[ "$k" = "$2" ] && out+=("$s")
 	done
 	echo "${out[@]}"
 }
@@ -89,20 +94,46 @@ suites_of() {
 builds=()
 for b in gcc asan race; do
 	wanted "$b" "${only_builds[@]}" || continue
-	[ -n "$(suites_of "$b" cpu)$(suites_of "$b" integration)" ] && builds+=("$b")
+	[ -n "$(suites_of "$b" cpu)$(suites_of "$b" side)$(suites_of "$b" integration)" ] && builds+=("$b")
 done
 
 status=0
 logs=()        # LABEL=testlog.json, for the summary
 phase_times=() # lines for the summary
 
+# test_targets DIR SUITES...: the files ninja must build for the tests of
+# SUITES in DIR (what meson test itself would rebuild for them).
+test_targets() {
+	python3 - "$@" <<'EOF'
+import json, os, subprocess, sys
+d, suites = sys.argv[1], set(sys.argv[2:])
+intro = lambda what: json.loads(subprocess.check_output(['meson', 'introspect', d, what]))
+files = {t['id']: t['filename'] for t in intro('--targets')}
+out = set()
+for t in intro('--tests'):
+    if suites & {s.split(':')[-1] for s in t['suite']}:
+        for dep in t['depends']:
+            out.update(os.path.relpath(f, d) for f in files[dep])
+print('\n'.join(sorted(out)))
+EOF
+}
+
+# The gcc build is built whole (the install suites look at everything it
+# installs); the others only as far as their suites need: the ASan build
+# skips the loadable PMD and the app, the race build is one app.
 configure_and_build() {
-	local b=$1 dir=${build_dir[$1]}
+	local b=$1 dir=${build_dir[$1]} targets
 	if [ ! -f "$dir/build.ninja" ]; then
 		# shellcheck disable=SC2086
 		CC=${build_cc[$b]} meson setup "$dir" ${build_args[$b]} || return 1
 	fi
-	ninja -C "$dir"
+	[ "$b" = gcc ] && { ninja -C "$dir"; return; }
+	# shellcheck disable=SC2046,SC2086
+	targets=$(test_targets "$dir" $(suites_of "$b" cpu) $(suites_of "$b" side) \
+		$(suites_of "$b" integration)) || return 1
+	[ -n "$targets" ] || return 0
+	# shellcheck disable=SC2086
+	ninja -C "$dir" $targets
 }
 
 # run_suites BUILD PHASE SUITES...: meson test with its own log name.
@@ -129,30 +160,34 @@ for b in "${builds[@]}"; do
 	phase_times+=("build $b: $((SECONDS - t)) s")
 done
 
-# CPU-bound suites: two builds side by side (2 cores), outputs shown in turn.
-cpu_pids=() cpu_builds=()
+# The suites that do not depend on timing, side by side (2 cores): the CPU-bound
+# ones of each build, and the side ones; outputs shown in turn.
+side_pids=() side_jobs=()
 t=$SECONDS
-for b in ${builds[@]}; do
-	suites=$(suites_of "$b" cpu)
-	[ -n "$suites" ] || continue
-	out=${build_dir[$b]}/meson-logs/vhf-test-cpu.out
-	mkdir -p "${build_dir[$b]}/meson-logs"
-	# shellcheck disable=SC2086
-	run_suites "$b" cpu $suites >"$out" 2>&1 &
-	cpu_pids+=($!)
-	cpu_builds+=("$b")
-	logs+=("$b=${build_dir[$b]}/meson-logs/testlog-cpu.json")
+for kind in cpu side; do
+	for b in ${builds[@]}; do
+		suites=$(suites_of "$b" "$kind")
+		[ -n "$suites" ] || continue
+		out=${build_dir[$b]}/meson-logs/vhf-test-$kind.out
+		mkdir -p "${build_dir[$b]}/meson-logs"
+		# shellcheck disable=SC2086
+		run_suites "$b" "$kind" $suites >"$out" 2>&1 &
+		side_pids+=($!)
+		side_jobs+=("$b:$kind")
+		logs+=("$b=${build_dir[$b]}/meson-logs/testlog-$kind.json")
+	done
 done
 # Stop the side-by-side runs with us.
-trap '[ ${#cpu_pids[@]} -gt 0 ] && kill "${cpu_pids[@]}" 2>/dev/null; exit 130' INT TERM
-for i in "${!cpu_pids[@]}"; do
-	b=${cpu_builds[$i]}
-	wait "${cpu_pids[$i]}" || status=1
-	echo "=== suites $(suites_of "$b" cpu) of build $b ==="
-	cat "${build_dir[$b]}/meson-logs/vhf-test-cpu.out"
+trap '[ ${#side_pids[@]} -gt 0 ] && kill "${side_pids[@]}" 2>/dev/null; exit 130' INT TERM
+for i in "${!side_pids[@]}"; do
+	b=${side_jobs[$i]%:*} kind=${side_jobs[$i]#*:}
+	wait "${side_pids[$i]}" || status=1
+	echo "=== suites $(suites_of "$b" "$kind") of build $b ==="
+	cat "${build_dir[$b]}/meson-logs/vhf-test-$kind.out"
 done
 trap - INT TERM
-[ ${#cpu_pids[@]} -gt 0 ] && phase_times+=("unit/race/fuzz, builds side by side: $((SECONDS - t)) s")
+[ ${#side_pids[@]} -gt 0 ] &&
+	phase_times+=("side by side, ${side_jobs[*]}: $((SECONDS - t)) s")
 
 # Integration suites: one at a time, alone.
 for b in ${builds[@]}; do
