@@ -4,7 +4,7 @@
 #
 # dpdk-vhostfix in sleep mode, with a net_tap NIC and a testpmd guest (see
 # usertools/vhf-topo.sh):
-#  - idle, its worker lcore uses under 5% of a CPU over 10 s (read from /proc),
+#  - idle, its worker lcore uses under 5% of a CPU over 4 s (read from /proc),
 #    measured from the moment it is asleep;
 #  - sparse UDP datagrams each way (test/app/udp_wake.py), each sent while the
 #    worker lcore is asleep (blocked in epoll_wait), the next only once the
@@ -24,7 +24,7 @@ check=$app
 . "$(dirname "$0")/app_env.sh"
 . "$top/usertools/vhf-topo.sh"
 
-idle_s=${VHF_APP_TEST_IDLE_S:-10}
+idle_s=${VHF_APP_TEST_IDLE_S:-4}
 probes=${VHF_APP_TEST_PROBES:-50}
 
 # worker_cpu_percent PID TID SECONDS: CPU use of the app's worker lcore thread.

@@ -5,7 +5,7 @@
 # Client mode (client=1 on net_vhostfix, server=1 on net_virtio_user), traffic
 # both ways with every byte checked (vhf_pmd_check --mode soak):
 #  1. the virtio-user side is killed (SIGKILL, under traffic) and restarted
-#     VHF_PMD_TEST_RESTARTS times (default 20) while our side runs on: each time
+#     VHF_PMD_TEST_RESTARTS times (default 10) while our side runs on: each time
 #     our side reconnects and traffic resumes both ways; at the end our side
 #     stops cleanly with no altered frame and its mbufs in use back to baseline;
 #  2. our side is restarted as many times while the virtio-user server runs on,
@@ -19,7 +19,7 @@ set -u
 check=${1:-}
 . "$(dirname "$0")/pmd_pair.sh"
 
-restarts=${VHF_PMD_TEST_RESTARTS:-20}
+restarts=${VHF_PMD_TEST_RESTARTS:-10}
 # Frames each direction must make after a (re)connect for traffic to count as
 # resumed: more than a ring holds, which a survivor may still take from (or,
 # sending, put into) its own ring once its peer is gone.
