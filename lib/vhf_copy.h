@@ -87,4 +87,11 @@ vhf_prefetch(const void *p)
 	__builtin_prefetch(p, 0, 3);
 }
 
+/* The same for a line about to be written: asked for owned, not shared. */
+static inline void
+vhf_prefetch_write(const void *p)
+{
+	__builtin_prefetch(p, 1, 3);
+}
+
 #endif /* VHF_COPY_H */

@@ -33,6 +33,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "vhf_copy.h"
 #include "vhf_mem.h"
 #include "vhf_shm.h"
 #include "vhf_virtio.h"
