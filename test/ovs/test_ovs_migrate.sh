@@ -125,8 +125,10 @@ mig_port() {
 mig_where() {
 	echo "port vf$1 (OpenFlow port ${ofport[$1]})"
 }
+# The port's own lines (not librte_vhost's, many per connection) and OVS's
+# warnings and errors.
 mig_diag() {
-	grep -e "$(mig_sock "$1")" -e "vf$1" -e '|ERR|' -e '|WARN|' "$ovs_log" | diag
+	grep -e "net_vhostfix: $(mig_sock "$1")" -e "vf$1" -e '|ERR|' -e '|WARN|' "$ovs_log" | diag
 }
 
 # 2.. the migrations and the streams.
