@@ -20,6 +20,10 @@ ovs_priv_prefix=
 ovs_priv_db_pid=
 ovs_priv_vs_pid=
 ovs_priv_plugin=
+# Set before ovs_priv_start: the network namespace ovs-vswitchd runs in (ip
+# netns exec, the same PID), where its internal ports are made (taps, with
+# the netdev datapath). Empty: the caller's.
+ovs_priv_netns=
 
 # ovs_priv_find_vswitchd: print the DPDK build of ovs-vswitchd, or nothing.
 ovs_priv_find_vswitchd() {
@@ -81,7 +85,8 @@ ovs_priv_start() {
 	# control socket is named after the program (ovs-vswitchd.<pid>.ctl), and
 	# that is where "ovs-appctl -t ovs-vswitchd" looks.
 	ln -s "$vswitchd" "$dir/ovs-vswitchd" || return 1
-	"$dir/ovs-vswitchd" "unix:$dir/db.sock" --pidfile="$dir/ovs-vswitchd.pid" \
+	${ovs_priv_netns:+ip netns exec "$ovs_priv_netns"} \
+		"$dir/ovs-vswitchd" "unix:$dir/db.sock" --pidfile="$dir/ovs-vswitchd.pid" \
 		--log-file="$dir/ovs-vswitchd.log" -vconsole:off \
 		>"$dir/ovs-vswitchd.out" 2>&1 &
 	ovs_priv_vs_pid=$!

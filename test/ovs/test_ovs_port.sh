@@ -36,6 +36,7 @@ top=$(cd "$here/../.." && pwd)
 addport=$top/usertools/vhf-ovs-add-port.sh
 . "$top/test/pmd/pmd_pair.sh"
 . "$top/usertools/vhf-ovs-private.sh"
+. "$here/ovs_lib.sh"
 
 # Re-add cycles: the first one settles OVS's one-time allocations, the leak
 # check compares after it with after the last.
@@ -56,31 +57,6 @@ cleanup() {
 bail() {
 	echo "Bail out! $*"
 	exit 1
-}
-
-# install_ovs: Debian's OVS with DPDK from usertools/packages/ovs.txt.
-# Package scripts must not start the system's OVS services: when the machine
-# has no policy-rc.d, one that denies starts is in place for the install.
-install_ovs() {
-	local pkgs=() p _ policy=/usr/sbin/policy-rc.d ours=0 rc apt
-	while read -r p _; do
-		case "$p" in '' | '#'*) continue ;; esac
-		pkgs+=("$p")
-	done <"$top/usertools/packages/ovs.txt"
-	if [ ! -e "$policy" ]; then
-		printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 0755 "$policy" && ours=1
-	fi
-	echo "# installing ${pkgs[*]}"
-	# Others may be running apt: wait for dpkg's lock rather than fail.
-	apt=(apt-get install -y -q --no-install-recommends -o DPkg::Lock::Timeout=120)
-	DEBIAN_FRONTEND=noninteractive "${apt[@]}" "${pkgs[@]}" >"$pair_work/apt.log" 2>&1 ||
-		{ apt-get update -q >>"$pair_work/apt.log" 2>&1 &&
-			DEBIAN_FRONTEND=noninteractive "${apt[@]}" "${pkgs[@]}" \
-				>>"$pair_work/apt.log" 2>&1; }
-	rc=$?
-	[ "$ours" = 1 ] && rm -f "$policy"
-	[ $rc -eq 0 ] || diag <"$pair_work/apt.log"
-	return $rc
 }
 
 # wait_rx LOG PID FROM SECONDS: the peer's rx counter reaches FROM + resume_min.
@@ -201,11 +177,7 @@ pair_work=$(mktemp -d /tmp/vhf-ovs-test.XXXXXX) || exit 1
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-if ! ovs_priv_find_vswitchd >/dev/null || ! command -v ovsdb-server >/dev/null; then
-	install_ovs ||
-		tap_skip_rest "$ncases" "OVS with DPDK missing and usertools/packages/ovs.txt did not install"
-	ovs_priv_find_vswitchd >/dev/null || tap_skip_rest "$ncases" "no DPDK build of ovs-vswitchd after install"
-fi
+ovs_need "$ncases" "$pair_work/apt.log"
 
 # 1. DPDK up, with our plugin.
 if ! ovs_priv_start "/run/vhf-ovs-test.$$" "$so"; then
