@@ -16,6 +16,9 @@
 #   --count N      migrations to make in all
 #   --per-boot M   boot a fresh guest every M migrations (default 0: only when
 #                  the guest died or its stream stalled)
+#   --stress       the guest also rewrites 1 MiB of a file with random data in a
+#                  loop: more pages stored to while migrating, more chances
+#                  for a lost write to show
 #   --mem SIZE     guest RAM (default 256M, as test_migrate.sh)
 #   --append ARGS  extra kernel command line (default "ignore_loglevel": the
 #                  guest image keeps its console quiet, a WARN would not show)
@@ -48,7 +51,7 @@ guests=$top/usertools/vhf-guests.sh
 feed=$top/test/qemu/migrate_feed.py
 
 dir= count= app= net= ring=split per_boot=0 append=ignore_loglevel dwell=256 seconds=0
-verify=0 mem=256M
+verify=0 mem=256M stress=0
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--dir) dir=$2; shift 2 ;;
@@ -62,7 +65,8 @@ while [ $# -gt 0 ]; do
 	--seconds) seconds=$2; shift 2 ;;
 	--verify) verify=1; shift ;;
 	--mem) mem=$2; shift 2 ;;
-	-h|--help) sed -n '4,43p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	--stress) stress=1; shift ;;
+	-h|--help) sed -n '4,46p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "vhf-migrate-loop: unknown option '$1'" >&2; exit 2 ;;
 	esac
 done
@@ -183,6 +187,10 @@ boot() {
 		"sha256sum >/tmp/tcp.sum) </dev/null >/dev/null 2>&1 &" >/dev/null
 	gexec "(iperf3 -c 10.0.0.1 -p 5201 -u -b 400K -l 500 -t 86400 --connect-timeout 30000" \
 		">/tmp/udp.out 2>&1 &) </dev/null >/dev/null 2>&1" >/dev/null
+	if [ "$stress" = 1 ]; then
+		gexec "(while :; do dd if=/dev/urandom of=/tmp/stress bs=4k count=256;" \
+			"done) </dev/null >/dev/null 2>&1 &" >/dev/null
+	fi
 	feed_log=$dir/feed$b.log
 	: >"$feed_log"
 	ip netns exec "$ns" python3 "$feed" 10.0.0.11 5000 "$dir/stop$b" 1024 >"$feed_log" 2>&1 &
