@@ -35,6 +35,10 @@
 #                    incoming=URI (a migration destination: QEMU waits for
 #                    the guest on URI, e.g. unix:PATH; start it with --no-wait,
 #                    the same settings as the source, and its own sock=)
+#                    paused=1 (QEMU starts with -S: a migration destination
+#                    stays paused once the guest arrived, until QMP cont)
+#                    tap=IFNAME (no vhost-user: QEMU's own virtio-net on a tap
+#                    it creates, for a control run without the back-end)
 #                    run=CMD (run= last: it takes the rest of SPEC, commas included)
 #   --sock-dir D     default socket of guest i: D/vhost<i>.sock (default: DIR)
 #   --packed         packed virtqueues for every guest (packed=on)
@@ -71,7 +75,7 @@ die() {
 }
 
 usage() {
-	sed -n '4,60p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '4,64p' "$0" | sed 's/^# \{0,1\}//'
 	exit "${1:-0}"
 }
 
@@ -212,7 +216,7 @@ wait_frame() {
 
 do_start() {
 	local accel image i spec sock ip mac gpacked gserver gmem gsrv grun gannounce kv key val
-	local chardev dev cmdline pid pids=() count gincoming incoming
+	local chardev dev cmdline pid pids=() count gincoming incoming gtap gpaused netdev
 	command -v qemu-system-x86_64 >/dev/null ||
 		die "qemu-system-x86_64 not found (Debian package qemu-system-x86)"
 	[ ! -f "$dir/pids" ] || die "$dir/pids exists: guests already running? ('stop' first)"
@@ -237,6 +241,7 @@ do_start() {
 		ip=10.0.0.$((11 + i))/24
 		mac=$(printf '52:54:00:00:01:%02x' $((0x11 + i)))
 		gpacked=$packed gserver=$server gmem=$mem gsrv=$srv grun=$run gannounce=1 gincoming=
+		gtap= gpaused=0
 		spec=${specs[$i]:-}
 		while [ -n "$spec" ]; do
 			if [ "${spec#run=}" != "$spec" ]; then
@@ -256,6 +261,8 @@ do_start() {
 			srv) gsrv=${val//:/,} ;;
 			announce) gannounce=$val ;;
 			incoming) gincoming=$val ;;
+			tap) gtap=$val ;;
+			paused) gpaused=$val ;;
 			*) stop_all; die "guest $i: unknown key '$key' in --guest" ;;
 			esac
 		done
@@ -268,6 +275,8 @@ do_start() {
 			# comes back to it when the backend restarts.
 			chardev="socket,id=c0,path=$sock,reconnect=1"
 		fi
+		netdev=(-chardev "$chardev" -netdev vhost-user,chardev=c0,id=n0)
+		[ -n "$gtap" ] && netdev=(-netdev "tap,id=n0,ifname=$gtap,script=no,downscript=no")
 		dev="virtio-net-pci,netdev=n0,mac=$mac,mrg_rxbuf=on,vectors=0"
 		[ "$gpacked" = 1 ] && dev+=",packed=on"
 		[ "$gannounce" = 0 ] && dev+=",guest_announce=off"
@@ -280,6 +289,7 @@ do_start() {
 		# -incoming (and its own sockets) may differ.
 		incoming=()
 		[ -n "$gincoming" ] && incoming=(-incoming "$gincoming")
+		[ "$gpaused" = 1 ] && incoming+=(-S)
 
 		rm -f "$dir/guest$i.console.log" "$dir/guest$i.con" "$dir/guest$i.ctl.log" \
 			"$dir/guest$i.ctl" "$dir/guest$i.mon" "$dir/guest$i.qmp"
@@ -294,8 +304,7 @@ do_start() {
 			-serial chardev:ctl \
 			-monitor "unix:$dir/guest$i.mon,server=on,wait=off" \
 			-qmp "unix:$dir/guest$i.qmp,server=on,wait=off" \
-			-chardev "$chardev" \
-			-netdev vhost-user,chardev=c0,id=n0 \
+			"${netdev[@]}" \
 			-device "$dev" "${incoming[@]}" \
 			</dev/null >"$dir/guest$i.qemu.log" 2>&1 &
 		pid=$!
