@@ -165,7 +165,11 @@ restart() {
 	sent=$(last_sent "$feed_log")
 	t0=$SECONDS
 	if [ "$how" = TERM ]; then
-		vhf_stop_pids 20 "$old_pid"
+		if ! vhf_stop_pids 20 "$old_pid"; then
+			not_ok "$what: SIGTERM: the back-end did not stop within 20 s"
+			diag <"$old_log"
+			return 1
+		fi
 	else
 		kill -KILL "$old_pid"
 		wait "$old_pid" 2>/dev/null
