@@ -152,6 +152,9 @@ vhf_queue_detach(struct vhf_port *port, struct vhf_pmd_queue *q)
 		if (rte_vhost_set_vring_base(port->vid, q->vring, last_avail, last_used) != 0)
 			VHF_LOG(ERR, "%s: vring %u: cannot save ring base", port->args.iface,
 				q->vring);
+		/* Where a clean stop leaves the ring: the next back-end must resume there. */
+		VHF_LOG(DEBUG, "%s: vring %u detached (base %u/%u)", port->args.iface, q->vring,
+			last_avail, last_used);
 	}
 	vhf_wait_detach(q);
 	q->callfd = -1;
