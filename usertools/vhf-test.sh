@@ -15,10 +15,11 @@
 #   --suite S    only suite S (repeatable): tools unit race fuzz pmd app install deb qemu ovs
 #   --build B    only build B (repeatable)
 #
-# Order: the three builds; then, side by side, the suites that do not depend on
-# timing: the CPU-bound ones (tools, unit, race, fuzz) of the gcc and ASan
-# builds, and the Debian package suite (deb: mostly dpkg, its one traffic check
-# waits for a count, not a rate); then the integration suites (processes,
+# Order: the Debian package suite (deb: mostly dpkg and mmdebstrap, its one
+# traffic check waits for a count, not a rate; it builds its own packages)
+# starts first and runs beside the three builds and then beside the other
+# suites that do not depend on timing, the CPU-bound ones (tools, unit, race,
+# fuzz) of the gcc and ASan builds; then the integration suites (processes,
 # guests, OVS) one at a time, alone on the machine. Ends with each suite's count and duration and one closing line
 # "N passed, N failed, N skipped" over everything.
 set -uo pipefail
@@ -121,12 +122,16 @@ EOF
 # The gcc build is built whole (the install suites look at everything it
 # installs); the others only as far as their suites need: the ASan build
 # skips the loadable PMD and the app, the race build is one app.
+configure() {
+	local b=$1 dir=${build_dir[$1]}
+	[ -f "$dir/build.ninja" ] && return 0
+	# shellcheck disable=SC2086
+	CC=${build_cc[$b]} meson setup "$dir" ${build_args[$b]}
+}
+
 configure_and_build() {
 	local b=$1 dir=${build_dir[$1]} targets
-	if [ ! -f "$dir/build.ninja" ]; then
-		# shellcheck disable=SC2086
-		CC=${build_cc[$b]} meson setup "$dir" ${build_args[$b]} || return 1
-	fi
+	configure "$b" || return 1
 	[ "$b" = gcc ] && { ninja -C "$dir"; return; }
 	# shellcheck disable=SC2046,SC2086
 	targets=$(test_targets "$dir" $(suites_of "$b" cpu) $(suites_of "$b" side) \
@@ -136,16 +141,45 @@ configure_and_build() {
 	ninja -C "$dir" $targets
 }
 
-# run_suites BUILD PHASE SUITES...: meson test with its own log name.
+# run_suites BUILD PHASE SUITES... [--no-rebuild]: meson test with its own log name.
 run_suites() {
 	local b=$1 phase=$2; shift 2
 	local dir=${build_dir[$b]} args=() s
-	for s in "$@"; do args+=(--suite "$s"); done
+	for s in "$@"; do
+		case "$s" in --*) args+=("$s") ;; *) args+=(--suite "$s") ;; esac
+	done
 	# A stale log from an earlier run must not stand in for this one.
 	rm -f "$dir/meson-logs/testlog-$phase.json"
 	meson test -C "$dir" --print-errorlogs --num-processes 1 --repeat "$repeat" \
 		--logbase "testlog-$phase" "${args[@]}"
 }
+
+# start_job BUILD KIND SUITES... [--no-rebuild]: run_suites in the background,
+# its output kept for later.
+side_pids=() side_jobs=()
+start_job() {
+	local b=$1 kind=$2 out
+	out=${build_dir[$b]}/meson-logs/vhf-test-$kind.out
+	mkdir -p "${build_dir[$b]}/meson-logs"
+	run_suites "$@" >"$out" 2>&1 &
+	side_pids+=($!)
+	side_jobs+=("$b:$kind")
+	logs+=("$b=${build_dir[$b]}/meson-logs/testlog-$kind.json")
+}
+# Stop the side-by-side runs with us.
+trap '[ ${#side_pids[@]} -gt 0 ] && kill "${side_pids[@]}" 2>/dev/null; exit 130' INT TERM
+
+# The side suites build nothing of ours (deb makes its packages from the
+# source tree, not from a build directory): they start before the builds,
+# once their build directory is configured, and run beside everything up to
+# the integration suites.
+t_side=$SECONDS
+for b in "${builds[@]}"; do
+	suites=$(suites_of "$b" side)
+	[ -n "$suites" ] && configure "$b" >/dev/null || continue
+	# shellcheck disable=SC2086
+	start_job "$b" side $suites --no-rebuild
+done
 
 for b in "${builds[@]}"; do
 	echo "=== build: $b (${build_dir[$b]}: ${build_cc[$b]} ${build_args[$b]}) ==="
@@ -161,24 +195,13 @@ for b in "${builds[@]}"; do
 done
 
 # The suites that do not depend on timing, side by side (2 cores): the CPU-bound
-# ones of each build, and the side ones; outputs shown in turn.
-side_pids=() side_jobs=()
+# ones of each build, beside the side ones already running; outputs shown in turn.
 t=$SECONDS
-for kind in cpu side; do
-	for b in ${builds[@]}; do
-		suites=$(suites_of "$b" "$kind")
-		[ -n "$suites" ] || continue
-		out=${build_dir[$b]}/meson-logs/vhf-test-$kind.out
-		mkdir -p "${build_dir[$b]}/meson-logs"
-		# shellcheck disable=SC2086
-		run_suites "$b" "$kind" $suites >"$out" 2>&1 &
-		side_pids+=($!)
-		side_jobs+=("$b:$kind")
-		logs+=("$b=${build_dir[$b]}/meson-logs/testlog-$kind.json")
-	done
+for b in ${builds[@]}; do
+	suites=$(suites_of "$b" cpu)
+	# shellcheck disable=SC2086
+	[ -n "$suites" ] && start_job "$b" cpu $suites
 done
-# Stop the side-by-side runs with us.
-trap '[ ${#side_pids[@]} -gt 0 ] && kill "${side_pids[@]}" 2>/dev/null; exit 130' INT TERM
 for i in "${!side_pids[@]}"; do
 	b=${side_jobs[$i]%:*} kind=${side_jobs[$i]#*:}
 	wait "${side_pids[$i]}" || status=1
@@ -187,7 +210,7 @@ for i in "${!side_pids[@]}"; do
 done
 trap - INT TERM
 [ ${#side_pids[@]} -gt 0 ] &&
-	phase_times+=("side by side, ${side_jobs[*]}: $((SECONDS - t)) s")
+	phase_times+=("side by side, ${side_jobs[*]}: $((SECONDS - t)) s after the builds (the side ones started $((t - t_side)) s before)")
 
 # Integration suites: one at a time, alone.
 for b in ${builds[@]}; do
