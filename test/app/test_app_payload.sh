@@ -103,11 +103,16 @@ drop_case() {
 		app_stop
 		return
 	fi
+	# Both peers are stopped once the checks below are done (about 5 s). Their
+	# own end is also a bound: twice in this test a wait blocked for about 600 s
+	# until a child exited, the last time in this case with its peers ending at
+	# their 600 s (a lost wake-up not yet explained, see usertools/vhf-wait.sh);
+	# 120 s leaves every wait below its time and costs a fifth when it happens.
 	pair_start "$dir/host.log" 0 H "net_virtio_user0,path=$dir/v0.sock" --role host \
-		--mode soak --seconds 600
+		--mode soak --seconds 120
 	local hpid=$pair_pid
 	pair_start "$dir/guest.log" 1 G "net_virtio_user1,path=$dir/v1.sock" --role guest \
-		--mode soak --seconds 600 --pause-every 2000 --pause-ms 30 --hold-after 2000
+		--mode soak --seconds 120 --pause-every 2000 --pause-ms 30 --hold-after 2000
 	local gpid=$pair_pid
 	if vhf_wait_for "$dir/guest.log" "^HOLD 1 " 60 "$gpid" &&
 		vhf_wait_until 60 "$app_pid" app_stream_stat_ge net_vhost0 drop_backlog_full 1; then
