@@ -47,8 +47,10 @@
 set -u
 top=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
 . "$top/usertools/vhf-wait.sh"
+# The migration tests' stream helpers (mig_gexec, mig_last_sent, mig_sent_above).
+. "$top/test/qemu/migrate_lib.sh"
 guests=$top/usertools/vhf-guests.sh
-feed=$top/test/qemu/migrate_feed.py
+feed=$mig_feed
 
 dir= count= app= net= ring=split per_boot=0 append=ignore_loglevel dwell=256 seconds=0
 verify=0 mem=256M stress=0
@@ -162,15 +164,8 @@ stop_guest() {
 	rm -rf "$d" "$d.start.log"
 }
 
-sent_now() {
-	awk '$1 == "SENT" { n = $2 } END { print n + 0 }' "$feed_log"
-}
-sent_above() {
-	[ "$(sent_now)" -gt "$1" ]
-}
-
 gexec() {
-	"$guests" exec --dir "$gsrc" -g 0 --timeout 30 -- "$@"
+	mig_gexec "$gsrc" "$@"
 }
 
 # boot: a fresh guest on A with both streams flowing; sets gsrc, side.
@@ -196,7 +191,7 @@ boot() {
 	ip netns exec "$ns" python3 "$feed" 10.0.0.11 5000 "$dir/stop$b" 1024 >"$feed_log" 2>&1 &
 	feed_pid=$!
 	pids+=("$feed_pid")
-	vhf_wait_until 60 "$feed_pid" sent_above $((dwell * 1024))
+	vhf_wait_until 60 "$feed_pid" mig_sent_above "$feed_log" $((dwell * 1024))
 }
 
 # The UDP sink: one server for the whole run, restarted per client.
@@ -267,7 +262,7 @@ while [ "$nmig" -lt "$count" ]; do
 		break
 	fi
 	gdst=$gdir
-	sent=$(sent_now)
+	sent=$(mig_last_sent "$feed_log")
 	out=$("$guests" migrate --dir "$gsrc" -g 0 --to "unix:$mig_sock" --timeout 120 2>&1)
 	rc=$?
 	[ "$rc" = 0 ] && [ "$verify" = 1 ] && verify_ram "$gsrc" "$gdst" $((nmig + 1))
@@ -285,7 +280,7 @@ while [ "$nmig" -lt "$count" ]; do
 	fi
 	# The guest goes on, or its QEMU ends (a panic: -no-reboot), or its
 	# stream stops.
-	if vhf_wait_until 60 "$dpid" sent_above $((sent + dwell * 1024)); then
+	if vhf_wait_until 60 "$dpid" mig_sent_above "$feed_log" $((sent + dwell * 1024)); then
 		log "migration $nmig -> $dst ok (downtime $(python3 -c \
 			'import json, sys; print(json.loads(sys.argv[1]).get("downtime"))' "$out") ms)"
 		continue
@@ -294,7 +289,7 @@ while [ "$nmig" -lt "$count" ]; do
 	alive=GONE
 	kill -0 "$dpid" 2>/dev/null && alive=alive
 	log "migration $nmig -> $dst: guest $alive," \
-		"stream at $(sent_now) (was $sent)"
+		"stream at $(mig_last_sent "$feed_log") (was $sent)"
 	stop_guest "$gsrc"
 	boot || break
 	since_boot=0

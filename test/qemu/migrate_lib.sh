@@ -22,6 +22,10 @@
 # downtime is printed, never judged. One TAP case per migration and one for
 # both streams, per ring: ${#mig_rings[@]} * (mig_count + 1) cases.
 #
+# Its stream helpers (mig_gexec, mig_last_sent, mig_sent_above,
+# mig_udp_result) also serve test_backend_restart.sh, the same streams
+# across a back-end restart instead of a migration.
+#
 # The caller sets `guests` and `ns`, makes the namespace (mig_ns_make) and in
 # it the device that carries 10.0.0.1 (mig_endpoint), and defines, for
 # back-end NAME (A or B):
@@ -98,6 +102,19 @@ mig_sent_above() {
 
 mig_last_sent() {
 	awk '$1 == "SENT" { n = $2 } END { print n + 0 }' "$1"
+}
+
+# mig_udp_result JSON: "packets lost out_of_order" from an iperf3 UDP server's
+# JSON report, or "? ? ? (why)".
+mig_udp_result() {
+	python3 - "$1" <<-'PY' 2>&1
+		import json, sys
+		try:
+		    u = json.load(open(sys.argv[1]))["end"]["streams"][0]["udp"]
+		    print(u["packets"], u["lost_packets"], u["out_of_order"])
+		except Exception as e:
+		    print("? ? ? (%s)" % e)
+		PY
 }
 
 mig_teeth_bad=0 mig_downtimes= mig_teeth_what=
@@ -224,15 +241,7 @@ mig_one_ring() {
 	vhf_wait_until "$mig_stream_timeout" "" sum_ready
 	vhf_wait_pid "$srv_pid" $((mig_stream_timeout + mig_udp_pkts / 100))
 	local udp
-	udp=$(python3 - "$udp_json" <<-'PY' 2>&1
-		import json, sys
-		try:
-		    u = json.load(open(sys.argv[1]))["end"]["streams"][0]["udp"]
-		    print(u["packets"], u["lost_packets"], u["out_of_order"])
-		except Exception as e:
-		    print("? ? ? (%s)" % e)
-		PY
-	)
+	udp=$(mig_udp_result "$udp_json")
 	local pk lost ooo
 	read -r pk lost ooo _ <<<"$udp"
 	tcp_ok=0

@@ -53,7 +53,9 @@ if [ ! -x "$app" ] || [ ! -x "$guests" ]; then
 	exit 1
 fi
 . "$(dirname "$0")/qemu_lib.sh"
-feed=$(dirname "$0")/migrate_feed.py
+# The streams' helpers (mig_gexec, mig_last_sent, mig_sent_above, mig_udp_result).
+. "$(dirname "$0")/migrate_lib.sh"
+feed=$mig_feed
 
 rings=(${VHF_RESTART_RINGS:-split packed})
 n_term=${VHF_RESTART_TERM:-2}
@@ -118,26 +120,7 @@ attached() {
 }
 
 gexec() {
-	"$guests" exec --dir "$gdir" -g 0 --timeout 30 -- "$@"
-}
-
-last_sent() {
-	awk '$1 == "SENT" { n = $2 } END { print n + 0 }' "$1"
-}
-sent_above() {
-	[ "$(last_sent "$1")" -gt "$2" ]
-}
-
-# udp_result JSON: "packets lost out_of_order" from the iperf3 server's report.
-udp_result() {
-	python3 - "$1" <<-'PY' 2>&1
-		import json, sys
-		try:
-		    u = json.load(open(sys.argv[1]))["end"]["streams"][0]["udp"]
-		    print(u["packets"], u["lost_packets"], u["out_of_order"])
-		except Exception as e:
-		    print("? ? ? (%s)" % e)
-		PY
+	mig_gexec "$gdir" "$@"
 }
 
 # drops LOG: frames the app dropped at its stop, guest -> host stream.
@@ -162,7 +145,7 @@ base() {
 # TCP stream moved on. Returns 2 when the position was not handed over.
 restart() {
 	local how=$1 what=$2 old_pid=$app_pid old_log=$app_log sent t0 run v was now moved=
-	sent=$(last_sent "$feed_log")
+	sent=$(mig_last_sent "$feed_log")
 	t0=$SECONDS
 	if [ "$how" = TERM ]; then
 		if ! vhf_stop_pids 20 "$old_pid"; then
@@ -202,7 +185,7 @@ restart() {
 	fi
 	if run=$("$guests" qmp --dir "$gdir" -g 0 --timeout 30 -- query-status 2>&1) &&
 		grep -q '"status": "running"' <<<"$run" &&
-		vhf_wait_until "$stream_timeout" "$feed_pid" sent_above "$feed_log" \
+		vhf_wait_until "$stream_timeout" "$feed_pid" mig_sent_above "$feed_log" \
 			$((sent + 1024 * 1024)); then
 		ok "$what: SIG$how, restarted:$resumed the guest runs," \
 			"host -> guest moved 1 MiB on ($((SECONDS - t0)) s)"
@@ -210,7 +193,7 @@ restart() {
 		return 0
 	fi
 	not_ok "$what: SIG$how: after the restart:$resumed guest ${run:0:100}," \
-		"feed at $(last_sent "$feed_log") bytes (was $sent)"
+		"feed at $(mig_last_sent "$feed_log") bytes (was $sent)"
 	diag <"$old_log"
 	diag <"$app_log"
 	q_guest_logs "$gdir" 0
@@ -269,7 +252,7 @@ one_ring() {
 	gexec "(iperf3 -c 10.0.0.1 -p 5201 -u -b $((udp_rate * 500 * 8)) -l 500 -k $udp_pkts --forceflush" \
 		"--connect-timeout 30000 >/tmp/udp.out 2>&1 &) </dev/null >/dev/null 2>&1" >/dev/null
 	# Both streams flowing (iperf3 prints its first second) before the first stop.
-	if ! vhf_wait_until "$stream_timeout" "$feed_pid" sent_above "$feed_log" $((512 * 1024)) ||
+	if ! vhf_wait_until "$stream_timeout" "$feed_pid" mig_sent_above "$feed_log" $((512 * 1024)) ||
 		! vhf_wait_until "$stream_timeout" "$srv_pid" udp_flowing; then
 		not_ok "$ring: the streams did not start"
 		diag <"$feed_log"
@@ -317,7 +300,7 @@ one_ring() {
 	gexec "pidof iperf3" >/dev/null 2>&1 && udp_through=yes
 	carrier1=$(carrier_changes)
 	vhf_wait_pid "$srv_pid" $((stream_timeout + udp_pkts / udp_rate))
-	udp=$(udp_result "$udp_json")
+	udp=$(mig_udp_result "$udp_json")
 	read -r pk lost ooo _ <<<"$udp"
 	# What may be lost: what QEMU dropped with no back-end there and what the
 	# app dropped at its stops. A guest that saw its carrier go down (QEMU
