@@ -197,6 +197,16 @@ struct vhf_buf {
 	uint16_t niov;
 };
 
+/** Used entries staged before they are written to the ring (vhf_vq_used_add()). */
+#define VHF_USED_SHADOW 64
+
+/** One staged used entry. */
+struct vhf_used_shadow {
+	uint16_t id;
+	uint16_t ndesc; /**< packed: slots the buffer took */
+	uint32_t len;
+};
+
 /** Device-side state of one virtqueue. One thread at a time uses it. */
 struct vhf_vq {
 	/* Read-mostly. */
@@ -231,7 +241,8 @@ struct vhf_vq {
 	/* Producer side (used). */
 	uint16_t last_used;       /**< split: free-running used idx; packed: position */
 	bool used_wrap;
-	uint16_t used_pending;    /**< entries written but not yet published */
+	uint16_t used_pending;    /**< entries staged (shadow or ring) but not yet published */
+	uint16_t shadow_used_n;   /**< of which still in shadow_used[] */
 	uint16_t pending_first;   /**< packed: slot whose flags publish the batch */
 	uint16_t pending_first_flags;
 	uint16_t signalled_used;  /**< used position at the last call decision */
@@ -244,6 +255,8 @@ struct vhf_vq {
 	int16_t broken_reason;    /**< enum vhf_vq_counter that broke it */
 
 	uint64_t cnt[VHF_VQ_CNT_MAX];
+
+	struct vhf_used_shadow shadow_used[VHF_USED_SHADOW];
 };
 
 /**

@@ -653,43 +653,78 @@ vhf_vq_arm_kick(struct vhf_vq *vq)
 /* ---------------------------------------------------------------------------------------- */
 /* Used buffers and device -> driver notifications (calls)                                  */
 
-/** Stage one used buffer; it becomes visible at vhf_vq_used_flush(). */
+/*
+ * Write the staged used entries into the ring, unpublished: packed, every
+ * slot but the batch's first gets its flags (the driver stops at that first
+ * one until flush); split, the elements after those already written.
+ */
+static inline void
+vhf_vq_used_write_shadow(struct vhf_vq *vq)
+{
+	uint16_t n = vq->shadow_used_n;
+	uint16_t in_ring = (uint16_t)(vq->used_pending - n); /* written by an earlier call */
+	uint16_t i;
+
+	if (vq->packed) {
+		for (i = 0; i < n; i++) {
+			const struct vhf_used_shadow *e = &vq->shadow_used[i];
+			struct vhf_vring_packed_desc *desc = &vq->desc_packed[vq->last_used];
+			uint16_t flags = vq->used_wrap ? (VHF_DESC_F_AVAIL | VHF_DESC_F_USED) : 0;
+
+			if (e->len > 0)
+				flags |= VHF_DESC_F_WRITE;
+			desc->id = e->id;
+			desc->len = e->len;
+			if (in_ring == 0 && i == 0) {
+				/* Its flags publish the whole batch: written last, in flush. */
+				vq->pending_first = vq->last_used;
+				vq->pending_first_flags = flags;
+			} else {
+				/*
+				 * The driver reads slots in order and stops at the batch's
+				 * first, so this one is not looked at before flush; release
+				 * keeps its id and len ahead of its flags all the same.
+				 */
+				vhf_shm_store_release16(&desc->flags, flags);
+			}
+			vq->last_used = (uint16_t)(vq->last_used + e->ndesc);
+			if (vq->last_used >= vq->size) {
+				vq->last_used = (uint16_t)(vq->last_used - vq->size);
+				vq->used_wrap = !vq->used_wrap;
+			}
+		}
+	} else {
+		uint16_t slot = (uint16_t)(vq->last_used + in_ring);
+
+		for (i = 0; i < n; i++, slot++) {
+			struct vhf_vring_used_elem *elem = &vq->used->ring[slot & vq->mask];
+
+			elem->id = vq->shadow_used[i].id;
+			elem->len = vq->shadow_used[i].len;
+		}
+	}
+	vq->shadow_used_n = 0;
+}
+
+/**
+ * Stage one used buffer; it becomes visible at vhf_vq_used_flush(). Staged in
+ * vq->shadow_used and written to the ring with the others of the burst: the
+ * driver polls the lines the entries go to (split: used->idx shares its line
+ * with the first elements; packed: the slot that publishes the batch shares
+ * its line with the next three), and a write there between two of its polls
+ * sends the line from its core to ours and back, once per entry.
+ */
 static inline void
 vhf_vq_used_add(struct vhf_vq *vq, uint16_t id, uint16_t ndesc, uint32_t len)
 {
-	if (vq->packed) {
-		struct vhf_vring_packed_desc *desc = &vq->desc_packed[vq->last_used];
-		uint16_t flags = vq->used_wrap ? (VHF_DESC_F_AVAIL | VHF_DESC_F_USED) : 0;
+	struct vhf_used_shadow *e = &vq->shadow_used[vq->shadow_used_n++];
 
-		if (len > 0)
-			flags |= VHF_DESC_F_WRITE;
-		desc->id = id;
-		desc->len = len;
-		if (vq->used_pending == 0) {
-			/* Its flags publish the whole batch: written last, in flush. */
-			vq->pending_first = vq->last_used;
-			vq->pending_first_flags = flags;
-		} else {
-			/*
-			 * The driver reads slots in order and stops at the batch's first,
-			 * so this one is not looked at before flush; release keeps its id
-			 * and len ahead of its flags all the same.
-			 */
-			vhf_shm_store_release16(&desc->flags, flags);
-		}
-		vq->last_used = (uint16_t)(vq->last_used + ndesc);
-		if (vq->last_used >= vq->size) {
-			vq->last_used = (uint16_t)(vq->last_used - vq->size);
-			vq->used_wrap = !vq->used_wrap;
-		}
-	} else {
-		struct vhf_vring_used_elem *elem =
-			&vq->used->ring[(uint16_t)(vq->last_used + vq->used_pending) & vq->mask];
-
-		elem->id = id;
-		elem->len = len;
-	}
+	e->id = id;
+	e->ndesc = ndesc;
+	e->len = len;
 	vq->used_pending++;
+	if (unlikely(vq->shadow_used_n == VHF_USED_SHADOW))
+		vhf_vq_used_write_shadow(vq);
 }
 
 /* The n entries of entry bytes of a ring of vq->size from slot first on, wrapping at its end. */
@@ -739,6 +774,7 @@ vhf_vq_used_flush(struct vhf_vq *vq)
 	if (vq->used_pending == 0)
 		return;
 	vq->cnt[VHF_VQ_CNT_bufs] += vq->used_pending;
+	vhf_vq_used_write_shadow(vq);
 	if (vq->packed) {
 		/* Pairs with the driver's acquire load of this slot's flags. */
 		vhf_shm_store_release16(&vq->desc_packed[vq->pending_first].flags,

@@ -113,6 +113,45 @@ test_tx_burst(void **state)
 }
 
 /*
+ * More chains in one burst than the device stages before writing used entries
+ * to the ring (VHF_USED_SHADOW), the second burst across the ring's end:
+ * nothing is visible to the guest before the burst's publication, then every
+ * entry is, with the right ids (the guest model checks each one).
+ */
+static void
+test_tx_long_burst(void **state)
+{
+	const struct variant *v = *state;
+	static const unsigned int bursts[] = { 100, 120 };
+	uint8_t data[200];
+	struct vhf_test_env env;
+	struct vhf_net_hdr hdr = { 0 };
+	unsigned int b, i;
+	uint32_t seq = 0;
+
+	tx_env(&env, v, 256);
+	for (b = 0; b < 2; b++) {
+		uint32_t first = seq;
+
+		for (i = 0; i < bursts[b]; i++, seq++) {
+			vhf_test_fill(data, sizeof(data), seq);
+			assert_int_equal(vhf_guest_tx_send(env.guest, data, sizeof(data), &hdr, 1),
+					 0);
+		}
+		for (i = 0; i < bursts[b]; i++)
+			device_expect(&env, sizeof(data), first + i, &hdr);
+		assert_int_equal(vhf_net_from_guest_next(&env.vq,
+							 &(struct vhf_from_guest_pkt){ 0 }), 0);
+		assert_int_equal(vhf_guest_tx_reclaim(env.guest), 0);
+		vhf_net_from_guest_finish(&env.vq);
+		assert_int_equal(vhf_guest_tx_reclaim(env.guest), bursts[b]);
+	}
+	assert_int_equal(env.vq.cnt[VHF_VQ_CNT_packets], seq);
+	assert_int_equal(env.vq.cnt[VHF_VQ_CNT_bufs], seq);
+	vhf_test_env_fini(&env);
+}
+
+/*
  * The virtio-net header cut over several descriptors, its end sharing one
  * with the frame's start: header and payload come out whole all the same.
  */
@@ -281,6 +320,7 @@ main(void)
 	static const struct vhf_test_case cases[] = {
 		{ "roundtrip", test_tx_roundtrip, 0 },
 		{ "burst", test_tx_burst, 0 },
+		{ "long_burst", test_tx_long_burst, 0 },
 		{ "arm_kick", test_tx_arm_kick, 0 },
 		{ "header_spread", test_tx_header_spread, 0 },
 		{ "runt", test_tx_runt, 0 },
