@@ -458,17 +458,22 @@ vhf_vq_published_max(struct vhf_vq *vq)
 
 /*
  * How far ahead of the cursor the ring is prefetched: two cache lines of
- * packed descriptors (16 bytes each), a line of split avail entries.
+ * packed descriptors (16 bytes each), a line of split avail entries, and the
+ * split descriptor that a published avail entry this many chains ahead names.
  */
 #define VHF_PREFETCH_AHEAD_PACKED 8
 #define VHF_PREFETCH_AHEAD_SPLIT 32
+#define VHF_PREFETCH_AHEAD_SPLIT_DESC 8
 
 /*
  * Ask for the ring entries the next fetches will read. The driver writes them
  * from another core, so a fetch that reaches a line first finds it in that
  * core's cache and waits for it; asked for a few packets early, the line
- * arrives while those are handled. A hint only: it reads nothing, and the
- * address is always inside the ring.
+ * arrives while those are handled. A hint only: it changes nothing, the
+ * addresses are always inside the ring, and the one guest value it reads (a
+ * split avail entry already published, whose line came with an earlier
+ * prefetch; relaxed, outside the shm hooks: nothing is decided on it) is
+ * bounded before use; the fetch reads and checks it again.
  */
 static inline void
 vhf_vq_prefetch_ring_ahead(const struct vhf_vq *vq)
@@ -484,6 +489,14 @@ vhf_vq_prefetch_ring_ahead(const struct vhf_vq *vq)
 	} else {
 		vhf_prefetch(&vq->avail->ring[(uint16_t)(vq->next_avail + VHF_PREFETCH_AHEAD_SPLIT) &
 					      vq->mask]);
+		if ((uint16_t)(vq->shadow_avail - vq->next_avail) > VHF_PREFETCH_AHEAD_SPLIT_DESC) {
+			uint16_t head = __atomic_load_n(&vq->avail->ring[(uint16_t)(vq->next_avail +
+							VHF_PREFETCH_AHEAD_SPLIT_DESC) & vq->mask],
+							__ATOMIC_RELAXED);
+
+			if (head < vq->size)
+				vhf_prefetch(&vq->desc[head]);
+		}
 	}
 }
 
