@@ -19,6 +19,7 @@
  * the copied bytes being the ones checked before.
  */
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -87,10 +88,29 @@ vhf_prefetch(const void *p)
 	__builtin_prefetch(p, 0, 3);
 }
 
-/* The same for a line about to be written: asked for owned, not shared. */
+#if defined(__x86_64__)
+/*
+ * The CPU has PREFETCHW (CPUID PRFCHW), set once at load time (vhf_copy.c).
+ * The build's -march may not say so (Debian's DPDK asks for corei7): then
+ * __builtin_prefetch for a write is a plain read prefetch, and a line fetched
+ * shared from the core that last wrote it costs a second trip to own it.
+ */
+extern bool vhf_cpu_has_prefetchw __attribute__((visibility("hidden")));
+#endif
+
+/*
+ * The same for a line about to be written: asked for owned, not shared, so
+ * that the store that follows finds it ours.
+ */
 static inline void
 vhf_prefetch_write(const void *p)
 {
+#if defined(__x86_64__)
+	if (__builtin_expect(vhf_cpu_has_prefetchw, 1)) {
+		__asm__ volatile("prefetchw %0" : : "m"(*(const volatile char *)p));
+		return;
+	}
+#endif
 	__builtin_prefetch(p, 1, 3);
 }
 
