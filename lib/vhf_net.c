@@ -554,6 +554,8 @@ vhf_iov_pull(struct vhf_from_guest_pkt *pkt, uint32_t len)
  * anything), translates through the memory table (nothing outside guest
  * memory), and checks nothing else, which the fetch will.
  */
+#define VHF_FROM_GUEST_PREFETCH_AHEAD 3
+
 static inline void
 vhf_from_guest_prefetch_next(struct vhf_vq *vq)
 {
@@ -562,10 +564,18 @@ vhf_from_guest_prefetch_next(struct vhf_vq *vq)
 	uint32_t len;
 
 	if (vq->packed) {
-		struct vhf_vring_packed_desc *d = &vq->desc_packed[vq->last_avail];
+		uint32_t pos = (uint32_t)vq->last_avail + VHF_FROM_GUEST_PREFETCH_AHEAD;
+		bool wrap = vq->avail_wrap;
+		struct vhf_vring_packed_desc *d;
 
-		if (!vhf_packed_desc_is_avail(__atomic_load_n(&d->flags, __ATOMIC_RELAXED),
-					      vq->avail_wrap))
+		if (pos >= vq->size) {
+			pos -= vq->size;
+			wrap = !wrap;
+		}
+		if (pos >= vq->size)
+			return;
+		d = &vq->desc_packed[pos];
+		if (!vhf_packed_desc_is_avail(__atomic_load_n(&d->flags, __ATOMIC_RELAXED), wrap))
 			return;
 		addr = __atomic_load_n(&d->addr, __ATOMIC_RELAXED);
 		len = __atomic_load_n(&d->len, __ATOMIC_RELAXED);
@@ -573,10 +583,10 @@ vhf_from_guest_prefetch_next(struct vhf_vq *vq)
 		uint16_t head;
 
 		/* Only what the last avail index read published: no new read of it. */
-		if (vq->last_avail == vq->shadow_avail)
+		if ((uint16_t)(vq->shadow_avail - vq->last_avail) <= VHF_FROM_GUEST_PREFETCH_AHEAD)
 			return;
-		head = __atomic_load_n(&vq->avail->ring[vq->last_avail & vq->mask],
-				       __ATOMIC_RELAXED);
+		head = __atomic_load_n(&vq->avail->ring[(uint16_t)(vq->last_avail +
+				       VHF_FROM_GUEST_PREFETCH_AHEAD) & vq->mask], __ATOMIC_RELAXED);
 		if (head >= vq->size)
 			return;
 		addr = __atomic_load_n(&vq->desc[head].addr, __ATOMIC_RELAXED);
