@@ -276,7 +276,7 @@ fi
 
 # 5. B killed under traffic (no goodbye on the socket), restarted.
 kill -KILL "$b_pid" 2>/dev/null
-wait "$b_pid" 2>/dev/null
+vhf_wait_pid "$b_pid" 10
 pair_forget "$b_pid"
 b_total_rx=$((b_total_rx + $(pair_progress "$b_log" rx)))
 if wait_link vf0 down 5; then

@@ -54,7 +54,7 @@ guest_restarts() {
 			fail=1
 		fi
 		kill -KILL "$gpid" 2>/dev/null
-		wait "$gpid" 2>/dev/null
+		vhf_wait_pid "$gpid" 10
 		pair_forget "$gpid"
 		# The next restart's baseline: counted once our side saw the guest go
 		# (detached, its counters cannot move).
@@ -104,7 +104,7 @@ host_restarts() {
 		if ((i % 2)); then
 			how=KILL
 			kill -KILL "$hpid" 2>/dev/null
-			wait "$hpid" 2>/dev/null
+			vhf_wait_pid "$hpid" 10
 		else
 			how=TERM
 			pair_stop "$hpid"
