@@ -99,8 +99,9 @@ oversize_case() {
 		vhf_topo_cleanup_procs
 		return
 	fi
+	# Stopped after the two waits below (at most 120 s, a few seconds here).
 	pair_start "$dir/guest.log" 0 B "net_virtio_user0,path=$dir/v0.sock" --role host \
-		--mode soak --seconds 600 --lens 64,9000 --pace-ms 1
+		--mode soak --seconds 240 --lens 64,9000 --pace-ms 1
 	local gpid=$pair_pid
 	vhf_wait_until 60 "$gpid" app_stream_stat_ge net_vhost0 drop_too_big 1 &&
 		vhf_wait_until 60 "$gpid" app_stream_stat_ge net_vhost0 tx 100
