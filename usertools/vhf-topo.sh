@@ -87,14 +87,6 @@ vhf_app_start() {
 		ip -n "$vhf_ns_nic" link set "$vhf_nic_if" up
 }
 
-# vhf_topo_stdin FILE COMMAND...: COMMAND in place of this (spawned) process,
-# with FILE as its standard input.
-vhf_topo_stdin() {
-	local f=$1
-	shift
-	exec "$@" <"$f"
-}
-
 # vhf_guest_start LOG PREFIX SOCKET split|packed: the testpmd guest; sets
 # vhf_guest_pid. Its forwarding lcore runs on CPU 0, the app's worker on CPU 1.
 vhf_guest_start() {
@@ -106,7 +98,9 @@ vhf_guest_start() {
 	rm -f "$log.in"
 	mkfifo "$log.in" || return 1
 	exec {vhf_guest_stdin}<>"$log.in"
-	vhf_spawn "$log" vhf_topo_stdin "$log.in" ip netns exec "$vhf_ns_guest" stdbuf -oL \
+	# shellcheck disable=SC2016 # expanded by that sh
+	vhf_spawn "$log" sh -c 'f=$1; shift; exec "$@" <"$f"' vhf-stdin "$log.in" \
+		ip netns exec "$vhf_ns_guest" stdbuf -oL \
 		"${DPDK_TESTPMD:-dpdk-testpmd}" --lcores 0@1,1@0 --no-huge -m 512 --no-pci \
 		--file-prefix="$prefix" --vdev "$vu" --vdev "net_tap0,iface=$vhf_guest_if" -- \
 		--forward-mode=io --auto-start --nb-cores=1 --total-num-mbufs=8192

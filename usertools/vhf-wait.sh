@@ -123,21 +123,25 @@ vhf_spawn() {
 
 # vhf_spawn_wrapper LOG COMMAND...: prints "PID WRAPPER_PID" and, once PID
 # has ended, writes its exit status to vhf_spawn_file's file in one write.
-# Between the two it starts no process: a foreground child here would be
-# exposed to the very wait it is meant to avoid.
+# The wrapper is a fresh sh, not a bash subshell: a subshell would inherit
+# this shell's table of process substitutions, stale entries included, and
+# its own wait for PID could then be the very wait it is meant to avoid.
 vhf_spawn_wrapper() {
-	local log=$1 pid status f
+	local log=$1
 	shift
 	exec {vhf_pause_fd}<&- {vhf_pause_req}>&-
-	: >"$log"
-	"$@" >>"$log" 2>&1 &
-	pid=$!
-	echo "$pid $BASHPID"
-	exec >/dev/null 2>&1 </dev/null
-	status=0
-	wait "$pid" || status=$?
-	vhf_spawn_file f "$pid" "$BASHPID"
-	echo "$status" >"$f"
+	# shellcheck disable=SC2016 # expanded by the wrapper, not here
+	exec sh -c '
+		log=$1 prefix=$2
+		shift 2
+		: >"$log"
+		"$@" >>"$log" 2>&1 &
+		pid=$!
+		echo "$pid $$"
+		exec >/dev/null 2>&1 </dev/null
+		wait "$pid"
+		echo "$?" >"$prefix$pid.$$"
+	' vhf-spawn "$log" "${TMPDIR:-/tmp}/vhf-spawn.$$." "$@"
 }
 
 # vhf_spawn_file VAR PID WRAPPER_PID: VAR=the exit status file of spawned
