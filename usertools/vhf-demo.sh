@@ -85,8 +85,8 @@ step "the app's stats over DPDK telemetry (usertools/vhf-stats.py --file-prefix 
 step "stopping: SIGTERM to the guest, then to the app"
 vhf_topo_stop "$vhf_guest_pid"
 kill -TERM "$vhf_app_pid"
-vhf_wait_pid "$vhf_app_pid" 15
-wait "$vhf_app_pid" && rc=0 || rc=$?
+rc=124
+vhf_wait_pid "$vhf_app_pid" 15 && rc=$vhf_wait_status
 sed -n '/dpdk-vhostfix: .*stopping/,$p' "$work/app.log" | grep -v "^VHOST_CONFIG"
 echo "dpdk-vhostfix exited with status $rc"
 exit "$rc"

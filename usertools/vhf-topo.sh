@@ -77,12 +77,10 @@ vhf_app_start() {
 	local log=$1 prefix=$2 app=$3
 	shift 3
 	vhf_topo_prefixes+=("$prefix")
-	# Emptied now: the job's own redirection may come after our first look,
-	# and a reused log would answer for the process before.
-	: >"$log"
-	ip netns exec "$vhf_ns_nic" stdbuf -oL "$app" -l 0-1 --no-huge -m 512 --no-pci \
-		--file-prefix="$prefix" --vdev "net_tap0,iface=$vhf_nic_if" "$@" >"$log" 2>&1 &
-	vhf_app_pid=$!
+	# No child of ours (see vhf_spawn): it outlives many waits of this shell.
+	vhf_spawn "$log" ip netns exec "$vhf_ns_nic" stdbuf -oL "$app" -l 0-1 --no-huge -m 512 \
+		--no-pci --file-prefix="$prefix" --vdev "net_tap0,iface=$vhf_nic_if" "$@"
+	vhf_app_pid=$vhf_spawn_pid
 	vhf_topo_pids+=("$vhf_app_pid")
 	vhf_wait_for "$log" "dpdk-vhostfix: forwarding" 60 "$vhf_app_pid" || return 1
 	ip -n "$vhf_ns_nic" addr add "$vhf_nic_ip/24" dev "$vhf_nic_if" &&
@@ -100,13 +98,13 @@ vhf_guest_start() {
 	rm -f "$log.in"
 	mkfifo "$log.in" || return 1
 	exec {vhf_guest_stdin}<>"$log.in"
-	: >"$log" # now, not when the job starts (see vhf_app_start)
-	ip netns exec "$vhf_ns_guest" stdbuf -oL "${DPDK_TESTPMD:-dpdk-testpmd}" \
-		--lcores 0@1,1@0 --no-huge -m 512 --no-pci --file-prefix="$prefix" \
-		--vdev "$vu" --vdev "net_tap0,iface=$vhf_guest_if" -- \
-		--forward-mode=io --auto-start --nb-cores=1 --total-num-mbufs=8192 \
-		<"$log.in" >"$log" 2>&1 &
-	vhf_guest_pid=$!
+	# shellcheck disable=SC2016 # expanded by that sh
+	vhf_spawn "$log" sh -c 'f=$1; shift; exec "$@" <"$f"' vhf-stdin "$log.in" \
+		ip netns exec "$vhf_ns_guest" stdbuf -oL \
+		"${DPDK_TESTPMD:-dpdk-testpmd}" --lcores 0@1,1@0 --no-huge -m 512 --no-pci \
+		--file-prefix="$prefix" --vdev "$vu" --vdev "net_tap0,iface=$vhf_guest_if" -- \
+		--forward-mode=io --auto-start --nb-cores=1 --total-num-mbufs=8192
+	vhf_guest_pid=$vhf_spawn_pid
 	vhf_topo_pids+=("$vhf_guest_pid")
 	vhf_wait_for "$log" "Press enter to exit" 60 "$vhf_guest_pid" || return 1
 	ip -n "$vhf_ns_guest" addr add "$vhf_guest_ip/24" dev "$vhf_guest_if" &&

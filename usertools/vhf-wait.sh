@@ -95,10 +95,84 @@ vhf_pause_sum() {
 	printf -v vhf_pause_out '%d.%06d' $((a / 1000000)) $((a % 1000000))
 }
 
+# vhf_spawn LOG COMMAND...: start COMMAND in the background, LOG emptied and
+# then its output and errors, as a process that is NO child of this shell;
+# sets vhf_spawn_pid. vhf_wait_pid and vhf_stop_pids wait for it and give its
+# exit status as for a child. Every long-lived process of a test (a peer
+# that lives until it is stopped) is started this way, never with `&`:
+# bash 5.2 waits for a foreground child (a command substitution, a `grep`)
+# in a blocking waitpid(-1), which ends when ANY child changes state
+# (jobs.c: wait_for -> waitchld). When bash's table missed that child's exit
+# (it searches its process substitutions before its jobs: one listed too
+# late, or inherited by a subshell, keeps a pid that a new child then gets;
+# test/tools/test_vhf_wait.sh provokes it), only another child's exit ends
+# that wait: a peer started with `&` holds the script for the rest of its
+# life. Without long-lived children the same wait fails at once (ECHILD).
+# COMMAND is the child of a small wrapper orphaned at start (its parent, a
+# command substitution, ends at once), which keeps none of the script's
+# output nor the pause pipes, waits for COMMAND and writes its exit status
+# to a file; the script signals COMMAND itself by its pid.
+declare -gA vhf_spawned
+vhf_spawn() {
+	local out
+	out=$(vhf_spawn_wrapper "$@" &)
+	vhf_spawn_pid=${out%% *}
+	[ -n "$vhf_spawn_pid" ] || return 1
+	vhf_spawned[$vhf_spawn_pid]=${out#* }
+}
+
+# vhf_spawn_wrapper LOG COMMAND...: prints "PID WRAPPER_PID" and, once PID
+# has ended, writes its exit status to vhf_spawn_file's file in one write.
+# The wrapper is a fresh sh, not a bash subshell: a subshell would inherit
+# this shell's table of process substitutions, stale entries included, and
+# its own wait for PID could then be the very wait it is meant to avoid.
+vhf_spawn_wrapper() {
+	local log=$1
+	shift
+	exec {vhf_pause_fd}<&- {vhf_pause_req}>&-
+	# shellcheck disable=SC2016 # expanded by the wrapper, not here
+	exec sh -c '
+		log=$1 prefix=$2
+		shift 2
+		: >"$log"
+		"$@" >>"$log" 2>&1 &
+		pid=$!
+		echo "$pid $$"
+		exec >/dev/null 2>&1 </dev/null
+		wait "$pid"
+		echo "$?" >"$prefix$pid.$$"
+	' vhf-spawn "$log" "${TMPDIR:-/tmp}/vhf-spawn.$$." "$@"
+}
+
+# vhf_spawn_file VAR PID WRAPPER_PID: VAR=the exit status file of spawned
+# PID ($$ is the script's in all its subshells).
+vhf_spawn_file() {
+	local -n vhf_spawn_out=$1
+	vhf_spawn_out=${TMPDIR:-/tmp}/vhf-spawn.$$.$2.$3
+}
+
+# vhf_spawn_done PID: spawned PID's exit status is written, or it never will
+# be (PID and its wrapper are both gone: the wrapper was killed).
+vhf_spawn_done() {
+	local f w=${vhf_spawned[$1]}
+	vhf_spawn_file f "$1" "$w"
+	[ -s "$f" ] || { vhf_pid_gone "$1" && vhf_pid_gone "$w"; }
+}
+
 # vhf_wait_pid PID SECONDS: true once PID has exited. A child of ours is
-# reaped and its exit status left in vhf_wait_status.
+# reaped, and a spawned process's status file read and removed: the exit
+# status is left in vhf_wait_status (127 when it cannot be known).
 vhf_wait_status=
 vhf_wait_pid() {
+	local f
+	if [ -n "${vhf_spawned[$1]:-}" ]; then
+		vhf_wait_until "$2" "" vhf_spawn_done "$1" || return 1
+		vhf_spawn_file f "$1" "${vhf_spawned[$1]}"
+		read -r vhf_wait_status 2>/dev/null <"$f" || vhf_wait_status=127
+		rm -f "$f"
+		unset "vhf_spawned[$1]"
+		return 0
+	fi
 	if vhf_wait_until "$2" "" vhf_pid_gone "$1"; then
 		# In an `if`-less form `set -e` would end the script here when
 		# PID is not our child (wait's status 127).
@@ -122,7 +196,11 @@ vhf_stop_pids() {
 	for pid in "$@"; do
 		vhf_wait_pid "$pid" "$secs" && continue
 		kill -KILL "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
+		if [ -n "${vhf_spawned[$pid]:-}" ]; then
+			vhf_wait_pid "$pid" "$secs"
+		else
+			wait "$pid" 2>/dev/null
+		fi
 		rc=1
 	done
 	return "$rc"

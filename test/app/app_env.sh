@@ -18,10 +18,9 @@ app_lcores=(-l 0-1)
 app_start() {
 	local log=$1
 	shift
-	: >"$log" # now, not when the job starts (see pair_start)
-	stdbuf -oL "$app" "${app_lcores[@]}" --no-huge -m 512 --no-pci --file-prefix="$app_prefix" \
-		"$@" >"$log" 2>&1 &
-	app_pid=$!
+	vhf_spawn "$log" stdbuf -oL "$app" "${app_lcores[@]}" --no-huge -m 512 --no-pci \
+		--file-prefix="$app_prefix" "$@"
+	app_pid=$vhf_spawn_pid
 	pair_pids+=("$app_pid")
 }
 

@@ -41,8 +41,8 @@ runs() {
 	shift 3
 	n=$((n + 1))
 	log=$pair_work/run$n.log
-	"$app" "${eal[@]}" --file-prefix="${app_prefix}o$n" "$@" >"$log" 2>&1 &
-	app_pid=$!
+	vhf_spawn "$log" "$app" "${eal[@]}" --file-prefix="${app_prefix}o$n" "$@"
+	app_pid=$vhf_spawn_pid
 	pair_pids+=("$app_pid")
 	if ! vhf_wait_for "$log" "dpdk-vhostfix: forwarding" 60 "$app_pid"; then
 		fail+=" did not start;"
@@ -50,9 +50,8 @@ runs() {
 		fail+=" no '$run_until' while running;"
 	fi
 	kill "-$sig" "$app_pid"
-	vhf_wait_pid "$app_pid" 15
-	wait "$app_pid" 2>/dev/null
-	rc=$?
+	rc=124
+	vhf_wait_pid "$app_pid" 15 && rc=$vhf_wait_status
 	pair_forget "$app_pid"
 	[ "$rc" -eq 0 ] || fail+=" exit status $rc after SIG$sig;"
 	IFS='|' read -ra plist <<<"$patterns"

@@ -105,9 +105,9 @@ drop_case() {
 	fi
 	# Both peers are stopped once the checks below are done (about 5 s). Their
 	# own end is also a bound: twice in this test a wait blocked for about 600 s
-	# until a child exited, the last time in this case with its peers ending at
-	# their 600 s (a lost wake-up not yet explained, see usertools/vhf-wait.sh);
-	# 120 s leaves every wait below its time and costs a fifth when it happens.
+	# until the peers, then children of this shell, ended at their 600 s (see
+	# vhf_spawn in usertools/vhf-wait.sh); 120 s leaves every wait below its
+	# time.
 	pair_start "$dir/host.log" 0 H "net_virtio_user0,path=$dir/v0.sock" --role host \
 		--mode soak --seconds 120
 	local hpid=$pair_pid

@@ -45,15 +45,16 @@ run_case() {
 		return
 	fi
 	for ((i = 0; i < burners; i++)); do
-		bash -c 'while :; do :; done' &
-		pair_pids+=("$!")
-		burner_pids+=("$!")
+		# Bounded as the guests are (--seconds 240), in case nobody stops it.
+		vhf_spawn /dev/null timeout 300 bash -c 'while :; do :; done'
+		pair_pids+=("$vhf_spawn_pid")
+		burner_pids+=("$vhf_spawn_pid")
 	done
 	# Stopping the guest is what the watchdog must see: a short window will do.
 	[ "$expect_stall" = 1 ] && stall_s=5
-	"$top/usertools/vhf-stats.py" --file-prefix "$app_prefix" --watch 600 \
-		--stall-s "$stall_s" --interval 0.5 >"$dir/watchdog.log" 2>&1 &
-	wpid=$!
+	vhf_spawn "$dir/watchdog.log" "$top/usertools/vhf-stats.py" --file-prefix "$app_prefix" \
+		--watch 300 --stall-s "$stall_s" --interval 0.5
+	wpid=$vhf_spawn_pid
 	pair_pids+=("$wpid")
 	pair_start "$dir/host.log" 0 H "$p0" --role host --mode verify --count "$n" \
 		--seconds 240

@@ -70,9 +70,8 @@ run_case() {
 	fi
 	vhf_topo_stop "$vhf_guest_pid"
 	kill -TERM "$vhf_app_pid"
-	vhf_wait_pid "$vhf_app_pid" 10
-	wait "$vhf_app_pid"
-	rc=$?
+	rc=124
+	vhf_wait_pid "$vhf_app_pid" 10 && rc=$vhf_wait_status
 	vhf_topo_stop "$vhf_app_pid"
 	[ "$rc" -eq 0 ] || fail+=" app exit status $rc;"
 	grep -q "^port 1 net_vhost0 .* rx [1-9]" "$dir/app.log" || fail+=" no app stats at exit;"
@@ -99,16 +98,16 @@ oversize_case() {
 		vhf_topo_cleanup_procs
 		return
 	fi
+	# Stopped after the two waits below (at most 120 s, a few seconds here).
 	pair_start "$dir/guest.log" 0 B "net_virtio_user0,path=$dir/v0.sock" --role host \
-		--mode soak --seconds 600 --lens 64,9000 --pace-ms 1
+		--mode soak --seconds 240 --lens 64,9000 --pace-ms 1
 	local gpid=$pair_pid
 	vhf_wait_until 60 "$gpid" app_stream_stat_ge net_vhost0 drop_too_big 1 &&
 		vhf_wait_until 60 "$gpid" app_stream_stat_ge net_vhost0 tx 100
 	pair_stop "$gpid"; pair_forget "$gpid"
 	kill -TERM "$vhf_app_pid"
-	vhf_wait_pid "$vhf_app_pid" 10
-	wait "$vhf_app_pid"
-	rc=$?
+	rc=124
+	vhf_wait_pid "$vhf_app_pid" 10 && rc=$vhf_wait_status
 	vhf_topo_stop "$vhf_app_pid"
 	line=$(grep "^stream net_vhost0:0->net_tap0:0" "$dir/app.log" | tail -1)
 	[ "$rc" -eq 0 ] || fail+=" app exit status $rc;"

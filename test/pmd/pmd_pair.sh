@@ -70,14 +70,11 @@ pair_vdevs() {
 pair_start() {
 	local log=$1 cpu=$2 prefix=$3 vdev=$4
 	shift 4
-	# Emptied here, not by the background job's redirection, which may come
-	# after the caller's first look: a log reused from the previous process
-	# would answer for the new one.
-	: >"$log"
-	stdbuf -oL "$check" --lcores "0@$cpu" --no-huge -m 512 --no-pci \
+	# Not a child of ours (vhf_spawn): a peer outlives many waits of this shell.
+	vhf_spawn "$log" stdbuf -oL "$check" --lcores "0@$cpu" --no-huge -m 512 --no-pci \
 		--file-prefix="$pair_prefix$prefix" --log-level='pmd.net.vhostfix*:info' \
-		--vdev "$vdev" -- "$@" >"$log" 2>&1 &
-	pair_pid=$!
+		--vdev "$vdev" -- "$@"
+	pair_pid=$vhf_spawn_pid
 	pair_pids+=("$pair_pid")
 }
 

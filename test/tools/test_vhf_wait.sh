@@ -8,6 +8,8 @@
 # the script nor holds its output open. Each verdict is an event (which
 # wake-up ended a pause, an end of file), never a duration compared to a
 # guess: a late timer is made late on purpose, by seconds beyond any answer.
+# Then vhf_spawn's reason to be: a shell whose table missed a child's exit
+# waits for it until its other children end; a spawned peer is no child.
 
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../tap.sh"
@@ -25,7 +27,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-tap_plan 6
+tap_plan 8
 now_us() { echo "${EPOCHREALTIME//[!0-9]/}"; }
 
 # 1. The pauser ends a pause whose own timer is 60 s late.
@@ -105,6 +107,63 @@ if [ -n "$pauser" ]; then
 	check $? "the script's pauser ($pauser) is gone after the script"
 else
 	not_ok "the script wrote its pauser's pid"
+fi
+
+# 7, 8. bash 5.2 lists a process substitution among its procsubs, which it
+# searches for a pid before its jobs, and a subshell keeps its parent's list.
+# A subshell forked while one runs holds it as running for ever; a foreground
+# job of the subshell given that pid once it is free (pid recycled, here on
+# purpose through ns_last_pid in a pid namespace of our own) has its exit
+# recorded in the stale entry, and its own entry waits in waitpid(-1) for
+# another child to end. 7: a peer started with `&` holds that wait for its
+# life (the provocation works); 8: a peer from vhf_spawn does not.
+cat >"$work/stale.sh" <<EOS
+. "$wait_sh"
+mkfifo "$work/go"
+exec {p}< <(read -r _ <"$work/go")
+P=\$!
+for how in amp spawn; do
+	(
+		echo >"$work/go"
+		# No pause: the pauser's sleep could take the pid wanted below.
+		while ! vhf_pid_gone "\$P"; do :; done
+		if [ "\$how" = amp ]; then
+			sleep "\$1" &
+			peer=\$!
+		else
+			vhf_spawn /dev/null sleep "\$1"
+			peer=\$vhf_spawn_pid
+		fi
+		echo \$((P - 1)) >/proc/sys/kernel/ns_last_pid
+		bash -c 'echo \$\$ >"\$0"' "$work/fg.pid"
+		read -r fg <"$work/fg.pid"
+		vhf_pid_gone "\$peer" && echo "\$how \$P \$fg gone" || echo "\$how \$P \$fg alive"
+		kill "\$peer" 2>/dev/null
+		vhf_wait_pid "\$peer" 10
+	)
+	exec {p}< <(read -r _ <"$work/go")
+	P=\$!
+done
+echo >"$work/go"
+EOS
+if [ "$(id -u)" != 0 ] || ! unshare --pid --fork --mount-proc true 2>/dev/null; then
+	echo "ok 7 # SKIP needs root and a pid namespace of its own"
+	echo "ok 8 # SKIP needs root and a pid namespace of its own"
+else
+	# The peer lives 3 s: 7 is expected to wait for it, 8 must not.
+	timeout 60 unshare --pid --fork --mount-proc bash "$work/stale.sh" 3 >"$work/stale.out" 2>&1
+	read -r how p fg peer < <(grep "^amp " "$work/stale.out")
+	if [ "${fg:-}" != "${p:-x}" ]; then
+		not_ok "a foreground job got the recycled pid of a stale procsub ($(tr '\n' ' ' \
+			<"$work/stale.out"))"
+	elif [ "$peer" = gone ]; then
+		ok "provoked: its wait lasted until the shell's peer (started with &) ended"
+	else
+		ok "# SKIP this bash did not lose the recycled pid's exit"
+	fi
+	read -r how p fg peer < <(grep "^spawn " "$work/stale.out")
+	[ "${fg:-}" = "${p:-x}" ] && [ "$peer" = alive ]
+	check $? "the same wait with the peer from vhf_spawn ends while the peer runs (pid $p, got ${fg:-none}, peer ${peer:-?})"
 fi
 
 [ "$tap_failed" -eq 0 ]
