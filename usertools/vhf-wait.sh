@@ -161,6 +161,18 @@ vhf_spawn_done() {
 	[ -s "$f" ] || { vhf_pid_gone "$1" && vhf_pid_gone "$w"; }
 }
 
+# vhf_spawn_forget PID: give up on spawned PID (it outlived SIGKILL by a wait):
+# its wrapper is killed before it can write a status file that nobody would
+# read, and any file already written is removed.
+vhf_spawn_forget() {
+	local f w=${vhf_spawned[$1]}
+	kill -KILL "$w" 2>/dev/null
+	vhf_wait_until 10 "" vhf_pid_gone "$w"
+	vhf_spawn_file f "$1" "$w"
+	rm -f "$f"
+	unset "vhf_spawned[$1]"
+}
+
 # vhf_wait_pid PID SECONDS: true once PID has exited. A child of ours is
 # reaped, and a spawned process's status file read and removed: the exit
 # status is left in vhf_wait_status (127 when it cannot be known).
@@ -199,7 +211,7 @@ vhf_stop_pids() {
 		vhf_wait_pid "$pid" "$secs" && continue
 		kill -KILL "$pid" 2>/dev/null
 		if [ -n "${vhf_spawned[$pid]:-}" ]; then
-			vhf_wait_pid "$pid" "$secs"
+			vhf_wait_pid "$pid" "$secs" || vhf_spawn_forget "$pid"
 		else
 			wait "$pid" 2>/dev/null
 		fi

@@ -27,7 +27,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-tap_plan 8
+tap_plan 9
 now_us() { echo "${EPOCHREALTIME//[!0-9]/}"; }
 
 # 1. The pauser ends a pause whose own timer is 60 s late.
@@ -165,5 +165,19 @@ else
 	[ "${fg:-}" = "${p:-x}" ] && [ "$peer" = alive ]
 	check $? "the same wait with the peer from vhf_spawn ends while the peer runs (pid $p, got ${fg:-none}, peer ${peer:-?})"
 fi
+
+# 9. A spawned process that outlives its SIGKILL (here a zombie: its wrapper is
+# stopped, so nobody reaps it) is given up on: vhf_stop_pids says so, and
+# leaves neither its wrapper nor a status file behind.
+vhf_spawn /dev/null sleep 100
+peer=$vhf_spawn_pid wrapper=${vhf_spawned[$peer]}
+kids+=("$peer" "$wrapper")
+vhf_spawn_file status_file "$peer" "$wrapper"
+kill -STOP "$wrapper"
+vhf_stop_pids 1 "$peer"
+rc=$?
+[ "$rc" = 1 ] && vhf_pid_gone "$wrapper" && [ ! -e "$status_file" ] &&
+	vhf_wait_until 10 "" vhf_pid_gone "$peer"
+check $? "a spawned process outliving SIGKILL: given up (rc $rc), no wrapper, no status file left"
 
 [ "$tap_failed" -eq 0 ]
