@@ -546,18 +546,25 @@ vhf_iov_pull(struct vhf_from_guest_pkt *pkt, uint32_t len)
 }
 
 /*
- * Prefetch the first buffer of the chain after the one just taken: the guest
- * wrote its header and frame from another core, and the copy out of it would
- * otherwise wait for those lines when it starts; asked for now, they travel
- * while the caller copies this frame. Only a hint: it reads what the next
- * fetch reads anyway (relaxed, outside the shm hooks: nothing it reads decides
- * anything), translates through the memory table (nothing outside guest
- * memory), and checks nothing else, which the fetch will.
+ * How many chains after the next one the TX prefetch looks (packed: slots,
+ * the same for chains of one descriptor): a miss from the guest's core takes
+ * longer than one packet's handling, four packets give it time.
  */
 #define VHF_FROM_GUEST_PREFETCH_AHEAD 3
 
+/*
+ * Prefetch the first buffer of the chain VHF_FROM_GUEST_PREFETCH_AHEAD after
+ * the next one: the guest wrote its header and frame from another core, and
+ * the copy out of it would otherwise wait for those lines when it starts;
+ * asked for now, they travel while the packets before it are handled. Its
+ * descriptor's line came with the ring prefetch of an earlier fetch. Only a
+ * hint: it reads what a later fetch reads anyway (relaxed, outside the shm
+ * hooks: nothing it reads decides anything), translates through the memory
+ * table (nothing outside guest memory), and checks nothing else, which the
+ * fetch will.
+ */
 static inline void
-vhf_from_guest_prefetch_next(struct vhf_vq *vq)
+vhf_from_guest_prefetch_ahead(struct vhf_vq *vq)
 {
 	const struct vhf_mem_region *reg;
 	uint64_t addr;
@@ -636,7 +643,7 @@ vhf_net_from_guest_next(struct vhf_vq *vq, struct vhf_from_guest_pkt *pkt)
 		if (unlikely(ret < 0))
 			return -EIO;
 		vhf_vq_commit(vq);
-		vhf_from_guest_prefetch_next(vq);
+		vhf_from_guest_prefetch_ahead(vq);
 		/* The payload stays readable until vhf_net_from_guest_finish() publishes this. */
 		vhf_vq_used_add(vq, buf.id, buf.ndesc, 0);
 		if (unlikely(buf.len < vq->net_hdr_len)) {
