@@ -143,14 +143,16 @@ vhf_spawn_wrapper() {
 		exec >/dev/null 2>&1 </dev/null
 		wait "$pid"
 		echo "$?" >"$prefix$pid.$$"
-	' vhf-spawn "$log" "${TMPDIR:-/tmp}/vhf-spawn.$$." "$@"
+	' vhf-spawn "$log" "$vhf_spawn_prefix" "$@"
 }
 
 # vhf_spawn_file VAR PID WRAPPER_PID: VAR=the exit status file of spawned
-# PID ($$ is the script's in all its subshells).
+# PID: vhf_spawn_prefix, then PID.WRAPPER_PID (the wrapper writes the same
+# name). $$ is the script's in all its subshells.
+vhf_spawn_prefix=${TMPDIR:-/tmp}/vhf-spawn.$$.
 vhf_spawn_file() {
 	local -n vhf_spawn_out=$1
-	vhf_spawn_out=${TMPDIR:-/tmp}/vhf-spawn.$$.$2.$3
+	vhf_spawn_out=$vhf_spawn_prefix$2.$3
 }
 
 # vhf_spawn_done PID: spawned PID's exit status is written, or it never will
