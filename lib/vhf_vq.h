@@ -43,6 +43,13 @@
 #define unlikely(x) __builtin_expect(!!(x), 0)
 #endif
 
+/*
+ * Off the hot path's instruction stream: the uncommon cases' long code, called.
+ * For a header's static function (not inline: the two attributes conflict),
+ * which some files never call.
+ */
+#define VHF_NOINLINE __attribute__((noinline, unused))
+
 /** Host segments one descriptor chain (or one packet's worth of chains) may map to. */
 #define VHF_CHAIN_MAX_IOV 256
 /**

@@ -173,6 +173,38 @@ vhf_desc_map(struct vhf_vq *vq, uint64_t addr, uint32_t len, uint16_t flags, boo
 }
 
 /**
+ * The common chain, mapped without the general walk: one descriptor, neither
+ * NEXT nor INDIRECT, the right direction, not empty, wholly inside the
+ * region the last translation hit. Anything else says no and changes nothing:
+ * the walk then takes the same descriptor (already read, not again) through
+ * every check, errors included. buf->iov_first is set; iov[*niov] has room
+ * (a chain's first segment always does).
+ */
+static inline bool
+vhf_desc_map_lone(struct vhf_vq *vq, uint64_t addr, uint32_t len, uint16_t flags,
+		  bool device_writes, struct vhf_buf *buf, struct vhf_iov *iov, uint16_t *niov)
+{
+	const struct vhf_mem_region *reg;
+	uint64_t off;
+
+	if ((flags & (VHF_DESC_F_NEXT | VHF_DESC_F_INDIRECT)) != 0 ||
+	    !!(flags & VHF_DESC_F_WRITE) != device_writes || len == 0 ||
+	    vq->mem_hint >= vq->mem->nregions)
+		return false;
+	reg = &vq->mem->regions[vq->mem_hint];
+	off = addr - reg->guest_phys_addr;
+	if (off >= reg->size || len > reg->size - off)
+		return false;
+	iov[*niov].base = (void *)(uintptr_t)(reg->host_addr + off);
+	iov[*niov].len = len;
+	(*niov)++;
+	buf->len = len;
+	buf->niov = 1;
+	buf->ndesc = 1;
+	return true;
+}
+
+/**
  * Map an indirect table; it must be whole descriptors, no more than the ring
  * holds, in one region.
  */
@@ -201,22 +233,90 @@ vhf_chain_max_desc(const struct vhf_vq *vq)
 	return vq->size < VHF_CHAIN_MAX_DESC ? vq->size : VHF_CHAIN_MAX_DESC;
 }
 
+/** Move a packed ring position n slots on (n <= size), flipping its wrap counter past the end. */
+static inline void
+vhf_packed_advance(uint16_t *pos, bool *wrap, uint16_t n, uint16_t size)
+{
+	uint32_t p = (uint32_t)*pos + n;
+
+	if (p >= size) {
+		p -= size;
+		*wrap = !*wrap;
+	}
+	*pos = (uint16_t)p;
+}
+
 /**
- * Walk the split chain whose head sits in avail slot pos. Every descriptor is
- * copied out of guest memory once, then checked: the guest may rewrite the
- * table under us and must not make us read or write out of bounds.
+ * The rest of a split chain whose first descriptor *desc was read (its read
+ * taken from the budget) and was not a lone buffer (vhf_desc_map_lone()).
+ * Every descriptor is copied out of guest memory once, then checked: the guest
+ * may rewrite the table under us and must not make us read or write out of
+ * bounds.
+ */
+static VHF_NOINLINE int
+vhf_split_walk(struct vhf_vq *vq, struct vhf_vring_desc *desc, bool device_writes,
+	       struct vhf_buf *buf, struct vhf_iov *iov, uint16_t *niov)
+{
+	const struct vhf_vring_desc *table = vq->desc;
+	uint32_t table_size = vq->size;
+	uint32_t seen = 1;
+	uint32_t ndesc = 0; /* buffer descriptors, indirect entries included */
+	bool in_indirect = false;
+	uint16_t start = buf->iov_first;
+	uint16_t idx;
+	int ret;
+
+	buf->ndesc = 1;
+	buf->len = 0;
+	buf->niov = 0;
+	for (;;) {
+		if (desc->flags & VHF_DESC_F_INDIRECT) {
+			uint32_t nent;
+
+			if (unlikely(in_indirect || (desc->flags & VHF_DESC_F_NEXT)))
+				return vhf_vq_break(vq, VHF_VQ_CNT_err_desc_flags);
+			table = vhf_indirect_table(vq, desc->addr, desc->len, &nent);
+			if (table == NULL)
+				return -EIO;
+			table_size = nent;
+			in_indirect = true;
+			seen = 0;
+			idx = 0;
+		} else {
+			/* Zero-length ones count too: each costs a read, whatever it maps. */
+			if (unlikely(++ndesc > vhf_chain_max_desc(vq)))
+				return vhf_vq_break(vq, VHF_VQ_CNT_err_desc_chain);
+			ret = vhf_desc_map(vq, desc->addr, desc->len, desc->flags, device_writes, buf,
+					   iov, niov);
+			if (unlikely(ret < 0))
+				return ret;
+			if (!(desc->flags & VHF_DESC_F_NEXT))
+				break;
+			idx = desc->next;
+			if (unlikely(idx >= table_size))
+				return vhf_vq_break(vq, VHF_VQ_CNT_err_desc_index);
+		}
+		/* A chain visiting more descriptors than its table holds has a loop. */
+		if (unlikely(++seen > table_size))
+			return vhf_vq_break(vq, VHF_VQ_CNT_err_desc_loop);
+		if (unlikely(!vhf_vq_take_desc(vq)))
+			return -EAGAIN;
+		vhf_shm_read_desc(desc, &table[idx], sizeof(*desc));
+	}
+	buf->niov = (uint16_t)(*niov - start);
+	return 0;
+}
+
+/**
+ * Take the split chain whose head sits in avail slot pos: a lone descriptor
+ * here, inline, anything else through vhf_split_walk().
  * -EAGAIN: the descriptor budget ran out in the middle; nothing was taken.
  */
 static inline int
 vhf_split_fetch(struct vhf_vq *vq, uint16_t pos, bool device_writes, struct vhf_buf *buf,
 		struct vhf_iov *iov, uint16_t *niov)
 {
-	const struct vhf_vring_desc *table = vq->desc;
-	uint32_t table_size = vq->size;
-	uint32_t seen = 0;
-	uint32_t ndesc = 0; /* buffer descriptors, indirect entries included */
-	bool in_indirect = false;
-	uint16_t start = *niov;
+	struct vhf_vring_desc desc;
 	uint16_t idx;
 
 	/* Published by the avail->idx acquire load that made pos visible. */
@@ -224,50 +324,14 @@ vhf_split_fetch(struct vhf_vq *vq, uint16_t pos, bool device_writes, struct vhf_
 	if (unlikely(idx >= vq->size))
 		return vhf_vq_break(vq, VHF_VQ_CNT_err_desc_index);
 	buf->id = idx;
-	buf->ndesc = 1;
-	buf->len = 0;
-	buf->iov_first = start;
-	buf->niov = 0;
-
-	for (;;) {
-		struct vhf_vring_desc desc;
-		int ret;
-
-		/* A chain visiting more descriptors than its table holds has a loop. */
-		if (unlikely(++seen > table_size))
-			return vhf_vq_break(vq, VHF_VQ_CNT_err_desc_loop);
-		if (unlikely(!vhf_vq_take_desc(vq)))
-			return -EAGAIN;
-		vhf_shm_read_desc(&desc, &table[idx], sizeof(desc));
-
-		if (desc.flags & VHF_DESC_F_INDIRECT) {
-			uint32_t nent;
-
-			if (unlikely(in_indirect || (desc.flags & VHF_DESC_F_NEXT)))
-				return vhf_vq_break(vq, VHF_VQ_CNT_err_desc_flags);
-			table = vhf_indirect_table(vq, desc.addr, desc.len, &nent);
-			if (table == NULL)
-				return -EIO;
-			table_size = nent;
-			in_indirect = true;
-			seen = 0;
-			idx = 0;
-			continue;
-		}
-		/* Zero-length ones count too: each costs a read, whatever it maps. */
-		if (unlikely(++ndesc > vhf_chain_max_desc(vq)))
-			return vhf_vq_break(vq, VHF_VQ_CNT_err_desc_chain);
-		ret = vhf_desc_map(vq, desc.addr, desc.len, desc.flags, device_writes, buf, iov, niov);
-		if (unlikely(ret < 0))
-			return ret;
-		if (!(desc.flags & VHF_DESC_F_NEXT))
-			break;
-		idx = desc.next;
-		if (unlikely(idx >= table_size))
-			return vhf_vq_break(vq, VHF_VQ_CNT_err_desc_index);
-	}
-	buf->niov = (uint16_t)(*niov - start);
-	return 0;
+	buf->iov_first = *niov;
+	if (unlikely(!vhf_vq_take_desc(vq)))
+		return -EAGAIN;
+	vhf_shm_read_desc(&desc, &vq->desc[idx], sizeof(desc));
+	if (likely(vhf_desc_map_lone(vq, desc.addr, desc.len, desc.flags, device_writes, buf, iov,
+				     niov)))
+		return 0;
+	return vhf_split_walk(vq, &desc, device_writes, buf, iov, niov);
 }
 
 static inline bool
@@ -285,48 +349,36 @@ vhf_packed_slot_avail(struct vhf_vq *vq, uint16_t pos, bool wrap)
 }
 
 /**
- * Walk the packed chain starting at slot *pos (known available). Advances
- * *pos / *wrap past it. The chain's later descriptors were written before its
- * first descriptor's flags, which the caller loaded with acquire.
- * -EAGAIN: the descriptor budget ran out in the middle; *pos is left as it was.
+ * The rest of a packed chain whose first descriptor *desc, at slot *pos, was
+ * read (its read taken from the budget) and was not a lone buffer. Advances
+ * *pos / *wrap past the chain; on -EAGAIN leaves them as they were.
  */
-static inline int
-vhf_packed_fetch(struct vhf_vq *vq, uint16_t *pos, bool *wrap, bool device_writes,
-		 struct vhf_buf *buf, struct vhf_iov *iov, uint16_t *niov)
+static VHF_NOINLINE int
+vhf_packed_walk(struct vhf_vq *vq, struct vhf_vring_packed_desc *desc, uint16_t *pos,
+		bool *wrap, bool device_writes, struct vhf_buf *buf, struct vhf_iov *iov,
+		uint16_t *niov)
 {
-	uint16_t start = *niov;
+	uint16_t start = buf->iov_first;
 	uint16_t p = *pos;
 	bool w = *wrap;
-	uint32_t seen = 0;
+	uint32_t seen = 1;
+	int ret;
 
 	buf->len = 0;
-	buf->iov_first = start;
 	buf->niov = 0;
 	buf->ndesc = 0;
-
 	for (;;) {
-		struct vhf_vring_packed_desc desc;
-		int ret;
-
-		if (unlikely(++seen > vq->size))
-			return vhf_vq_break(vq, VHF_VQ_CNT_err_desc_loop);
-		if (unlikely(!vhf_vq_take_desc(vq)))
-			return -EAGAIN;
-		vhf_shm_read_desc(&desc, &vq->desc_packed[p], sizeof(desc));
 		buf->ndesc++;
-		if (++p == vq->size) {
-			p = 0;
-			w = !w;
-		}
+		vhf_packed_advance(&p, &w, 1, vq->size);
 
-		if (desc.flags & VHF_DESC_F_INDIRECT) {
+		if (desc->flags & VHF_DESC_F_INDIRECT) {
 			const struct vhf_vring_packed_desc *table;
 			uint32_t nent, i;
 
 			/* An indirect descriptor is a buffer on its own (spec 2.8.19). */
-			if (unlikely(seen != 1 || (desc.flags & VHF_DESC_F_NEXT)))
+			if (unlikely(seen != 1 || (desc->flags & VHF_DESC_F_NEXT)))
 				return vhf_vq_break(vq, VHF_VQ_CNT_err_desc_flags);
-			table = vhf_indirect_table(vq, desc.addr, desc.len, &nent);
+			table = vhf_indirect_table(vq, desc->addr, desc->len, &nent);
 			if (table == NULL)
 				return -EIO;
 			/* Every entry is walked: refuse a table too long before reading any. */
@@ -350,25 +402,57 @@ vhf_packed_fetch(struct vhf_vq *vq, uint16_t *pos, bool *wrap, bool device_write
 				if (unlikely(ret < 0))
 					return ret;
 			}
-			buf->id = desc.id;
+			buf->id = desc->id;
 			break;
 		}
 		/* Zero-length ones count too: each costs a read, whatever it maps. */
 		if (unlikely(seen > vhf_chain_max_desc(vq)))
 			return vhf_vq_break(vq, VHF_VQ_CNT_err_desc_chain);
-		ret = vhf_desc_map(vq, desc.addr, desc.len, desc.flags, device_writes, buf, iov, niov);
+		ret = vhf_desc_map(vq, desc->addr, desc->len, desc->flags, device_writes, buf, iov,
+				   niov);
 		if (unlikely(ret < 0))
 			return ret;
-		if (!(desc.flags & VHF_DESC_F_NEXT)) {
+		if (!(desc->flags & VHF_DESC_F_NEXT)) {
 			/* The buffer id is the last descriptor's. */
-			buf->id = desc.id;
+			buf->id = desc->id;
 			break;
 		}
+		if (unlikely(++seen > vq->size))
+			return vhf_vq_break(vq, VHF_VQ_CNT_err_desc_loop);
+		if (unlikely(!vhf_vq_take_desc(vq)))
+			return -EAGAIN;
+		vhf_shm_read_desc(desc, &vq->desc_packed[p], sizeof(*desc));
 	}
 	buf->niov = (uint16_t)(*niov - start);
 	*pos = p;
 	*wrap = w;
 	return 0;
+}
+
+/**
+ * Take the packed chain starting at slot *pos (known available; its later
+ * descriptors were written before this one's flags, which the caller loaded
+ * with acquire): a lone descriptor here, inline, anything else through
+ * vhf_packed_walk(). Advances *pos / *wrap past it.
+ * -EAGAIN: the descriptor budget ran out in the middle; *pos is left as it was.
+ */
+static inline int
+vhf_packed_fetch(struct vhf_vq *vq, uint16_t *pos, bool *wrap, bool device_writes,
+		 struct vhf_buf *buf, struct vhf_iov *iov, uint16_t *niov)
+{
+	struct vhf_vring_packed_desc desc;
+
+	buf->iov_first = *niov;
+	if (unlikely(!vhf_vq_take_desc(vq)))
+		return -EAGAIN;
+	vhf_shm_read_desc(&desc, &vq->desc_packed[*pos], sizeof(desc));
+	if (likely(vhf_desc_map_lone(vq, desc.addr, desc.len, desc.flags, device_writes, buf, iov,
+				     niov))) {
+		buf->id = desc.id;
+		vhf_packed_advance(pos, wrap, 1, vq->size);
+		return 0;
+	}
+	return vhf_packed_walk(vq, &desc, pos, wrap, device_writes, buf, iov, niov);
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -700,11 +784,7 @@ vhf_vq_used_write_shadow(struct vhf_vq *vq)
 				 */
 				vhf_shm_store_release16(&desc->flags, flags);
 			}
-			vq->last_used = (uint16_t)(vq->last_used + e->ndesc);
-			if (vq->last_used >= vq->size) {
-				vq->last_used = (uint16_t)(vq->last_used - vq->size);
-				vq->used_wrap = !vq->used_wrap;
-			}
+			vhf_packed_advance(&vq->last_used, &vq->used_wrap, e->ndesc, vq->size);
 		}
 	} else {
 		uint16_t slot = (uint16_t)(vq->last_used + in_ring);

@@ -585,6 +585,57 @@ test_packed_tx_indirect_write_flag(void **state)
 	vhf_test_env_fini(&env);
 }
 
+/*
+ * A buffer of one descriptor is mapped without the general walk, through the
+ * region the last translation hit: its range must still end inside that
+ * region. Ending on the region's last byte, it takes the packet whole; one
+ * byte further, the queue breaks and nothing is written (both layouts).
+ */
+static void
+test_lone_buffer_at_region_end(void **state)
+{
+	unsigned int layout;
+
+	(void)state;
+	for (layout = 0; layout < 2; layout++) {
+		const uint32_t frame = 100, need = VHF_NET_HDR_LEN_MRG + frame;
+		struct vhf_test_env env;
+		struct vhf_test_raw raw;
+		struct vhf_burst_result res;
+		const struct vhf_mem_region *reg;
+		struct vhf_test_seg seg;
+		uint64_t end;
+		uint8_t *tail;
+
+		vhf_test_raw_env_init(&env, &raw, layout == 1, 8, true);
+		reg = &vhf_guest_mem(env.guest)->regions[vhf_guest_mem(env.guest)->nregions - 1];
+		end = reg->guest_phys_addr + reg->size;
+		tail = vhf_guest_gpa_to_host(env.guest, end - need - 1, need + 1);
+		assert_non_null(tail);
+		memset(tail, 0xa5, need + 1);
+
+		seg = (struct vhf_test_seg){ .gpa = end - need, .len = need };
+		vhf_test_raw_chain(&raw, &seg, 1, 0, true, true);
+		assert_int_equal(vhf_test_rx_one(&env, frame, 3, 1, &res), 1);
+		assert_false(env.vq.broken);
+		assert_int_equal(env.vq.cnt[VHF_VQ_CNT_packets], 1);
+		assert_int_equal(vhf_test_check(tail + 1 + VHF_NET_HDR_LEN_MRG, frame, 3), 0);
+		assert_int_equal(tail[0], 0xa5);
+
+		/* The same length a byte later: its last byte lies outside guest memory. */
+		memset(tail, 0xa5, need + 1);
+		seg = (struct vhf_test_seg){ .gpa = end - need + 1, .len = need };
+		vhf_test_raw_chain(&raw, &seg, 1, 0, true, true);
+		assert_int_equal(vhf_test_rx_one(&env, frame, 4, 1, &res), 1);
+		assert_int_equal(res.status, VHF_TO_GUEST_BROKEN);
+		assert_int_equal(env.vq.broken_reason, VHF_VQ_CNT_err_desc_addr);
+		assert_int_equal(env.vq.cnt[VHF_VQ_CNT_packets], 1);
+		for (uint32_t i = 0; i < need + 1; i++)
+			assert_int_equal(tail[i], 0xa5);
+		vhf_test_env_fini(&env);
+	}
+}
+
 int
 main(void)
 {
@@ -594,6 +645,7 @@ main(void)
 		cmocka_unit_test(test_chain_loop),
 		cmocka_unit_test(test_unmapped_address),
 		cmocka_unit_test(test_wrong_direction),
+		cmocka_unit_test(test_lone_buffer_at_region_end),
 		cmocka_unit_test(test_wild_avail_idx),
 		cmocka_unit_test(test_avail_idx_rollback),
 		cmocka_unit_test(test_indirect_abuse),
