@@ -520,6 +520,17 @@ vhf_iov_copy_out(void *dst, const struct vhf_iov *iov, uint16_t niov, uint32_t s
 }
 
 /*
+ * A guest's virtio-net header of len bytes (10 or 12: vhf_vq_init() allows no
+ * other) into hdr: the first 8, then the last 4 over them.
+ */
+static inline void
+vhf_net_hdr_copy(struct vhf_net_hdr *hdr, const void *src, uint16_t len)
+{
+	VHF_COPY_PIECE(uint64_t, hdr, src);
+	VHF_COPY_PIECE(uint32_t, (uint8_t *)hdr + len - 4, (const uint8_t *)src + len - 4);
+}
+
+/*
  * Drop the first len bytes (the virtio-net header) from an iov list, in place.
  * Usually the header shares the first segment with the frame: nothing moves
  * then (copying that segment onto itself, just after its halves were written
@@ -657,7 +668,11 @@ vhf_net_from_guest_next(struct vhf_vq *vq, struct vhf_from_guest_pkt *pkt)
 			continue;
 		}
 		memset(&pkt->hdr, 0, sizeof(pkt->hdr));
-		vhf_iov_copy_out(&pkt->hdr, pkt->iov, niov, 0, vq->net_hdr_len);
+		/* Usually the header sits whole in the first segment: no call for it. */
+		if (likely(pkt->iov[0].len >= vq->net_hdr_len))
+			vhf_net_hdr_copy(&pkt->hdr, pkt->iov[0].base, vq->net_hdr_len);
+		else
+			vhf_iov_copy_out(&pkt->hdr, pkt->iov, niov, 0, vq->net_hdr_len);
 		pkt->niov = niov;
 		vhf_iov_pull(pkt, vq->net_hdr_len);
 		pkt->len = buf.len - vq->net_hdr_len;
