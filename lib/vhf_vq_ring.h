@@ -174,28 +174,26 @@ vhf_desc_map(struct vhf_vq *vq, uint64_t addr, uint32_t len, uint16_t flags, boo
 
 /**
  * The common chain, mapped without the general walk: one descriptor, neither
- * NEXT nor INDIRECT, the right direction, not empty, wholly inside the
- * region the last translation hit. Anything else says no and changes nothing:
- * the walk then takes the same descriptor (already read, not again) through
- * every check, errors included. buf->iov_first is set; iov[*niov] has room
- * (a chain's first segment always does).
+ * NEXT nor INDIRECT, the right direction, not empty, wholly inside one memory
+ * region (the translation of ring areas and indirect tables, hint first).
+ * Anything else says no and changes nothing but the hint: the walk then takes
+ * the same descriptor (already read, not again) through every check, errors
+ * included. buf->iov_first is set; iov[*niov] has room (a chain's first
+ * segment always does).
  */
 static inline bool
 vhf_desc_map_lone(struct vhf_vq *vq, uint64_t addr, uint32_t len, uint16_t flags,
 		  bool device_writes, struct vhf_buf *buf, struct vhf_iov *iov, uint16_t *niov)
 {
-	const struct vhf_mem_region *reg;
-	uint64_t off;
+	void *host;
 
 	if ((flags & (VHF_DESC_F_NEXT | VHF_DESC_F_INDIRECT)) != 0 ||
-	    !!(flags & VHF_DESC_F_WRITE) != device_writes || len == 0 ||
-	    vq->mem_hint >= vq->mem->nregions)
+	    !!(flags & VHF_DESC_F_WRITE) != device_writes || len == 0)
 		return false;
-	reg = &vq->mem->regions[vq->mem_hint];
-	off = addr - reg->guest_phys_addr;
-	if (off >= reg->size || len > reg->size - off)
+	host = vhf_mem_map_contig(vq->mem, addr, len, &vq->mem_hint);
+	if (host == NULL)
 		return false;
-	iov[*niov].base = (void *)(uintptr_t)(reg->host_addr + off);
+	iov[*niov].base = host;
 	iov[*niov].len = len;
 	(*niov)++;
 	buf->len = len;
