@@ -582,6 +582,60 @@ vhf_vq_prefetch_ring_ahead(const struct vhf_vq *vq)
 	}
 }
 
+/** Packed descriptors in one 64-byte cache line: the unit vhf_packed_fetch_line() takes. */
+#define VHF_PACKED_LINE 4
+
+/**
+ * Four lone buffers at once, the four slots of the packed ring line that
+ * starts at the reservation cursor: each available, one descriptor of the
+ * right direction (vhf_desc_map_lone()) holding at least need[k] bytes, in
+ * slot order. The chain at a time path's checks, a line at a time: the flags
+ * of all four first (one line, already fetched), then the descriptors. A
+ * cursor not at a line's start, a line crossing the ring's end, or any slot
+ * that does not qualify says no and takes nothing: the caller goes on a chain
+ * at a time, through every check, errors included. Reads made before a no
+ * are spent from the budget like any other. bufs[k] maps to iov[k].
+ */
+static inline bool
+vhf_packed_fetch_line(struct vhf_vq *vq, bool device_writes, const uint32_t need[VHF_PACKED_LINE],
+		      struct vhf_buf bufs[VHF_PACKED_LINE], struct vhf_iov iov[VHF_PACKED_LINE])
+{
+	const uint16_t not_lone = VHF_DESC_F_NEXT | VHF_DESC_F_INDIRECT;
+	struct vhf_vring_packed_desc *line = &vq->desc_packed[vq->next_avail];
+	uint16_t niov = 0;
+	unsigned int k;
+
+	if ((vq->next_avail % VHF_PACKED_LINE) != 0 ||
+	    (uint32_t)vq->next_avail + VHF_PACKED_LINE > vq->size ||
+	    vq->desc_budget < VHF_PACKED_LINE)
+		return false;
+	vhf_vq_prefetch_ring_ahead(vq); /* a line ahead per line taken, as per chain */
+	for (k = 0; k < VHF_PACKED_LINE; k++) {
+		/* Pairs with the driver's release store of each chain's flags. */
+		uint16_t flags = vhf_shm_load_acquire16(&line[k].flags);
+
+		/* The first slot heads a chain; each lone one makes the next a head. */
+		if (!vhf_packed_desc_is_avail(flags, vq->next_avail_wrap) || (flags & not_lone) != 0 ||
+		    !!(flags & VHF_DESC_F_WRITE) != device_writes)
+			return false;
+	}
+	for (k = 0; k < VHF_PACKED_LINE; k++) {
+		struct vhf_vring_packed_desc desc;
+
+		(void)vhf_vq_take_desc(vq); /* four were left, checked above */
+		vhf_shm_read_desc(&desc, &line[k], sizeof(desc));
+		/* The copy is what counts: the guest may have rewritten the slot since its flags. */
+		bufs[k].iov_first = niov;
+		if (desc.len < need[k] ||
+		    !vhf_desc_map_lone(vq, desc.addr, desc.len, desc.flags, device_writes, &bufs[k],
+				       iov, &niov))
+			return false;
+		bufs[k].id = desc.id;
+	}
+	vhf_packed_advance(&vq->next_avail, &vq->next_avail_wrap, VHF_PACKED_LINE, vq->size);
+	return true;
+}
+
 /**
  * Take the chain at the reservation cursor (vhf_vq_next_avail() said yes).
  * @return 0; -EIO the queue broke; -EAGAIN the descriptor budget is spent.

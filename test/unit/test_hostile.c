@@ -636,6 +636,120 @@ test_lone_buffer_at_region_end(void **state)
 	}
 }
 
+/*
+ * Packed RX takes the four buffers of a ring line at once when all four are
+ * lone, available, device-writable, large enough and mapped
+ * (vhf_packed_fetch_line()). A line with one slot that is not so must come
+ * out exactly as chain at a time would have it: the slots before it filled,
+ * that slot through every check of the walk. Slot 2 of the line, each way,
+ * and a line whose four slots all qualify.
+ */
+enum line_slot { LINE_GOOD, LINE_UNMAPPED, LINE_READ_ONLY, LINE_CHAIN, LINE_SHORT, LINE_UNPUBLISHED };
+
+static uint16_t
+rx_four(struct vhf_test_env *env, uint32_t frame, uint32_t seq, struct vhf_burst_result *res)
+{
+	static uint8_t data[4][256];
+	struct vhf_seg segs[4];
+	struct vhf_to_guest_pkt pkts[4];
+	unsigned int k;
+
+	assert_true(frame <= sizeof(data[0]));
+	for (k = 0; k < 4; k++) {
+		vhf_test_fill(data[k], frame, seq + k);
+		segs[k] = (struct vhf_seg){ .data = data[k], .len = frame };
+		pkts[k] = (struct vhf_to_guest_pkt){ .segs = &segs[k], .nsegs = 1, .len = frame };
+	}
+	return vhf_net_to_guest_enqueue(&env->vq, pkts, 4, res);
+}
+
+static void
+test_packed_line_slot_by_slot(void **state)
+{
+	const uint32_t frame = 100, need = VHF_NET_HDR_LEN_MRG + frame;
+	enum line_slot how;
+
+	(void)state;
+	for (how = LINE_GOOD; how <= LINE_UNPUBLISHED; how++) {
+		struct vhf_test_env env;
+		struct vhf_test_raw raw;
+		struct vhf_burst_result res;
+		uint64_t gpa[7]; /* six buffers, and the one a chain in slot 2 takes from slot 3 */
+		uint16_t k, taken;
+
+		vhf_test_raw_env_init(&env, &raw, true, 16, true);
+		for (k = 0; k < 7; k++) {
+			gpa[k] = vhf_guest_alloc(env.guest, 256, 64);
+			assert_true(gpa[k] != 0);
+		}
+		for (k = 0; k < 6; k++) {
+			struct vhf_test_seg seg[2] = { { .gpa = gpa[k], .len = 256 },
+						       { .gpa = gpa[k + 1], .len = 256 } };
+			bool write = true, publish = true;
+			uint16_t n = 1;
+
+			if (k == 2) {
+				if (how == LINE_UNMAPPED)
+					seg[0].gpa = 1ull << 50;
+				write = how != LINE_READ_ONLY;
+				n = how == LINE_CHAIN ? 2 : 1;
+				if (how == LINE_SHORT)
+					seg[0].len = need / 2;
+				publish = how != LINE_UNPUBLISHED;
+				/* Not yet published: what a slot the device used last lap holds. */
+				if (!publish)
+					vhf_guest_packed_desc(env.guest)[2].flags = VHF_DESC_F_WRITE;
+			}
+			vhf_test_raw_chain(&raw, seg, n, 0, write, publish);
+			if (n == 2)
+				k++;
+		}
+
+		taken = rx_four(&env, frame, 10, &res);
+		switch (how) {
+		case LINE_UNMAPPED:
+		case LINE_READ_ONLY:
+			/* The two before it delivered, the queue broken at it. */
+			assert_int_equal(res.status, VHF_TO_GUEST_BROKEN);
+			assert_int_equal(env.vq.broken_reason, how == LINE_UNMAPPED ?
+					 VHF_VQ_CNT_err_desc_addr : VHF_VQ_CNT_err_desc_flags);
+			assert_int_equal(env.vq.cnt[VHF_VQ_CNT_packets], 2);
+			assert_int_equal(env.vq.cnt[VHF_VQ_CNT_drop_broken], 2);
+			break;
+		case LINE_GOOD:
+		case LINE_CHAIN:
+		case LINE_SHORT:
+			/* LINE_GOOD: one buffer each. Else slot 2 with slot 3 for the third packet, the fourth in slot 4. */
+			assert_int_equal(taken, 4);
+			assert_false(env.vq.broken);
+			assert_int_equal(env.vq.cnt[VHF_VQ_CNT_packets], 4);
+			assert_int_equal(env.vq.cnt[VHF_VQ_CNT_bufs], how == LINE_SHORT ? 5 : 4);
+			/*
+			 * Reads: a line refused on its flags reads nothing; one refused on
+			 * slot 2's length has read three, then chain at a time reads five.
+			 */
+			assert_int_equal(env.vq.cnt[VHF_VQ_CNT_descs_read],
+					 how == LINE_GOOD ? 4 : how == LINE_CHAIN ? 5 : 3 + 5);
+			break;
+		case LINE_UNPUBLISHED:
+			/* The two before it, then short: the third waits for the guest. */
+			assert_int_equal(taken, 2);
+			assert_false(env.vq.broken);
+			assert_int_equal(env.vq.cnt[VHF_VQ_CNT_packets], 2);
+			break;
+		}
+		for (k = 0; k < (how == LINE_GOOD ? 4 : 2); k++) {
+			const uint8_t *buf = vhf_guest_gpa_to_host(env.guest, gpa[k], need);
+
+			assert_int_equal(vhf_test_check(buf + VHF_NET_HDR_LEN_MRG, frame, 10 + k), 0);
+		}
+		if (how == LINE_CHAIN)
+			assert_int_equal(vhf_test_check((const uint8_t *)vhf_guest_gpa_to_host(
+				env.guest, gpa[2], need) + VHF_NET_HDR_LEN_MRG, frame, 12), 0);
+		vhf_test_env_fini(&env);
+	}
+}
+
 int
 main(void)
 {
@@ -646,6 +760,7 @@ main(void)
 		cmocka_unit_test(test_unmapped_address),
 		cmocka_unit_test(test_wrong_direction),
 		cmocka_unit_test(test_lone_buffer_at_region_end),
+		cmocka_unit_test(test_packed_line_slot_by_slot),
 		cmocka_unit_test(test_wild_avail_idx),
 		cmocka_unit_test(test_avail_idx_rollback),
 		cmocka_unit_test(test_indirect_abuse),
