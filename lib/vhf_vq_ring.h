@@ -172,6 +172,14 @@ vhf_desc_map(struct vhf_vq *vq, uint64_t addr, uint32_t len, uint16_t flags, boo
 	return 0;
 }
 
+/** Do these flags make a chain of one descriptor (no NEXT, no INDIRECT) of the right direction? */
+static inline bool
+vhf_desc_flags_lone(uint16_t flags, bool device_writes)
+{
+	return (flags & (VHF_DESC_F_NEXT | VHF_DESC_F_INDIRECT)) == 0 &&
+	       !!(flags & VHF_DESC_F_WRITE) == device_writes;
+}
+
 /**
  * The common chain, mapped without the general walk: one descriptor, neither
  * NEXT nor INDIRECT, the right direction, not empty, wholly inside one memory
@@ -187,8 +195,7 @@ vhf_desc_map_lone(struct vhf_vq *vq, uint64_t addr, uint32_t len, uint16_t flags
 {
 	void *host;
 
-	if ((flags & (VHF_DESC_F_NEXT | VHF_DESC_F_INDIRECT)) != 0 ||
-	    !!(flags & VHF_DESC_F_WRITE) != device_writes || len == 0)
+	if (!vhf_desc_flags_lone(flags, device_writes) || len == 0)
 		return false;
 	host = vhf_mem_map_contig(vq->mem, addr, len, &vq->mem_hint);
 	if (host == NULL)
@@ -600,7 +607,6 @@ static inline bool
 vhf_packed_fetch_line(struct vhf_vq *vq, bool device_writes, const uint32_t need[VHF_PACKED_LINE],
 		      struct vhf_buf bufs[VHF_PACKED_LINE], struct vhf_iov iov[VHF_PACKED_LINE])
 {
-	const uint16_t not_lone = VHF_DESC_F_NEXT | VHF_DESC_F_INDIRECT;
 	struct vhf_vring_packed_desc *line = &vq->desc_packed[vq->next_avail];
 	uint16_t niov = 0;
 	unsigned int k;
@@ -615,8 +621,8 @@ vhf_packed_fetch_line(struct vhf_vq *vq, bool device_writes, const uint32_t need
 		uint16_t flags = vhf_shm_load_acquire16(&line[k].flags);
 
 		/* The first slot heads a chain; each lone one makes the next a head. */
-		if (!vhf_packed_desc_is_avail(flags, vq->next_avail_wrap) || (flags & not_lone) != 0 ||
-		    !!(flags & VHF_DESC_F_WRITE) != device_writes)
+		if (!vhf_packed_desc_is_avail(flags, vq->next_avail_wrap) ||
+		    !vhf_desc_flags_lone(flags, device_writes))
 			return false;
 	}
 	for (k = 0; k < VHF_PACKED_LINE; k++) {

@@ -644,7 +644,14 @@ test_lone_buffer_at_region_end(void **state)
  * that slot through every check of the walk. Slot 2 of the line, each way,
  * and a line whose four slots all qualify.
  */
-enum line_slot { LINE_GOOD, LINE_UNMAPPED, LINE_READ_ONLY, LINE_CHAIN, LINE_SHORT, LINE_UNPUBLISHED };
+enum line_slot {
+	LINE_GOOD,
+	LINE_UNMAPPED,
+	LINE_READ_ONLY,
+	LINE_CHAIN,
+	LINE_SHORT,
+	LINE_UNPUBLISHED,
+};
 
 static uint16_t
 rx_four(struct vhf_test_env *env, uint32_t frame, uint32_t seq, struct vhf_burst_result *res)
@@ -719,7 +726,10 @@ test_packed_line_slot_by_slot(void **state)
 		case LINE_GOOD:
 		case LINE_CHAIN:
 		case LINE_SHORT:
-			/* LINE_GOOD: one buffer each. Else slot 2 with slot 3 for the third packet, the fourth in slot 4. */
+			/*
+			 * LINE_GOOD: a buffer each. Else the third packet takes slots 2
+			 * and 3 (one chain, or two buffers merged), the fourth slot 4.
+			 */
 			assert_int_equal(taken, 4);
 			assert_false(env.vq.broken);
 			assert_int_equal(env.vq.cnt[VHF_VQ_CNT_packets], 4);
