@@ -718,7 +718,7 @@ vhf_net_from_guest_next(struct vhf_vq *vq, struct vhf_from_guest_pkt *pkt)
 		vhf_vq_commit(vq);
 		vhf_from_guest_prefetch_ahead(vq);
 		/* The payload stays readable until vhf_net_from_guest_finish() publishes this. */
-		vhf_vq_used_add(vq, buf.id, buf.ndesc, 0);
+		vhf_vq_used_add_read(vq, buf.id, buf.ndesc);
 		if (unlikely(buf.len < vq->net_hdr_len)) {
 			/* Returned to the guest unread; the queue itself is still sound. */
 			vhf_vq_count(vq, VHF_VQ_CNT_err_hdr);

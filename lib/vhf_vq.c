@@ -69,6 +69,7 @@ vhf_vq_init(struct vhf_vq *vq, const struct vhf_vq_config *cfg)
 	vq->net_hdr_len = cfg->net_hdr_len;
 	vq->notify_algo = cfg->notify_algo;
 	vq->caller_polls = cfg->caller_polls;
+	vq->used_in_order_batch = cfg->packed && cfg->in_order;
 	vq->log = cfg->log;
 	vq->log_ctx = cfg->log_ctx;
 	vq->mem = cfg->mem;

@@ -165,6 +165,17 @@ struct vhf_vq_config {
 	 */
 	bool caller_polls;
 	/**
+	 * VIRTIO_F_IN_ORDER negotiated. On a packed ring, the buffers the device
+	 * only reads (a TX queue's, used with length 0) are then published one
+	 * used descriptor per burst, naming the burst's last buffer: the spec
+	 * lets an in-order device write a batch that way, and the driver frees
+	 * every buffer up to the one named. It reads one descriptor per burst
+	 * instead of one per packet, and we write one. Buffers the device writes
+	 * keep a used descriptor each (the driver needs every length), as does
+	 * a split ring.
+	 */
+	bool in_order;
+	/**
 	 * Dirty logging, NULL for none: every write the device makes into guest
 	 * memory (packet bytes and headers, used entries and the used index or
 	 * used descriptors, the notification fields) is reported through log
@@ -226,6 +237,7 @@ struct vhf_vq {
 	uint8_t net_hdr_len;
 	enum vhf_notify_algo notify_algo;
 	bool caller_polls; /**< see struct vhf_vq_config */
+	bool used_in_order_batch; /**< packed + in_order: see vhf_vq_used_add_read() */
 	vhf_vq_log_fn log; /**< see struct vhf_vq_config */
 	void *log_ctx;
 	const struct vhf_mem *mem;
@@ -252,6 +264,8 @@ struct vhf_vq {
 	uint16_t shadow_used_n;   /**< of which still in shadow_used[] */
 	uint16_t pending_first;   /**< packed: slot whose flags publish the batch */
 	uint16_t pending_first_flags;
+	uint16_t pending_first_id; /**< packed: what that slot gets at flush, flags last */
+	uint32_t pending_first_len;
 	uint16_t signalled_used;  /**< used position at the last call decision */
 	bool signalled_used_valid;
 

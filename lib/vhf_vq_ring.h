@@ -810,8 +810,8 @@ vhf_vq_arm_kick(struct vhf_vq *vq)
 
 /*
  * Write the staged used entries into the ring, unpublished: packed, every
- * slot but the batch's first gets its flags (the driver stops at that first
- * one until flush); split, the elements after those already written.
+ * slot but the batch's first (the driver stops at that one until flush, which
+ * writes it whole); split, the elements after those already written.
  */
 static inline void
 vhf_vq_used_write_shadow(struct vhf_vq *vq)
@@ -828,13 +828,15 @@ vhf_vq_used_write_shadow(struct vhf_vq *vq)
 
 			if (e->len > 0)
 				flags |= VHF_DESC_F_WRITE;
-			desc->id = e->id;
-			desc->len = e->len;
 			if (in_ring == 0 && i == 0) {
 				/* Its flags publish the whole batch: written last, in flush. */
 				vq->pending_first = vq->last_used;
 				vq->pending_first_flags = flags;
+				vq->pending_first_id = e->id;
+				vq->pending_first_len = e->len;
 			} else {
+				desc->id = e->id;
+				desc->len = e->len;
 				/*
 				 * The driver reads slots in order and stops at the batch's
 				 * first, so this one is not looked at before flush; release
@@ -876,6 +878,30 @@ vhf_vq_used_add(struct vhf_vq *vq, uint16_t id, uint16_t ndesc, uint32_t len)
 	vq->used_pending++;
 	if (unlikely(vq->shadow_used_n == VHF_USED_SHADOW))
 		vhf_vq_used_write_shadow(vq);
+}
+
+/**
+ * Stage one used buffer the device only read (a TX chain: used length 0). A
+ * packed in-order queue stages no entry for it: the burst is published as one
+ * used descriptor at the batch's first slot naming the last buffer, the ring
+ * position moving past every slot the burst's buffers took; the driver frees
+ * them all, in the order it posted them. Otherwise as vhf_vq_used_add().
+ */
+static inline void
+vhf_vq_used_add_read(struct vhf_vq *vq, uint16_t id, uint16_t ndesc)
+{
+	if (!vq->used_in_order_batch) {
+		vhf_vq_used_add(vq, id, ndesc, 0);
+		return;
+	}
+	if (vq->used_pending == 0) {
+		vq->pending_first = vq->last_used;
+		vq->pending_first_flags = vq->used_wrap ? (VHF_DESC_F_AVAIL | VHF_DESC_F_USED) : 0;
+		vq->pending_first_len = 0;
+	}
+	vq->pending_first_id = id;
+	vhf_packed_advance(&vq->last_used, &vq->used_wrap, ndesc, vq->size);
+	vq->used_pending++;
 }
 
 /* The n entries of entry bytes of a ring of vq->size from slot first on, wrapping at its end. */
@@ -927,9 +953,12 @@ vhf_vq_used_flush(struct vhf_vq *vq)
 	vq->cnt[VHF_VQ_CNT_bufs] += vq->used_pending;
 	vhf_vq_used_write_shadow(vq);
 	if (vq->packed) {
-		/* Pairs with the driver's acquire load of this slot's flags. */
-		vhf_shm_store_release16(&vq->desc_packed[vq->pending_first].flags,
-					vq->pending_first_flags);
+		struct vhf_vring_packed_desc *first = &vq->desc_packed[vq->pending_first];
+
+		first->id = vq->pending_first_id;
+		first->len = vq->pending_first_len;
+		/* Pairs with the driver's acquire load of this slot's flags: id and len before. */
+		vhf_shm_store_release16(&first->flags, vq->pending_first_flags);
 	} else {
 		vq->last_used = (uint16_t)(vq->last_used + vq->used_pending);
 		/* Pairs with the driver's acquire load of used->idx before the elements. */

@@ -268,6 +268,12 @@ fuzz_setup_queue(struct fuzz_ctx *ctx, unsigned int qi, struct vhf_vq *vq)
 								     VHF_NET_HDR_LEN_LEGACY;
 	cfg->notify_algo = (enum vhf_notify_algo)((flags >> FUZZ_Q_ALGO_SHIFT) %
 						   (VHF_NOTIFY_ALGO_LAST + 1));
+	/*
+	 * The algorithm field's last value (which wraps round to the first
+	 * algorithm) also negotiates VIRTIO_F_IN_ORDER: a packed TX queue then
+	 * publishes each burst as one used descriptor.
+	 */
+	cfg->in_order = (flags >> FUZZ_Q_ALGO_SHIFT) == FUZZ_Q_ALGO_IN_ORDER;
 	if (cfg->packed && size_sel >= 0xc0)
 		cfg->size = (uint16_t)((size_sel & 0x3f) + 1);
 	else

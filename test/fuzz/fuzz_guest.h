@@ -71,6 +71,8 @@
 #define FUZZ_Q_MRG 0x10
 #define FUZZ_Q_HDR12 0x20
 #define FUZZ_Q_ALGO_SHIFT 6
+/* Bits 6-7 all set: the notify algorithm (3 wraps round) plus VIRTIO_F_IN_ORDER. */
+#define FUZZ_Q_ALGO_IN_ORDER 3
 
 /* Queue placement byte. */
 #define FUZZ_P_REGION_MASK 0x03

@@ -19,6 +19,7 @@ import sys
 # Must match fuzz_guest.h.
 Q_ENABLED, Q_PACKED, Q_EVENT_IDX, Q_INDIRECT, Q_MRG, Q_HDR12 = 1, 2, 4, 8, 16, 32
 ALGO_FIXED, ALGO_LEGACY, ALGO_CONSUMED = 0, 1, 2
+ALGO_IN_ORDER = 3  # the fixed algorithm, and VIRTIO_F_IN_ORDER negotiated
 P_DEDICATED, P_RAW_INDEX, P_AT_END = 4, 8, 16
 (OP_PUBLISH, OP_RX_BURST, OP_TX_BURST, OP_HAS_ROOM, OP_AVAIL_SPACE, OP_ARM_KICK, OP_POKE,
  OP_POKE_FIELD, OP_REINIT, OP_TX_NEXT, OP_DURING, OP_DESC) = range(12)
@@ -183,6 +184,15 @@ def seeds():
         s.tx().arm(1)
     s.poke_field(0, 1, 2).poke_field(0, 2, 0x8002)
     out['packed_size5_evidx'] = s
+
+    # Packed TX in order, odd size 5: bursts of one to three chains published as one used
+    # descriptor each, across the ring's end several times.
+    s = Seed(big, [None, dict(flags=Q_PACKED | Q_EVENT_IDX, size_sel=0xc4, algo=ALGO_IN_ORDER,
+                              la=0x8003, lu=0x8003)])
+    for rnd in range(5):
+        tx_pkts(s, 1 + rnd % 3, 200, base=BUF_BASE + 32768 + rnd * 2048)
+        s.tx().arm(1)
+    out['packed_in_order_tx'] = s
 
     # Indirect tables on both queues, split and packed.
     s = Seed(big, [dict(flags=Q_INDIRECT | Q_MRG, size_sel=3),

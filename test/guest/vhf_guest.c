@@ -99,6 +99,17 @@ struct vhf_guest {
 	uint16_t event_flags_shadow; /* packed: what driver_event->flags holds */
 	struct guest_rec *rec;
 	struct guest_seg *chain; /* scratch: one RX buffer's descriptors */
+	/*
+	 * Packed in-order: buffer ids in the order they were posted, and the
+	 * batch being taken back (the last buffer the device's used descriptor
+	 * named, and that descriptor's length for it).
+	 */
+	uint16_t *order;
+	uint16_t order_head;
+	uint16_t order_n;
+	bool batch_open;
+	uint16_t batch_last;
+	uint32_t batch_len;
 
 	/* Buffer pool. */
 	uint64_t pool_gpa;
@@ -397,11 +408,12 @@ vhf_guest_create(const struct vhf_guest_config *cfg)
 
 	g->next = calloc(g->size, sizeof(*g->next));
 	g->rec = calloc(g->size, sizeof(*g->rec));
+	g->order = calloc(g->size, sizeof(*g->order));
 	g->rx_free = calloc(g->nrx ? g->nrx : 1, sizeof(*g->rx_free));
 	g->tx_free = calloc(g->ntx, sizeof(*g->tx_free));
 	g->chain = calloc(g->dpb, sizeof(*g->chain));
-	if (g->next == NULL || g->rec == NULL || g->rx_free == NULL || g->tx_free == NULL ||
-	    g->chain == NULL)
+	if (g->next == NULL || g->rec == NULL || g->order == NULL || g->rx_free == NULL ||
+	    g->tx_free == NULL || g->chain == NULL)
 		goto fail;
 	/* Free lists: descriptors / ids in order, pool buffers popped lowest first. */
 	for (i = 0; i < g->size; i++)
@@ -438,6 +450,7 @@ vhf_guest_destroy(struct vhf_guest *g)
 	block_put(g->alloc[1], g->alloc_len[1]);
 	free(g->next);
 	free(g->rec);
+	free(g->order);
 	free(g->rx_free);
 	free(g->tx_free);
 	free(g->chain);
@@ -458,6 +471,7 @@ vhf_guest_vq_config(const struct vhf_guest *g, struct vhf_vq_config *cfg)
 	cfg->event_idx = g->cfg.event_idx;
 	cfg->indirect = g->cfg.indirect;
 	cfg->mrg_rxbuf = g->cfg.mrg_rxbuf;
+	cfg->in_order = g->cfg.in_order;
 	cfg->net_hdr_len = g->cfg.hdr_len;
 	cfg->desc = g->desc;
 	cfg->avail = g->avail;
@@ -579,6 +593,8 @@ packed_add(struct vhf_guest *g, const struct guest_seg *segs, uint16_t n, uint32
 	g->free_head = g->next[id];
 	g->num_free = (uint16_t)(g->num_free - n);
 	g->rec[id] = (struct guest_rec){ .slot = slot, .ndesc = n, .busy = true };
+	if (g->cfg.in_order)
+		g->order[(uint16_t)((g->order_head + g->order_n++) % g->size)] = id;
 	/* Counted in ring slots: the kick decision compares positions (Linux too). */
 	g->num_added = (uint16_t)(g->num_added + n);
 }
@@ -645,7 +661,7 @@ static int
 guest_get_used(struct vhf_guest *g, uint32_t *slot, uint32_t *len)
 {
 	struct guest_rec *r;
-	uint32_t id;
+	uint32_t id = 0;
 
 	if (g->broken)
 		return -EIO;
@@ -672,13 +688,30 @@ guest_get_used(struct vhf_guest *g, uint32_t *slot, uint32_t *len)
 	} else {
 		struct vhf_vring_packed_desc *d = &g->pdesc[g->last_used];
 
-		if (!packed_is_used(g, g->last_used, g->used_wrap))
-			return 0;
-		id = d->id;
-		*len = d->len;
-		if (id >= g->size || !g->rec[id].busy) {
-			guest_broken(g);
-			return -EIO;
+		if (!g->batch_open) {
+			if (!packed_is_used(g, g->last_used, g->used_wrap))
+				return 0;
+			id = d->id;
+			*len = d->len;
+			if (id >= g->size || !g->rec[id].busy) {
+				guest_broken(g);
+				return -EIO;
+			}
+			g->batch_last = (uint16_t)id;
+			g->batch_len = *len;
+			g->batch_open = g->cfg.in_order;
+		}
+		if (g->cfg.in_order) {
+			/* In order: the oldest buffer out, up to the one the device named. */
+			if (g->order_n == 0) {
+				guest_broken(g);
+				return -EIO;
+			}
+			id = g->order[g->order_head];
+			g->order_head = (uint16_t)((g->order_head + 1) % g->size);
+			g->order_n--;
+			*len = id == g->batch_last ? g->batch_len : 0;
+			g->batch_open = id != g->batch_last;
 		}
 		r = &g->rec[id];
 		/* The next used slot is past every slot this buffer took. */

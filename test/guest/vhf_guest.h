@@ -73,6 +73,12 @@ struct vhf_guest_config {
 	bool two_regions;
 	uint64_t gpa_base;      /**< 0 -> VHF_GUEST_GPA_BASE; must be 64-byte aligned */
 	uint32_t tx_max_len;    /**< TX: largest packet payload; 0 -> VHF_GUEST_TX_MAX_LEN */
+	/**
+	 * VIRTIO_F_IN_ORDER negotiated. Packed: a used descriptor frees every
+	 * buffer posted up to the one it names (the device may publish a batch
+	 * as one); split rings read one used element per buffer as without it.
+	 */
+	bool in_order;
 };
 
 struct vhf_guest;

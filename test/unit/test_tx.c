@@ -2,7 +2,10 @@
  * Copyright(c) 2026 dpdk-vhostfix authors
  */
 
-/* Guest -> host: dequeue for every layout x EVENT_IDX x INDIRECT, and safe sleeping on TX kicks. */
+/*
+ * Guest -> host: dequeue for every layout x EVENT_IDX x INDIRECT x IN_ORDER, and safe
+ * sleeping on TX kicks.
+ */
 
 #include <stdio.h>
 
@@ -12,10 +15,16 @@ struct variant {
 	bool packed;
 	bool event_idx;
 	bool indirect;
-	char name[48];
+	bool in_order;
+	char name[64];
 };
 
-static struct variant variants[8];
+/* Variant bits, for a case's need_bits. */
+#define V_PACKED 1
+#define V_IN_ORDER 8
+#define NVARIANTS 16
+
+static struct variant variants[NVARIANTS];
 
 static void
 tx_env(struct vhf_test_env *env, const struct variant *v, uint16_t size)
@@ -27,6 +36,7 @@ tx_env(struct vhf_test_env *env, const struct variant *v, uint16_t size)
 	g.packed = v->packed;
 	g.event_idx = v->event_idx;
 	g.indirect = v->indirect;
+	g.in_order = v->in_order;
 	g.hdr_len = VHF_NET_HDR_LEN_MRG;
 	g.two_regions = true;
 	vhf_test_env_init(env, &g, VHF_NOTIFY_FIXED);
@@ -314,6 +324,64 @@ test_tx_arm_kick(void **state)
 	vhf_test_env_fini(&env);
 }
 
+/*
+ * Packed and in order: a burst is published as one used descriptor, at the
+ * slot of its first buffer, naming its last (the guest model frees every
+ * buffer up to it, in posting order, and counts a wrong id as broken). No
+ * other slot is written. The second burst ends in the ring's next lap: the
+ * one descriptor carries the used flags of the lap its slot is in.
+ */
+static void
+test_tx_in_order_one_used(void **state)
+{
+	const struct variant *v = *state;
+	/* Two slots a packet (header, payload), one through an indirect table. */
+	const unsigned int bursts[2] = { v->indirect ? 20 : 10, v->indirect ? 20 : 14 };
+	struct vhf_vring_packed_desc *ring;
+	uint16_t before[32], first = 0;
+	bool first_wrap = true;
+	uint8_t data[200];
+	struct vhf_test_env env;
+	struct vhf_net_hdr hdr = { 0 };
+	unsigned int b, i, changed;
+	uint16_t last_avail, last_used;
+	uint32_t seq = 0;
+
+	tx_env(&env, v, 32);
+	ring = vhf_guest_packed_desc(env.guest);
+	for (b = 0; b < 2; b++) {
+		uint32_t start = seq;
+
+		for (i = 0; i < bursts[b]; i++, seq++) {
+			vhf_test_fill(data, sizeof(data), seq);
+			assert_int_equal(vhf_guest_tx_send(env.guest, data, sizeof(data), &hdr, 1),
+					 0);
+		}
+		for (i = 0; i < 32; i++)
+			before[i] = ring[i].flags;
+		for (i = 0; i < bursts[b]; i++)
+			device_expect(&env, sizeof(data), start + i, &hdr);
+		vhf_net_from_guest_finish(&env.vq);
+		for (i = 0, changed = 0; i < 32; i++)
+			changed += ring[i].flags != before[i];
+		assert_int_equal(changed, 1);
+		assert_int_not_equal(ring[first].flags, before[first]);
+		assert_int_equal(ring[first].flags & (VHF_DESC_F_AVAIL | VHF_DESC_F_USED),
+				 first_wrap ? VHF_DESC_F_AVAIL | VHF_DESC_F_USED : 0);
+		assert_int_equal(ring[first].len, 0);
+		assert_int_equal(vhf_guest_tx_reclaim(env.guest), bursts[b]);
+		assert_false(vhf_guest_broken(env.guest));
+		/* Where the next burst's one descriptor goes: past every slot this one took. */
+		vhf_vq_get_base(&env.vq, &last_avail, &last_used);
+		assert_int_equal(last_used, last_avail);
+		first = last_used & 0x7fff;
+		first_wrap = last_used >> 15;
+	}
+	assert_false(first_wrap); /* the second burst did end in the next lap */
+	assert_int_equal(env.vq.cnt[VHF_VQ_CNT_bufs], seq);
+	vhf_test_env_fini(&env);
+}
+
 int
 main(void)
 {
@@ -324,22 +392,25 @@ main(void)
 		{ "arm_kick", test_tx_arm_kick, 0 },
 		{ "header_spread", test_tx_header_spread, 0 },
 		{ "runt", test_tx_runt, 0 },
+		{ "in_order_one_used", test_tx_in_order_one_used, V_PACKED | V_IN_ORDER },
 	};
-	void *states[8];
-	const char *vnames[8];
+	void *states[NVARIANTS];
+	const char *vnames[NVARIANTS];
 	unsigned int i;
 
-	for (i = 0; i < 8; i++) {
+	for (i = 0; i < NVARIANTS; i++) {
 		struct variant *v = &variants[i];
 
-		v->packed = i & 1;
+		v->packed = i & V_PACKED;
 		v->event_idx = i & 2;
 		v->indirect = i & 4;
-		snprintf(v->name, sizeof(v->name), "%s%s%s", v->packed ? "packed" : "split",
-			 v->event_idx ? "+event_idx" : "", v->indirect ? "+indirect" : "");
+		v->in_order = i & V_IN_ORDER;
+		snprintf(v->name, sizeof(v->name), "%s%s%s%s", v->packed ? "packed" : "split",
+			 v->event_idx ? "+event_idx" : "", v->indirect ? "+indirect" : "",
+			 v->in_order ? "+in_order" : "");
 		states[i] = v;
 		vnames[i] = v->name;
 	}
 	return vhf_test_run_matrix("tx", cases, sizeof(cases) / sizeof(cases[0]), states, vnames,
-				   8);
+				   NVARIANTS);
 }

@@ -238,6 +238,7 @@ vhf_queue_attach(struct vhf_port *port, struct vhf_pmd_queue *q)
 	cfg.packed = f & VHF_FEATURE(VHF_F_RING_PACKED);
 	cfg.event_idx = f & VHF_FEATURE(VHF_F_RING_EVENT_IDX);
 	cfg.indirect = f & VHF_FEATURE(VHF_F_RING_INDIRECT_DESC);
+	cfg.in_order = f & VHF_FEATURE(VHF_F_IN_ORDER);
 	cfg.mrg_rxbuf = !q->from_guest && (f & VHF_FEATURE(VHF_F_NET_MRG_RXBUF));
 	cfg.net_hdr_len = (f & (VHF_FEATURE(VHF_F_NET_MRG_RXBUF) | VHF_FEATURE(VHF_F_VERSION_1))) ?
 			  VHF_NET_HDR_LEN_MRG : VHF_NET_HDR_LEN_LEGACY;
@@ -590,7 +591,8 @@ vhf_port_features(const struct vhf_port *port)
 	 * lib/ consumes guest buffers strictly in ring order and publishes their
 	 * used entries in that same order, which is all VIRTIO_F_IN_ORDER asks of
 	 * a device; it lets drivers use their in-order paths (DPDK's virtio: about
-	 * twice the 64-byte rate both ways, usertools/vhf-bench.py).
+	 * twice the 64-byte rate both ways, usertools/vhf-bench.py), and lib/ then
+	 * publishes a packed TX burst as one used descriptor (vhf_vq_config).
 	 */
 	if (port->args.in_order)
 		f |= VHF_FEATURE(VHF_F_IN_ORDER);
