@@ -313,19 +313,23 @@ class Bench:
             raise RuntimeError(f"host did not come up, see {h.log_path}")
         return h
 
-    def perf_record(self, host, name):
-        """--perf-record DIR: sample the host's forwarding thread over the window."""
+    def perf_record(self, procs, name):
+        """--perf-record DIR: sample each (side, process)'s forwarding thread over the
+        window, into DIR/<name>-<side>.data; the perf processes started."""
         if not self.args.perf_record:
-            return None
-        tid = host.worker_tid()
-        if tid is None:
-            return None
-        out = os.path.join(self.args.perf_record, name + ".data")
-        # perf keeps the DSOs it saw (build-id cache): the report works after the
-        # plugin copy is gone.
-        return subprocess.Popen(["perf", "record", "-q", "-t", str(tid), "-o", out, "--",
-                                 "sleep", str(self.args.seconds)],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            return []
+        recs = []
+        for side, proc in procs:
+            tid = proc.worker_tid()
+            if tid is None:
+                continue
+            out = os.path.join(self.args.perf_record, f"{name}-{side}.data")
+            # perf keeps the DSOs it saw (build-id cache): the report works after the
+            # plugin copy is gone.
+            recs.append(subprocess.Popen(["perf", "record", "-q", "-t", str(tid), "-o", out,
+                                          "--", "sleep", str(self.args.seconds)],
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        return recs
 
     def run_one(self, cell, backend, tag):
         """One host/guest pair: Mpps, cycles/packet and the negotiated features."""
@@ -358,11 +362,13 @@ class Bench:
                 handle = self.cycles.start(host.proc.pid, host.worker_tid())
             else:
                 c0 = host.busy_cycles()
-            prof = self.perf_record(host, f"{cell_name(cell).replace(' ', '_')}-{tag}")
+            # The guest too: on 2 cores it is often the side that sets the rate.
+            profs = self.perf_record([("host", host), ("guest", guest)],
+                                     f"{cell_name(cell).replace(' ', '_')}-{tag}")
             p0, t0 = receiver.rx_packets(nb_ports)
             time.sleep(self.args.seconds)
             p1, t1 = receiver.rx_packets(nb_ports)
-            if prof is not None:
+            for prof in profs:
                 prof.wait()
             res["mpps"] = (p1 - p0) / (t1 - t0) / 1e6
             if loop:
@@ -449,9 +455,10 @@ def main():
                     "compare sleep mode at full load with poll mode")
     ap.add_argument("--keep", action="store_true", help="keep the logs (printed path)")
     ap.add_argument("--perf-record", metavar="DIR",
-                    help="also perf record the host's forwarding thread over each window, "
-                    "into DIR/<cell>-<round>-<backend>.data (perf report -i FILE --no-children "
-                    "--sort symbol); the sampling costs the host some of its rate")
+                    help="also perf record the forwarding threads of host and guest over "
+                    "each window, into DIR/<cell>-<round>-<backend>-{host,guest}.data (perf "
+                    "report -i FILE --no-children --sort symbol); the sampling costs both "
+                    "some of their rate")
     args = ap.parse_args()
     if args.quick:
         args.cells, args.rings, args.sizes = ["guest-rx", "guest-tx"], ["split"], [64]
