@@ -218,10 +218,16 @@ vhf_pkt_to_mbuf(struct vhf_pmd_queue *q, struct rte_mbuf *head,
 }
 
 /*
- * mbufs for one rx burst, taken from the pool in one go as raw pointers: an
- * mbuf is reset only when a packet fills it, and the unused ones go back
- * untouched. A pool that cannot give them all at once gives them one by one.
+ * mbufs for one rx burst, taken from the pool as raw pointers, as many at once
+ * as the ring says it holds: an mbuf is reset only when a packet fills it, and
+ * the unused ones go back untouched. A packed ring does not say how many
+ * (vhf_vq_published_max()): its mbufs come VHF_RX_MBUF_CHUNK at a time, so a
+ * poll that finds one packet does not take a burst's worth from the pool's
+ * cache and put all but one back. A pool that cannot give a chunk at once
+ * gives them one by one.
  */
+#define VHF_RX_MBUF_CHUNK 8
+
 struct vhf_rx_mbufs {
 	struct rte_mempool *pool;
 	uint16_t next;
@@ -239,13 +245,17 @@ vhf_rx_mbufs_get(struct vhf_rx_mbufs *b, struct rte_mempool *pool, uint16_t n)
 		b->count = 0;
 }
 
+/* One mbuf, reset; want: how many the burst may still take, this one included. */
 static __rte_always_inline struct rte_mbuf *
-vhf_rx_mbufs_take(struct vhf_rx_mbufs *b)
+vhf_rx_mbufs_take(struct vhf_rx_mbufs *b, uint16_t want)
 {
 	struct rte_mbuf *m;
 
-	if (unlikely(b->next == b->count))
-		return rte_pktmbuf_alloc(b->pool);
+	if (unlikely(b->next == b->count)) {
+		vhf_rx_mbufs_get(b, b->pool, RTE_MIN(want, (uint16_t)VHF_RX_MBUF_CHUNK));
+		if (unlikely(b->count == 0))
+			return rte_pktmbuf_alloc(b->pool);
+	}
 	m = b->raw[b->next++];
 	rte_pktmbuf_reset(m);
 	return m;
@@ -318,7 +328,12 @@ vhf_rx_from_guest(struct vhf_pmd_queue *q, struct rte_mbuf **pkts, uint16_t n)
 		vhf_queue_leave(q);
 		return 0;
 	}
-	/* As many mbufs as chains at most; a chain of several mbufs takes its others one by one. */
+	/*
+	 * As many mbufs as chains at most, a chunk for a packed ring; a chain of
+	 * several mbufs takes its others one by one.
+	 */
+	if (vq->packed)
+		published = RTE_MIN(published, (uint16_t)VHF_RX_MBUF_CHUNK);
 	vhf_rx_mbufs_get(&fresh, q->mb_pool, RTE_MIN(n, published));
 	while (i < n) {
 		const struct vhf_from_guest_pkt *pkt = &q->tx_pkt;
@@ -326,7 +341,7 @@ vhf_rx_from_guest(struct vhf_pmd_queue *q, struct rte_mbuf **pkts, uint16_t n)
 
 		/* Allocate before taking a packet: a dry pool then leaves it in the ring. */
 		if (m == NULL) {
-			m = vhf_rx_mbufs_take(&fresh);
+			m = vhf_rx_mbufs_take(&fresh, (uint16_t)(n - i));
 			if (unlikely(m == NULL)) {
 				vhf_pmd_count(q, VHF_PMD_CNT_drop_no_mbuf);
 				break;
