@@ -40,7 +40,11 @@
 #
 # Usage (root): usertools/vhf-ovs-bench.sh [--so PATH] [--rounds N] [--seconds S]
 #               [--warmup S] [--cells guest-rx,guest-tx,loop] [--sizes 64,1518]
-#               [--rings split,packed]  (defaults: all cells, sizes and rings; 6 rounds of 2 s)
+#               [--rings split,packed] [--perf-record DIR]
+#               (defaults: all cells, sizes and rings; 6 rounds of 2 s)
+# --perf-record DIR: also perf record OVS's PMD thread over each measurement, into
+# DIR/<cell>-<ring>-<size>-<backend>-r<round>.data (perf report -i FILE --no-children
+# --sort dso,symbol); the sampling costs OVS some of its rate.
 set -uo pipefail
 
 prog=$(basename "$0")
@@ -49,6 +53,7 @@ top=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
 so=$top/build/drivers/net/vhostfix/librte_net_vhostfix.so
 rounds=6 seconds=2 warmup=1
 cells=guest-rx,guest-tx,loop sizes=64,1518 rings=split,packed
+perf_dir=
 testpmd=${DPDK_TESTPMD:-dpdk-testpmd}
 
 usage() {
@@ -63,10 +68,15 @@ while [ $# -gt 0 ]; do
 	--cells) cells=$2; shift 2 ;;
 	--sizes) sizes=$2; shift 2 ;;
 	--rings) rings=$2; shift 2 ;;
+	--perf-record) perf_dir=$2; shift 2 ;;
 	-h|--help) usage; exit 0 ;;
 	*) echo "$prog: unknown argument $1" >&2; usage >&2; exit 2 ;;
 	esac
 done
+if [ -n "$perf_dir" ]; then
+	command -v perf >/dev/null || { echo "$prog: --perf-record needs perf (linux-perf)" >&2; exit 2; }
+	mkdir -p "$perf_dir" || exit 2
+fi
 for v in rounds seconds warmup; do
 	[[ "${!v}" =~ ^[0-9]+$ ]] || { echo "$prog: --$v '${!v}': expected a number" >&2; exit 2; }
 done
@@ -209,15 +219,31 @@ same_features() {
 ofport_count() {
 	ovs-ofctl dump-ports br0 "$1" | grep -o "$2 pkts=[0-9]*" | head -n 1 | cut -d= -f2
 }
-# measure DIR OFPORT...: Mpps of DIR (rx or tx) packets summed over the ofports.
+# pmd_tid: the thread id of OVS's PMD thread (pmd-c01/id:...), or nothing.
+pmd_tid() {
+	local t c
+	for t in /proc/"$ovs_priv_vs_pid"/task/*; do
+		read -r c <"$t/comm" 2>/dev/null || continue
+		[[ "$c" == pmd* ]] && { echo "${t##*/}"; return 0; }
+	done
+	return 1
+}
+# measure DIR OFPORT...: Mpps of DIR (rx or tx) packets summed over the ofports;
+# with --perf-record, OVS's PMD thread sampled meanwhile into $perf_name.data.
 measure() {
-	local d=$1 t0 t1 n0=0 n1=0 p
+	local d=$1 t0 t1 n0=0 n1=0 p tid perf_pid=
 	shift
+	if [ -n "$perf_dir" ] && tid=$(pmd_tid); then
+		perf record -q -t "$tid" -o "$perf_dir/$perf_name.data" -- sleep "$seconds" \
+			>/dev/null 2>&1 &
+		perf_pid=$!
+	fi
 	t0=$(date +%s%N)
 	for p in "$@"; do n0=$((n0 + $(ofport_count "$p" "$d"))); done
 	sleep "$seconds"
 	t1=$(date +%s%N)
 	for p in "$@"; do n1=$((n1 + $(ofport_count "$p" "$d"))); done
+	[ -n "$perf_pid" ] && wait "$perf_pid"
 	awk -v n=$((n1 - n0)) -v ns=$((t1 - t0)) 'BEGIN { printf "%.3f", n / ns * 1000 }'
 }
 # run_cell CELL SIZE BACKEND: one measurement; sets mpps.
@@ -225,6 +251,7 @@ mpps=
 run_cell() {
 	local a=1 b=2 tp=0 tps=0,1
 	[ "$3" = vhost ] && a=3 b=4 tp=2 tps=2,3
+	perf_name=$1-$ring-$2-$3-r$r
 	echo "stop" >&3
 	sleep 0.3
 	echo "set txpkts $2" >&3
