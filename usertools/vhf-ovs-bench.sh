@@ -11,9 +11,13 @@
 #   fx0 net_vhostfix0 (ofport 1)   fx1 net_vhostfix1 (ofport 2)
 #   vh0 net_vhost0    (ofport 3)   vh1 net_vhost1    (ofport 4)
 #
-# and one dpdk-testpmd (forwarding lcore on CPU 0) holds four net_virtio_user
-# ports, one per socket (packed_vq as the ring layout says, mergeable RX and
-# in-order on). Cells, each with both backends:
+# and one dpdk-testpmd (forwarding lcore on CPU 0) holds a net_virtio_user
+# port per socket (packed_vq as the ring layout says, mergeable RX and
+# in-order on). Only one backend's pair is on the bridge at a time: OVS's PMD
+# thread polls every port it has, and an idle port costs what its driver
+# makes an empty poll cost (DPDK 22.11's net_vhost takes and frees a burst of
+# mbufs on each empty poll of a packed ring), which would be charged to the
+# other backend's figure. Cells, each with both backends:
 #
 #   guest-rx  a net_null port (ofport 9, frames of the cell's size made by
 #             OVS's own PMD thread) -> fx0 or vh0 -> testpmd rxonly: OVS's
@@ -27,7 +31,8 @@
 #             round again; the figure is the frames OVS forwarded (rx of both)
 #
 # Figures are taken after a warm-up. The backends alternate within every
-# round and the order flips each round; the summary gives each backend's
+# round (each round sets up one pair, runs every cell on it, removes it, then
+# the other) and the order flips each round; the summary gives each backend's
 # median and the median of the per-round ratios, with their min-max. The
 # features librte_vhost logs as negotiated (the same control plane serves both
 # PMDs) are printed per ring layout; a layout whose bits differ between the
@@ -129,7 +134,7 @@ trap 'exit 130' INT TERM
 ovs_priv_start "$dir" "$so" || die "OVS did not start (see $dir/ovs-vswitchd.log)"
 ovs-vsctl --timeout=20 add-br br0 -- set Bridge br0 datapath_type=netdev || die "add-br"
 echo "$prog: OVS $(ovs-vsctl get Open_vSwitch . dpdk_version | tr -d '"')"
-ports=(fx0 fx1 vh0 vh1)
+ports=()
 
 # add_port NAME OFPORT DEVARGS: a type=dpdk port, or die with OVS's error.
 add_port() {
@@ -148,21 +153,28 @@ flows() {
 	printf '%s\n' "$@" | ovs-ofctl replace-flows br0 - || die "flows $*"
 }
 
-# setup RING: the four vhost-user ports for that ring layout and testpmd's
-# virtio-user ports on them (ports 0..3 in --vdev order: fx0 fx1 vh0 vh1).
+# setup RING BACKEND(vhostfix|vhost): that backend's two vhost-user ports for the
+# ring layout (fx0 fx1 at ofports 1 2, or vh0 vh1 at 3 4) and testpmd's
+# virtio-user ports 0 and 1 on them.
 setup() {
-	local ring=$1 packed=0 i p devargs vdevs=() drivers=
+	local ring=$1 packed=0 i p devargs vdevs=() drivers= base=1
 	[ "$ring" = packed ] && packed=1
-	devargs=("net_vhostfix0,iface=$dir/fx0-$ring.sock" "net_vhostfix1,iface=$dir/fx1-$ring.sock"
-		"net_vhost0,iface=$dir/vh0-$ring.sock" "net_vhost1,iface=$dir/vh1-$ring.sock")
-	for i in 0 1 2 3; do
+	if [ "$2" = vhostfix ]; then
+		ports=(fx0 fx1)
+		devargs=("net_vhostfix0,iface=$dir/fx0-$ring.sock"
+			"net_vhostfix1,iface=$dir/fx1-$ring.sock")
+		[ "$packed" = 1 ] && devargs[0]+=",packed=1" devargs[1]+=",packed=1"
+	else
+		ports=(vh0 vh1) base=3
+		devargs=("net_vhost0,iface=$dir/vh0-$ring.sock" "net_vhost1,iface=$dir/vh1-$ring.sock")
+	fi
+	for i in 0 1; do
 		p=${ports[i]}
-		[ "$packed" = 1 ] && [ "$i" -lt 2 ] && devargs[i]+=",packed=1"
-		add_port "$p" $((i + 1)) "${devargs[i]}"
+		add_port "$p" $((base + i)) "${devargs[i]}"
 		drivers+="$p=$(ovs-vsctl get Interface "$p" status:driver_name | tr -d '"') "
 		vdevs+=(--vdev "net_virtio_user$i,path=$dir/$p-$ring.sock,queues=1,packed_vq=$packed")
 	done
-	echo "$prog: $ring ring, ports: $drivers"
+	[ "$r" = 1 ] && echo "$prog: $ring ring, ports: $drivers"
 	rm -f "$dir/testpmd.in"
 	mkfifo "$dir/testpmd.in"
 	stdbuf -oL "$testpmd" --lcores 0@0,1@0 --no-huge -m 1024 --no-pci \
@@ -250,7 +262,7 @@ measure() {
 mpps=
 run_cell() {
 	local a=1 b=2 tp=0 tps=0,1
-	[ "$3" = vhost ] && a=3 b=4 tp=2 tps=2,3
+	[ "$3" = vhost ] && a=3 b=4
 	perf_name=$1-$ring-$2-$3-r$r
 	echo "stop" >&3
 	sleep 0.3
@@ -297,44 +309,48 @@ minmax() {
 
 declare -A fix_all vh_all ratios compared
 keys=()
+declare -A round_mpps
 for ring in ${rings//,/ }; do
-	setup "$ring"
-	compared[$ring]=1
-	same_features "$ring" || compared[$ring]=0
 	for ((r = 1; r <= rounds; r++)); do
-		if ((r % 2)); then order="fix vhost"; else order="vhost fix"; fi
+		if ((r % 2)); then order="vhostfix vhost"; else order="vhost vhostfix"; fi
+		for b in $order; do
+			setup "$ring" "$b"
+			for cell in ${cells//,/ }; do
+				for len in ${sizes//,/ }; do
+					k="$cell $ring $len"
+					((r == 1)) && [ "$b" = vhostfix ] && keys+=("$k")
+					# The frame source of guest-rx runs only while measured:
+					# OVS polls it, and it never stops sending.
+					if [ "$cell" = guest-rx ]; then
+						flows "in_port=9,actions=drop"
+						add_port null0 9 "net_null$len,size=$len"
+					fi
+					run_cell "$cell" "$len" "$b"
+					round_mpps[$k $b]=$mpps
+					printf 'round %d  %-24s %-12s %7.3f Mpps\n' "$r" "$k" "net_$b" "$mpps"
+					echo "stop" >&3
+					[ "$cell" = guest-rx ] && del_port null0
+					kill -0 "$tp_pid" 2>/dev/null && ovs_priv_alive ||
+						die "testpmd or ovs-vswitchd died"
+				done
+			done
+			teardown
+		done
+		# Both backends have negotiated by now: the same bits, or no comparison.
+		if ((r == 1)); then
+			compared[$ring]=1
+			same_features "$ring" || compared[$ring]=0
+		fi
 		for cell in ${cells//,/ }; do
 			for len in ${sizes//,/ }; do
 				k="$cell $ring $len"
-				((r == 1)) && keys+=("$k")
-				# The frame source of guest-rx runs only while measured:
-				# OVS polls it, and it never stops sending.
-				if [ "$cell" = guest-rx ]; then
-					flows "in_port=9,actions=drop"
-					add_port null0 9 "net_null$len,size=$len"
-				fi
-				for b in $order; do
-					if [ "$b" = fix ]; then
-						run_cell "$cell" "$len" vhostfix
-						fix=$mpps
-						printf 'round %d  %-24s net_vhostfix %7.3f Mpps\n' "$r" "$k" "$fix"
-					else
-						run_cell "$cell" "$len" vhost
-						vh=$mpps
-						printf 'round %d  %-24s net_vhost    %7.3f Mpps\n' "$r" "$k" "$vh"
-					fi
-				done
-				echo "stop" >&3
-				[ "$cell" = guest-rx ] && del_port null0
-				kill -0 "$tp_pid" 2>/dev/null && ovs_priv_alive ||
-					die "testpmd or ovs-vswitchd died"
+				fix=${round_mpps[$k vhostfix]} vh=${round_mpps[$k vhost]}
 				fix_all[$k]+="$fix " vh_all[$k]+="$vh "
 				ratios[$k]+="$(awk -v a="$fix" -v b="$vh" \
 					'BEGIN { if (b > 0) printf "%.3f", a / b; else print 0 }') "
 			done
 		done
 	done
-	teardown
 done
 
 echo "OVS-DPDK bridge, $rounds rounds of ${seconds}s after ${warmup}s; ratio vhostfix/vhost:" \
