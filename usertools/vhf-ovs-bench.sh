@@ -62,7 +62,7 @@ perf_dir=
 testpmd=${DPDK_TESTPMD:-dpdk-testpmd}
 
 usage() {
-	sed -n 's/^# \{0,1\}//; /^Usage/,$p' "$0" | sed -n '1,3p'
+	sed -n '/^# Usage/,/^set -uo/{/^set -uo/d; s/^# \{0,1\}//; p}' "$0"
 }
 while [ $# -gt 0 ]; do
 	case $1 in
