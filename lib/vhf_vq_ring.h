@@ -345,6 +345,13 @@ vhf_packed_desc_is_avail(uint16_t flags, bool wrap)
 	return !!(flags & VHF_DESC_F_AVAIL) == wrap && !!(flags & VHF_DESC_F_USED) != wrap;
 }
 
+/** The AVAIL and USED bits a used packed descriptor carries in the lap of wrap counter wrap. */
+static inline uint16_t
+vhf_packed_used_flags(bool wrap)
+{
+	return wrap ? (VHF_DESC_F_AVAIL | VHF_DESC_F_USED) : 0;
+}
+
 /** Is the packed slot pos available for wrap counter wrap? One acquire load. */
 static inline bool
 vhf_packed_slot_avail(struct vhf_vq *vq, uint16_t pos, bool wrap)
@@ -824,7 +831,7 @@ vhf_vq_used_write_shadow(struct vhf_vq *vq)
 		for (i = 0; i < n; i++) {
 			const struct vhf_used_shadow *e = &vq->shadow_used[i];
 			struct vhf_vring_packed_desc *desc = &vq->desc_packed[vq->last_used];
-			uint16_t flags = vq->used_wrap ? (VHF_DESC_F_AVAIL | VHF_DESC_F_USED) : 0;
+			uint16_t flags = vhf_packed_used_flags(vq->used_wrap);
 
 			if (e->len > 0)
 				flags |= VHF_DESC_F_WRITE;
@@ -896,7 +903,7 @@ vhf_vq_used_add_read(struct vhf_vq *vq, uint16_t id, uint16_t ndesc)
 	}
 	if (vq->used_pending == 0) {
 		vq->pending_first = vq->last_used;
-		vq->pending_first_flags = vq->used_wrap ? (VHF_DESC_F_AVAIL | VHF_DESC_F_USED) : 0;
+		vq->pending_first_flags = vhf_packed_used_flags(vq->used_wrap);
 		vq->pending_first_len = 0;
 	}
 	vq->pending_first_id = id;
