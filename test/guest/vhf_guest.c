@@ -699,7 +699,6 @@ guest_get_used(struct vhf_guest *g, uint32_t *slot, uint32_t *len)
 			}
 			g->batch_last = (uint16_t)id;
 			g->batch_len = *len;
-			g->batch_open = g->cfg.in_order;
 		}
 		if (g->cfg.in_order) {
 			/* In order: the oldest buffer out, up to the one the device named. */

@@ -65,6 +65,22 @@ device_expect(struct vhf_test_env *env, uint32_t len, uint32_t seq, const struct
 	assert_int_equal(pkt.hdr.csum_offset, hdr->csum_offset);
 }
 
+/* The guest sends n packets of len pattern bytes in nsegs segments, seq on, plain headers. */
+static void
+guest_send_seq(struct vhf_test_env *env, uint32_t seq, unsigned int n, uint32_t len,
+	       unsigned int nsegs)
+{
+	static const struct vhf_net_hdr hdr = { 0 };
+	static uint8_t data[2048];
+	unsigned int i;
+
+	assert_true(len <= sizeof(data));
+	for (i = 0; i < n; i++) {
+		vhf_test_fill(data, len, seq + i);
+		assert_int_equal(vhf_guest_tx_send(env->guest, data, len, &hdr, nsegs), 0);
+	}
+}
+
 static void
 test_tx_roundtrip(void **state)
 {
@@ -102,19 +118,15 @@ static void
 test_tx_burst(void **state)
 {
 	const struct variant *v = *state;
-	uint8_t data[300];
 	struct vhf_test_env env;
 	struct vhf_net_hdr hdr = { 0 };
 	unsigned int i;
 
 	tx_env(&env, v, 32);
 	assert_false(vhf_guest_enable_cb_and_check(env.guest));
-	for (i = 0; i < 10; i++) {
-		vhf_test_fill(data, sizeof(data), i);
-		assert_int_equal(vhf_guest_tx_send(env.guest, data, sizeof(data), &hdr, 2), 0);
-	}
+	guest_send_seq(&env, 0, 10, 300, 2);
 	for (i = 0; i < 10; i++)
-		device_expect(&env, sizeof(data), i, &hdr);
+		device_expect(&env, 300, i, &hdr);
 	assert_int_equal(vhf_guest_tx_reclaim(env.guest), 0); /* nothing published yet */
 	assert_true(vhf_net_from_guest_finish(&env.vq));
 	assert_int_equal(vhf_guest_tx_reclaim(env.guest), 10);
@@ -133,7 +145,6 @@ test_tx_long_burst(void **state)
 {
 	const struct variant *v = *state;
 	static const unsigned int bursts[] = { 100, 120 };
-	uint8_t data[200];
 	struct vhf_test_env env;
 	struct vhf_net_hdr hdr = { 0 };
 	unsigned int b, i;
@@ -141,15 +152,10 @@ test_tx_long_burst(void **state)
 
 	tx_env(&env, v, 256);
 	for (b = 0; b < 2; b++) {
-		uint32_t first = seq;
-
-		for (i = 0; i < bursts[b]; i++, seq++) {
-			vhf_test_fill(data, sizeof(data), seq);
-			assert_int_equal(vhf_guest_tx_send(env.guest, data, sizeof(data), &hdr, 1),
-					 0);
-		}
+		guest_send_seq(&env, seq, bursts[b], 200, 1);
 		for (i = 0; i < bursts[b]; i++)
-			device_expect(&env, sizeof(data), first + i, &hdr);
+			device_expect(&env, 200, seq + i, &hdr);
+		seq += bursts[b];
 		assert_int_equal(vhf_net_from_guest_next(&env.vq,
 							 &(struct vhf_from_guest_pkt){ 0 }), 0);
 		assert_int_equal(vhf_guest_tx_reclaim(env.guest), 0);
@@ -340,7 +346,6 @@ test_tx_in_order_one_used(void **state)
 	struct vhf_vring_packed_desc *ring;
 	uint16_t before[32], first = 0;
 	bool first_wrap = true;
-	uint8_t data[200];
 	struct vhf_test_env env;
 	struct vhf_net_hdr hdr = { 0 };
 	unsigned int b, i, changed;
@@ -350,17 +355,12 @@ test_tx_in_order_one_used(void **state)
 	tx_env(&env, v, 32);
 	ring = vhf_guest_packed_desc(env.guest);
 	for (b = 0; b < 2; b++) {
-		uint32_t start = seq;
-
-		for (i = 0; i < bursts[b]; i++, seq++) {
-			vhf_test_fill(data, sizeof(data), seq);
-			assert_int_equal(vhf_guest_tx_send(env.guest, data, sizeof(data), &hdr, 1),
-					 0);
-		}
+		guest_send_seq(&env, seq, bursts[b], 200, 1);
 		for (i = 0; i < 32; i++)
 			before[i] = ring[i].flags;
 		for (i = 0; i < bursts[b]; i++)
-			device_expect(&env, sizeof(data), start + i, &hdr);
+			device_expect(&env, 200, seq + i, &hdr);
+		seq += bursts[b];
 		vhf_net_from_guest_finish(&env.vq);
 		for (i = 0, changed = 0; i < 32; i++)
 			changed += ring[i].flags != before[i];
