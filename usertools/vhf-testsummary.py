@@ -7,14 +7,39 @@ the time its tests took, then one closing line 'N passed, N failed, N skipped'.
 Arguments are [LABEL=]PATH. A missing log counts as one failure: a build that
 did not get as far as its tests must not read as green. A test run several
 times (meson test --repeat) counts once per run.
+
+A failed test also gets a few lines of why, between its FAIL line and the table:
+its "not ok" lines and the diagnostics that follow the first of them (TAP "#"
+lines), or the end of its output when it printed no TAP. CI often shows only the
+end of the output, and a flaky failure that cannot be reproduced is fixed from
+those lines or not at all.
 """
 import json
 import sys
 from collections import OrderedDict
 
+# Lines of why per failed test, and in all (the end of the output stays short).
+WHY_LINES_PER_TEST = 12
+WHY_LINES_TOTAL = 30
+
+
+def why_failed(t):
+    """The lines that say why test record t failed, most telling first."""
+    out = (t.get("stdout") or "").splitlines()
+    not_ok = [l for l in out if l.startswith("not ok")]
+    if not not_ok:
+        tail = [l for l in out if l.strip()][-WHY_LINES_PER_TEST // 2:]
+        err = [l for l in (t.get("stderr") or "").splitlines() if l.strip()]
+        return tail + err[-WHY_LINES_PER_TEST // 2:]
+    first = out.index(not_ok[0])
+    diag = [l for l in out[first + 1:] if l.startswith("#")]
+    why = not_ok[:4] + diag
+    return why[:WHY_LINES_PER_TEST]
+
 
 def main(args):
     passed = failed = skipped = 0
+    why_budget = WHY_LINES_TOTAL
     rows = OrderedDict()  # (label, suite) -> [passed, failed, skipped, seconds]
     for arg in args:
         label, _, path = arg.rpartition("=")
@@ -45,6 +70,9 @@ def main(args):
                 failed += 1
                 row[1] += 1
                 print(f"FAIL {label} {t.get('name')} ({res})")
+                for l in why_failed(t)[:why_budget]:
+                    print(f"  {l[:200]}")
+                    why_budget -= 1
     if rows:
         print(f"{'build':6} {'suite':6} {'passed':>6} {'failed':>6} {'skipped':>7} {'time':>8}")
         for (label, suite), (p, f, s, secs) in rows.items():

@@ -32,6 +32,12 @@
  * port's non-zero xstats as "XSTAT name value" lines before it; with --dump, and
  * after any timeout, the driver's view of its rings (rte_eth_dev_priv_dump)
  * after "DUMP port N".
+ * --dump-hold-ms MS (host, with --dump) holds the dump where it has said that
+ * a queue is attached and is about to read that ring in guest memory: it
+ * prints "HOLD dump" and waits up to MS for the guest's memory to be unmapped
+ * (the test kills the guest on that line), then prints "DUMP HOLD ended:
+ * guest memory unmapped|still mapped" and lets the dump go on. A driver that
+ * lets a guest's memory go while its dump reads it crashes there.
  *
  * So that a test can wait for an event rather than for time to pass:
  * --hold-after N[,N...] stops using the port once N frames have been received
@@ -67,6 +73,7 @@
  * guest_start_race test).
  */
 
+#define _GNU_SOURCE /* fopencookie(), memmem() */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -76,6 +83,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <rte_byteorder.h>
 #include <rte_cycles.h>
@@ -88,6 +97,7 @@
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 #include <rte_telemetry.h>
+#include <rte_vhost.h>
 
 #include "rte_pmd_vhostfix.h"
 
@@ -124,6 +134,7 @@ static struct {
 	uint16_t tso_mss;
 	bool xstats;
 	bool dump;
+	unsigned int dump_hold_ms;
 	bool tx_after_rx;
 	int64_t rx_count; /* -1: --count */
 	unsigned int slow_start_us;
@@ -1044,6 +1055,7 @@ chk_parse(int argc, char **argv)
 		{ "tso", required_argument, NULL, 'S' },
 		{ "xstats", no_argument, NULL, 'X' },
 		{ "dump", no_argument, NULL, 'D' },
+		{ "dump-hold-ms", required_argument, NULL, 'K' },
 		{ "rx-count", required_argument, NULL, 'C' },
 		{ "tx-after-rx", no_argument, NULL, 'A' },
 		{ "slow-start-us", required_argument, NULL, 'U' },
@@ -1128,6 +1140,9 @@ chk_parse(int argc, char **argv)
 		case 'D':
 			opt.dump = true;
 			break;
+		case 'K':
+			opt.dump_hold_ms = (unsigned int)atoi(optarg);
+			break;
 		case 'C':
 			opt.rx_count = atoll(optarg);
 			break;
@@ -1149,6 +1164,77 @@ chk_parse(int argc, char **argv)
 		}
 	}
 	return 0;
+}
+
+/*
+ * --dump-hold-ms: the dump's output stream. Each write goes on to stdout; the
+ * first queue line that says "attached" (printed before that ring is read in
+ * guest memory) holds the dump until the page at the start of the guest's
+ * first memory region is unmapped, or dump_hold_ms.
+ */
+struct chk_dump_hold {
+	const void *guest_page; /* NULL: no guest memory known, no hold */
+	bool done;
+};
+
+static bool
+chk_page_mapped(const void *page)
+{
+	unsigned char vec;
+
+	/* ENOMEM: not mapped; the page need not be resident to be mapped. */
+	return mincore((void *)(uintptr_t)page, 1, &vec) == 0 || errno != ENOMEM;
+}
+
+static ssize_t
+chk_dump_write(void *cookie, const char *buf, size_t len)
+{
+	struct chk_dump_hold *hold = cookie;
+	uint64_t hz = rte_get_timer_hz(), end;
+	bool mapped;
+
+	fwrite(buf, 1, len, stdout);
+	if (hold->done || hold->guest_page == NULL || memmem(buf, len, "attached", 8) == NULL ||
+	    memmem(buf, len, "detached", 8) != NULL)
+		return (ssize_t)len;
+	hold->done = true;
+	printf("%sHOLD dump\n", len > 0 && buf[len - 1] == '\n' ? "" : "\n");
+	fflush(stdout);
+	end = rte_get_timer_cycles() + hz * opt.dump_hold_ms / 1000;
+	while ((mapped = chk_page_mapped(hold->guest_page)) && rte_get_timer_cycles() < end)
+		rte_delay_us_sleep(1000);
+	printf("DUMP HOLD ended: guest memory %s\n", mapped ? "still mapped" : "unmapped");
+	fflush(stdout);
+	return (ssize_t)len;
+}
+
+/* The driver's dump of port, to stdout, held as --dump-hold-ms asks. */
+static int
+chk_dump(uint16_t port)
+{
+	struct chk_dump_hold hold = { 0 };
+	cookie_io_functions_t io = { .write = chk_dump_write };
+	struct rte_vhost_memory *mem = NULL;
+	FILE *f;
+	int ret;
+
+	if (opt.dump_hold_ms == 0 || !opt.host)
+		return rte_eth_dev_priv_dump(port, stdout);
+	/* This process serves one guest: vhost device 0. */
+	if (rte_vhost_get_mem_table(0, &mem) == 0 && mem->nregions > 0)
+		hold.guest_page = (const void *)(uintptr_t)(mem->regions[0].host_user_addr &
+							    ~(uint64_t)(getpagesize() - 1));
+	free(mem);
+	if (hold.guest_page == NULL)
+		printf("DUMP HOLD none: no guest memory\n");
+	f = fopencookie(&hold, "w", io);
+	if (f == NULL)
+		return rte_eth_dev_priv_dump(port, stdout);
+	setvbuf(f, NULL, _IONBF, 0);
+	fflush(stdout);
+	ret = rte_eth_dev_priv_dump(port, f);
+	fclose(f);
+	return ret;
 }
 
 int
@@ -1173,7 +1259,8 @@ main(int argc, char **argv)
 			"[--mbuf-size S] [--seconds T] [--pace-ms P] "
 			"[--pause-every N --pause-ms P] [--stall-ms T] [--linger-ms T] "
 			"[--l4 udp4,tcp4,udp6,tcp6 [--tx-csum] [--rx-csum] [--lro] [--tso MSS]] "
-			"[--rx-count N] [--tx-after-rx] [--xstats] [--slow-start-us U] "
+			"[--rx-count N] [--tx-after-rx] [--xstats] [--dump [--dump-hold-ms MS]] "
+			"[--slow-start-us U] "
 			"[--hold-after N[,N...]] [--stay]\n");
 		return 2;
 	}
@@ -1280,7 +1367,7 @@ main(int argc, char **argv)
 	/* A timeout is a stall until shown otherwise: the driver's view of each ring. */
 	if (opt.dump || timed_out) {
 		printf("DUMP port %u\n", port);
-		if (rte_eth_dev_priv_dump(port, stdout) != 0)
+		if (chk_dump(port) != 0)
 			printf("DUMP none (the driver has no private dump)\n");
 	}
 	in_use_end = rte_mempool_in_use_count(pool);

@@ -613,7 +613,11 @@ vhf_mac_addr_set(struct rte_eth_dev *dev __rte_unused, struct rte_ether_addr *ma
  * rte_eth_dev_priv_dump(): where every queue stands, ours and the guest's view
  * of it, for the post-mortem of a stall (did the guest publish what we did not
  * take?). Plain reads of what the lcores write: exact from the lcore that runs
- * the bursts, a snapshot from any other thread.
+ * the bursts, a snapshot from any other thread. The guest's view is read in
+ * guest memory, which librte_vhost unmaps as soon as our destroy_device (or a
+ * disrupting message's detach) returns: the port's lock, held by every detach,
+ * is held for the whole dump, so a queue seen attached stays mapped until the
+ * dump is over (a guest leaving meanwhile waits for it in its detach).
  */
 static void
 vhf_dump_queue(FILE *f, const char *dir, const struct vhf_pmd_queue *q)
@@ -638,6 +642,7 @@ vhf_priv_dump(struct rte_eth_dev *dev, FILE *f)
 	struct vhf_port *port = dev->data->dev_private;
 	uint16_t i;
 
+	pthread_mutex_lock(&port->lock);
 	fprintf(f, "net_vhostfix %s: vid %d, %s, features 0x%" PRIx64 "\n", port->args.iface,
 		port->vid, port->running ? "guest up" : "no guest", port->features);
 	for (i = 0; i < port->args.queues; i++) {
@@ -646,6 +651,7 @@ vhf_priv_dump(struct rte_eth_dev *dev, FILE *f)
 		if (dev->data->rx_queues != NULL && i < dev->data->nb_rx_queues)
 			vhf_dump_queue(f, "rx", &port->rxq[i]);
 	}
+	pthread_mutex_unlock(&port->lock);
 	return 0;
 }
 
