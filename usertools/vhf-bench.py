@@ -36,6 +36,13 @@ cycles per packet are the host's whole core per frame delivered, the backend's o
 cost only while the host is the bottleneck (rxonly, in guest-tx, counts only the
 bursts that received something).
 
+Before each run, with nothing of the benchmark running, vhf-linetrip (built
+beside the .so, not installed) measures a cache line's round trip between CPUs
+0 and 1: on a VM the hypervisor places the two vCPUs now close, now apart, and
+the guest-bound cells' rates move with it (doc/bench-2026-12-03.md). Each run
+records it (line_rtt_ns), and the table shows its min-max per cell, so that a
+reader can tell which placement a figure was measured in.
+
 The summary gives per cell the median Mpps of each backend, the median of the
 per-round ratios vhostfix / vhost with their min-max, and the same for cycles
 per packet (vhostfix / vhost: below 1 means net_vhostfix is cheaper). A wide
@@ -402,6 +409,18 @@ class Bench:
                     os.unlink(s)
 
 
+def line_round_trip(path):
+    """vhf-linetrip's round trip in ns between CPUs 0 and 1, or None without it."""
+    if not path or not os.access(path, os.X_OK):
+        return None
+    try:
+        out = subprocess.run([path], capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    m = re.search(r"line_round_trip_ns (\d+)", out)
+    return int(m.group(1)) if m else None
+
+
 def matrix(args):
     cells = []
     for d, ring, mrg, ino, size in itertools.product(args.cells, args.rings, args.mrg,
@@ -435,6 +454,8 @@ def main():
     ap.add_argument("--app", help="dpdk-vhostfix (default: app/dpdk-vhostfix/ of the "
                     "build the .so comes from)")
     ap.add_argument("--testpmd", default="dpdk-testpmd")
+    ap.add_argument("--linetrip", help="vhf-linetrip, the vCPU placement probe (default: "
+                    "usertools/ of the build the .so comes from; none there: not recorded)")
     ap.add_argument("--cells", type=lambda t: parse_list(t, DIRECTIONS), default=list(DIRECTIONS),
                     help="directions (default: all): " + ",".join(DIRECTIONS))
     ap.add_argument("--rings", type=lambda t: parse_list(t, RINGS), default=list(RINGS),
@@ -469,6 +490,10 @@ def main():
         build = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
             os.path.abspath(args.so)))))
         args.app = os.path.join(build, "app/dpdk-vhostfix/dpdk-vhostfix")
+    if args.linetrip is None:
+        build = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
+            os.path.abspath(args.so)))))
+        args.linetrip = os.path.join(build, "usertools/vhf-linetrip")
     if os.geteuid() != 0:
         sys.exit("vhf-bench: needs root (vhost-user sockets, the plugin copy under /run)")
     if shutil.which(args.testpmd) is None:
@@ -513,6 +538,8 @@ def main():
                     continue
                 for backend in order:
                     tag = f"r{rnd}-c{i}-{backend}"
+                    # Between runs: nothing of ours on either CPU.
+                    rtt = line_round_trip(args.linetrip)
                     try:
                         run = bench.run_one(r["cell"], backend, tag)
                     except RuntimeError as e:
@@ -521,12 +548,13 @@ def main():
                         print(f"round {rnd + 1}  {cell_name(r['cell']):44} {r['error']}",
                               flush=True)
                         break
+                    run["line_rtt_ns"] = rtt
                     r["runs"][backend].append(run)
                     feats = ",".join(f"{f:#x}" if f is not None else "?"
                                      for f in run["host_features"])
                     print(f"round {rnd + 1}  {cell_name(r['cell']):44} net_{backend:9} "
                           f"{run['mpps']:7.3f} Mpps  {fmt(run['cycles_per_pkt'], '.0f', 6)} cyc/pkt"
-                          f"  features {feats}", flush=True)
+                          f"  features {feats}  line {fmt(rtt, 'd', 4)} ns", flush=True)
     finally:
         shutil.rmtree(plugdir, ignore_errors=True)
         if args.keep or failed:
@@ -541,7 +569,8 @@ def main():
     if args.json:
         meta = {"rounds": args.rounds, "seconds": args.seconds, "warmup": args.warmup,
                 "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                "loadavg": os.getloadavg(), "app_loop_cycles": bench.cycles.method}
+                "loadavg": os.getloadavg(), "app_loop_cycles": bench.cycles.method,
+                "line_rtt_probe": args.linetrip if line_round_trip(args.linetrip) else None}
         with open(args.json, "w") as f:
             json.dump({"meta": meta, "cells": results}, f, indent=1)
         print(f"vhf-bench: JSON in {args.json}")

@@ -79,6 +79,9 @@ def summarize(cell, runs):
     cr = [r["cycles_per_pkt"] for r in runs["vhost"]]
     s["cycles_per_pkt"] = {b: spread([c for c in cs if c])[0]
                            for b, cs in (("vhostfix", cf), ("vhost", cr))}
+    # The vCPU placement each run was measured in (vhf-linetrip), when known.
+    s["line_rtt_ns"] = spread([r["line_rtt_ns"] for b in BACKENDS for r in runs[b]
+                               if r.get("line_rtt_ns")])
     if same:
         # Each round measured both backends back to back: the ratio of a round
         # is the least disturbed by whatever else the machine did.
@@ -97,7 +100,7 @@ def print_table(results, args, method):
           "median of per-round ratios (min-max); cycles/packet fix/vhost < 1: net_vhostfix "
           "cheaper")
     print(f"{'cell':44} {'vhostfix':>9} {'vhost':>9} {'ratio':>5} {'(min-max)':11} "
-          f"{'cyc/pkt fix':>11} {'vhost':>7} {'ratio':>5} {'(min-max)':11}")
+          f"{'cyc/pkt fix':>11} {'vhost':>7} {'ratio':>5} {'(min-max)':11} {'line ns':>9}")
     for r in results:
         name = cell_name(r["cell"])
         if r.get("error"):
@@ -112,12 +115,16 @@ def print_table(results, args, method):
         rt, cr = s["ratio"], s["cycles_ratio"]
         mm = f"({rt[1]:.2f}-{rt[2]:.2f})" if rt[0] is not None else "-"
         cmm = f"({cr[1]:.2f}-{cr[2]:.2f})" if cr[0] is not None else "-"
+        lr = s.get("line_rtt_ns") or (None, None, None)
+        lmm = f"{lr[1]:.0f}-{lr[2]:.0f}" if lr[0] is not None else "-"
         print(line + f"{fmt(rt[0], '.2f', 5)} {mm:11} {fmt(cy['vhostfix'], '.0f', 11)} "
-              f"{fmt(cy['vhost'], '.0f', 7)} {fmt(cr[0], '.2f', 5)} {cmm:11}"
+              f"{fmt(cy['vhost'], '.0f', 7)} {fmt(cr[0], '.2f', 5)} {cmm:11} {lmm:>9}"
               + (f"  [{s['note']}]" if s["note"] else ""))
     print("Mpps: frames/s the receiving side counted (app-loop: both guest ports); cycles: "
           "testpmd busy cycles of the host's forwarding lcore (guest-rx/tx)"
-          + (f", app-loop: {method}" if method else ""))
+          + (f", app-loop: {method}" if method else "") + "; line ns: a cache line's round "
+          "trip between CPUs 0 and 1 before each run (vhf-linetrip, min-max), the VM's vCPU "
+          "placement: guest-bound cells run faster when it is short")
 
 
 def write_chart(path, results):
