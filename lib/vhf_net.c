@@ -717,8 +717,13 @@ vhf_net_from_guest_next(struct vhf_vq *vq, struct vhf_from_guest_pkt *pkt)
 			return -EIO;
 		vhf_vq_commit(vq);
 		vhf_from_guest_prefetch_ahead(vq);
-		/* The payload stays readable until vhf_net_from_guest_finish() publishes this. */
+		/*
+		 * The payload stays readable until vhf_net_from_guest_finish() or
+		 * vhf_net_from_guest_release(), after the copy, publishes this.
+		 */
 		vhf_vq_used_add_read(vq, buf.id, buf.ndesc);
+		/* What vhf_net_from_guest_release() weighs: the guest cannot reuse these yet. */
+		vq->used_pending_desc = (uint16_t)(vq->used_pending_desc + buf.ring_desc);
 		if (unlikely(buf.len < vq->net_hdr_len)) {
 			/* Returned to the guest unread; the queue itself is still sound. */
 			vhf_vq_count(vq, VHF_VQ_CNT_err_hdr);
@@ -742,6 +747,14 @@ vhf_net_from_guest_next(struct vhf_vq *vq, struct vhf_from_guest_pkt *pkt)
 		vq->cnt[VHF_VQ_CNT_bytes] += pkt->len;
 		return 1;
 	}
+}
+
+void
+vhf_net_from_guest_release(struct vhf_vq *vq)
+{
+	/* A quarter of a 256-entry ring: 64 descriptors, ten 9000-byte frames in-order. */
+	if (unlikely(vq->used_pending_desc >= (vq->size >> 2)) && vq->used_pending_desc != 0)
+		vhf_vq_used_flush(vq);
 }
 
 bool

@@ -210,6 +210,11 @@ struct vhf_vq_config {
 struct vhf_buf {
 	uint16_t id;      /**< split: head index; packed: buffer id */
 	uint16_t ndesc;   /**< ring slots it took (packed); 1 for split */
+	/**
+	 * Descriptors of the ring's own table it holds until it is used: packed,
+	 * ndesc; split, the chain's descriptors outside an indirect table.
+	 */
+	uint16_t ring_desc;
 	uint32_t len;     /**< bytes the chain describes */
 	uint16_t iov_first;
 	uint16_t niov;
@@ -261,12 +266,14 @@ struct vhf_vq {
 	uint16_t last_used;       /**< split: free-running used idx; packed: position */
 	bool used_wrap;
 	uint16_t used_pending;    /**< entries staged (shadow or ring) but not yet published */
+	uint16_t used_pending_desc; /**< TX: ring descriptors those entries hold (vhf_buf.ring_desc) */
 	uint16_t shadow_used_n;   /**< of which still in shadow_used[] */
 	uint16_t pending_first;   /**< packed: slot whose flags publish the batch */
 	uint16_t pending_first_flags;
 	uint16_t pending_first_id; /**< packed: what that slot gets at flush, flags last */
 	uint32_t pending_first_len;
 	uint16_t signalled_used;  /**< used position at the last call decision */
+	bool call_undecided;      /**< used entries published since the last call decision */
 	bool signalled_used_valid;
 
 	uint32_t desc_budget;     /**< descriptor reads left: this RX call, or this TX burst */

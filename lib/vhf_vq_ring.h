@@ -206,6 +206,7 @@ vhf_desc_map_lone(struct vhf_vq *vq, uint64_t addr, uint32_t len, uint16_t flags
 	buf->len = len;
 	buf->niov = 1;
 	buf->ndesc = 1;
+	buf->ring_desc = 1;
 	return true;
 }
 
@@ -272,6 +273,7 @@ vhf_split_walk(struct vhf_vq *vq, struct vhf_vring_desc *desc, bool device_write
 	int ret;
 
 	buf->ndesc = 1;
+	buf->ring_desc = 1;
 	buf->len = 0;
 	buf->niov = 0;
 	for (;;) {
@@ -307,6 +309,8 @@ vhf_split_walk(struct vhf_vq *vq, struct vhf_vring_desc *desc, bool device_write
 		if (unlikely(!vhf_vq_take_desc(vq)))
 			return -EAGAIN;
 		vhf_shm_read_desc(desc, &table[idx], sizeof(*desc));
+		if (!in_indirect)
+			buf->ring_desc++;
 	}
 	buf->niov = (uint16_t)(*niov - start);
 	return 0;
@@ -436,6 +440,7 @@ vhf_packed_walk(struct vhf_vq *vq, struct vhf_vring_packed_desc *desc, uint16_t 
 		vhf_shm_read_desc(desc, &vq->desc_packed[p], sizeof(*desc));
 	}
 	buf->niov = (uint16_t)(*niov - start);
+	buf->ring_desc = buf->ndesc;
 	*pos = p;
 	*wrap = w;
 	return 0;
@@ -974,6 +979,8 @@ vhf_vq_used_flush(struct vhf_vq *vq)
 	if (unlikely(vq->log != NULL))
 		vhf_vq_log_used(vq);
 	vq->used_pending = 0;
+	vq->used_pending_desc = 0;
+	vq->call_undecided = true;
 }
 
 /**
@@ -1001,6 +1008,7 @@ vhf_vq_need_call(struct vhf_vq *vq)
 	valid = vq->signalled_used_valid;
 	vq->signalled_used = new;
 	vq->signalled_used_valid = true;
+	vq->call_undecided = false;
 
 	if (vq->packed) {
 		uint16_t flags = vhf_shm_load_acquire16(&vq->driver_event->flags);
@@ -1032,13 +1040,17 @@ vhf_vq_need_call(struct vhf_vq *vq)
 	return need;
 }
 
-/** Publish staged used buffers and take the interrupt decision; false if nothing was staged. */
+/**
+ * Publish staged used buffers and take the interrupt decision for everything
+ * published since the last one (a caller may have published part of its burst
+ * early: vhf_vq_used_flush() alone); false if nothing was.
+ */
 static inline bool
 vhf_vq_flush_and_need_call(struct vhf_vq *vq)
 {
-	if (vq->used_pending == 0)
-		return false;
 	vhf_vq_used_flush(vq);
+	if (!vq->call_undecided)
+		return false;
 	return vhf_vq_need_call(vq);
 }
 

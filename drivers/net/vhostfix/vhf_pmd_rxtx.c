@@ -381,6 +381,8 @@ vhf_rx_from_guest(struct vhf_pmd_queue *q, struct rte_mbuf **pkts, uint16_t n)
 		}
 		pkts[i++] = m;
 		m = NULL;
+		/* Copied: long chains go back to the guest before the burst ends. */
+		vhf_net_from_guest_release(vq);
 	}
 	if (m != NULL)
 		rte_pktmbuf_free(m);
