@@ -753,8 +753,8 @@ void
 vhf_net_from_guest_release(struct vhf_vq *vq)
 {
 	/* A quarter of a 256-entry ring: 64 descriptors, ten 9000-byte frames in-order. */
-	if (unlikely(vq->used_pending_desc >= (vq->size >> 2)) && vq->used_pending_desc != 0)
-		vhf_vq_used_flush(vq);
+	if (unlikely(vq->used_pending_desc >= (vq->size >> 2)))
+		vhf_vq_used_flush(vq); /* nothing staged: nothing done */
 }
 
 bool
