@@ -486,13 +486,12 @@ def main():
         args.mrg, args.in_order = [1], [1]
     if args.rounds < 1 or args.seconds <= 0 or args.warmup < 0:
         ap.error("need --rounds >= 1, --seconds > 0, --warmup >= 0")
+    # The build the .so comes from (<build>/drivers/net/vhostfix/<so>).
+    build = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(args.so)))))
     if args.app is None:
-        build = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
-            os.path.abspath(args.so)))))
         args.app = os.path.join(build, "app/dpdk-vhostfix/dpdk-vhostfix")
     if args.linetrip is None:
-        build = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
-            os.path.abspath(args.so)))))
         args.linetrip = os.path.join(build, "usertools/vhf-linetrip")
     if os.geteuid() != 0:
         sys.exit("vhf-bench: needs root (vhost-user sockets, the plugin copy under /run)")
@@ -570,7 +569,9 @@ def main():
         meta = {"rounds": args.rounds, "seconds": args.seconds, "warmup": args.warmup,
                 "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                 "loadavg": os.getloadavg(), "app_loop_cycles": bench.cycles.method,
-                "line_rtt_probe": args.linetrip if line_round_trip(args.linetrip) else None}
+                "line_rtt_probe": args.linetrip if any(
+                    run.get("line_rtt_ns") for r in results for runs in r["runs"].values()
+                    for run in runs) else None}
         with open(args.json, "w") as f:
             json.dump({"meta": meta, "cells": results}, f, indent=1)
         print(f"vhf-bench: JSON in {args.json}")
