@@ -53,9 +53,27 @@ vhf_copy(void *dst, const void *src, uint32_t len)
 		return;
 	}
 	if (len >= 16) {
-		/* Whole 16-byte pieces, then the last 16 bytes again, overlapping the last piece. */
 		uint32_t tail = len - 16;
 		uint32_t off;
+
+		/*
+		 * Up to 64 bytes (a short frame, most packets of a small-packet
+		 * load): a fixed set of pieces, the later ones overlapping the
+		 * earlier, and no loop.
+		 */
+		if (len <= 32) {
+			VHF_COPY_PIECE(struct vhf_copy_16, d, s);
+			VHF_COPY_PIECE(struct vhf_copy_16, d + tail, s + tail);
+			return;
+		}
+		if (len <= 64) {
+			VHF_COPY_PIECE(struct vhf_copy_16, d, s);
+			VHF_COPY_PIECE(struct vhf_copy_16, d + 16, s + 16);
+			VHF_COPY_PIECE(struct vhf_copy_16, d + len - 32, s + len - 32);
+			VHF_COPY_PIECE(struct vhf_copy_16, d + tail, s + tail);
+			return;
+		}
+		/* Whole 16-byte pieces, then the last 16 bytes again, overlapping the last piece. */
 
 		for (off = 0; off < tail; off += 16)
 			VHF_COPY_PIECE(struct vhf_copy_16, d + off, s + off);

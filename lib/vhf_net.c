@@ -257,41 +257,74 @@ vhf_to_guest_find_room(struct vhf_vq *vq, uint32_t need, struct vhf_to_guest_roo
  * together, the stores' misses overlap. (DPDK's vhost batches its small
  * copies the same way.) Longer copies are done at once: they overlap
  * within themselves.
+ *
+ * Whole headers, the usual case, have a list of their own: one length for
+ * all (the queue's), no per-entry kind to test. A header that a guest split
+ * over two buffers goes piece by piece through the copy list instead.
  */
 #define VHF_COPY_BATCH 64
 
 struct vhf_copy_batch {
 	uint16_t n;
-	uint16_t nhdr;
+	uint16_t nhdr;    /* whole headers listed in h[] */
+	uint16_t nslot;   /* header slots handed out from hdr[] */
+	uint16_t hdr_len; /* the queue's virtio-net header length */
 	struct {
 		void *dst;
 		const void *src;
 		uint32_t len;
-		bool unless_equal; /* a header piece: see vhf_copy_batch_run() */
+		bool unless_equal; /* a header piece: see vhf_copy_header() */
 	} e[VHF_COPY_BATCH];
+	struct {
+		void *dst;
+		const struct vhf_net_hdr *src;
+	} h[VHF_COPY_BATCH];
 	/* Headers are built here, where they stay until the batch is done. */
 	struct vhf_net_hdr hdr[VHF_COPY_BATCH];
 };
+
+/* The header of a packet with no offload in one buffer: every such packet's. */
+static const struct vhf_net_hdr vhf_net_hdr_plain_one = { .num_buffers = 1 };
+
+static inline void
+vhf_copy_batch_init(struct vhf_copy_batch *b, uint16_t hdr_len)
+{
+	b->n = 0;
+	b->nhdr = 0;
+	b->nslot = 0;
+	b->hdr_len = hdr_len;
+}
+
+/*
+ * A header the buffer already holds (the same buffer comes back with the
+ * same header, packet after packet) is left as it is: reading the line may
+ * leave the guest's copy of it in place, a write takes the line from the
+ * guest's core and makes its next read of the header a miss. The guest's
+ * own header bytes are compared, which it may change meanwhile: its loss
+ * alone.
+ */
+static inline void
+vhf_copy_header(void *dst, const void *src, uint32_t len)
+{
+	if (!vhf_copy_equal(dst, src, len))
+		vhf_copy(dst, src, len);
+}
 
 static inline void
 vhf_copy_batch_run(struct vhf_copy_batch *b)
 {
 	uint16_t i;
 
+	for (i = 0; i < b->nhdr; i++)
+		vhf_copy_header(b->h[i].dst, b->h[i].src, b->hdr_len);
 	for (i = 0; i < b->n; i++) {
-		/*
-		 * A header the buffer already holds (the same buffer comes back
-		 * with the same header, packet after packet) is left as it is:
-		 * reading the line may leave the guest's copy of it in place,
-		 * a write takes the line from the guest's core and makes its next
-		 * read of the header a miss. The guest's own header bytes are
-		 * compared, which it may change meanwhile: its loss alone.
-		 */
-		if (b->e[i].unless_equal && vhf_copy_equal(b->e[i].dst, b->e[i].src, b->e[i].len))
-			continue;
-		vhf_copy(b->e[i].dst, b->e[i].src, b->e[i].len);
+		if (b->e[i].unless_equal)
+			vhf_copy_header(b->e[i].dst, b->e[i].src, b->e[i].len);
+		else
+			vhf_copy(b->e[i].dst, b->e[i].src, b->e[i].len);
 	}
 	b->n = 0;
+	b->nhdr = 0;
 }
 
 static inline void
@@ -311,20 +344,31 @@ vhf_copy_batch_add(struct vhf_copy_batch *b, void *dst, const void *src, uint32_
 	b->n++;
 }
 
+/* A whole header (hdr_len bytes at dst): src stays valid until the batch is done. */
+static inline void
+vhf_copy_batch_add_hdr(struct vhf_copy_batch *b, void *dst, const struct vhf_net_hdr *src)
+{
+	if (unlikely(b->nhdr == VHF_COPY_BATCH))
+		vhf_copy_batch_run(b);
+	b->h[b->nhdr].dst = dst;
+	b->h[b->nhdr].src = src;
+	b->nhdr++;
+}
+
 /*
  * A header slot for the next packet. Slots are recycled only here, between
  * packets, once a run has done every pending copy: a run in the middle of a
- * packet (the copy list full) leaves the slot of the header being written,
- * and those of the copies still to come, alone.
+ * packet (a list full) leaves the slot of the header being written, and
+ * those of the copies still to come, alone.
  */
 static inline struct vhf_net_hdr *
 vhf_copy_batch_hdr(struct vhf_copy_batch *b)
 {
-	if (unlikely(b->nhdr == VHF_COPY_BATCH)) {
+	if (unlikely(b->nslot == VHF_COPY_BATCH)) {
 		vhf_copy_batch_run(b);
-		b->nhdr = 0;
+		b->nslot = 0;
 	}
-	return &b->hdr[b->nhdr++];
+	return &b->hdr[b->nslot++];
 }
 
 /* Scatter copy from packet segments to guest iovs; both lists are long enough. */
@@ -358,32 +402,78 @@ vhf_iov_write(struct vhf_iov_cursor *cur, const void *src, uint32_t len,
 }
 
 /*
+ * The small copies wait for the end of the burst: the buffer's first lines,
+ * last touched by the guest's core, can come over meanwhile; the frame's to
+ * be written, the header's (if a line of its own) to be read first, as it is
+ * likely to be unchanged.
+ */
+static inline void
+vhf_to_guest_prefetch_buf(const struct vhf_vq *vq, const struct vhf_iov *iov0, uint32_t total)
+{
+	const uint8_t *first = iov0->base;
+
+	if ((((uintptr_t)first ^ (uintptr_t)(first + vq->net_hdr_len)) & ~(uintptr_t)63) != 0)
+		vhf_prefetch(first);
+	vhf_prefetch_write(first + (iov0->len > vq->net_hdr_len ? vq->net_hdr_len : 0));
+	if (total > 64 && iov0->len > 64)
+		vhf_prefetch_write(first + 64);
+}
+
+/*
+ * Can vhf_to_guest_deliver_one() take this packet into these buffers: one
+ * buffer, mapped as one piece that holds the header and the packet's one
+ * segment? Most packets (any frame up to a buffer's size) are.
+ */
+static inline bool
+vhf_to_guest_fits_one(const struct vhf_vq *vq, const struct vhf_to_guest_pkt *pkt, uint16_t nbufs,
+		      const struct vhf_iov *iov0)
+{
+	return nbufs == 1 && pkt->nsegs == 1 && iov0->len >= pkt->len + vq->net_hdr_len;
+}
+
+/*
+ * vhf_to_guest_deliver() for a packet that vhf_to_guest_fits_one(): two
+ * copies and one used entry, without the cursor's walk. pkt->len is its one
+ * segment's length.
+ */
+static VHF_ALWAYS_INLINE void
+vhf_to_guest_deliver_one(struct vhf_vq *vq, const struct vhf_to_guest_pkt *pkt,
+			 const struct vhf_buf *buf, const struct vhf_iov *iov0,
+			 struct vhf_copy_batch *batch)
+{
+	uint8_t *first = iov0->base;
+	uint32_t total = pkt->len + vq->net_hdr_len;
+	const struct vhf_net_hdr *hdr = &vhf_net_hdr_plain_one;
+
+	vhf_to_guest_prefetch_buf(vq, iov0, total);
+	if (pkt->hdr != NULL) {
+		struct vhf_net_hdr *slot = vhf_copy_batch_hdr(batch);
+
+		*slot = *pkt->hdr;
+		slot->num_buffers = 1;
+		hdr = slot;
+	}
+	vhf_copy_batch_add_hdr(batch, first, hdr);
+	vhf_copy_batch_add(batch, first + vq->net_hdr_len, pkt->segs[0].data, pkt->len, false);
+	vhf_vq_used_add(vq, buf->id, buf->ndesc, total);
+}
+
+/*
  * Copy one packet into the reserved buffers (small pieces deferred to
  * batch) and stage their used entries.
  */
-static inline void
+static void
 vhf_to_guest_deliver(struct vhf_vq *vq, const struct vhf_to_guest_pkt *pkt,
 		     const struct vhf_buf *bufs, uint16_t nbufs, const struct vhf_iov *iov,
 		     struct vhf_copy_batch *batch)
 {
 	struct vhf_iov_cursor cur = { .iov = iov, .idx = 0, .off = 0 };
-	struct vhf_net_hdr *hdr = vhf_copy_batch_hdr(batch);
+	struct vhf_net_hdr *hdr;
 	uint32_t remaining = pkt->len + vq->net_hdr_len;
-	const uint8_t *first = iov[0].base;
 	uint16_t i;
 
-	/*
-	 * The small copies wait for the end of the burst: the buffer's first
-	 * lines, last touched by the guest's core, can come over meanwhile;
-	 * the frame's to be written, the header's (if a line of its own) to
-	 * be read first, as it is likely to be unchanged.
-	 */
-	if ((((uintptr_t)first ^ (uintptr_t)(first + vq->net_hdr_len)) & ~(uintptr_t)63) != 0)
-		vhf_prefetch(first);
-	vhf_prefetch_write(first + (iov[0].len > vq->net_hdr_len ? vq->net_hdr_len : 0));
-	if (remaining > 64 && iov[0].len > 64)
-		vhf_prefetch_write(first + 64);
-
+	vhf_to_guest_prefetch_buf(vq, &iov[0], remaining);
+	hdr = vhf_copy_batch_hdr(batch);
 	if (pkt->hdr != NULL)
 		*hdr = *pkt->hdr;
 	else
@@ -431,7 +521,10 @@ vhf_to_guest_deliver_line(struct vhf_vq *vq, const struct vhf_to_guest_pkt *pkts
 		return false;
 	vhf_vq_disable_notify(vq);
 	for (k = 0; k < VHF_PACKED_LINE; k++) {
-		vhf_to_guest_deliver(vq, &pkts[k], &bufs[k], 1, &iov[k], batch);
+		if (likely(vhf_to_guest_fits_one(vq, &pkts[k], 1, &iov[k])))
+			vhf_to_guest_deliver_one(vq, &pkts[k], &bufs[k], &iov[k], batch);
+		else
+			vhf_to_guest_deliver(vq, &pkts[k], &bufs[k], 1, &iov[k], batch);
 		vq->cnt[VHF_VQ_CNT_bytes] += pkts[k].len;
 	}
 	vq->cnt[VHF_VQ_CNT_packets] += VHF_PACKED_LINE;
@@ -471,8 +564,7 @@ vhf_net_to_guest_enqueue(struct vhf_vq *vq, const struct vhf_to_guest_pkt *pkts,
 	struct vhf_copy_batch batch;
 	uint16_t i;
 
-	batch.n = 0;
-	batch.nhdr = 0;
+	vhf_copy_batch_init(&batch, vq->net_hdr_len);
 	res->status = VHF_TO_GUEST_DONE;
 	res->call = false;
 	if (unlikely(vq->broken)) {
@@ -516,7 +608,10 @@ vhf_net_to_guest_enqueue(struct vhf_vq *vq, const struct vhf_to_guest_pkt *pkts,
 			i = n;
 			break;
 		}
-		vhf_to_guest_deliver(vq, pkt, room.bufs, room.nbufs, room.iov, &batch);
+		if (likely(vhf_to_guest_fits_one(vq, pkt, room.nbufs, &room.iov[0])))
+			vhf_to_guest_deliver_one(vq, pkt, &room.bufs[0], &room.iov[0], &batch);
+		else
+			vhf_to_guest_deliver(vq, pkt, room.bufs, room.nbufs, room.iov, &batch);
 		if (unlikely(vq->log != NULL)) {
 			/* Logged once written: the batch's copies first. */
 			vhf_copy_batch_run(&batch);

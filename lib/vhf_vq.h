@@ -50,6 +50,13 @@
  */
 #define VHF_NOINLINE __attribute__((noinline, unused))
 
+/*
+ * Into the caller even where the compiler would not: a hot path's small step
+ * called from more than one place, whose call and register saves would cost
+ * as much as its body.
+ */
+#define VHF_ALWAYS_INLINE inline __attribute__((always_inline))
+
 /** Host segments one descriptor chain (or one packet's worth of chains) may map to. */
 #define VHF_CHAIN_MAX_IOV 256
 /**
