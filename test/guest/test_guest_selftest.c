@@ -875,6 +875,52 @@ test_tx_indirect_two_regions(void)
 	vhf_guest_destroy(g);
 }
 
+/*
+ * TX with the header pushed: a one-segment packet is one descriptor, header
+ * then frame, ending at a 64-byte line; more segments still chain the header
+ * apart.
+ */
+static void
+test_tx_push_hdr(void)
+{
+	static uint8_t pkt[1600], got[1700];
+	struct vhf_net_hdr hdr = { .flags = VHF_NET_HDR_F_NEEDS_CSUM, .csum_start = 14 };
+	struct vhf_guest_config c;
+	struct vhf_guest *g;
+	unsigned int p, nseg;
+	uint32_t lens[1] = { 0 };
+	struct dev d;
+	struct dev_buf b;
+
+	memset(&c, 0, sizeof(c));
+	c.size = 16;
+	c.packed = true;
+	c.hdr_len = 12;
+	c.tx_push_hdr = true;
+	g = vhf_guest_create(&c);
+	CHECK(g != NULL);
+	if (g == NULL)
+		return;
+	dev_init(&d, g);
+	for (p = 0; p < 6; p++) {
+		uint32_t len = p % 2 ? sizeof(pkt) : 60 + p;
+		unsigned int nsegs = p < 4 ? 1 : 3;
+
+		fill(pkt, len, p);
+		CHECK(vhf_guest_tx_send(g, pkt, len, &hdr, nsegs) == 0);
+		CHECK(dev_take(&d, &b));
+		CHECK(b.ndesc == (nsegs == 1 ? 1 : 4) && b.n == b.ndesc);
+		if (nsegs == 1)
+			CHECK((b.addr[0] + 12) % 64 == 0);
+		CHECK(dev_read(&d, &b, got, sizeof(got), &nseg) == len + 12);
+		CHECK(memcmp(got, &hdr, 12) == 0);
+		CHECK(memcmp(got + 12, pkt, len) == 0);
+		dev_used(&d, &b, lens, 1);
+		CHECK(vhf_guest_tx_reclaim(g) == 1);
+	}
+	vhf_guest_destroy(g);
+}
+
 /* TX without indirect on a packed ring: descriptors run out, reclaim frees them. */
 static void
 test_tx_packed(void)
@@ -983,6 +1029,7 @@ main(void)
 		{ "RX errors: num_buffers, lengths, truncation, bad id", test_rx_errors },
 		{ "TX indirect over two regions, with an RX guest", test_tx_indirect_two_regions },
 		{ "TX packed: descriptors run out and come back", test_tx_packed },
+		{ "TX with the header pushed in front of the frame", test_tx_push_hdr },
 		{ "extra guest memory", test_alloc },
 	};
 	unsigned int i, n = sizeof(tests) / sizeof(tests[0]), bad = 0;

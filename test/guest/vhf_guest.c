@@ -853,7 +853,7 @@ vhf_guest_tx_send(struct vhf_guest *g, const void *pkt, uint32_t len,
 	uint16_t *first_slot = NULL, first_flags = 0, n, k;
 	uint64_t base, gpa;
 	uint32_t slot, off = 0;
-	bool indirect;
+	bool indirect, push;
 
 	if (g->broken)
 		return -EIO;
@@ -867,7 +867,8 @@ vhf_guest_tx_send(struct vhf_guest *g, const void *pkt, uint32_t len,
 		nsegs = 1;
 	else if (nsegs > len)
 		nsegs = len;
-	n = (uint16_t)(nsegs + 1);
+	push = g->cfg.tx_push_hdr && nsegs == 1;
+	n = push ? 1 : (uint16_t)(nsegs + 1);
 	/* Linux goes indirect only for more than one descriptor. */
 	indirect = g->cfg.indirect && n > 1;
 	if (g->tx_nfree == 0 || g->num_free < (indirect ? 1 : n))
@@ -876,9 +877,15 @@ vhf_guest_tx_send(struct vhf_guest *g, const void *pkt, uint32_t len,
 	slot = g->tx_free[--g->tx_nfree];
 	base = g->pool_gpa + slot * g->tx_stride;
 
+	gpa = base + 64; /* where the frame (the first segment) starts */
+	if (push) {
+		base = gpa - g->cfg.hdr_len;
+		nsegs = 0; /* the frame is in segs[0], after the header */
+		gpa_copy(g, gpa, NULL, pkt, len);
+	}
 	gpa_copy(g, base, NULL, hdr != NULL ? hdr : &zero, g->cfg.hdr_len);
-	segs[0] = (struct guest_seg){ .addr = base, .len = g->cfg.hdr_len, .flags = 0 };
-	gpa = base + 64;
+	segs[0] = (struct guest_seg){ .addr = base, .len = g->cfg.hdr_len + (push ? len : 0),
+				      .flags = 0 };
 	for (k = 0; k < nsegs; k++) {
 		uint32_t chunk = k + 1u == nsegs ? len - off : len / nsegs;
 

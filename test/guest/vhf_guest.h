@@ -79,6 +79,12 @@ struct vhf_guest_config {
 	 * as one); split rings read one used element per buffer as without it.
 	 */
 	bool in_order;
+	/**
+	 * TX: a one-segment packet goes as one descriptor, its header just
+	 * before the frame, as Linux and DPDK's virtio driver send when the
+	 * packet's headroom takes the header (the common case).
+	 */
+	bool tx_push_hdr;
 };
 
 struct vhf_guest;

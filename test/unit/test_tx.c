@@ -3,7 +3,8 @@
  */
 
 /*
- * Guest -> host: dequeue for every layout x EVENT_IDX x INDIRECT x IN_ORDER, and safe
+ * Guest -> host: dequeue for every layout x EVENT_IDX x INDIRECT x IN_ORDER x header
+ * layout (its own descriptor, or pushed in front of a one-segment frame), and safe
  * sleeping on TX kicks.
  */
 
@@ -16,13 +17,14 @@ struct variant {
 	bool event_idx;
 	bool indirect;
 	bool in_order;
+	bool push_hdr;
 	char name[64];
 };
 
 /* Variant bits, for a case's need_bits. */
 #define V_PACKED 1
 #define V_IN_ORDER 8
-#define NVARIANTS 16
+#define NVARIANTS 32
 
 static struct variant variants[NVARIANTS];
 
@@ -37,6 +39,7 @@ tx_env(struct vhf_test_env *env, const struct variant *v, uint16_t size)
 	g.event_idx = v->event_idx;
 	g.indirect = v->indirect;
 	g.in_order = v->in_order;
+	g.tx_push_hdr = v->push_hdr;
 	g.hdr_len = VHF_NET_HDR_LEN_MRG;
 	g.two_regions = true;
 	vhf_test_env_init(env, &g, VHF_NOTIFY_FIXED);
@@ -384,8 +387,12 @@ static void
 test_tx_in_order_one_used(void **state)
 {
 	const struct variant *v = *state;
-	/* Two slots a packet (header, payload), one through an indirect table. */
-	const unsigned int bursts[2] = { v->indirect ? 20 : 10, v->indirect ? 20 : 14 };
+	/*
+	 * Two slots a packet (header, payload), one through an indirect table
+	 * or with the header pushed in front of the frame.
+	 */
+	const bool one_slot = v->indirect || v->push_hdr;
+	const unsigned int bursts[2] = { one_slot ? 20 : 10, one_slot ? 20 : 14 };
 	struct vhf_vring_packed_desc *ring;
 	uint16_t before[32], first = 0;
 	bool first_wrap = true;
@@ -449,9 +456,10 @@ main(void)
 		v->event_idx = i & 2;
 		v->indirect = i & 4;
 		v->in_order = i & V_IN_ORDER;
-		snprintf(v->name, sizeof(v->name), "%s%s%s%s", v->packed ? "packed" : "split",
+		v->push_hdr = i & 16;
+		snprintf(v->name, sizeof(v->name), "%s%s%s%s%s", v->packed ? "packed" : "split",
 			 v->event_idx ? "+event_idx" : "", v->indirect ? "+indirect" : "",
-			 v->in_order ? "+in_order" : "");
+			 v->in_order ? "+in_order" : "", v->push_hdr ? "+push_hdr" : "");
 		states[i] = v;
 		vnames[i] = v->name;
 	}
