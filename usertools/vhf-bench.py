@@ -36,18 +36,23 @@ cycles per packet are the host's whole core per frame delivered, the backend's o
 cost only while the host is the bottleneck (rxonly, in guest-tx, counts only the
 bursts that received something).
 
-Before each run, with nothing of the benchmark running, vhf-linetrip (built
-beside the .so, not installed) measures a cache line's round trip between CPUs
-0 and 1: on a VM the hypervisor places the two vCPUs now close, now apart, and
-the guest-bound cells' rates move with it (doc/bench-2026-12-03.md). Each run
-records it (line_rtt_ns), and the table shows its min-max per cell, so that a
-reader can tell which placement a figure was measured in.
+Before and after each run, with nothing of the benchmark running, vhf-linetrip
+(built beside the .so, not installed) measures a cache line's round trip between
+CPUs 0 and 1: on a VM the hypervisor places the two vCPUs now close, now apart,
+and the guest-bound cells' rates move with it (doc/bench-2026-12-03.md). Each
+run records both readings (line_rtt_ns, line_rtt_after_ns) and its placement:
+close, apart, or mixed when it changed during the run. A round's pair of runs
+that did not see one placement throughout is measured again (--retries), and
+the summary compares the backends on the pairs that did, saying how many of
+each placement; a cell where none did falls back to all its pairs, marked
+"unmatched".
 
 The summary gives per cell the median Mpps of each backend, the median of the
-per-round ratios vhostfix / vhost with their min-max, and the same for cycles
-per packet (vhostfix / vhost: below 1 means net_vhostfix is cheaper). A wide
-spread means the machine was busy: run again. Never run it beside another
-benchmark:  flock /run/vhf-bench.lock usertools/vhf-bench.py ...
+per-pair ratios vhostfix / vhost with their min-max, and the same for cycles
+per packet (vhostfix / vhost: below 1 means net_vhostfix is cheaper); the JSON
+also has the ratio per placement. A wide spread means the machine was busy: run
+again. Never run it beside another benchmark:
+flock /run/vhf-bench.lock usertools/vhf-bench.py ...
 
 Usage (root): usertools/vhf-bench.py [--quick] [--cells ...] [--json F] [--chart F]
 """
@@ -64,8 +69,8 @@ import sys
 import tempfile
 import time
 
-from vhf_bench_report import (BACKENDS, DIRECTIONS, cell_name, fmt, print_table,
-                              summarize, write_chart)
+from vhf_bench_report import (APART_NS, BACKENDS, DIRECTIONS, cell_name, fmt, matched,
+                              placement, print_table, summarize, write_chart)
 
 # realpath: installed, bin/dpdk-vhostfix-bench is a link to this file.
 TOP = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
@@ -467,6 +472,11 @@ def main():
     ap.add_argument("--quick", action="store_true",
                     help="smoke preset: guest-rx,guest-tx, split, 64 B, mrg and in-order on")
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--retries", type=int, default=2,
+                    help="a round's pair of runs whose vCPU placement differed or changed "
+                    "(vhf-linetrip before and after each run) is measured again, up to this "
+                    "many more times (default: %(default)s); the summary compares pairs "
+                    "measured in one placement")
     ap.add_argument("--seconds", type=float, default=5.0, help="measurement per run")
     ap.add_argument("--warmup", type=float, default=1.5)
     ap.add_argument("--json", metavar="FILE", help="write every run and the summary as JSON")
@@ -484,8 +494,8 @@ def main():
     if args.quick:
         args.cells, args.rings, args.sizes = ["guest-rx", "guest-tx"], ["split"], [64]
         args.mrg, args.in_order = [1], [1]
-    if args.rounds < 1 or args.seconds <= 0 or args.warmup < 0:
-        ap.error("need --rounds >= 1, --seconds > 0, --warmup >= 0")
+    if args.rounds < 1 or args.seconds <= 0 or args.warmup < 0 or args.retries < 0:
+        ap.error("need --rounds >= 1, --seconds > 0, --warmup >= 0, --retries >= 0")
     # The build the .so comes from (<build>/drivers/net/vhostfix/<so>).
     build = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
         os.path.abspath(args.so)))))
@@ -533,27 +543,43 @@ def main():
         for rnd in range(args.rounds):
             order = BACKENDS if rnd % 2 == 0 else BACKENDS[::-1]
             for i, r in enumerate(results):
-                if r.get("error"):
-                    continue
-                for backend in order:
-                    tag = f"r{rnd}-c{i}-{backend}"
-                    # Between runs: nothing of ours on either CPU.
-                    rtt = line_round_trip(args.linetrip)
-                    try:
-                        run = bench.run_one(r["cell"], backend, tag)
-                    except RuntimeError as e:
-                        r["error"] = f"net_{backend}: {e}"
-                        failed = True
-                        print(f"round {rnd + 1}  {cell_name(r['cell']):44} {r['error']}",
-                              flush=True)
+                for attempt in range(args.retries + 1):
+                    pair = []
+                    for backend in order:
+                        if r.get("error"):
+                            break
+                        tag = f"r{rnd}.{attempt}-c{i}-{backend}"
+                        # Before and after: nothing of ours on either CPU.
+                        rtt = line_round_trip(args.linetrip)
+                        try:
+                            run = bench.run_one(r["cell"], backend, tag)
+                        except RuntimeError as e:
+                            r["error"] = f"net_{backend}: {e}"
+                            failed = True
+                            print(f"round {rnd + 1}  {cell_name(r['cell']):44} {r['error']}",
+                                  flush=True)
+                            break
+                        run["line_rtt_ns"] = rtt
+                        run["line_rtt_after_ns"] = line_round_trip(args.linetrip)
+                        run["pair"] = f"{rnd}.{attempt}"
+                        run["placement"] = placement(run, APART_NS)
+                        r["runs"][backend].append(run)
+                        pair.append(run)
+                        feats = ",".join(f"{f:#x}" if f is not None else "?"
+                                         for f in run["host_features"])
+                        print(f"round {rnd + 1}  {cell_name(r['cell']):44} net_{backend:9} "
+                              f"{run['mpps']:7.3f} Mpps  "
+                              f"{fmt(run['cycles_per_pkt'], '.0f', 6)} cyc/pkt  features {feats}"
+                              f"  line {fmt(rtt, 'd', 4)}/{fmt(run['line_rtt_after_ns'], 'd', 4)}"
+                              f" ns", flush=True)
+                    # A pair is measured again while the vCPUs moved under it, so that
+                    # a ratio compares the backends, not two placements.
+                    if (r.get("error") or matched(pair) or attempt == args.retries
+                            or any(run["placement"] is None for run in pair)):
                         break
-                    run["line_rtt_ns"] = rtt
-                    r["runs"][backend].append(run)
-                    feats = ",".join(f"{f:#x}" if f is not None else "?"
-                                     for f in run["host_features"])
-                    print(f"round {rnd + 1}  {cell_name(r['cell']):44} net_{backend:9} "
-                          f"{run['mpps']:7.3f} Mpps  {fmt(run['cycles_per_pkt'], '.0f', 6)} cyc/pkt"
-                          f"  features {feats}  line {fmt(rtt, 'd', 4)} ns", flush=True)
+                    print(f"round {rnd + 1}  {cell_name(r['cell']):44} placement "
+                          f"{pair[0]['placement']}/{pair[1]['placement']}: measured again",
+                          flush=True)
     finally:
         shutil.rmtree(plugdir, ignore_errors=True)
         if args.keep or failed:

@@ -23,6 +23,10 @@ FEATURE_NAMES = {
 # status, a speed to read): they never change how a ring is walked or a packet
 # is laid out. A difference there is printed, not a reason to refuse a cell.
 CONFIG_ONLY_BITS = (3, 5, 16, 21, 63)
+# vhf-linetrip's round trip at or above which the vCPUs count as placed apart
+# (readings here: 70-190 ns close, 350-490 ns apart).
+APART_NS = 250
+PLACEMENTS = ("close", "apart")
 # The chart's range of ratios.
 RATIO_CLIP = (0.1, 10.0)
 
@@ -67,27 +71,73 @@ def spread(values):
     return statistics.median(values), min(values), max(values)
 
 
+def placement(run, apart_ns):
+    """A run's vCPU placement from its probes before and after it: close, apart,
+    mixed (it changed meanwhile) or None (not probed)."""
+    probes = [run[k] for k in ("line_rtt_ns", "line_rtt_after_ns") if run.get(k)]
+    if not probes:
+        return None
+    if max(probes) < apart_ns:
+        return "close"
+    if min(probes) >= apart_ns:
+        return "apart"
+    return "mixed"
+
+
+def pairs_of(runs):
+    """The (vhostfix, vhost) runs measured back to back, by the attempt each run
+    names (JSON written before attempts existed: by position)."""
+    if all("pair" in r for b in BACKENDS for r in runs[b]):
+        ref = {r["pair"]: r for r in runs["vhost"]}
+        return [(r, ref[r["pair"]]) for r in runs["vhostfix"] if r["pair"] in ref]
+    return list(zip(runs["vhostfix"], runs["vhost"]))
+
+
+def matched(pair):
+    """Both runs of a pair in one known placement, unchanged through both."""
+    a, b = (r.get("placement") for r in pair)
+    return a == b and a in PLACEMENTS
+
+
 def summarize(cell, runs):
     same, note = features_verdict(runs)
     s = {"features_match": same, "note": note, "features": {
         b: {side: [f"{f:#x}" if f is not None else None for f in runs[b][0][side]]
             for side in ("host_features", "guest_features")} for b in BACKENDS}}
-    fix = [r["mpps"] for r in runs["vhostfix"]]
-    ref = [r["mpps"] for r in runs["vhost"]]
+    pairs = pairs_of(runs)
+    # Pairs whose two runs saw the vCPUs placed alike compare the backends; the
+    # others only when no pair did (the table says so).
+    good = [p for p in pairs if matched(p)]
+    use = good or pairs
+    s["pairs"] = {"measured": len(pairs), "matched": len(good)}
+    s["placement"] = {pl: sum(1 for p in good if p[0]["placement"] == pl) for pl in PLACEMENTS}
+    fix = [p[0]["mpps"] for p in use]
+    ref = [p[1]["mpps"] for p in use]
     s["mpps"] = {"vhostfix": statistics.median(fix), "vhost": statistics.median(ref)}
-    cf = [r["cycles_per_pkt"] for r in runs["vhostfix"]]
-    cr = [r["cycles_per_pkt"] for r in runs["vhost"]]
+    cf = [p[0]["cycles_per_pkt"] for p in use]
+    cr = [p[1]["cycles_per_pkt"] for p in use]
     s["cycles_per_pkt"] = {b: spread([c for c in cs if c])[0]
                            for b, cs in (("vhostfix", cf), ("vhost", cr))}
     # The vCPU placement each run was measured in (vhf-linetrip), when known.
-    s["line_rtt_ns"] = spread([r["line_rtt_ns"] for b in BACKENDS for r in runs[b]
-                               if r.get("line_rtt_ns")])
+    s["line_rtt_ns"] = spread([r[k] for p in use for r in p
+                               for k in ("line_rtt_ns", "line_rtt_after_ns") if r.get(k)])
     if same:
-        # Each round measured both backends back to back: the ratio of a round
+        # Each pair measured both backends back to back: the ratio of a pair
         # is the least disturbed by whatever else the machine did.
         s["ratio"] = spread([f / r for f, r in zip(fix, ref) if r > 0])
         s["cycles_ratio"] = spread([f / r for f, r in zip(cf, cr) if f and r])
+        s["ratio_by_placement"] = {
+            pl: spread([p[0]["mpps"] / p[1]["mpps"] for p in good
+                        if p[0]["placement"] == pl and p[1]["mpps"] > 0])
+            for pl in PLACEMENTS}
     return s
+
+
+def placement_text(s):
+    """close 3 / apart 2 close 1 / unmatched 3: the pairs the ratios come from."""
+    if s["pairs"]["matched"] == 0:
+        return f"unmatched {s['pairs']['measured']}"
+    return " ".join(f"{pl} {n}" for pl, n in s["placement"].items() if n)
 
 
 def fmt(v, spec, width):
@@ -100,7 +150,8 @@ def print_table(results, args, method):
           "median of per-round ratios (min-max); cycles/packet fix/vhost < 1: net_vhostfix "
           "cheaper")
     print(f"{'cell':44} {'vhostfix':>9} {'vhost':>9} {'ratio':>5} {'(min-max)':11} "
-          f"{'cyc/pkt fix':>11} {'vhost':>7} {'ratio':>5} {'(min-max)':11} {'line ns':>9}")
+          f"{'cyc/pkt fix':>11} {'vhost':>7} {'ratio':>5} {'(min-max)':11} {'line ns':>9} "
+          "pairs")
     for r in results:
         name = cell_name(r["cell"])
         if r.get("error"):
@@ -118,13 +169,16 @@ def print_table(results, args, method):
         lr = s.get("line_rtt_ns") or (None, None, None)
         lmm = f"{lr[1]:.0f}-{lr[2]:.0f}" if lr[0] is not None else "-"
         print(line + f"{fmt(rt[0], '.2f', 5)} {mm:11} {fmt(cy['vhostfix'], '.0f', 11)} "
-              f"{fmt(cy['vhost'], '.0f', 7)} {fmt(cr[0], '.2f', 5)} {cmm:11} {lmm:>9}"
-              + (f"  [{s['note']}]" if s["note"] else ""))
+              f"{fmt(cy['vhost'], '.0f', 7)} {fmt(cr[0], '.2f', 5)} {cmm:11} {lmm:>9} "
+              f"{placement_text(s)}" + (f"  [{s['note']}]" if s["note"] else ""))
     print("Mpps: frames/s the receiving side counted (app-loop: both guest ports); cycles: "
           "testpmd busy cycles of the host's forwarding lcore (guest-rx/tx)"
           + (f", app-loop: {method}" if method else "") + "; line ns: a cache line's round "
-          "trip between CPUs 0 and 1 before each run (vhf-linetrip, min-max), the VM's vCPU "
-          "placement: guest-bound cells run faster when it is short")
+          "trip between CPUs 0 and 1 before and after each run (vhf-linetrip, min-max), the "
+          "VM's vCPU placement: guest-bound cells run faster when it is short; pairs: the "
+          f"back-to-back pairs of runs the figures come from, by placement (close: every "
+          f"probe of both runs under {APART_NS} ns, apart: every one at or above); "
+          "'unmatched': no pair of the cell saw one placement throughout, all are used")
 
 
 def write_chart(path, results):

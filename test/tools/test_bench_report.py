@@ -1,0 +1,83 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright(c) 2026 dpdk-vhostfix authors
+"""usertools/vhf_bench_report.py's summary on runs made up here (no DPDK): a
+ratio compares the two backends on pairs of runs that saw one vCPU placement
+throughout, a pair whose placement differed or changed is left out while
+others remain, and a cell with none falls back to every pair, marked so. TAP."""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "../../usertools"))
+from vhf_bench_report import placement, placement_text, summarize  # noqa: E402
+
+CELL = {"dir": "guest-tx", "ring": "packed", "mrg": 1, "in_order": 1, "size": 64}
+FEATS = {"host_features": [0xd50008000], "guest_features": [0xd50008000]}
+checks = []
+
+
+def check(ok, what):
+    checks.append((bool(ok), what))
+
+
+def r3(spread):
+    """A (median, min, max) rounded, for comparing quotients."""
+    return tuple(round(v, 6) for v in spread)
+
+
+def run(mpps, cycles, before, after, pair=None):
+    r = dict(FEATS, mpps=mpps, cycles_per_pkt=cycles, line_rtt_ns=before,
+             line_rtt_after_ns=after)
+    r["placement"] = placement(r, 250)
+    if pair is not None:
+        r["pair"] = pair
+    return r
+
+
+# placement(): both probes decide, a change during the run is "mixed".
+check(placement({"line_rtt_ns": 90, "line_rtt_after_ns": 120}, 250) == "close",
+      "both probes short: close")
+check(placement({"line_rtt_ns": 400, "line_rtt_after_ns": 450}, 250) == "apart",
+      "both probes long: apart")
+check(placement({"line_rtt_ns": 90, "line_rtt_after_ns": 450}, 250) == "mixed",
+      "placement changed during the run: mixed")
+check(placement({"line_rtt_ns": None}, 250) is None, "no probe: no placement")
+
+# Round 0: close/close (ratio 1.2); its retry history: 1.0 apart/close left out;
+# round 1: apart/apart (ratio 0.8); round 2: mixed on one side, no retry left.
+runs = {"vhostfix": [run(10.0, 80, 400, 90, "0.0"), run(12.0, 80, 100, 90, "0.1"),
+                     run(8.0, 90, 420, 430, "1.0"), run(50.0, 70, 90, 90, "2.0")],
+        "vhost": [run(10.0, 100, 90, 100, "0.0"), run(10.0, 100, 100, 110, "0.1"),
+                  run(10.0, 100, 400, 410, "1.0"), run(10.0, 100, 90, 500, "2.0")]}
+s = summarize(CELL, runs)
+check(s["features_match"], "same features: compared")
+check(s["pairs"] == {"measured": 4, "matched": 2}, f"4 pairs, 2 matched: {s['pairs']}")
+check(r3(s["ratio"]) == (1.0, 0.8, 1.2), f"ratios from the matched pairs only: {s['ratio']}")
+check(r3(s["cycles_ratio"]) == (0.85, 0.8, 0.9),
+      f"cycles ratios from the matched pairs only: {s['cycles_ratio']}")
+check({k: r3(v) for k, v in s["ratio_by_placement"].items()} ==
+      {"close": (1.2, 1.2, 1.2), "apart": (0.8, 0.8, 0.8)},
+      f"ratio per placement: {s['ratio_by_placement']}")
+check(placement_text(s) == "close 1 apart 1", f"pairs column: {placement_text(s)}")
+
+# No pair in one placement: every pair counts, and the column says so.
+runs = {"vhostfix": [run(11.0, 90, 90, 90, "0.0"), run(9.0, 90, 90, 90, "1.0")],
+        "vhost": [run(10.0, 100, 400, 400, "0.0"), run(10.0, 100, 90, 400, "1.0")]}
+s = summarize(CELL, runs)
+check(s["pairs"]["matched"] == 0 and r3(s["ratio"]) == (1.0, 0.9, 1.1),
+      f"nothing matched: all pairs used: {s['ratio']}")
+check(placement_text(s) == "unmatched 2", f"pairs column: {placement_text(s)}")
+
+# JSON from before pairs were named: runs paired by position, as then.
+runs = {"vhostfix": [{**FEATS, "mpps": 12.0, "cycles_per_pkt": 80, "line_rtt_ns": 90}],
+        "vhost": [{**FEATS, "mpps": 10.0, "cycles_per_pkt": 100, "line_rtt_ns": 95}]}
+s = summarize(CELL, runs)
+check(r3(s["ratio"]) == (1.2, 1.2, 1.2) and s["pairs"]["measured"] == 1,
+      f"older JSON: paired by position: {s['ratio']}")
+
+print(f"1..{len(checks)}")
+for i, (ok, what) in enumerate(checks, 1):
+    print(f"{'ok' if ok else 'not ok'} {i} - {what}")
+sys.exit(0 if all(ok for ok, _ in checks) else 1)
