@@ -522,7 +522,7 @@ def main():
     if "app-loop" in args.cells:
         print(f"vhf-bench: app-loop with dpdk-vhostfix --mode {args.app_mode}", flush=True)
     print(f"vhf-bench: {len(cells)} cell(s) x 2 backends x {args.rounds} round(s), "
-          f"about {est / 60:.0f} min", flush=True)
+          f"about {est / 60:.0f} min (more for pairs measured again)", flush=True)
 
     # EAL refuses -d from under a world-writable directory such as /tmp: load a copy
     # from a root-owned 0755 directory.

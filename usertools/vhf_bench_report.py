@@ -147,7 +147,7 @@ def fmt(v, spec, width):
 def print_table(results, args, method):
     print()
     print(f"{args.rounds} round(s) of {args.seconds:g} s after {args.warmup:g} s; ratios: "
-          "median of per-round ratios (min-max); cycles/packet fix/vhost < 1: net_vhostfix "
+          "median of the ratios of the pairs (min-max); cycles/packet fix/vhost < 1: net_vhostfix "
           "cheaper")
     print(f"{'cell':44} {'vhostfix':>9} {'vhost':>9} {'ratio':>5} {'(min-max)':11} "
           f"{'cyc/pkt fix':>11} {'vhost':>7} {'ratio':>5} {'(min-max)':11} {'line ns':>9} "
@@ -176,7 +176,7 @@ def print_table(results, args, method):
           + (f", app-loop: {method}" if method else "") + "; line ns: a cache line's round "
           "trip between CPUs 0 and 1 before and after each run (vhf-linetrip, min-max), the "
           "VM's vCPU placement: guest-bound cells run faster when it is short; pairs: the "
-          f"back-to-back pairs of runs the figures come from, by placement (close: every "
+          "back-to-back pairs of runs the figures come from, by placement (close: every "
           f"probe of both runs under {APART_NS} ns, apart: every one at or above); "
           "'unmatched': no pair of the cell saw one placement throughout, all are used")
 
