@@ -191,7 +191,8 @@ static uint64_t
 rx_piece(const struct vhf_guest *g, uint32_t b, uint16_t k, uint32_t *len)
 {
 	*len = k + 1 == g->dpb ? g->buf_len - g->piece_len * (uint32_t)(g->dpb - 1) : g->piece_len;
-	return g->pool_gpa + b * g->rx_stride + (uint64_t)k * (g->piece_len + GUEST_GAP);
+	return g->pool_gpa + b * g->rx_stride + g->cfg.rx_buf_offset +
+	       (uint64_t)k * (g->piece_len + GUEST_GAP);
 }
 
 /* Copy len bytes at offset off of RX buffer b's logical contents (its pieces in order). */
@@ -230,7 +231,7 @@ config_valid(const struct vhf_guest_config *c)
 		return false;
 	if (c->mrg_rxbuf && c->hdr_len == VHF_NET_HDR_LEN_LEGACY)
 		return false;
-	if (c->gpa_base % 64 != 0)
+	if (c->gpa_base % 64 != 0 || c->rx_buf_offset >= 64)
 		return false;
 	return true;
 }
@@ -251,15 +252,18 @@ static void *
 block_get(uint64_t len)
 {
 	unsigned int i;
+	void *p;
 
 	for (i = 0; i < SPARE_BLOCKS; i++)
 		if (spare_blocks[i].p != NULL && spare_blocks[i].len == len) {
-			void *p = spare_blocks[i].p;
-
+			p = spare_blocks[i].p;
 			spare_blocks[i].p = NULL;
 			return memset(p, 0, len);
 		}
-	return calloc(1, len);
+	/* Line-aligned, so that host addresses fall in lines as guest addresses do. */
+	if (posix_memalign(&p, 64, len) != 0)
+		return NULL;
+	return memset(p, 0, len);
 }
 
 static void
@@ -278,16 +282,19 @@ block_put(void *p, uint64_t len)
 	free(p);
 }
 
-/* Allocate len zeroed bytes whose address is congruent to phase modulo 16. */
+/*
+ * Allocate len zeroed bytes whose address is congruent to phase modulo 64 (a
+ * cache line), as a guest address is in a hugepage-backed guest.
+ */
 static void *
 host_alloc(uint64_t len, uint64_t phase, uint8_t **host, uint64_t *alloc_len)
 {
-	/* malloc aligns to 16: offsetting by the phase ends the region at the allocation's end. */
-	uint8_t *p = block_get(len + phase % 16);
+	/* Blocks are line-aligned: offsetting by the phase ends the region at the block's end. */
+	uint8_t *p = block_get(len + phase % 64);
 
 	if (p != NULL) {
-		*host = p + phase % 16;
-		*alloc_len = len + phase % 16;
+		*host = p + phase % 64;
+		*alloc_len = len + phase % 64;
 	}
 	return p;
 }
@@ -336,7 +343,9 @@ vhf_guest_create(const struct vhf_guest_config *cfg)
 
 	g->nrx = g->size / g->dpb;
 	g->piece_len = g->buf_len / g->dpb;
-	g->rx_stride = ALIGN_UP((uint64_t)g->buf_len + (uint64_t)g->dpb * GUEST_GAP, 64);
+	g->rx_stride = ALIGN_UP((uint64_t)cfg->rx_buf_offset + g->buf_len +
+					(uint64_t)g->dpb * GUEST_GAP,
+				64);
 	/* Header area, payload, a gap after each segment. */
 	g->tx_stride = ALIGN_UP(64 + (uint64_t)g->tx_max + VHF_GUEST_MAX_SEGS * GUEST_GAP, 64);
 	g->ntx = g->size;
@@ -359,7 +368,7 @@ vhf_guest_create(const struct vhf_guest_config *cfg)
 
 	if (cfg->two_regions) {
 		uint32_t b = g->nrx > 1 ? 1 : 0;
-		uint64_t x = b * g->rx_stride + ((g->piece_len / 2) & ~1u);
+		uint64_t x = b * g->rx_stride + cfg->rx_buf_offset + ((g->piece_len / 2) & ~1u);
 
 		if (x < 2)
 			x = 2;

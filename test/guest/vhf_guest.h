@@ -85,6 +85,13 @@ struct vhf_guest_config {
 	 * packet's headroom takes the header (the common case).
 	 */
 	bool tx_push_hdr;
+	/**
+	 * RX: where in a 64-byte line each posted buffer starts (< 64; 0: at a
+	 * line's start). 64 - hdr_len lays buffers out as DPDK's virtio driver
+	 * does in an mbuf: the header alone at a line's end, the frame from the
+	 * next line's start.
+	 */
+	uint8_t rx_buf_offset;
 };
 
 struct vhf_guest;

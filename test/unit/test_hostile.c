@@ -651,6 +651,7 @@ enum line_slot {
 	LINE_CHAIN,
 	LINE_SHORT,
 	LINE_UNPUBLISHED,
+	LINE_USED_LOOK, /* AVAIL as an available slot's, USED too: a used one's of this lap */
 };
 
 static uint16_t
@@ -677,7 +678,7 @@ test_packed_line_slot_by_slot(void **state)
 	enum line_slot how;
 
 	(void)state;
-	for (how = LINE_GOOD; how <= LINE_UNPUBLISHED; how++) {
+	for (how = LINE_GOOD; how <= LINE_USED_LOOK; how++) {
 		struct vhf_test_env env;
 		struct vhf_test_raw raw;
 		struct vhf_burst_result res;
@@ -702,10 +703,13 @@ test_packed_line_slot_by_slot(void **state)
 				n = how == LINE_CHAIN ? 2 : 1;
 				if (how == LINE_SHORT)
 					seg[0].len = need / 2;
-				publish = how != LINE_UNPUBLISHED;
+				publish = how != LINE_UNPUBLISHED && how != LINE_USED_LOOK;
 				/* Not yet published: what a slot the device used last lap holds. */
-				if (!publish)
+				if (how == LINE_UNPUBLISHED)
 					vhf_guest_packed_desc(env.guest)[2].flags = VHF_DESC_F_WRITE;
+				if (how == LINE_USED_LOOK)
+					vhf_guest_packed_desc(env.guest)[2].flags =
+						VHF_DESC_F_AVAIL | VHF_DESC_F_USED | VHF_DESC_F_WRITE;
 			}
 			vhf_test_raw_chain(&raw, seg, n, 0, write, publish);
 			if (n == 2)
@@ -742,6 +746,7 @@ test_packed_line_slot_by_slot(void **state)
 					 how == LINE_GOOD ? 4 : how == LINE_CHAIN ? 5 : 3 + 5);
 			break;
 		case LINE_UNPUBLISHED:
+		case LINE_USED_LOOK:
 			/* The two before it, then short: the third waits for the guest. */
 			assert_int_equal(taken, 2);
 			assert_false(env.vq.broken);

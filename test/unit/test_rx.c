@@ -197,6 +197,96 @@ test_rx_burst_copy_batches(void **state)
 }
 
 /*
+ * Bursts of small packets, which a packed ring takes a ring line (four
+ * buffers) at a time, lapping a small ring: lines taken after earlier packets
+ * of the burst left their used entries staged, or none; bursts that start
+ * off a line's start; lines that end at the ring's end; packets too long for
+ * one buffer among them (mergeable); one packet in three with an offload
+ * header; buffers laid out with the header on the frame's first line, and
+ * with the header alone at a line's end as DPDK's virtio driver posts them.
+ * Every frame, header and used entry must be its packet's.
+ */
+static void
+test_rx_burst_lines(void **state)
+{
+	const struct variant *v = *state;
+	static const uint16_t bursts[] = { 32, 3, 4, 5, 32, 1, 8, 17, 32, 12, 2, 30 };
+	enum { MAX_BURST = 32, ROUNDS = 12 };
+	static struct vhf_to_guest_pkt pkts[MAX_BURST];
+	static struct vhf_net_hdr hdrs[MAX_BURST];
+	static struct vhf_seg segs[MAX_BURST];
+	static uint8_t data[MAX_BURST][2000];
+	static uint8_t out[2000];
+	uint32_t buf_len = v->mrg ? 1536 : 2048;
+	unsigned int layout;
+
+	for (layout = 0; layout < 2; layout++) {
+		struct vhf_guest_config g = gcfg_for(v, 64, buf_len);
+		struct vhf_test_env env;
+		unsigned int round, b, i;
+		uint32_t seq = 0;
+
+		g.rx_buf_offset = layout == 0 ? 0 : (uint8_t)(64 - g.hdr_len);
+		vhf_test_env_init(&env, &g, VHF_NOTIFY_FIXED);
+		for (round = 0; round < ROUNDS; round++) {
+			for (b = 0; b < sizeof(bursts) / sizeof(bursts[0]); b++) {
+				uint16_t n = bursts[b];
+				struct vhf_burst_result res;
+
+				vhf_guest_rx_add(env.guest, 64);
+				for (i = 0; i < n; i++) {
+					uint32_t sq = seq + i;
+					uint32_t len = sq % 13 == 7 ? 2000 : sq % 11 == 5 ? 1400 : 60 + sq % 5;
+
+					vhf_test_fill(data[i], len, sq);
+					segs[i].data = data[i];
+					segs[i].len = len;
+					memset(&hdrs[i], 0, sizeof(hdrs[i]));
+					hdrs[i].flags = VHF_NET_HDR_F_NEEDS_CSUM;
+					hdrs[i].csum_start = (uint16_t)(14 + sq % 50);
+					hdrs[i].csum_offset = (uint16_t)(6 + sq % 3);
+					pkts[i].segs = &segs[i];
+					pkts[i].nsegs = 1;
+					pkts[i].len = len;
+					pkts[i].hdr = sq % 3 == 1 ? &hdrs[i] : NULL;
+				}
+				assert_int_equal(vhf_net_to_guest_enqueue(&env.vq, pkts, n, &res), n);
+				assert_int_equal(res.status, VHF_TO_GUEST_DONE);
+				for (i = 0; i < n; i++) {
+					struct vhf_net_hdr hdr;
+					uint32_t got = 0;
+
+					assert_int_equal(vhf_guest_rx_get(env.guest, out, sizeof(out),
+									  &got, &hdr),
+							 1);
+					assert_int_equal(got, pkts[i].len);
+					assert_int_equal(vhf_test_check(out, got, seq + i), 0);
+					if (pkts[i].hdr != NULL) {
+						assert_int_equal(hdr.flags, VHF_NET_HDR_F_NEEDS_CSUM);
+						assert_int_equal(hdr.csum_start, hdrs[i].csum_start);
+						assert_int_equal(hdr.csum_offset, hdrs[i].csum_offset);
+					} else {
+						assert_int_equal(hdr.flags, 0);
+						assert_int_equal(hdr.csum_start, 0);
+						assert_int_equal(hdr.csum_offset, 0);
+					}
+					if (v->mrg)
+						assert_int_equal(hdr.num_buffers,
+								 bufs_needed(got, g.hdr_len, buf_len));
+				}
+				assert_int_equal(vhf_guest_rx_get(env.guest, out, sizeof(out), NULL,
+								  NULL),
+						 0);
+				seq += n;
+			}
+		}
+		assert_int_equal(env.vq.cnt[VHF_VQ_CNT_packets], seq);
+		assert_false(env.vq.broken);
+		vhf_test_env_fini(&env);
+	}
+}
+
+/*
  * Index wrap: the ring starts so that the 9229-byte frame's five buffers
  * straddle the 16-bit (split) or ring-end (packed) wrap while too few are posted.
  */
@@ -594,6 +684,7 @@ main(void)
 		{ "roundtrip", test_rx_roundtrip, 0 },
 		{ "burst_one_call", test_rx_burst_one_call, 0 },
 		{ "burst_copy_batches", test_rx_burst_copy_batches, 0 },
+		{ "burst_lines", test_rx_burst_lines, 0 },
 		{ "index_wrap", test_rx_index_wrap, 0 },
 		{ "seed_four_steps", test_seed_four_steps, 4 },
 		{ "livelock", test_livelock, 4 },
