@@ -96,6 +96,21 @@ vhf_copy(void *dst, const void *src, uint32_t len)
 }
 
 /**
+ * Copy 8 to 16 bytes (a virtio-net header): two 8-byte pieces, the second
+ * ending at the last byte, overlapping the first when len < 16. No branch on
+ * the length, and no read past src + len.
+ */
+static inline void
+vhf_copy_8_16(void *dst, const void *src, uint32_t len)
+{
+	uint8_t *d = dst;
+	const uint8_t *s = src;
+
+	VHF_COPY_PIECE(uint64_t, d, s);
+	VHF_COPY_PIECE(uint64_t, d + len - 8, s + len - 8);
+}
+
+/**
  * Do the len bytes at a and b match? Short ranges (a virtio-net header, 8-16
  * bytes) as two overlapping 8-byte pieces each, like vhf_copy(). Either side
  * may be guest memory being rewritten: the answer then is one of the states

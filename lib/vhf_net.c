@@ -492,13 +492,62 @@ vhf_to_guest_deliver(struct vhf_vq *vq, const struct vhf_to_guest_pkt *pkt,
 	}
 }
 
+/* All four packets of a ring line vhf_to_guest_fits_one() their buffer. */
+static inline bool
+vhf_to_guest_line_fits_one(const struct vhf_vq *vq, const struct vhf_to_guest_pkt *pkts,
+			   const struct vhf_iov *iov)
+{
+	bool fit = true;
+	unsigned int k;
+
+	for (k = 0; k < VHF_PACKED_LINE; k++)
+		fit &= vhf_to_guest_fits_one(vq, &pkts[k], 1, &iov[k]);
+	return fit;
+}
+
+/*
+ * A packet that vhf_to_guest_fits_one() written into its buffer at once, not
+ * through the copy batch: the frame's stores go straight to lines prefetched
+ * for writing just before (the store buffer absorbs their misses), and no
+ * list is walked. The header too when it shares the frame's first line, which
+ * is written anyway. A header on a line of its own (a DPDK guest's buffer:
+ * the header ends where the frame's line starts) is compared before it is
+ * written (vhf_copy_header()), and that compare, a load from a line the
+ * guest's core holds, waits in the batch for the end of the burst, when the
+ * line has arrived.
+ */
+static VHF_ALWAYS_INLINE void
+vhf_to_guest_write_one(const struct vhf_vq *vq, const struct vhf_to_guest_pkt *pkt, uint8_t *first,
+		       struct vhf_copy_batch *batch)
+{
+	uint16_t hdr_len = vq->net_hdr_len;
+	const struct vhf_net_hdr *hdr = &vhf_net_hdr_plain_one;
+
+	if (unlikely(pkt->hdr != NULL)) {
+		struct vhf_net_hdr *slot = vhf_copy_batch_hdr(batch);
+
+		*slot = *pkt->hdr;
+		slot->num_buffers = 1;
+		hdr = slot;
+	}
+	if ((((uintptr_t)first ^ (uintptr_t)(first + hdr_len)) & ~(uintptr_t)63) == 0)
+		vhf_copy_8_16(first, hdr, hdr_len);
+	else
+		vhf_copy_batch_add_hdr(batch, first, hdr);
+	vhf_copy(first + hdr_len, pkt->segs[0].data, pkt->len);
+}
+
 /*
  * Packed rings, four packets each small enough for one buffer: the four
  * buffers of one ring line (vhf_packed_fetch_line()) taken at once, instead of
  * four trips through the reservation. The line's slots are all available, so
  * this is the protocol's "enough" decision: notifications off, as when a
  * reservation succeeds. Anything else, or a migrating queue (whose writes are
- * logged packet by packet), says no and the packets go one at a time.
+ * logged packet by packet), says no and the packets go one at a time. A line
+ * taken whose four packets each fit their buffer whole (nearly always) is
+ * written at once too: frames straight into the buffers
+ * (vhf_to_guest_write_one()), used entries straight into the ring
+ * (vhf_vq_used_add_line()).
  */
 static inline bool
 vhf_to_guest_deliver_line(struct vhf_vq *vq, const struct vhf_to_guest_pkt *pkts,
@@ -520,12 +569,22 @@ vhf_to_guest_deliver_line(struct vhf_vq *vq, const struct vhf_to_guest_pkt *pkts
 	if (!vhf_packed_fetch_line(vq, true, need, bufs, iov))
 		return false;
 	vhf_vq_disable_notify(vq);
-	for (k = 0; k < VHF_PACKED_LINE; k++) {
-		if (likely(vhf_to_guest_fits_one(vq, &pkts[k], 1, &iov[k])))
-			vhf_to_guest_deliver_one(vq, &pkts[k], &bufs[k], &iov[k], batch);
-		else
-			vhf_to_guest_deliver(vq, &pkts[k], &bufs[k], 1, &iov[k], batch);
-		vq->cnt[VHF_VQ_CNT_bytes] += pkts[k].len;
+	if (likely(vhf_to_guest_line_fits_one(vq, pkts, iov))) {
+		for (k = 0; k < VHF_PACKED_LINE; k++)
+			vhf_to_guest_prefetch_buf(vq, &iov[k], need[k]);
+		for (k = 0; k < VHF_PACKED_LINE; k++) {
+			vhf_to_guest_write_one(vq, &pkts[k], iov[k].base, batch);
+			vq->cnt[VHF_VQ_CNT_bytes] += pkts[k].len;
+		}
+		vhf_vq_used_add_line(vq, bufs, need);
+	} else {
+		for (k = 0; k < VHF_PACKED_LINE; k++) {
+			if (likely(vhf_to_guest_fits_one(vq, &pkts[k], 1, &iov[k])))
+				vhf_to_guest_deliver_one(vq, &pkts[k], &bufs[k], &iov[k], batch);
+			else
+				vhf_to_guest_deliver(vq, &pkts[k], &bufs[k], 1, &iov[k], batch);
+			vq->cnt[VHF_VQ_CNT_bytes] += pkts[k].len;
+		}
 	}
 	vq->cnt[VHF_VQ_CNT_packets] += VHF_PACKED_LINE;
 	vhf_vq_commit(vq);

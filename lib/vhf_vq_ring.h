@@ -604,6 +604,10 @@ vhf_vq_prefetch_ring_ahead(const struct vhf_vq *vq)
 /** Packed descriptors in one 64-byte cache line: the unit vhf_packed_fetch_line() takes. */
 #define VHF_PACKED_LINE 4
 
+/* The flag bits that say a packed slot is available (in which lap) and a lone buffer of which direction. */
+#define VHF_PACKED_LONE_AVAIL_MASK                                                                 \
+	(VHF_DESC_F_AVAIL | VHF_DESC_F_USED | VHF_DESC_F_NEXT | VHF_DESC_F_INDIRECT | VHF_DESC_F_WRITE)
+
 /**
  * Four lone buffers at once, the four slots of the packed ring line that
  * starts at the reservation cursor: each available, one descriptor of the
@@ -620,6 +624,7 @@ vhf_packed_fetch_line(struct vhf_vq *vq, bool device_writes, const uint32_t need
 		      struct vhf_buf bufs[VHF_PACKED_LINE], struct vhf_iov iov[VHF_PACKED_LINE])
 {
 	struct vhf_vring_packed_desc *line = &vq->desc_packed[vq->next_avail];
+	uint16_t lone_avail, differ = 0;
 	uint16_t niov = 0;
 	unsigned int k;
 
@@ -628,15 +633,19 @@ vhf_packed_fetch_line(struct vhf_vq *vq, bool device_writes, const uint32_t need
 	    vq->desc_budget < VHF_PACKED_LINE)
 		return false;
 	vhf_vq_prefetch_ring_ahead(vq); /* a line ahead per line taken, as per chain */
-	for (k = 0; k < VHF_PACKED_LINE; k++) {
+	/*
+	 * Available in this lap and lone (vhf_packed_desc_is_avail() and
+	 * vhf_desc_flags_lone()) is one pattern of five bits: the four slots'
+	 * flags are tested against it together. The first slot heads a chain;
+	 * each lone one makes the next a head.
+	 */
+	lone_avail = (vq->next_avail_wrap ? VHF_DESC_F_AVAIL : VHF_DESC_F_USED) |
+		     (device_writes ? VHF_DESC_F_WRITE : 0);
+	for (k = 0; k < VHF_PACKED_LINE; k++)
 		/* Pairs with the driver's release store of each chain's flags. */
-		uint16_t flags = vhf_shm_load_acquire16(&line[k].flags);
-
-		/* The first slot heads a chain; each lone one makes the next a head. */
-		if (!vhf_packed_desc_is_avail(flags, vq->next_avail_wrap) ||
-		    !vhf_desc_flags_lone(flags, device_writes))
-			return false;
-	}
+		differ |= vhf_shm_load_acquire16(&line[k].flags) ^ lone_avail;
+	if ((differ & VHF_PACKED_LONE_AVAIL_MASK) != 0)
+		return false;
 	for (k = 0; k < VHF_PACKED_LINE; k++) {
 		struct vhf_vring_packed_desc desc;
 
@@ -890,6 +899,49 @@ vhf_vq_used_add(struct vhf_vq *vq, uint16_t id, uint16_t ndesc, uint32_t len)
 	vq->used_pending++;
 	if (unlikely(vq->shadow_used_n == VHF_USED_SHADOW))
 		vhf_vq_used_write_shadow(vq);
+}
+
+/**
+ * The used entries of a ring line's four lone buffers (vhf_packed_fetch_line()),
+ * in ring order, as four vhf_vq_used_add() would stage them, but written into
+ * the ring at once: past the batch's first slot, which is kept for flush as
+ * ever, the driver looks at none of them before that slot's flags publish the
+ * batch, so neither their order nor their stores' timing matters to it. What
+ * this saves is the shadow's round trip, and the stores' misses on lines we
+ * read a moment ago happen here, spread over the burst, instead of all at once
+ * in flush. (The batch's first line, the one the driver polls, still gets its
+ * other three slots written before flush: one more trip of that line per
+ * burst, not per entry.) Entries still in the shadow come first in the ring:
+ * written out before these.
+ */
+static inline void
+vhf_vq_used_add_line(struct vhf_vq *vq, const struct vhf_buf bufs[VHF_PACKED_LINE],
+		     const uint32_t len[VHF_PACKED_LINE])
+{
+	unsigned int k = 0;
+
+	if (vq->shadow_used_n != 0)
+		vhf_vq_used_write_shadow(vq);
+	if (vq->used_pending == 0) {
+		vq->pending_first = vq->last_used;
+		vq->pending_first_flags = vhf_packed_used_flags(vq->used_wrap) |
+					  (len[0] > 0 ? VHF_DESC_F_WRITE : 0);
+		vq->pending_first_id = bufs[0].id;
+		vq->pending_first_len = len[0];
+		vhf_packed_advance(&vq->last_used, &vq->used_wrap, 1, vq->size);
+		k = 1;
+	}
+	for (; k < VHF_PACKED_LINE; k++) {
+		struct vhf_vring_packed_desc *desc = &vq->desc_packed[vq->last_used];
+
+		desc->id = bufs[k].id;
+		desc->len = len[k];
+		/* As in vhf_vq_used_write_shadow(): id and len ahead of flags all the same. */
+		vhf_shm_store_release16(&desc->flags, vhf_packed_used_flags(vq->used_wrap) |
+							      (len[k] > 0 ? VHF_DESC_F_WRITE : 0));
+		vhf_packed_advance(&vq->last_used, &vq->used_wrap, 1, vq->size);
+	}
+	vq->used_pending += VHF_PACKED_LINE;
 }
 
 /**
