@@ -315,8 +315,10 @@ vhf_copy_batch_run(struct vhf_copy_batch *b)
 {
 	uint16_t i;
 
+	/* Whole headers: hdr_len is 10 or 12 (vhf_vq_init() checks). */
 	for (i = 0; i < b->nhdr; i++)
-		vhf_copy_header(b->h[i].dst, b->h[i].src, b->hdr_len);
+		if (!vhf_copy_equal_8_16(b->h[i].dst, b->h[i].src, b->hdr_len))
+			vhf_copy_8_16(b->h[i].dst, b->h[i].src, b->hdr_len);
 	for (i = 0; i < b->n; i++) {
 		if (b->e[i].unless_equal)
 			vhf_copy_header(b->e[i].dst, b->e[i].src, b->e[i].len);
