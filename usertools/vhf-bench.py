@@ -49,9 +49,11 @@ each placement; a cell where none did falls back to all its pairs, marked
 
 The summary gives per cell the median Mpps of each backend, the median of the
 per-pair ratios vhostfix / vhost with their min-max, and the same for cycles
-per packet (vhostfix / vhost: below 1 means net_vhostfix is cheaper); the JSON
-also has the ratio per placement. A wide spread means the machine was busy: run
-again. Never run it beside another benchmark:
+per packet (vhostfix / vhost: below 1 means net_vhostfix is cheaper), and each
+backend's cheapest run in cycles per packet with their ratio (best cyc: other load
+only adds cycles, so on a busy machine, where the medians move with it, the least
+disturbed runs compare best); the JSON also has the ratio per placement. A wide
+spread means the machine was busy: run again. Never run it beside another benchmark:
 flock /run/vhf-bench.lock usertools/vhf-bench.py ...
 
 Usage (root): usertools/vhf-bench.py [--quick] [--cells ...] [--json F] [--chart F]

@@ -61,6 +61,9 @@ check({k: r3(v) for k, v in s["ratio_by_placement"].items()} ==
       {"close": (1.2, 1.2, 1.2), "apart": (0.8, 0.8, 0.8)},
       f"ratio per placement: {s['ratio_by_placement']}")
 check(placement_text(s) == "close 1 apart 1", f"pairs column: {placement_text(s)}")
+check(s["cycles_best"] == {"vhostfix": 80, "vhost": 100} and
+      round(s["cycles_best_ratio"], 6) == 0.8,
+      f"cheapest run of each backend, from the matched pairs: {s['cycles_best']}")
 
 # No pair in one placement: every pair counts, and the column says so.
 runs = {"vhostfix": [run(11.0, 90, 90, 90, "0.0"), run(9.0, 90, 90, 90, "1.0")],
