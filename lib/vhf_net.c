@@ -434,6 +434,23 @@ vhf_to_guest_fits_one(const struct vhf_vq *vq, const struct vhf_to_guest_pkt *pk
 }
 
 /*
+ * The header of a packet in one buffer: the shared plain one, or its offload
+ * header with num_buffers 1 in a slot of the batch (valid until it is done).
+ */
+static inline const struct vhf_net_hdr *
+vhf_to_guest_one_hdr(const struct vhf_to_guest_pkt *pkt, struct vhf_copy_batch *batch)
+{
+	struct vhf_net_hdr *slot;
+
+	if (likely(pkt->hdr == NULL))
+		return &vhf_net_hdr_plain_one;
+	slot = vhf_copy_batch_hdr(batch);
+	*slot = *pkt->hdr;
+	slot->num_buffers = 1;
+	return slot;
+}
+
+/*
  * vhf_to_guest_deliver() for a packet that vhf_to_guest_fits_one(): two
  * copies and one used entry, without the cursor's walk. pkt->len is its one
  * segment's length.
@@ -445,17 +462,9 @@ vhf_to_guest_deliver_one(struct vhf_vq *vq, const struct vhf_to_guest_pkt *pkt,
 {
 	uint8_t *first = iov0->base;
 	uint32_t total = pkt->len + vq->net_hdr_len;
-	const struct vhf_net_hdr *hdr = &vhf_net_hdr_plain_one;
 
 	vhf_to_guest_prefetch_buf(vq, iov0, total);
-	if (pkt->hdr != NULL) {
-		struct vhf_net_hdr *slot = vhf_copy_batch_hdr(batch);
-
-		*slot = *pkt->hdr;
-		slot->num_buffers = 1;
-		hdr = slot;
-	}
-	vhf_copy_batch_add_hdr(batch, first, hdr);
+	vhf_copy_batch_add_hdr(batch, first, vhf_to_guest_one_hdr(pkt, batch));
 	vhf_copy_batch_add(batch, first + vq->net_hdr_len, pkt->segs[0].data, pkt->len, false);
 	vhf_vq_used_add(vq, buf->id, buf->ndesc, total);
 }
@@ -523,15 +532,8 @@ vhf_to_guest_write_one(const struct vhf_vq *vq, const struct vhf_to_guest_pkt *p
 		       struct vhf_copy_batch *batch)
 {
 	uint16_t hdr_len = vq->net_hdr_len;
-	const struct vhf_net_hdr *hdr = &vhf_net_hdr_plain_one;
+	const struct vhf_net_hdr *hdr = vhf_to_guest_one_hdr(pkt, batch);
 
-	if (unlikely(pkt->hdr != NULL)) {
-		struct vhf_net_hdr *slot = vhf_copy_batch_hdr(batch);
-
-		*slot = *pkt->hdr;
-		slot->num_buffers = 1;
-		hdr = slot;
-	}
 	if ((((uintptr_t)first ^ (uintptr_t)(first + hdr_len)) & ~(uintptr_t)63) == 0)
 		vhf_copy_8_16(first, hdr, hdr_len);
 	else

@@ -830,6 +830,38 @@ vhf_vq_arm_kick(struct vhf_vq *vq)
 /* Used buffers and device -> driver notifications (calls)                                  */
 
 /*
+ * One used entry into the packed ring at last_used, unpublished, moving past
+ * the slots its buffer took. The batch's first is kept for flush instead: its
+ * flags publish the whole batch, so they are written last.
+ */
+static inline void
+vhf_packed_used_put(struct vhf_vq *vq, uint16_t id, uint16_t ndesc, uint32_t len,
+		    bool batch_first)
+{
+	struct vhf_vring_packed_desc *desc = &vq->desc_packed[vq->last_used];
+	uint16_t flags = vhf_packed_used_flags(vq->used_wrap);
+
+	if (len > 0)
+		flags |= VHF_DESC_F_WRITE;
+	if (batch_first) {
+		vq->pending_first = vq->last_used;
+		vq->pending_first_flags = flags;
+		vq->pending_first_id = id;
+		vq->pending_first_len = len;
+	} else {
+		desc->id = id;
+		desc->len = len;
+		/*
+		 * The driver reads slots in order and stops at the batch's first,
+		 * so this one is not looked at before flush; release keeps its id
+		 * and len ahead of its flags all the same.
+		 */
+		vhf_shm_store_release16(&desc->flags, flags);
+	}
+	vhf_packed_advance(&vq->last_used, &vq->used_wrap, ndesc, vq->size);
+}
+
+/*
  * Write the staged used entries into the ring, unpublished: packed, every
  * slot but the batch's first (the driver stops at that one until flush, which
  * writes it whole); split, the elements after those already written.
@@ -844,28 +876,8 @@ vhf_vq_used_write_shadow(struct vhf_vq *vq)
 	if (vq->packed) {
 		for (i = 0; i < n; i++) {
 			const struct vhf_used_shadow *e = &vq->shadow_used[i];
-			struct vhf_vring_packed_desc *desc = &vq->desc_packed[vq->last_used];
-			uint16_t flags = vhf_packed_used_flags(vq->used_wrap);
 
-			if (e->len > 0)
-				flags |= VHF_DESC_F_WRITE;
-			if (in_ring == 0 && i == 0) {
-				/* Its flags publish the whole batch: written last, in flush. */
-				vq->pending_first = vq->last_used;
-				vq->pending_first_flags = flags;
-				vq->pending_first_id = e->id;
-				vq->pending_first_len = e->len;
-			} else {
-				desc->id = e->id;
-				desc->len = e->len;
-				/*
-				 * The driver reads slots in order and stops at the batch's
-				 * first, so this one is not looked at before flush; release
-				 * keeps its id and len ahead of its flags all the same.
-				 */
-				vhf_shm_store_release16(&desc->flags, flags);
-			}
-			vhf_packed_advance(&vq->last_used, &vq->used_wrap, e->ndesc, vq->size);
+			vhf_packed_used_put(vq, e->id, e->ndesc, e->len, in_ring == 0 && i == 0);
 		}
 	} else {
 		uint16_t slot = (uint16_t)(vq->last_used + in_ring);
@@ -923,24 +935,11 @@ vhf_vq_used_add_line(struct vhf_vq *vq, const struct vhf_buf bufs[VHF_PACKED_LIN
 	if (vq->shadow_used_n != 0)
 		vhf_vq_used_write_shadow(vq);
 	if (vq->used_pending == 0) {
-		vq->pending_first = vq->last_used;
-		vq->pending_first_flags = vhf_packed_used_flags(vq->used_wrap) |
-					  (len[0] > 0 ? VHF_DESC_F_WRITE : 0);
-		vq->pending_first_id = bufs[0].id;
-		vq->pending_first_len = len[0];
-		vhf_packed_advance(&vq->last_used, &vq->used_wrap, 1, vq->size);
+		vhf_packed_used_put(vq, bufs[0].id, bufs[0].ndesc, len[0], true);
 		k = 1;
 	}
-	for (; k < VHF_PACKED_LINE; k++) {
-		struct vhf_vring_packed_desc *desc = &vq->desc_packed[vq->last_used];
-
-		desc->id = bufs[k].id;
-		desc->len = len[k];
-		/* As in vhf_vq_used_write_shadow(): id and len ahead of flags all the same. */
-		vhf_shm_store_release16(&desc->flags, vhf_packed_used_flags(vq->used_wrap) |
-							      (len[k] > 0 ? VHF_DESC_F_WRITE : 0));
-		vhf_packed_advance(&vq->last_used, &vq->used_wrap, 1, vq->size);
-	}
+	for (; k < VHF_PACKED_LINE; k++)
+		vhf_packed_used_put(vq, bufs[k].id, bufs[k].ndesc, len[k], false);
 	vq->used_pending += VHF_PACKED_LINE;
 }
 

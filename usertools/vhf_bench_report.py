@@ -116,12 +116,11 @@ def summarize(cell, runs):
     s["mpps"] = {"vhostfix": statistics.median(fix), "vhost": statistics.median(ref)}
     cf = [p[0]["cycles_per_pkt"] for p in use]
     cr = [p[1]["cycles_per_pkt"] for p in use]
-    s["cycles_per_pkt"] = {b: spread([c for c in cs if c])[0]
-                           for b, cs in (("vhostfix", cf), ("vhost", cr))}
+    cycles = {b: spread([c for c in cs if c]) for b, cs in (("vhostfix", cf), ("vhost", cr))}
+    s["cycles_per_pkt"] = {b: v[0] for b, v in cycles.items()}
     # Each backend's cheapest run: whatever else the machine does only adds
     # cycles, so on a busy machine the least disturbed runs compare best.
-    s["cycles_best"] = {b: spread([c for c in cs if c])[1]
-                        for b, cs in (("vhostfix", cf), ("vhost", cr))}
+    s["cycles_best"] = {b: v[1] for b, v in cycles.items()}
     # The vCPU placement each run was measured in (vhf-linetrip), when known.
     s["line_rtt_ns"] = spread([r[k] for p in use for r in p
                                for k in ("line_rtt_ns", "line_rtt_after_ns") if r.get(k)])
