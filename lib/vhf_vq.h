@@ -230,6 +230,9 @@ struct vhf_buf {
 /** Used entries staged before they are written to the ring (vhf_vq_used_add()). */
 #define VHF_USED_SHADOW 64
 
+/** Packed descriptors in one 64-byte cache line: the unit vhf_packed_fetch_line() takes. */
+#define VHF_PACKED_LINE 4
+
 /** One staged used entry. */
 struct vhf_used_shadow {
 	uint16_t id;
@@ -284,6 +287,16 @@ struct vhf_vq {
 	bool signalled_used_valid;
 
 	uint32_t desc_budget;     /**< descriptor reads left: this RX call, or this TX burst */
+
+	/*
+	 * Packed TX: the lone chains of a ring line taken at once, handed out one
+	 * per vhf_net_from_guest_next() of the same burst. last_avail passes each
+	 * as it is handed out; the burst's end forgets the rest, which stay in the
+	 * ring for the next burst to take again.
+	 */
+	uint8_t line_left; /**< chains of line_buf[] not handed out yet: the last line_left */
+	struct vhf_buf line_buf[VHF_PACKED_LINE];
+	struct vhf_iov line_iov[VHF_PACKED_LINE];
 
 	bool notify_enabled;      /**< driver->device kicks currently enabled by us */
 	bool broken;              /**< sticky until re-initialised: the driver misbehaved */

@@ -601,9 +601,6 @@ vhf_vq_prefetch_ring_ahead(const struct vhf_vq *vq)
 	}
 }
 
-/** Packed descriptors in one 64-byte cache line: the unit vhf_packed_fetch_line() takes. */
-#define VHF_PACKED_LINE 4
-
 /* The flag bits that say a packed slot is available (in which lap) and a lone buffer of which direction. */
 #define VHF_PACKED_LONE_AVAIL_MASK                                                                 \
 	(VHF_DESC_F_AVAIL | VHF_DESC_F_USED | VHF_DESC_F_NEXT | VHF_DESC_F_INDIRECT | VHF_DESC_F_WRITE)

@@ -119,6 +119,78 @@ test_tx_next_concurrent_publish(void **state)
 	vhf_test_env_fini(&env);
 }
 
+struct republisher {
+	struct vhf_test_env *env;
+	struct vhf_test_raw *raw;
+	struct vhf_test_seg seg;
+	uint16_t at;
+	bool done;
+};
+
+/* The guest's step: when the device's cursor reaches at, a ring line more of good chains. */
+static void
+republish_line(void *arg)
+{
+	struct republisher *p = arg;
+	unsigned int k;
+
+	if (p->done || p->env->vq.next_avail != p->at)
+		return;
+	p->done = true;
+	for (k = 0; k < 4; k++)
+		vhf_test_raw_chain(p->raw, &p->seg, 1, 0, false, true);
+}
+
+/*
+ * Packed TX takes a ring line's four chains at once and hands them out one
+ * per call: the ring's worth a burst may take counts the chains handed out,
+ * not the lines taken. A two-slot chain first (so the count is never a
+ * multiple of four at a line's start), 62 lone ones, then, as the device
+ * reaches the last line, the guest republishes the first line's four slots,
+ * which we hold. After 63 chains the burst takes that line and hands out one:
+ * a ring's worth, -EAGAIN, and so on until it is finished.
+ */
+static void
+test_tx_ring_worth_lines(void **state)
+{
+	const struct layout *l = *state;
+	static struct vhf_from_guest_pkt pkt;
+	struct vhf_test_env env;
+	struct vhf_test_raw raw;
+	struct republisher p;
+	struct vhf_test_seg two[2];
+	unsigned int k, n = 0;
+	uint64_t gpa;
+	int ret;
+
+	env_init(&env, &raw, l, 64, false);
+	gpa = vhf_guest_alloc(env.guest, 256, 64);
+	two[0] = (struct vhf_test_seg){ gpa, VHF_NET_HDR_LEN_MRG + 30 };
+	two[1] = (struct vhf_test_seg){ gpa + 128, 30 };
+	vhf_test_raw_chain(&raw, two, 2, 0, false, true);
+	p = (struct republisher){ .env = &env, .raw = &raw, .at = 60,
+				  .seg = { gpa, VHF_NET_HDR_LEN_MRG + 60 } };
+	for (k = 0; k < 62; k++)
+		vhf_test_raw_chain(&raw, &p.seg, 1, 0, false, true);
+	vhf_test_set_guest_step(republish_line, &p);
+	while ((ret = vhf_net_from_guest_next(&env.vq, &pkt)) == 1) {
+		assert_int_equal(pkt.len, 60);
+		n++;
+	}
+	assert_true(p.done);
+	assert_int_equal(ret, -EAGAIN);
+	assert_int_equal(n, 64);
+	assert_int_equal(env.vq.used_pending, 64);
+	assert_int_equal(env.vq.cnt[VHF_VQ_CNT_budget_exhausted], 1);
+	/* The burst stays over until it is finished. */
+	assert_int_equal(vhf_net_from_guest_next(&env.vq, &pkt), -EAGAIN);
+	assert_int_equal(env.vq.used_pending, 64);
+	vhf_test_set_guest_step(NULL, NULL);
+	vhf_net_from_guest_finish(&env.vq);
+	assert_int_equal(env.vq.used_pending, 0);
+	vhf_test_env_fini(&env);
+}
+
 /*
  * Every avail entry of a ring of 256 is an indirect table of 256 entries, the
  * longest accepted: the header and 255 one-byte pieces of frame. A TX burst
@@ -407,6 +479,7 @@ main(void)
 	static const struct vhf_test_case cases[] = {
 		{ "tx_next_concurrent_publish", test_tx_next_concurrent_publish, 0 },
 		{ "tx_budget_full_ring", test_tx_budget_full_ring, 0 },
+		{ "tx_ring_worth_lines", test_tx_ring_worth_lines, 1 },
 		{ "rx_budget_full_ring", test_rx_budget_full_ring, 0 },
 		{ "rx_budget_rechecks", test_rx_budget_rechecks, 0 },
 		{ "issue11_guest", test_issue11_guest, 0 },

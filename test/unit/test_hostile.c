@@ -765,6 +765,133 @@ test_packed_line_slot_by_slot(void **state)
 	}
 }
 
+/*
+ * The same line, guest to host: the packed TX path takes four lone chains of
+ * a line at once when each holds a header and a frame. Slot 2 spoils it in
+ * each way above (LINE_READ_ONLY here: a TX buffer the device may write, the
+ * wrong direction; LINE_SHORT: a runt): the chains before it come out, then
+ * it meets the chain at a time path's checks, the queue broken or the runt
+ * passed over and counted as a chain taken alone would be. Six chains in a
+ * sixteen-slot ring, the packet of gpa[k] carrying seq 10 + k.
+ */
+static void
+test_packed_tx_line_slot_by_slot(void **state)
+{
+	const uint32_t frame = 100, whole = VHF_NET_HDR_LEN_MRG + frame;
+	enum line_slot how;
+
+	(void)state;
+	for (how = LINE_GOOD; how <= LINE_USED_LOOK; how++) {
+		static struct vhf_from_guest_pkt pkt;
+		static const uint32_t seqs[][6] = {
+			[LINE_GOOD] = { 10, 11, 12, 13, 14, 15 },
+			[LINE_UNMAPPED] = { 10, 11 },
+			[LINE_READ_ONLY] = { 10, 11 },
+			[LINE_CHAIN] = { 10, 11, 12, 14, 15 },
+			[LINE_SHORT] = { 10, 11, 13, 14, 15 },
+			[LINE_UNPUBLISHED] = { 10, 11 },
+			[LINE_USED_LOOK] = { 10, 11 },
+		};
+		/*
+		 * Reads: lines 0-3 and 4-7 (slots 6 and 7 unpublished) refused on
+		 * their flags read nothing; line 0-3 refused on slot 2's length has
+		 * read three before the chain at a time path reads them again.
+		 */
+		static const uint64_t reads[] = {
+			[LINE_GOOD] = 4 + 2, [LINE_CHAIN] = 1 + 1 + 2 + 1 + 1,
+			[LINE_SHORT] = 3 + 4 + 2,
+		};
+		struct vhf_net_hdr hdr = { 0 };
+		struct vhf_test_env env;
+		struct vhf_test_raw raw;
+		uint64_t gpa[7];
+		uint8_t out[128];
+		uint16_t k, got = 0;
+		int ret;
+
+		vhf_test_raw_env_init(&env, &raw, true, 16, false);
+		for (k = 0; k < 7; k++) {
+			uint8_t *host;
+
+			gpa[k] = vhf_guest_alloc(env.guest, 256, 64);
+			host = vhf_guest_gpa_to_host(env.guest, gpa[k], 256);
+			assert_non_null(host);
+			hdr.gso_size = (uint16_t)(10 + k);
+			memcpy(host, &hdr, VHF_NET_HDR_LEN_MRG);
+			vhf_test_fill(host + VHF_NET_HDR_LEN_MRG, frame, 10 + k);
+		}
+		for (k = 0; k < 6; k++) {
+			struct vhf_test_seg seg[2] = { { .gpa = gpa[k], .len = whole } };
+			bool write = false, publish = true;
+			uint16_t n = 1;
+
+			if (k == 2) {
+				if (how == LINE_UNMAPPED)
+					seg[0].gpa = 1ull << 50;
+				write = how == LINE_READ_ONLY;
+				if (how == LINE_CHAIN) {
+					/* Header and 40 bytes here, the other 60 in gpa[3]. */
+					uint8_t *second = vhf_guest_gpa_to_host(env.guest, gpa[3], 256);
+					uint8_t *first = vhf_guest_gpa_to_host(env.guest, gpa[2], 256);
+
+					memcpy(second, first + VHF_NET_HDR_LEN_MRG + 40, 60);
+					seg[0].len = VHF_NET_HDR_LEN_MRG + 40;
+					seg[1] = (struct vhf_test_seg){ .gpa = gpa[3], .len = 60 };
+					n = 2;
+				}
+				if (how == LINE_SHORT)
+					seg[0].len = VHF_NET_HDR_LEN_MRG + VHF_NET_MIN_FRAME_LEN - 1;
+				publish = how != LINE_UNPUBLISHED && how != LINE_USED_LOOK;
+				if (how == LINE_UNPUBLISHED)
+					vhf_guest_packed_desc(env.guest)[2].flags = 0;
+				if (how == LINE_USED_LOOK)
+					vhf_guest_packed_desc(env.guest)[2].flags =
+						VHF_DESC_F_AVAIL | VHF_DESC_F_USED;
+			}
+			vhf_test_raw_chain(&raw, seg, n, 0, write, publish);
+			if (n == 2)
+				k++;
+		}
+
+		while ((ret = vhf_net_from_guest_next(&env.vq, &pkt)) == 1) {
+			uint32_t seq;
+
+			assert_true(got < 6);
+			seq = seqs[how][got++];
+			assert_true(seq != 0); /* no more than the list */
+			assert_int_equal(pkt.len, frame);
+			assert_int_equal(pkt.hdr.gso_size, seq);
+			assert_int_equal(vhf_iov_copy_out(out, pkt.iov, pkt.niov, 0, frame), frame);
+			assert_int_equal(vhf_test_check(out, frame, seq), 0);
+		}
+		vhf_net_from_guest_finish(&env.vq);
+		assert_true(got == 6 || seqs[how][got] == 0);
+		switch (how) {
+		case LINE_UNMAPPED:
+		case LINE_READ_ONLY:
+			assert_int_equal(ret, -EIO);
+			assert_int_equal(env.vq.broken_reason, how == LINE_UNMAPPED ?
+					 VHF_VQ_CNT_err_desc_addr : VHF_VQ_CNT_err_desc_flags);
+			break;
+		case LINE_GOOD:
+		case LINE_CHAIN:
+		case LINE_SHORT:
+			assert_int_equal(ret, 0);
+			assert_false(env.vq.broken);
+			assert_int_equal(env.vq.cnt[VHF_VQ_CNT_descs_read], reads[how]);
+			assert_int_equal(env.vq.cnt[VHF_VQ_CNT_drop_runt], how == LINE_SHORT);
+			break;
+		case LINE_UNPUBLISHED:
+		case LINE_USED_LOOK:
+			/* The two before it, then nothing: slot 2 waits for the guest. */
+			assert_int_equal(ret, 0);
+			assert_false(env.vq.broken);
+			break;
+		}
+		vhf_test_env_fini(&env);
+	}
+}
+
 int
 main(void)
 {
@@ -776,6 +903,7 @@ main(void)
 		cmocka_unit_test(test_wrong_direction),
 		cmocka_unit_test(test_lone_buffer_at_region_end),
 		cmocka_unit_test(test_packed_line_slot_by_slot),
+		cmocka_unit_test(test_packed_tx_line_slot_by_slot),
 		cmocka_unit_test(test_wild_avail_idx),
 		cmocka_unit_test(test_avail_idx_rollback),
 		cmocka_unit_test(test_indirect_abuse),

@@ -654,8 +654,6 @@ test_get_base_resume(void **state)
 	struct vhf_guest_config g = gcfg_for(v, 16, 2048);
 	struct vhf_test_env env;
 	struct vhf_burst_result res;
-	struct vhf_vq_config cfg;
-	uint16_t last_avail, last_used;
 	unsigned int i;
 
 	vhf_test_env_init(&env, &g, VHF_NOTIFY_FIXED);
@@ -664,12 +662,7 @@ test_get_base_resume(void **state)
 		assert_int_equal(vhf_test_rx_one(&env, 100, i, 1, &res), 1);
 		guest_expect(&env, 100, i, 1);
 	}
-	vhf_vq_get_base(&env.vq, &last_avail, &last_used);
-	memset(&cfg, 0, sizeof(cfg));
-	vhf_guest_vq_config(env.guest, &cfg);
-	cfg.last_avail = last_avail;
-	cfg.last_used = last_used;
-	assert_int_equal(vhf_vq_init(&env.vq, &cfg), 0);
+	vhf_test_env_resume(&env);
 	vhf_guest_rx_add(env.guest, 1);
 	assert_int_equal(vhf_test_rx_one(&env, 100, 99, 1, &res), 1);
 	guest_expect(&env, 100, 99, 1);

@@ -24,6 +24,7 @@ struct variant {
 /* Variant bits, for a case's need_bits. */
 #define V_PACKED 1
 #define V_IN_ORDER 8
+#define V_PUSH_HDR 16
 #define NVARIANTS 32
 
 static struct variant variants[NVARIANTS];
@@ -432,6 +433,192 @@ test_tx_in_order_one_used(void **state)
 	vhf_test_env_fini(&env);
 }
 
+/* Frame sequence seq of test_tx_burst_lines(): a runt now and then, a two-segment frame too. */
+static uint32_t
+lines_len(uint32_t seq)
+{
+	return seq % 9 == 4 ? 5 : 60 + seq % 40;
+}
+
+static unsigned int
+lines_nsegs(uint32_t seq)
+{
+	return seq % 7 == 3 ? 2 : 1;
+}
+
+/*
+ * Bursts of every length against chains that come a ring line of four at a
+ * time (packed, header pushed in front of the frame: lone chains) or not:
+ * bursts ending inside a line, lines holding a two-segment chain or a runt,
+ * the ring lapped many times. Every frame comes out once and in order; a
+ * burst's finish gives back to the guest exactly the chains it handed out or
+ * passed over (the guest model checks each id), none of a line taken but not
+ * handed out.
+ */
+static void
+test_tx_burst_lines(void **state)
+{
+	const struct variant *v = *state;
+	static const uint16_t bursts[] = { 32, 3, 4, 5, 32, 1, 8, 17, 2, 30, 6, 7 };
+	static struct vhf_from_guest_pkt pkt;
+	static uint8_t data[128], out[128];
+	struct vhf_net_hdr hdr = { 0 };
+	struct vhf_test_env env;
+	uint32_t sent = 0, consumed = 0, delivered = 0;
+	unsigned int round, b, k;
+
+	tx_env(&env, v, 64);
+	for (round = 0; round < 10; round++) {
+		for (b = 0; b < sizeof(bursts) / sizeof(bursts[0]); b++) {
+			uint32_t burst_start = consumed;
+			int ret = 1;
+
+			/* The guest keeps its ring as full as it can. */
+			for (;;) {
+				uint32_t len = lines_len(sent);
+
+				vhf_test_fill(data, len, sent);
+				hdr.gso_size = (uint16_t)sent;
+				if (vhf_guest_tx_send(env.guest, data, len, &hdr, lines_nsegs(sent)) != 0)
+					break;
+				sent++;
+			}
+			for (k = 0; k < bursts[b]; k++) {
+				ret = vhf_net_from_guest_next(&env.vq, &pkt);
+				if (ret != 1)
+					break;
+				/* The runts before it were consumed unread. */
+				while (lines_len(consumed) < VHF_NET_MIN_FRAME_LEN)
+					consumed++;
+				assert_int_equal(pkt.len, lines_len(consumed));
+				assert_int_equal(pkt.hdr.gso_size, (uint16_t)consumed);
+				assert_int_equal(vhf_iov_copy_out(out, pkt.iov, pkt.niov, 0, pkt.len),
+						 pkt.len);
+				assert_int_equal(vhf_test_check(out, pkt.len, consumed), 0);
+				consumed++;
+				delivered++;
+			}
+			/* Drained: the runts after the last frame were passed over too. */
+			if (ret == 0)
+				while (consumed < sent)
+					consumed++;
+			assert_true(ret >= 0);
+			vhf_net_from_guest_finish(&env.vq);
+			assert_int_equal(vhf_guest_tx_reclaim(env.guest), consumed - burst_start);
+			assert_false(vhf_guest_broken(env.guest));
+		}
+	}
+	assert_int_equal(env.vq.cnt[VHF_VQ_CNT_packets], delivered);
+	assert_int_equal(env.vq.cnt[VHF_VQ_CNT_drop_runt], consumed - delivered);
+	assert_int_equal(env.vq.cnt[VHF_VQ_CNT_bufs], consumed);
+	assert_false(env.vq.broken);
+	vhf_test_env_fini(&env);
+}
+
+/* A copy of the guest's memory, as a new memory table would map it: same guest addresses, new host ones. */
+struct mem_copy {
+	struct vhf_mem mem;
+	void *host[VHF_MEM_MAX_REGIONS];
+};
+
+static void
+mem_copy_make(struct mem_copy *c, const struct vhf_mem *from)
+{
+	struct vhf_mem_region regions[VHF_MEM_MAX_REGIONS];
+	uint32_t i;
+
+	for (i = 0; i < from->nregions; i++) {
+		regions[i] = from->regions[i];
+		c->host[i] = aligned_alloc(64, (regions[i].size + 63) & ~(uint64_t)63);
+		assert_non_null(c->host[i]);
+		memcpy(c->host[i], (const void *)(uintptr_t)regions[i].host_addr, regions[i].size);
+		regions[i].host_addr = (uint64_t)(uintptr_t)c->host[i];
+	}
+	assert_int_equal(vhf_mem_set(&c->mem, regions, from->nregions), 0);
+}
+
+static void
+mem_copy_free(struct mem_copy *c)
+{
+	uint32_t i;
+
+	for (i = 0; i < c->mem.nregions; i++)
+		free(c->host[i]);
+}
+
+/* Where frame k of chains sent one segment each, header pushed, sits in guest memory. */
+static uint64_t
+pushed_frame_gpa(struct vhf_test_env *env, const struct variant *v, uint16_t k)
+{
+	if (v->packed)
+		return vhf_guest_packed_desc(env->guest)[k].addr + VHF_NET_HDR_LEN_MRG;
+	return vhf_guest_split_desc(env->guest)[vhf_guest_split_avail(env->guest)->ring[k]].addr +
+	       VHF_NET_HDR_LEN_MRG;
+}
+
+/*
+ * A burst that ends after one packet of a line taken whole hands out that one
+ * only: its finish gives back one chain, GET_VRING_BASE's index says one, and
+ * the other three are taken again by the next burst through the memory table
+ * it finds (one changed between the bursts: the frames come from the new
+ * mappings, here a copy whose frames the test rewrote), or by a queue resumed
+ * from that index (a reconnect): each once.
+ */
+static void
+test_tx_line_burst_end(void **state)
+{
+	const struct variant *v = *state;
+	static struct vhf_from_guest_pkt pkt;
+	struct vhf_net_hdr hdr = { 0 };
+	const struct vhf_mem *guest_mem;
+	struct vhf_test_env env;
+	struct mem_copy copy;
+	uint16_t last_avail, last_used;
+	uint16_t k;
+
+	tx_env(&env, v, 16);
+	guest_mem = env.vq.mem;
+	guest_send_seq(&env, 0, 8, 100, 1);
+	device_expect(&env, 100, 0, &hdr);
+	/* Packed: the line was read whole. */
+	assert_int_equal(env.vq.cnt[VHF_VQ_CNT_descs_read], v->packed ? 4 : 1);
+	vhf_net_from_guest_finish(&env.vq);
+	assert_int_equal(vhf_guest_tx_reclaim(env.guest), 1);
+	vhf_vq_get_base(&env.vq, &last_avail, &last_used);
+	assert_int_equal(last_avail, v->packed ? 1 | 1u << 15 : 1);
+
+	/* A new memory table between the bursts: frames 1-3 read 101-103 through it. */
+	mem_copy_make(&copy, guest_mem);
+	for (k = 1; k < 4; k++) {
+		uint64_t gpa = pushed_frame_gpa(&env, v, k);
+		const struct vhf_mem_region *reg = vhf_mem_find(&copy.mem, gpa, &(uint32_t){ 0 });
+
+		assert_non_null(reg);
+		vhf_test_fill((uint8_t *)(uintptr_t)(reg->host_addr + gpa - reg->guest_phys_addr),
+			      100, 100 + k);
+	}
+	env.vq.mem = &copy.mem;
+	for (k = 1; k < 4; k++)
+		device_expect(&env, 100, 100 + k, &hdr);
+	vhf_net_from_guest_finish(&env.vq);
+	env.vq.mem = guest_mem;
+	mem_copy_free(&copy);
+	assert_int_equal(vhf_guest_tx_reclaim(env.guest), 3);
+
+	/* The next line, one packet handed out, then the queue resumed from its index. */
+	device_expect(&env, 100, 4, &hdr);
+	vhf_net_from_guest_finish(&env.vq);
+	assert_int_equal(vhf_guest_tx_reclaim(env.guest), 1);
+	vhf_test_env_resume(&env);
+	for (k = 5; k < 8; k++)
+		device_expect(&env, 100, k, &hdr);
+	assert_int_equal(vhf_net_from_guest_next(&env.vq, &pkt), 0);
+	vhf_net_from_guest_finish(&env.vq);
+	assert_int_equal(vhf_guest_tx_reclaim(env.guest), 3);
+	assert_false(vhf_guest_broken(env.guest));
+	vhf_test_env_fini(&env);
+}
+
 int
 main(void)
 {
@@ -444,6 +631,8 @@ main(void)
 		{ "runt", test_tx_runt, 0 },
 		{ "release", test_tx_release, 0 },
 		{ "in_order_one_used", test_tx_in_order_one_used, V_PACKED | V_IN_ORDER },
+		{ "burst_lines", test_tx_burst_lines, 0 },
+		{ "line_burst_end", test_tx_line_burst_end, V_PUSH_HDR },
 	};
 	void *states[NVARIANTS];
 	const char *vnames[NVARIANTS];

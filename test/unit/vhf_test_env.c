@@ -70,6 +70,19 @@ vhf_test_env_init_polling(struct vhf_test_env *env, const struct vhf_guest_confi
 }
 
 void
+vhf_test_env_resume(struct vhf_test_env *env)
+{
+	struct vhf_vq_config cfg;
+
+	memset(&cfg, 0, sizeof(cfg));
+	vhf_guest_vq_config(env->guest, &cfg);
+	cfg.notify_algo = env->vq.notify_algo;
+	cfg.caller_polls = env->vq.caller_polls;
+	vhf_vq_get_base(&env->vq, &cfg.last_avail, &cfg.last_used);
+	assert_int_equal(vhf_vq_init(&env->vq, &cfg), 0);
+}
+
+void
 vhf_test_env_fini(struct vhf_test_env *env)
 {
 	vhf_guest_destroy(env->guest);

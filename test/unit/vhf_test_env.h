@@ -40,6 +40,12 @@ void vhf_test_env_init(struct vhf_test_env *env, const struct vhf_guest_config *
 void vhf_test_env_init_polling(struct vhf_test_env *env, const struct vhf_guest_config *gcfg,
 			       enum vhf_notify_algo algo, bool caller_polls);
 void vhf_test_env_fini(struct vhf_test_env *env);
+/*
+ * Set the device queue up again where vhf_vq_get_base() says it stands, as a
+ * back-end does after a reconnect (GET_VRING_BASE, then SET_VRING_BASE): same
+ * guest queue, same notification algorithm and polling.
+ */
+void vhf_test_env_resume(struct vhf_test_env *env);
 
 /* A test pattern payload; byte i of packet seq is a function of both. */
 void vhf_test_fill(uint8_t *buf, uint32_t len, uint32_t seq);
