@@ -850,6 +850,22 @@ vhf_from_guest_count(struct vhf_vq *vq, const struct vhf_from_guest_pkt *pkt)
 }
 
 /*
+ * A guest has at most a ring's worth of buffers out: more chains handed out in
+ * one burst means it republished some we hold. With the descriptor budget this
+ * bounds a burst, chains skipped included, and keeps used_pending from
+ * wrapping. Asked before each chain is handed out, whether taken alone or from
+ * a line. Counted: the burst is over until it is finished.
+ */
+static inline bool
+vhf_from_guest_ring_worth_out(struct vhf_vq *vq)
+{
+	if (likely(vq->used_pending < vq->size))
+		return false;
+	vhf_vq_count(vq, VHF_VQ_CNT_budget_exhausted);
+	return true;
+}
+
+/*
  * Packed TX a ring line at a time: the four slots at the cursor, when each is
  * a lone buffer long enough for a header and a frame (vhf_packed_fetch_line():
  * the chain at a time path's checks, four at once), are taken together and
@@ -891,11 +907,8 @@ vhf_from_guest_line_next(struct vhf_vq *vq, struct vhf_from_guest_pkt *pkt)
 	unsigned int k = VHF_PACKED_LINE - vq->line_left;
 	const struct vhf_iov *seg = &vq->line_iov[k];
 
-	/* As for a chain taken alone, below. */
-	if (unlikely(vq->used_pending >= vq->size)) {
-		vhf_vq_count(vq, VHF_VQ_CNT_budget_exhausted);
+	if (vhf_from_guest_ring_worth_out(vq))
 		return -EAGAIN;
-	}
 	vq->line_left--;
 	vhf_packed_advance(&vq->last_avail, &vq->avail_wrap, 1, vq->size);
 	vhf_from_guest_prefetch_ahead(vq);
@@ -927,16 +940,8 @@ vhf_net_from_guest_next(struct vhf_vq *vq, struct vhf_from_guest_pkt *pkt)
 		ret = vhf_vq_next_avail(vq, &mark);
 		if (ret <= 0)
 			return ret < 0 ? -EIO : 0;
-		/*
-		 * A guest has at most a ring's worth of buffers out: more chains in
-		 * one burst means it republished some we hold. With the descriptor
-		 * budget this bounds a burst, chains skipped below included, and
-		 * keeps used_pending from wrapping.
-		 */
-		if (unlikely(vq->used_pending >= vq->size)) {
-			vhf_vq_count(vq, VHF_VQ_CNT_budget_exhausted);
+		if (vhf_from_guest_ring_worth_out(vq))
 			return -EAGAIN;
-		}
 		/* Busy now: the guest need not kick us until we go idle again. */
 		vhf_vq_disable_notify(vq);
 		if (vq->packed && vhf_from_guest_take_line(vq))
