@@ -148,8 +148,8 @@ fuzz_pmd_attach(struct fuzz_ctx *ctx, struct vhf_pmd_queue *pq, unsigned int qi)
 	pq->port_id = 0;
 	pq->port = &fuzz_port;
 	pq->mb_pool = port_bits & FUZZ_PMD_SMALL_MBUFS ? fuzz_pool_small : fuzz_pool_big;
-	pq->in_use = 0;
-	pq->attached = q->enabled;
+	pq->guard.in_use = 0;
+	pq->guard.open = q->enabled;
 }
 
 /* A chain as the burst function left it: NULL if sound, else what is wrong. */
@@ -350,8 +350,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_run_ops(&ctx, fuzz_device_op);
 out:
 	/* Detached: the next input's memory is not this one's. */
-	fuzz_txq.attached = 0;
-	fuzz_rxq.attached = 0;
+	fuzz_txq.guard.open = 0;
+	fuzz_rxq.guard.open = 0;
 	fuzz_teardown(&ctx);
 	/* Every mbuf the bursts took or made is back. */
 	FUZZ_CHECK(rte_mempool_avail_count(fuzz_pool_big) == FUZZ_BIG_COUNT);

@@ -72,7 +72,7 @@ vhf_pmd_harness_init(struct vhf_pmd_harness *h, const char *name,
 	q->features = features;
 	q->rx_csum_offload = true;
 	/* What vhf_queue_attach() publishes last. */
-	__atomic_store_n(&q->attached, 1, __ATOMIC_RELEASE);
+	vhf_guard_open(&q->guard);
 	h->q = q;
 }
 

@@ -26,6 +26,7 @@
 #include <rte_log.h>
 #include <rte_mempool.h>
 
+#include "vhf_guard.h"
 #include "vhf_net.h"
 
 /** vhf_pmd_queue.announce: a RARP is pending; the MAC is in the low 48 bits. */
@@ -118,21 +119,18 @@ struct vhf_start_gate {
  */
 struct vhf_pmd_queue {
 	/*
-	 * The lcore/control handshake. The control path clears attached, then
-	 * waits for in_use to drop; the datapath sets in_use, then checks
-	 * attached. Both sides use sequentially consistent accesses, so at least
-	 * one of them sees the other's store: either the lcore backs off, or the
-	 * control path waits for it to finish its burst.
+	 * The lcore/control handshake (lib/vhf_guard.h): open while the vq,
+	 * callfd and guest memory are valid ("attached"); the control path closes
+	 * it, then waits for the lcore's burst inside, if any, to leave.
 	 */
-	uint32_t attached; /**< vq, callfd and guest memory are valid */
-	uint32_t in_use;   /**< an lcore is inside a burst on this queue */
+	struct vhf_guard guard;
 	/*
 	 * rx queue 0: a RARP announcing the guest to deliver, asked for by the
 	 * front-end (VHOST_USER_SEND_RARP, vhf_pmd_ctrl.c), 0 if none. One word
 	 * holds VHF_ANNOUNCE_PENDING and the MAC, so that the lcore never reads
 	 * the MAC of one request with the flag of another. Written by the
 	 * control path, taken (exchanged to 0) by the lcore in rx_burst; beside
-	 * attached, which every burst reads anyway.
+	 * the guard, which every burst reads anyway.
 	 */
 	uint64_t announce;
 
@@ -265,7 +263,7 @@ vhf_queue_counter(const struct vhf_pmd_queue *q, enum vhf_vq_counter c)
 		gen = __atomic_load_n(&q->cnt_gen, __ATOMIC_ACQUIRE);
 		/* The lcore may be updating the live counter: a torn view is one burst old at most. */
 		v = q->cnt_saved[c] - q->cnt_reset[c] +
-		    (__atomic_load_n(&q->attached, __ATOMIC_ACQUIRE) ? q->vq.cnt[c] : 0);
+		    (vhf_guard_is_open(&q->guard) ? q->vq.cnt[c] : 0);
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
 	} while ((gen & 1) || gen != __atomic_load_n(&q->cnt_gen, __ATOMIC_RELAXED));
 	return v;
@@ -288,31 +286,26 @@ vhf_pmd_count(struct vhf_pmd_queue *q, enum vhf_pmd_counter c)
 
 /*
  * Enter a burst on q, or return false if the queue is not (or no longer)
- * attached. See struct vhf_pmd_queue for the handshake with the control path.
+ * attached. See lib/vhf_guard.h for the handshake with vhf_queue_detach().
  */
 static __rte_always_inline bool
 vhf_queue_enter(struct vhf_pmd_queue *q)
 {
-	/* Cheap test first: a port without a guest costs one load per burst. */
-	if (!__atomic_load_n(&q->attached, __ATOMIC_RELAXED))
-		return false;
-	__atomic_store_n(&q->in_use, 1, __ATOMIC_SEQ_CST);
-	/*
-	 * Pairs with vhf_queue_detach(): store attached = 0, then load in_use.
-	 * Acquire side: the vq and fds written before attach = 1 are visible.
-	 */
-	if (unlikely(!__atomic_load_n(&q->attached, __ATOMIC_SEQ_CST))) {
-		__atomic_store_n(&q->in_use, 0, __ATOMIC_RELEASE);
-		return false;
-	}
-	return true;
+	return vhf_guard_enter(&q->guard);
 }
 
 static __rte_always_inline void
 vhf_queue_leave(struct vhf_pmd_queue *q)
 {
-	/* Our ring and counter updates are visible to the control path once it sees 0. */
-	__atomic_store_n(&q->in_use, 0, __ATOMIC_RELEASE);
+	/* Our ring and counter updates are visible to the control path once it sees us gone. */
+	vhf_guard_leave(&q->guard);
+}
+
+/** Is q attached (acquire: its vq and fds are visible if so)? */
+static __rte_always_inline bool
+vhf_queue_attached(const struct vhf_pmd_queue *q)
+{
+	return vhf_guard_is_open(&q->guard);
 }
 
 /*

@@ -130,16 +130,15 @@ vhf_queue_detach(struct vhf_port *port, struct vhf_pmd_queue *q)
 	uint16_t last_avail, last_used;
 	unsigned int i;
 
-	if (!__atomic_load_n(&q->attached, __ATOMIC_RELAXED))
+	if (!vhf_queue_attached(q))
 		return;
 	/* Counter readers retry until the fold below is done (vhf_queue_counter()). */
 	__atomic_store_n(&q->cnt_gen, q->cnt_gen + 1, __ATOMIC_RELAXED);
 	__atomic_thread_fence(__ATOMIC_RELEASE);
-	/* Pairs with the seq_cst store of in_use and load of attached in vhf_queue_enter(). */
-	__atomic_store_n(&q->attached, 0, __ATOMIC_SEQ_CST);
-	while (__atomic_load_n(&q->in_use, __ATOMIC_SEQ_CST))
+	vhf_guard_close_begin(&q->guard);
+	while (vhf_guard_busy(&q->guard))
 		rte_pause();
-	/* The lcore's last burst (its release of in_use) is visible: read its state. */
+	/* The lcore's last burst (its leave) is visible: read its state. */
 	for (i = 0; i < VHF_VQ_CNT_MAX; i++)
 		q->cnt_saved[i] += q->vq.cnt[i];
 	__atomic_store_n(&q->cnt_gen, q->cnt_gen + 1, __ATOMIC_RELEASE);
@@ -228,7 +227,7 @@ vhf_queue_attach(struct vhf_port *port, struct vhf_pmd_queue *q)
 	uint64_t f = port->features;
 	int ret;
 
-	if (__atomic_load_n(&q->attached, __ATOMIC_RELAXED) || !port->vring_enabled[q->vring])
+	if (vhf_queue_attached(q) || !port->vring_enabled[q->vring])
 		return 0;
 	if (rte_vhost_get_vhost_vring(port->vid, q->vring, &vring) != 0)
 		return 0; /* the guest did not set this vring up (fewer queues than us) */
@@ -284,7 +283,7 @@ vhf_queue_attach(struct vhf_port *port, struct vhf_pmd_queue *q)
 	q->broken_logged = false;
 	vhf_start_gate_arm(q);
 	/* Publishes the vq and fds above to the lcore's acquire in vhf_queue_enter(). */
-	__atomic_store_n(&q->attached, 1, __ATOMIC_RELEASE);
+	vhf_guard_open(&q->guard);
 	/* After attached: a sleeper woken by this finds the queue usable. */
 	vhf_wait_attach(q);
 	VHF_LOG(DEBUG, "%s: vring %u attached (size %u, %s, base %u/%u)", port->args.iface,

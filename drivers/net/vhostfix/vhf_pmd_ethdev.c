@@ -622,11 +622,11 @@ vhf_mac_addr_set(struct rte_eth_dev *dev __rte_unused, struct rte_ether_addr *ma
 static void
 vhf_dump_queue(FILE *f, const char *dir, const struct vhf_pmd_queue *q)
 {
-	bool attached = __atomic_load_n(&q->attached, __ATOMIC_ACQUIRE);
+	bool attached = vhf_queue_attached(q);
 
 	fprintf(f, "  %s %u (vring %u): %s, in burst %u, kickfd %d callfd %d, armed %d",
 		dir, q->qid, q->vring, attached ? "attached" : "detached",
-		__atomic_load_n(&q->in_use, __ATOMIC_RELAXED), q->kickfd, q->callfd, q->armed);
+		vhf_guard_peek_in_use(&q->guard), q->kickfd, q->callfd, q->armed);
 	if (!q->from_guest)
 		fprintf(f, ", start gate %s", q->start_gate.closed ? "closed" : "open");
 	fputc('\n', f);
