@@ -230,6 +230,13 @@ app_port_start(uint16_t port_id, struct rte_mempool *pool)
 	/* Chains for frames bigger than one mbuf, both ways. */
 	if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS)
 		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+	/*
+	 * Every mbuf we send comes from our one pool (every rx queue's) with a
+	 * reference count of 1: we never clone, copy or attach. So a sent
+	 * burst can go back to the pool without each mbuf being checked.
+	 */
+	if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE)
+		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE;
 	ret = app_port_conf_mtu(port_id, ap, &info, &conf);
 	if (ret != 0)
 		return ret;

@@ -495,6 +495,126 @@ test_rx_pool_without_room_refused(void **state)
 }
 
 /* ------------------------------------------------------------------------------------- */
+/* MBUF_FAST_FREE                                                                          */
+
+/* Send the n mbufs of pkts to h's guest; it must get every frame, each whole. */
+static void
+send_and_check(struct vhf_pmd_harness *h, struct rte_mbuf **pkts, uint16_t n)
+{
+	static uint8_t want[32][400], got[2048];
+	uint32_t len, lens[32];
+	uint16_t i;
+
+	assert_true(n <= RTE_DIM(want));
+	for (i = 0; i < n; i++) {
+		const void *p = rte_pktmbuf_read(pkts[i], 0, pkts[i]->pkt_len, want[i]);
+
+		/* Contiguous, it points into the mbuf, which the burst frees: keep a copy. */
+		assert_non_null(p);
+		assert_true(pkts[i]->pkt_len <= sizeof(want[i]));
+		if (p != want[i])
+			memcpy(want[i], p, pkts[i]->pkt_len);
+		lens[i] = pkts[i]->pkt_len;
+	}
+	assert_int_equal(vhf_pmd_tx_burst(h->q, pkts, n), n);
+	for (i = 0; i < n; i++) {
+		assert_int_equal(vhf_guest_rx_get(h->guest, got, sizeof(got), &len, NULL), 1);
+		assert_int_equal(len, lens[i]);
+		assert_memory_equal(got, want[i], len);
+	}
+	assert_int_equal(vhf_guest_rx_add(h->guest, n), n);
+}
+
+/*
+ * RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE is offered (testpmd asks for it whenever
+ * a PMD does) and taken per tx queue. With it, a burst of one-segment mbufs
+ * goes back to the pool in one put; a burst with a chain in it still goes
+ * through the per-segment free, or the chain's other segments would leak.
+ * Either way every mbuf is back, in the state the pool hands them out in.
+ */
+static void
+test_fast_free_returns_every_mbuf(void **state)
+{
+	char dir[] = "/tmp/vhf-hostile.XXXXXX";
+	struct vhf_guest_config g = { .size = 256, .mrg_rxbuf = true };
+	/* No cache: what a burst takes or gives back shows in the pool's counts at once. */
+	struct rte_mempool *mp = rte_pktmbuf_pool_create("hostile_ff", 127, 0, 0,
+							 RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+	struct rte_eth_dev_info info;
+	struct rte_mbuf *pkts[32], *raw[127];
+	struct rte_eth_conf conf;
+	struct vhf_pmd_harness h;
+	uint16_t port_id, i;
+	char *dump;
+	size_t dump_len;
+	FILE *f;
+	int fast;
+
+	(void)state;
+	assert_non_null(mp);
+	/* The ethdev side: offered, and taken by the queue only when asked for. */
+	port_id = port_open("net_vhostfix_ff", dir);
+	assert_int_equal(rte_eth_dev_info_get(port_id, &info), 0);
+	assert_true(info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE);
+	for (fast = 0; fast < 2; fast++) {
+		memset(&conf, 0, sizeof(conf));
+		conf.txmode.offloads = fast ? RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE : 0;
+		assert_int_equal(rte_eth_dev_configure(port_id, 1, 1, &conf), 0);
+		assert_int_equal(rte_eth_tx_queue_setup(port_id, 0, 256, SOCKET_ID_ANY, NULL), 0);
+		/* The queue says what it took in the port's dump. */
+		f = open_memstream(&dump, &dump_len);
+		assert_non_null(f);
+		assert_int_equal(rte_eth_dev_priv_dump(port_id, f), 0);
+		fclose(f);
+		assert_int_equal(strstr(dump, "mbuf fast free") != NULL, fast);
+		free(dump);
+	}
+	port_close("net_vhostfix_ff", port_id, dir);
+
+	/* The burst side, on a queue that took it. */
+	vhf_pmd_harness_init(&h, NAME, &g, false, NULL, 0, 0);
+	h.q->fast_free = true;
+	assert_int_equal(vhf_guest_rx_add(h.guest, 256), 256);
+	for (i = 0; i < 32; i++) {
+		pkts[i] = rte_pktmbuf_alloc(mp);
+		assert_non_null(pkts[i]);
+		fill((uint8_t *)rte_pktmbuf_append(pkts[i], 60), 60, i);
+	}
+	send_and_check(&h, pkts, 32);
+	assert_int_equal(rte_mempool_in_use_count(mp), 0);
+	/* A chain among single segments: three segments back, not one. */
+	for (i = 0; i < 4; i++) {
+		struct rte_mbuf *m = rte_pktmbuf_alloc(mp);
+
+		assert_non_null(m);
+		fill((uint8_t *)rte_pktmbuf_append(m, 100), 100, 50u + i);
+		pkts[i] = m;
+	}
+	pkts[2]->next = rte_pktmbuf_alloc(mp);
+	assert_non_null(pkts[2]->next);
+	pkts[2]->next->next = rte_pktmbuf_alloc(mp);
+	assert_non_null(pkts[2]->next->next);
+	fill((uint8_t *)rte_pktmbuf_append(pkts[2]->next, 100), 100, 60);
+	fill((uint8_t *)rte_pktmbuf_append(pkts[2]->next->next, 100), 100, 61);
+	pkts[2]->nb_segs = 3;
+	pkts[2]->pkt_len = 300;
+	assert_int_equal(rte_mempool_in_use_count(mp), 6);
+	send_and_check(&h, pkts, 4);
+	assert_int_equal(rte_mempool_in_use_count(mp), 0);
+	/* Every mbuf as the pool keeps them: one segment, no next, one reference. */
+	for (i = 0; i < RTE_DIM(raw); i++) {
+		raw[i] = rte_mbuf_raw_alloc(mp);
+		assert_non_null(raw[i]);
+		assert_null(raw[i]->next);
+		assert_int_equal(raw[i]->nb_segs, 1);
+		assert_int_equal(rte_mbuf_refcnt_read(raw[i]), 1);
+	}
+	rte_mempool_put_bulk(mp, (void **)raw, RTE_DIM(raw));
+	vhf_pmd_harness_fini(&h);
+	rte_mempool_free(mp);
+}
+
+/* ------------------------------------------------------------------------------------- */
 /* xstats                                                                                  */
 
 /*
@@ -550,6 +670,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_rewritten_frame_metadata_matches_bytes),
 		cmocka_unit_test(test_rx_burst_mbufs_taken_reset_returned),
 		cmocka_unit_test(test_rx_pool_without_room_refused),
+		cmocka_unit_test(test_fast_free_returns_every_mbuf),
 		cmocka_unit_test(test_xstat_names_keep_their_order),
 	};
 	int ret;

@@ -156,6 +156,13 @@ struct vhf_pmd_queue {
 	 */
 	uint64_t features;
 	bool rx_csum_offload;
+	/*
+	 * tx queues: RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE asked for: the application
+	 * vouches that every mbuf it sends here comes from one mempool with a
+	 * reference count of 1, so a burst of one-segment mbufs goes back to the
+	 * pool in one put, without rte_pktmbuf_free_bulk()'s checks of each.
+	 */
+	bool fast_free;
 	bool from_guest;                /**< guest TX virtqueue (an ethdev rx queue) */
 	uint16_t qid;              /**< ethdev queue index */
 	uint16_t vring;            /**< vhost-user vring index */

@@ -321,7 +321,7 @@ vhf_dev_info_get(struct rte_eth_dev *dev, struct rte_eth_dev_info *info)
 	info->max_tx_queues = port->args.queues;
 	info->min_rx_bufsize = 0;
 	info->rx_offload_capa = RTE_ETH_RX_OFFLOAD_SCATTER;
-	info->tx_offload_capa = RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+	info->tx_offload_capa = RTE_ETH_TX_OFFLOAD_MULTI_SEGS | RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE;
 	/*
 	 * Only what the devargs offer. Whatever the guest negotiates, the
 	 * capabilities hold: where it cannot take an offload, the PMD does the
@@ -397,10 +397,19 @@ vhf_rx_queue_setup(struct rte_eth_dev *dev, uint16_t qid, uint16_t nb_desc __rte
 
 static int
 vhf_tx_queue_setup(struct rte_eth_dev *dev, uint16_t qid, uint16_t nb_desc __rte_unused,
-		   unsigned int socket_id __rte_unused,
-		   const struct rte_eth_txconf *conf __rte_unused)
+		   unsigned int socket_id __rte_unused, const struct rte_eth_txconf *conf)
 {
-	return vhf_queue_setup_common(dev, qid, false, NULL);
+	struct vhf_port *port = dev->data->dev_private;
+	uint64_t offloads = dev->data->dev_conf.txmode.offloads;
+	int ret;
+
+	ret = vhf_queue_setup_common(dev, qid, false, NULL);
+	if (ret != 0)
+		return ret;
+	if (conf != NULL)
+		offloads |= conf->offloads;
+	port->txq[qid].fast_free = (offloads & RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE) != 0;
+	return 0;
 }
 
 static void
@@ -628,7 +637,8 @@ vhf_dump_queue(FILE *f, const char *dir, const struct vhf_pmd_queue *q)
 		dir, q->qid, q->vring, attached ? "attached" : "detached",
 		vhf_guard_peek_in_use(&q->guard), q->kickfd, q->callfd, q->armed);
 	if (!q->from_guest)
-		fprintf(f, ", start gate %s", q->start_gate.closed ? "closed" : "open");
+		fprintf(f, ", start gate %s%s", q->start_gate.closed ? "closed" : "open",
+			q->fast_free ? ", mbuf fast free" : "");
 	fputc('\n', f);
 	if (attached) {
 		fputs("    ", f);

@@ -533,14 +533,15 @@ vhf_mbuf_to_segs(const struct rte_mbuf *head, struct vhf_seg *segs)
  * Describe up to n mbuf chains as lib/ packets, as long as their segments fit
  * in segs[VHF_PMD_BATCH_SEGS], preparing their offloads. Stops before a
  * packet that cannot be sent: a malformed chain, or an offload request that
- * cannot be served.
+ * cannot be served. *nsegs_out: the segments described (as many as packets:
+ * every one is a single mbuf).
  * @return packets described; 0 if the first alone has too many segments, or
  *   cannot be sent (then *drop says why, else it is VHF_TX_DROP_TOO_BIG).
  */
 static inline uint16_t
 vhf_mbufs_to_pkts(const struct vhf_pmd_queue *q, struct rte_mbuf **mbufs, uint16_t n,
 		  struct vhf_to_guest_pkt *pkts, struct vhf_seg *segs, struct vhf_net_hdr *hdrs,
-		  uint8_t *did, enum vhf_pmd_counter *drop)
+		  uint8_t *did, enum vhf_pmd_counter *drop, uint16_t *nsegs_out)
 {
 	uint16_t i, nsegs = 0;
 
@@ -570,7 +571,26 @@ vhf_mbufs_to_pkts(const struct vhf_pmd_queue *q, struct rte_mbuf **mbufs, uint16
 		pkts[i].len = m->pkt_len;
 		nsegs += m->nb_segs;
 	}
+	*nsegs_out = nsegs;
 	return i;
+}
+
+/*
+ * Give back the mbufs of packets the guest took. With MBUF_FAST_FREE and
+ * single-segment mbufs only, in one mempool put: the application vouched for
+ * their pool and reference count, and a single segment is already as the
+ * pool keeps it (no next, nb_segs 1).
+ */
+static inline void
+vhf_tx_free_sent(const struct vhf_pmd_queue *q, struct rte_mbuf **mbufs, uint16_t n,
+		 bool single_segs)
+{
+	if (n == 0)
+		return;
+	if (q->fast_free && single_segs)
+		rte_mempool_put_bulk(mbufs[0]->pool, (void **)mbufs, n);
+	else
+		rte_pktmbuf_free_bulk(mbufs, n);
 }
 
 /* ethdev tx: packets for the guest. Never blocks: a short guest ring is a short count. */
@@ -597,7 +617,7 @@ vhf_pmd_tx_burst(void *txq, struct rte_mbuf **pkts, uint16_t n)
 	while (done < n) {
 		enum vhf_pmd_counter drop;
 		uint16_t limit = RTE_MIN(n - done, VHF_PMD_BATCH);
-		uint16_t cnt, taken, i;
+		uint16_t cnt, taken, i, nsegs;
 
 		/*
 		 * No more packets prepared than the guest has buffers for (each
@@ -616,7 +636,8 @@ vhf_pmd_tx_burst(void *txq, struct rte_mbuf **pkts, uint16_t n)
 			}
 			limit = RTE_MIN(limit, room);
 		}
-		cnt = vhf_mbufs_to_pkts(q, &pkts[done], limit, batch, segs, hdrs, did, &drop);
+		cnt = vhf_mbufs_to_pkts(q, &pkts[done], limit, batch, segs, hdrs, did, &drop,
+					&nsegs);
 
 		if (unlikely(cnt == 0)) {
 			/*
@@ -646,7 +667,7 @@ vhf_pmd_tx_burst(void *txq, struct rte_mbuf **pkts, uint16_t n)
 				vhf_pmd_count(q, VHF_PMD_CNT_csum_sw);
 		}
 		/* Copied into the guest (or dropped and counted): the mbufs are ours to free. */
-		rte_pktmbuf_free_bulk(&pkts[done], taken);
+		vhf_tx_free_sent(q, &pkts[done], taken, nsegs == cnt);
 		done += taken;
 		/* Short: the caller keeps the rest, and polls or arms (rte_pmd_vhostfix_tx_wait_arm). */
 		if (taken < cnt || res.status != VHF_TO_GUEST_DONE)
