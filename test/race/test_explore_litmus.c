@@ -20,29 +20,8 @@
 #include <string.h>
 
 #include "vhf_explore.h"
+#include "vhf_race_tap.h"
 #include "vhf_shm.h"
-
-static int test_num;
-static int test_failed;
-
-static void
-ok(bool cond, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-ok(bool cond, const char *fmt, ...)
-{
-	va_list ap;
-
-	test_num++;
-	printf("%s %d - ", cond ? "ok" : "not ok", test_num);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	fflush(stdout);
-	if (!cond)
-		test_failed++;
-}
 
 /*
  * Set of outcome codes seen across the executions of one exploration, so that

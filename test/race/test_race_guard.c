@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "vhf_explore.h"
+#include "vhf_race_tap.h"
 #include "vhf_guard.h"
 #include "vhf_shm.h"
 
@@ -36,27 +37,6 @@ enum cls {
 	CLS_USE_AFTER_UNMAP = 1,
 	CLS_STALE_STATE = 2,
 };
-
-static int test_num;
-static int test_failed;
-
-static void ok(bool cond, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-ok(bool cond, const char *fmt, ...)
-{
-	va_list ap;
-
-	test_num++;
-	printf("%s %d - ", cond ? "ok" : "not ok", test_num);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	fflush(stdout);
-	if (!cond)
-		test_failed++;
-}
 
 struct guard_ctx {
 	struct vhf_guard guard;

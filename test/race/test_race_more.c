@@ -43,6 +43,7 @@
 #include <string.h>
 
 #include "vhf_explore.h"
+#include "vhf_race_tap.h"
 #include "vhf_guest.h"
 #include "vhf_net.h"
 #include "vhf_vq.h"
@@ -420,28 +421,7 @@ struct run_stats {
 	bool error;
 };
 
-static int test_num;
-static int test_failed;
 static bool quick;
-
-static void
-ok(bool cond, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-ok(bool cond, const char *fmt, ...)
-{
-	va_list ap;
-
-	test_num++;
-	printf("%s %d - ", cond ? "ok" : "not ok", test_num);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	fflush(stdout);
-	if (!cond)
-		test_failed++;
-}
 
 static const char *
 algo_name(enum vhf_notify_algo a)
