@@ -547,6 +547,7 @@ test_fast_free_returns_every_mbuf(void **state)
 	uint16_t port_id, i;
 	char *dump;
 	size_t dump_len;
+	bool said[2];
 	FILE *f;
 	int fast;
 
@@ -566,10 +567,13 @@ test_fast_free_returns_every_mbuf(void **state)
 		assert_non_null(f);
 		assert_int_equal(rte_eth_dev_priv_dump(port_id, f), 0);
 		fclose(f);
-		assert_int_equal(strstr(dump, "mbuf fast free") != NULL, fast);
+		said[fast] = strstr(dump, "mbuf fast free") != NULL;
 		free(dump);
 	}
+	/* Closed before the verdict: a failed check leaves no socket or directory behind. */
 	port_close("net_vhostfix_ff", port_id, dir);
+	assert_false(said[0]);
+	assert_true(said[1]);
 
 	/* The burst side, on a queue that took it. */
 	vhf_pmd_harness_init(&h, NAME, &g, false, NULL, 0, 0);
