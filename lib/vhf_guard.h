@@ -21,8 +21,8 @@
  * for the previous burst's stores to guest ring lines to drain; moving it to
  * the control thread (membarrier(2), every thread of the process executing a
  * barrier on request) was measured twice and changed nothing the benchmark
- * sees (doc/bench-2026-12-04e.md): the burst's first guest access waits for
- * those lines anyway.
+ * sees (doc/bench-2026-12-04e.md); presumably the burst's next access to those
+ * lines waits for them anyway.
  *
  * Built with VHF_GUARD_HOOKS (and VHF_SHM_HOOKS), every access to the guard
  * words and both barriers call the race explorer (test/race), which runs this

@@ -533,8 +533,8 @@ vhf_mbuf_to_segs(const struct rte_mbuf *head, struct vhf_seg *segs)
  * Describe up to n mbuf chains as lib/ packets, as long as their segments fit
  * in segs[VHF_PMD_BATCH_SEGS], preparing their offloads. Stops before a
  * packet that cannot be sent: a malformed chain, or an offload request that
- * cannot be served. *nsegs_out: the segments described (as many as packets:
- * every one is a single mbuf).
+ * cannot be served. *nsegs_out: the segments described, equal to the packets
+ * described when each is a single mbuf.
  * @return packets described; 0 if the first alone has too many segments, or
  *   cannot be sent (then *drop says why, else it is VHF_TX_DROP_TOO_BIG).
  */
