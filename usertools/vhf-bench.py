@@ -22,6 +22,13 @@ bits. Each run prints the bits librte_vhost logs as negotiated (the same
 control plane code serves both backends); a cell whose bits differ between the
 backends is not compared, and the table says why.
 
+Both runs of a pair serve one guest process: its virtio-user ports are the
+sockets' servers (server=1), each host connects as a client (client=1), and
+the second host reconnects to the guest the first one left. Every line the two
+sides share is guest memory, and how long a line takes between the vCPUs
+depends on its physical address (vhf-linetrip --lines), so a guest of its own
+per run put the backends of a pair on different memory (doc/bench-2026-12-04f.md).
+
 Figures per run: Mpps counted by the receiving side (the guest's RX counters in
 app-loop) over --seconds after --warmup, and the host backend's CPU cycles per
 packet: testpmd's --record-core-cycles busy cycles of the forwarding lcore in
@@ -86,6 +93,8 @@ RTE_ETH_TX_OFFLOAD_MULTI_SEGS = 0x8000
 # testpmd's prompt has no newline: under stdbuf -oL it reaches the log only with the
 # next line printed, which may never come. The last line of its start-up does.
 TESTPMD_READY = r"testpmd>|Checking link statuses\.\.\.\s*\nDone"
+# librte_vhost, for either backend: a guest port connected and its rings set up.
+VHOST_READY = r"virtio is now ready for processing"
 HOST_FEATURES = re.compile(r"\(([^)]*)\) negotiated Virtio features: (0x[0-9a-fA-F]+)")
 GUEST_FEATURES = re.compile(r"features after negotiate = (?:0x)?([0-9a-fA-F]+)")
 FWD_STATS_END = re.compile(r"Accumulated forward statistics[^\n]*\n(?:[^\n]*\n)*?\s*\+{20,}\n")
@@ -119,6 +128,17 @@ class Proc:
             if self.proc.poll() is not None:
                 return bool(re.search(pattern, self.text()))
             time.sleep(0.1)
+        return False
+
+    def wait_count(self, pattern, count, timeout):
+        """Wait until pattern occurs count times in the log."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if len(re.findall(pattern, self.text())) >= count:
+                return True
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.05)
         return False
 
     def cmd(self, line):
@@ -281,20 +301,28 @@ class Bench:
         return a
 
     def guest(self, cell, socks, mode, tag):
+        """The guest testpmd, its virtio-user ports the sockets' servers: it serves
+        both runs of a pair (see run_pair). Its EAL waits for the first host to
+        connect: ready once a host is (wait_ready)."""
         common = ["--no-huge", "-m", "1024", "--no-pci", f"--file-prefix={self.prefix}g",
                   "--log-level=pmd.net.virtio.init:debug"]
         vdevs = []
         for i, sock in enumerate(socks):
-            vdevs += ["--vdev", f"net_virtio_user{i},path={sock},queues=1,"
+            vdevs += ["--vdev", f"net_virtio_user{i},path={sock},server=1,queues=1,"
                       f"packed_vq={int(cell['ring'] == 'packed')},mrg_rxbuf={cell['mrg']},"
                       f"in_order={cell['in_order']}"]
         # The guest's forwarding lcore on the other CPU than the host's.
         argv = [self.args.testpmd, "--lcores", "0@1,1@0", *common, *vdevs,
                 *self.pmd_args(cell, mode, len(socks))]
         g = Proc(argv, os.path.join(self.work, f"{tag}.guest.log"))
-        if not g.wait_for(TESTPMD_READY, 30):
-            g.stop()
-            raise RuntimeError(f"guest testpmd did not come up, see {g.log_path}")
+        # Listening on the first socket; the next ones open as the host connects
+        # the ones before (virtio-user waits for its client port by port).
+        end = time.monotonic() + 30
+        while not os.path.exists(socks[0]):
+            if time.monotonic() > end or g.proc.poll() is not None:
+                g.stop()
+                raise RuntimeError(f"guest testpmd did not listen, see {g.log_path}")
+            time.sleep(0.05)
         return g
 
     def host(self, cell, backend, socks, mode, tag):
@@ -304,11 +332,11 @@ class Bench:
         vdevs = []
         for i, sock in enumerate(socks):
             if backend == "vhost":
-                vdevs += ["--vdev", f"net_vhost{i},iface={sock},queues=1"]
+                vdevs += ["--vdev", f"net_vhost{i},iface={sock},client=1,queues=1"]
             else:
                 # Our app serves net_vhost<N> with net_vhostfix; testpmd loads it by name.
                 name = "net_vhost" if mode == "app" else "net_vhostfix"
-                vdevs += ["--vdev", f"{name}{i},iface={sock},queues=1" +
+                vdevs += ["--vdev", f"{name}{i},iface={sock},client=1,queues=1" +
                           (",packed=1" if packed else "")]
         if mode == "app":
             # Our forwarder: main lcore 0 (stats, signals), the worker on CPU 1.
@@ -322,7 +350,9 @@ class Bench:
                     *self.pmd_args(cell, mode, len(socks)), "--record-core-cycles"]
             h = Proc(argv, os.path.join(self.work, f"{tag}.host.log"))
             ready = TESTPMD_READY
-        if not h.wait_for(ready, 30) or not all(os.path.exists(s) for s in socks):
+        # Up, and every guest port connected and its rings started (librte_vhost's
+        # log, the same for both backends).
+        if not h.wait_for(ready, 30) or not h.wait_count(VHOST_READY, len(socks), 30):
             h.stop()
             raise RuntimeError(f"host did not come up, see {h.log_path}")
         return h
@@ -345,27 +375,61 @@ class Bench:
                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         return recs
 
-    def run_one(self, cell, backend, tag):
-        """One host/guest pair: Mpps, cycles/packet and the negotiated features."""
+    def run_pair(self, cell, order, tag, probe):
+        """One guest, the two backends in turn under it: a result per backend, in
+        order. The guest's ports are the sockets' servers and each host a client
+        that connects to them, so that the guest process, and with it every line
+        the two sides share (rings, frames: all guest memory), is the same for
+        both runs of a pair. How long a line takes between the two vCPUs depends
+        on its physical address (vhf-linetrip --lines: about 2x between the two
+        kinds of line on this VM's host), and a new guest per run put the two
+        backends on different memory: guest-tx 64 B runs fell in two rates,
+        whichever the backend (doc/bench-2026-12-04b.md, doc/bench-2026-12-04f.md).
+        probe() runs before and after each run, with both guest and host idle."""
         loop = cell["dir"] == "app-loop"
         socks = [os.path.join(self.work, f"{tag}.{i}.sock") for i in range(2 if loop else 1)]
+        gmode = "io" if loop else ("rxonly" if cell["dir"] == "guest-rx" else "txonly")
+        guest = None
+        results = []
+        try:
+            guest = self.guest(cell, socks, gmode, tag)
+            for backend in order:
+                rtt = probe()
+                res = self.run_one(cell, backend, f"{tag}-{backend}", guest, socks)
+                res["line_rtt_ns"] = rtt
+                res["line_rtt_after_ns"] = probe()
+                results.append(res)
+            return results
+        finally:
+            if guest is not None:
+                guest.stop()
+            shutil.rmtree(f"/var/run/dpdk/{self.prefix}g", ignore_errors=True)
+            for s in socks:
+                if os.path.exists(s):
+                    os.unlink(s)
+
+    def run_one(self, cell, backend, tag, guest, socks):
+        """One host on the pair's guest: Mpps, cycles/packet and the negotiated
+        features. Leaves the guest idle (forwarding stopped) and disconnected."""
+        loop = cell["dir"] == "app-loop"
         res = {"mpps": None, "cycles_per_pkt": None}
-        host = guest = None
+        host = None
         try:
             if loop:
                 host = self.host(cell, backend, socks, "app" if backend == "vhostfix" else "io",
                                  tag)
                 if backend == "vhost":
                     host.cmd("start")
-                guest = self.guest(cell, socks, "io", tag)
+                if not guest.wait_for(TESTPMD_READY, 30):
+                    raise RuntimeError(f"guest testpmd did not come up, see {guest.log_path}")
                 # 32 bursts per port in flight: enough to keep every ring of the loop busy.
                 guest.cmd("start tx_first 32")
                 receiver, nb_ports = guest, 2
             else:
-                hmode, gmode = (("txonly", "rxonly") if cell["dir"] == "guest-rx" else
-                                ("rxonly", "txonly"))
+                hmode = "txonly" if cell["dir"] == "guest-rx" else "rxonly"
                 host = self.host(cell, backend, socks, hmode, tag)
-                guest = self.guest(cell, socks, gmode, tag)
+                if not guest.wait_for(TESTPMD_READY, 30):
+                    raise RuntimeError(f"guest testpmd did not come up, see {guest.log_path}")
                 receiver, sender = (guest, host) if cell["dir"] == "guest-rx" else (host, guest)
                 receiver.cmd("start")
                 time.sleep(0.3)
@@ -393,7 +457,11 @@ class Bench:
                 c1 = host.busy_cycles()
                 if c0 is not None and c1 is not None and c1[1] > c0[1]:
                     res["cycles_per_pkt"] = (c1[0] - c0[0]) / (c1[1] - c0[1])
+            # The guest stops before its host goes: a packed ring's reconnection
+            # resets its queues, which a running lcore must not be using.
+            guest.cmd("stop")
             if host.interactive:
+                host.cmd("stop")
                 # For the log: the PMD's own counters say why a run went wrong.
                 host.ask("show port xstats all", PORT_XSTATS, len(socks))
             htext, gtext = host.text(), guest.text()
@@ -401,19 +469,16 @@ class Bench:
             for sock, value in HOST_FEATURES.findall(htext):
                 feats[sock] = int(value, 16)  # the last negotiation of a socket counts
             res["host_features"] = [feats.get(s) for s in socks]
+            # The guest logs its negotiation once, with the pair's first host; a
+            # reconnection keeps those bits where the new host offers them, and
+            # the host's line above says what each run negotiated.
             guest_feats = GUEST_FEATURES.findall(gtext)[-len(socks):]
             res["guest_features"] = [int(v, 16) for v in guest_feats]
             return res
         finally:
-            if guest is not None:
-                guest.stop()
             if host is not None:
                 host.stop()
-            for side in ("h", "g"):
-                shutil.rmtree(f"/var/run/dpdk/{self.prefix}{side}", ignore_errors=True)
-            for s in socks:
-                if os.path.exists(s):
-                    os.unlink(s)
+            shutil.rmtree(f"/var/run/dpdk/{self.prefix}h", ignore_errors=True)
 
 
 def line_round_trip(path):
@@ -547,22 +612,20 @@ def main():
             for i, r in enumerate(results):
                 for attempt in range(args.retries + 1):
                     pair = []
-                    for backend in order:
-                        if r.get("error"):
-                            break
-                        tag = f"r{rnd}.{attempt}-c{i}-{backend}"
-                        # Before and after: nothing of ours on either CPU.
-                        rtt = line_round_trip(args.linetrip)
-                        try:
-                            run = bench.run_one(r["cell"], backend, tag)
-                        except RuntimeError as e:
-                            r["error"] = f"net_{backend}: {e}"
-                            failed = True
-                            print(f"round {rnd + 1}  {cell_name(r['cell']):44} {r['error']}",
-                                  flush=True)
-                            break
-                        run["line_rtt_ns"] = rtt
-                        run["line_rtt_after_ns"] = line_round_trip(args.linetrip)
+                    if r.get("error"):
+                        break
+                    tag = f"r{rnd}.{attempt}-c{i}"
+                    try:
+                        # Before and after each run: nothing of ours running on either CPU.
+                        runs = bench.run_pair(r["cell"], order, tag,
+                                              lambda: line_round_trip(args.linetrip))
+                    except RuntimeError as e:
+                        r["error"] = str(e)
+                        failed = True
+                        print(f"round {rnd + 1}  {cell_name(r['cell']):44} {r['error']}",
+                              flush=True)
+                        break
+                    for backend, run in zip(order, runs):
                         run["pair"] = f"{rnd}.{attempt}"
                         run["placement"] = placement(run, APART_NS)
                         r["runs"][backend].append(run)
@@ -572,8 +635,8 @@ def main():
                         print(f"round {rnd + 1}  {cell_name(r['cell']):44} net_{backend:9} "
                               f"{run['mpps']:7.3f} Mpps  "
                               f"{fmt(run['cycles_per_pkt'], '.0f', 6)} cyc/pkt  features {feats}"
-                              f"  line {fmt(rtt, 'd', 4)}/{fmt(run['line_rtt_after_ns'], 'd', 4)}"
-                              f" ns", flush=True)
+                              f"  line {fmt(run['line_rtt_ns'], 'd', 4)}/"
+                              f"{fmt(run['line_rtt_after_ns'], 'd', 4)} ns", flush=True)
                     # A pair is measured again while the vCPUs moved under it, so that
                     # a ratio compares the backends, not two placements.
                     if (r.get("error") or matched(pair) or attempt == args.retries
