@@ -835,9 +835,16 @@ vhf_from_guest_prefetch_ahead(struct vhf_vq *vq)
 	if (reg == NULL)
 		return;
 	addr = reg->host_addr + (addr - reg->guest_phys_addr);
+	/* What the copy reads: from the frame on when the header is skipped unread. */
+	if (vq->tx_hdr_unread && len > vq->net_hdr_len) {
+		addr += vq->net_hdr_len;
+		len -= vq->net_hdr_len;
+		if (addr - reg->host_addr >= reg->size)
+			return;
+	}
 	vhf_prefetch((const void *)(uintptr_t)addr);
-	/* A header and a short frame span two lines. */
-	if (len > 64 && addr + 64 - reg->host_addr < reg->size)
+	/* A header and a short frame, or a frame from mid-line, span two lines. */
+	if ((addr & 63) + len > 64 && addr + 64 - reg->host_addr < reg->size)
 		vhf_prefetch((const void *)(uintptr_t)(addr + 64));
 }
 
@@ -915,7 +922,8 @@ vhf_from_guest_line_next(struct vhf_vq *vq, struct vhf_from_guest_pkt *pkt)
 	vhf_vq_used_add_read(vq, vq->line_buf[k].id, 1);
 	vq->used_pending_desc++;
 	memset(&pkt->hdr, 0, sizeof(pkt->hdr));
-	vhf_net_hdr_copy(&pkt->hdr, seg->base, vq->net_hdr_len);
+	if (!vq->tx_hdr_unread)
+		vhf_net_hdr_copy(&pkt->hdr, seg->base, vq->net_hdr_len);
 	pkt->iov[0].base = (uint8_t *)seg->base + vq->net_hdr_len;
 	pkt->iov[0].len = seg->len - vq->net_hdr_len;
 	pkt->niov = 1;
@@ -974,10 +982,12 @@ vhf_net_from_guest_next(struct vhf_vq *vq, struct vhf_from_guest_pkt *pkt)
 		}
 		memset(&pkt->hdr, 0, sizeof(pkt->hdr));
 		/* Usually the header sits whole in the first segment: no call for it. */
-		if (likely(pkt->iov[0].len >= vq->net_hdr_len))
-			vhf_net_hdr_copy(&pkt->hdr, pkt->iov[0].base, vq->net_hdr_len);
-		else
-			vhf_iov_copy_out(&pkt->hdr, pkt->iov, niov, 0, vq->net_hdr_len);
+		if (!vq->tx_hdr_unread) {
+			if (likely(pkt->iov[0].len >= vq->net_hdr_len))
+				vhf_net_hdr_copy(&pkt->hdr, pkt->iov[0].base, vq->net_hdr_len);
+			else
+				vhf_iov_copy_out(&pkt->hdr, pkt->iov, niov, 0, vq->net_hdr_len);
+		}
 		pkt->niov = niov;
 		vhf_iov_pull(pkt, vq->net_hdr_len);
 		pkt->len = buf.len - vq->net_hdr_len;

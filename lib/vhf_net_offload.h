@@ -274,6 +274,20 @@ vhf_ofl_hdr_is_plain(const struct vhf_net_hdr *hdr)
 }
 
 /**
+ * Whether a guest's TX headers can ask anything of us under these negotiated
+ * features: a checksum (VIRTIO_NET_F_CSUM) or a segmentation (HOST_TSO4/6,
+ * which need CSUM; HOST_UFO, HOST_USO and HOST_ECN are never offered). If not,
+ * the driver must send zeroes, and a TX queue skips the header unread
+ * (struct vhf_vq_config.tx_hdr_unread).
+ */
+static inline bool
+vhf_ofl_tx_hdr_meaningful(uint64_t features)
+{
+	return (features & (VHF_FEATURE(VHF_F_NET_CSUM) | VHF_FEATURE(VHF_F_NET_HOST_TSO4) |
+			    VHF_FEATURE(VHF_F_NET_HOST_TSO6))) != 0;
+}
+
+/**
  * Check the virtio-net header of a packet from the guest against the
  * negotiated features and the packet, and translate it.
  *

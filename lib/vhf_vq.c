@@ -67,6 +67,7 @@ vhf_vq_init(struct vhf_vq *vq, const struct vhf_vq_config *cfg)
 	vq->indirect = cfg->indirect;
 	vq->mrg_rxbuf = cfg->mrg_rxbuf;
 	vq->net_hdr_len = cfg->net_hdr_len;
+	vq->tx_hdr_unread = cfg->tx_hdr_unread;
 	vq->notify_algo = cfg->notify_algo;
 	vq->caller_polls = cfg->caller_polls;
 	vq->used_in_order_batch = cfg->packed && cfg->in_order;

@@ -161,6 +161,15 @@ struct vhf_vq_config {
 	bool indirect;       /**< VIRTIO_RING_F_INDIRECT_DESC */
 	bool mrg_rxbuf;      /**< VIRTIO_NET_F_MRG_RXBUF (RX queues) */
 	uint8_t net_hdr_len; /**< 10 or 12 (12 with MRG_RXBUF or VERSION_1) */
+	/**
+	 * TX queues: no offload negotiated that a packet's virtio-net header
+	 * could ask for (vhf_ofl_tx_hdr_meaningful() false). The driver must then
+	 * send zeroes, and nothing in the header is ours to act on: it is skipped
+	 * unread and handed out as zeroes. A DPDK guest pushes it into the mbuf's
+	 * headroom, alone on the line before the frame's: that line is then no
+	 * longer pulled from the guest's core to ours for every packet.
+	 */
+	bool tx_hdr_unread;
 	enum vhf_notify_algo notify_algo;
 	/**
 	 * RX queues: the caller of vhf_net_to_guest_enqueue() never sleeps on its
@@ -250,6 +259,7 @@ struct vhf_vq {
 	bool indirect;
 	bool mrg_rxbuf;
 	uint8_t net_hdr_len;
+	bool tx_hdr_unread; /**< see struct vhf_vq_config */
 	enum vhf_notify_algo notify_algo;
 	bool caller_polls; /**< see struct vhf_vq_config */
 	bool used_in_order_batch; /**< packed + in_order: see vhf_vq_used_add_read() */

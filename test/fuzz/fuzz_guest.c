@@ -266,6 +266,8 @@ fuzz_setup_queue(struct fuzz_ctx *ctx, unsigned int qi, struct vhf_vq *vq)
 	cfg->mrg_rxbuf = !!(flags & FUZZ_Q_MRG);
 	cfg->net_hdr_len = (flags & FUZZ_Q_HDR12) || cfg->mrg_rxbuf ? VHF_NET_HDR_LEN_MRG :
 								     VHF_NET_HDR_LEN_LEGACY;
+	/* A TX queue has no mergeable buffers: there the bit says no offload, header unread. */
+	cfg->tx_hdr_unread = !q->rx && cfg->mrg_rxbuf;
 	cfg->notify_algo = (enum vhf_notify_algo)((flags >> FUZZ_Q_ALGO_SHIFT) %
 						   (VHF_NOTIFY_ALGO_LAST + 1));
 	/*

@@ -68,7 +68,7 @@
 #define FUZZ_Q_PACKED 0x02
 #define FUZZ_Q_EVENT_IDX 0x04
 #define FUZZ_Q_INDIRECT 0x08
-#define FUZZ_Q_MRG 0x10
+#define FUZZ_Q_MRG 0x10 /* RX: mergeable buffers; TX: no offload (header unread) */
 #define FUZZ_Q_HDR12 0x20
 #define FUZZ_Q_ALGO_SHIFT 6
 /* Bits 6-7 all set: the notify algorithm (3 wraps round) plus VIRTIO_F_IN_ORDER. */

@@ -60,4 +60,6 @@ for ring in split packed; do
 		"$(count "$ring" tx VHF_INSTR_PUSH_HDR=1)"
 	printf '%-7s %-46s %s\n' "$ring" "guest TX, header in a descriptor of its own" \
 		"$(count "$ring" tx VHF_INSTR_PUSH_HDR=0)"
+	printf '%-7s %-46s %s\n' "$ring" "guest TX, header pushed, no offload (unread)" \
+		"$(count "$ring" tx VHF_INSTR_PUSH_HDR=1 VHF_INSTR_HDR_UNREAD=1)"
 done

@@ -16,7 +16,9 @@
  *   env VHF_INSTR_PUSH_HDR=1: TX headers pushed in front of the frame (Linux and
  *       DPDK guests) instead of in a descriptor of their own;
  *   env VHF_INSTR_RX_OFFSET=N: RX buffers start N bytes into a cache line
- *       (64 - header length: where a DPDK guest's mbuf puts the header).
+ *       (64 - header length: where a DPDK guest's mbuf puts the header);
+ *   env VHF_INSTR_HDR_UNREAD=1: TX with no offload negotiated, the header
+ *       skipped unread (struct vhf_vq_config.tx_hdr_unread).
  */
 
 #include <stdio.h>
@@ -85,6 +87,9 @@ main(int argc, char **argv)
 	vhf_guest_vq_config(g, &cfg);
 	cfg.notify_algo = VHF_NOTIFY_FIXED;
 	cfg.caller_polls = true; /* a poll-mode driver's queue, as the PMD runs it */
+	/* TX without an offload negotiated, as the PMD sets it then: the header skipped unread. */
+	env = getenv("VHF_INSTR_HDR_UNREAD");
+	cfg.tx_hdr_unread = tx && env != NULL && strcmp(env, "0") != 0;
 	if (vhf_vq_init(&vq, &cfg) != 0) {
 		fprintf(stderr, "vhf-instr: queue set-up failed\n");
 		return 1;

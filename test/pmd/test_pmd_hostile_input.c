@@ -378,6 +378,42 @@ test_rewritten_frame_metadata_matches_bytes(void **state)
 	vhf_pmd_harness_fini(&h);
 }
 
+/*
+ * With no TX offload negotiated a header can ask for nothing: one that asks
+ * for a checksum and TCP segmentation anyway is not read (a conforming
+ * driver sends zeroes), and its frame is delivered as sent, with no offload
+ * flag and nothing dropped. With CSUM and HOST_TSO4 the same header is taken
+ * (the test above).
+ */
+static void
+test_header_unread_without_offloads(void **state)
+{
+	enum { LEN = 1000 };
+	struct vhf_guest_config g = { .size = 16 };
+	const struct vhf_net_hdr hdr = {
+		.flags = VHF_NET_HDR_F_NEEDS_CSUM, .gso_type = VHF_NET_HDR_GSO_TCPV4,
+		.gso_size = 500, .csum_start = 34, .csum_offset = VHF_OFL_TCP_CSUM_OFF,
+	};
+	static uint8_t tcp[LEN], got[LEN];
+	unsigned int in_use = rte_mempool_in_use_count(pool);
+	struct rte_mbuf *pkts[32];
+	struct vhf_pmd_harness h;
+	uint16_t n;
+
+	(void)state;
+	vhf_pmd_harness_init(&h, NAME, &g, true, pool, 0, 0);
+	make_tcp4(tcp, LEN, VHF_OFL_IPPROTO_TCP);
+	assert_int_equal(vhf_guest_tx_send(h.guest, tcp, LEN, &hdr, 1), 0);
+	n = vhf_pmd_rx_burst(h.q, pkts, 32);
+	assert_int_equal(n, 1);
+	assert_int_equal(pkts[0]->pkt_len, LEN);
+	assert_memory_equal(rte_pktmbuf_read(pkts[0], 0, LEN, got), tcp, LEN);
+	assert_int_equal(pkts[0]->ol_flags & (RTE_MBUF_F_RX_LRO | RTE_MBUF_F_RX_L4_CKSUM_MASK), 0);
+	assert_int_equal(pmd_cnt(&h, VHF_PMD_CNT_drop_bad_offload), 0);
+	free_all(pkts, n, pool, in_use);
+	vhf_pmd_harness_fini(&h);
+}
+
 /* ------------------------------------------------------------------------------------- */
 /* Queue set-up                                                                            */
 
@@ -672,6 +708,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_frame_at_max_delivered),
 		cmocka_unit_test(test_lying_chain_not_walked),
 		cmocka_unit_test(test_rewritten_frame_metadata_matches_bytes),
+		cmocka_unit_test(test_header_unread_without_offloads),
 		cmocka_unit_test(test_rx_burst_mbufs_taken_reset_returned),
 		cmocka_unit_test(test_rx_pool_without_room_refused),
 		cmocka_unit_test(test_fast_free_returns_every_mbuf),

@@ -14,6 +14,7 @@
 #include <rte_eal.h>
 #include <rte_malloc.h>
 
+#include "vhf_net_offload.h"
 #include "vhf_pmd_harness.h"
 
 int
@@ -58,7 +59,9 @@ vhf_pmd_harness_init(struct vhf_pmd_harness *h, const char *name,
 	vhf_guest_vq_config(h->guest, &cfg);
 	cfg.mem = &h->mem;
 	cfg.notify_algo = VHF_NOTIFY_FIXED;
-	cfg.caller_polls = !guest_tx; /* as vhf_queue_attach() sets it */
+	/* As vhf_queue_attach() sets them. */
+	cfg.caller_polls = !guest_tx;
+	cfg.tx_hdr_unread = guest_tx && !vhf_ofl_tx_hdr_meaningful(features);
 
 	q = rte_zmalloc("vhf_pmd_harness_q", sizeof(*q), RTE_CACHE_LINE_SIZE);
 	assert_non_null(q);

@@ -9,6 +9,8 @@
  */
 
 #include <stdio.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "vhf_test_env.h"
 
@@ -218,6 +220,62 @@ test_tx_header_spread(void **state)
 	vhf_net_from_guest_finish(&env.vq);
 	assert_int_equal(env.vq.cnt[VHF_VQ_CNT_bufs], 4);
 	assert_int_equal(env.vq.cnt[VHF_VQ_CNT_drop_runt], 0);
+	vhf_test_env_fini(&env);
+}
+
+/*
+ * No TX offload negotiated (vq.tx_hdr_unread, vhf_ofl_tx_hdr_meaningful()
+ * false): whatever the guest's header holds, it is handed out as zeroes and
+ * the frame as sent; eight packets, so that packed variants with the header
+ * pushed take a ring line whole too. Then a header alone in its descriptor on
+ * a page the host cannot read: a load of it faults.
+ */
+static void
+test_tx_hdr_unread(void **state)
+{
+	const struct variant *v = *state;
+	static const struct vhf_net_hdr zero;
+	const struct vhf_net_hdr hdr = { .flags = VHF_NET_HDR_F_NEEDS_CSUM,
+					 .gso_type = VHF_NET_HDR_GSO_TCPV4, .gso_size = 1400,
+					 .csum_start = 34, .csum_offset = 16 };
+	const long page = sysconf(_SC_PAGESIZE);
+	static uint8_t data[200];
+	struct vhf_test_env env;
+	struct vhf_test_raw raw;
+	struct vhf_test_seg segs[2];
+	uint64_t gpa, table;
+	uint8_t *host, *hdr_page;
+	unsigned int i;
+
+	tx_env(&env, v, 16);
+	env.vq.tx_hdr_unread = true;
+	for (i = 0; i < 8; i++) {
+		vhf_test_fill(data, sizeof(data), i);
+		assert_int_equal(vhf_guest_tx_send(env.guest, data, sizeof(data), &hdr, 1), 0);
+	}
+	for (i = 0; i < 8; i++)
+		device_expect(&env, sizeof(data), i, &zero);
+	vhf_net_from_guest_finish(&env.vq);
+	assert_int_equal(vhf_guest_tx_reclaim(env.guest), 8);
+	vhf_test_env_fini(&env);
+
+	tx_env(&env, v, 16);
+	env.vq.tx_hdr_unread = true;
+	vhf_test_raw_init(&raw, &env);
+	gpa = vhf_guest_alloc(env.guest, 3 * (uint64_t)page, 64);
+	table = v->indirect ? vhf_guest_alloc(env.guest, 2 * 16, 16) : 0;
+	host = vhf_guest_gpa_to_host(env.guest, gpa, 3 * (uint64_t)page);
+	assert_non_null(host);
+	hdr_page = (uint8_t *)(((uintptr_t)host + (uintptr_t)page - 1) & ~((uintptr_t)page - 1));
+	memcpy(hdr_page, &hdr, VHF_NET_HDR_LEN_MRG);
+	vhf_test_fill(hdr_page + page, sizeof(data), 9);
+	segs[0] = (struct vhf_test_seg){ gpa + (uint64_t)(hdr_page - host), VHF_NET_HDR_LEN_MRG };
+	segs[1] = (struct vhf_test_seg){ segs[0].gpa + (uint64_t)page, sizeof(data) };
+	vhf_test_raw_chain(&raw, segs, 2, table, false, true);
+	assert_int_equal(mprotect(hdr_page, (size_t)page, PROT_NONE), 0);
+	device_expect(&env, sizeof(data), 9, &zero);
+	assert_int_equal(mprotect(hdr_page, (size_t)page, PROT_READ | PROT_WRITE), 0);
+	vhf_net_from_guest_finish(&env.vq);
 	vhf_test_env_fini(&env);
 }
 
@@ -628,6 +686,7 @@ main(void)
 		{ "long_burst", test_tx_long_burst, 0 },
 		{ "arm_kick", test_tx_arm_kick, 0 },
 		{ "header_spread", test_tx_header_spread, 0 },
+		{ "hdr_unread", test_tx_hdr_unread, 0 },
 		{ "runt", test_tx_runt, 0 },
 		{ "release", test_tx_release, 0 },
 		{ "in_order_one_used", test_tx_in_order_one_used, V_PACKED | V_IN_ORDER },

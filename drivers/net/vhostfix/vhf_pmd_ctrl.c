@@ -22,6 +22,7 @@
 #include <rte_pause.h>
 #include <rte_vhost.h>
 
+#include "vhf_net_offload.h"
 #include "vhf_pmd.h"
 
 /* Everything said here concerns the vhost-user control path: pmd.net.vhostfix.ctrl. */
@@ -241,6 +242,7 @@ vhf_queue_attach(struct vhf_port *port, struct vhf_pmd_queue *q)
 	cfg.mrg_rxbuf = !q->from_guest && (f & VHF_FEATURE(VHF_F_NET_MRG_RXBUF));
 	cfg.net_hdr_len = (f & (VHF_FEATURE(VHF_F_NET_MRG_RXBUF) | VHF_FEATURE(VHF_F_VERSION_1))) ?
 			  VHF_NET_HDR_LEN_MRG : VHF_NET_HDR_LEN_LEGACY;
+	cfg.tx_hdr_unread = q->from_guest && !vhf_ofl_tx_hdr_meaningful(f);
 	cfg.notify_algo = port->args.notify;
 	/*
 	 * tx_burst never sleeps: it leaves the guest's RX kick unarmed, and
