@@ -303,7 +303,7 @@ class Bench:
     def guest(self, cell, socks, mode, tag):
         """The guest testpmd, its virtio-user ports the sockets' servers: it serves
         both runs of a pair (see run_pair). Its EAL waits for the first host to
-        connect: ready once a host is (wait_ready)."""
+        connect, so it is up only once a host is (run_one waits for it)."""
         common = ["--no-huge", "-m", "1024", "--no-pci", f"--file-prefix={self.prefix}g",
                   "--log-level=pmd.net.virtio.init:debug"]
         vdevs = []
@@ -416,20 +416,20 @@ class Bench:
         host = None
         try:
             if loop:
-                host = self.host(cell, backend, socks, "app" if backend == "vhostfix" else "io",
-                                 tag)
+                hmode = "app" if backend == "vhostfix" else "io"
+            else:
+                hmode = "txonly" if cell["dir"] == "guest-rx" else "rxonly"
+            host = self.host(cell, backend, socks, hmode, tag)
+            # The first host of a pair lets the guest's EAL finish: up once connected.
+            if not guest.wait_for(TESTPMD_READY, 30):
+                raise RuntimeError(f"guest testpmd did not come up, see {guest.log_path}")
+            if loop:
                 if backend == "vhost":
                     host.cmd("start")
-                if not guest.wait_for(TESTPMD_READY, 30):
-                    raise RuntimeError(f"guest testpmd did not come up, see {guest.log_path}")
                 # 32 bursts per port in flight: enough to keep every ring of the loop busy.
                 guest.cmd("start tx_first 32")
                 receiver, nb_ports = guest, 2
             else:
-                hmode = "txonly" if cell["dir"] == "guest-rx" else "rxonly"
-                host = self.host(cell, backend, socks, hmode, tag)
-                if not guest.wait_for(TESTPMD_READY, 30):
-                    raise RuntimeError(f"guest testpmd did not come up, see {guest.log_path}")
                 receiver, sender = (guest, host) if cell["dir"] == "guest-rx" else (host, guest)
                 receiver.cmd("start")
                 time.sleep(0.3)
