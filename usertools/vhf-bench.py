@@ -54,6 +54,13 @@ the summary compares the backends on the pairs that did, saying how many of
 each placement; a cell where none did falls back to all its pairs, marked
 "unmatched".
 
+With --app-mode poll,sleep, each app-loop pair is a triple: dpdk-vhostfix in
+poll mode, in sleep mode and testpmd io over net_vhost, in turn under one guest
+(the order flipping every round, the two app modes next to each other). The
+table's line under such a cell compares sleep mode with poll mode (and with
+net_vhost), and gives the worker's sleeps over each sleep-mode run (from the
+app's exit stats): at full load it should not sleep at all.
+
 The summary gives per cell the median Mpps of each backend, the median of the
 per-pair ratios vhostfix / vhost with their min-max, and the same for cycles
 per packet (vhostfix / vhost: below 1 means net_vhostfix is cheaper), and each
@@ -78,7 +85,7 @@ import sys
 import tempfile
 import time
 
-from vhf_bench_report import (APART_NS, BACKENDS, DIRECTIONS, cell_name, fmt, matched,
+from vhf_bench_report import (APART_NS, BACKENDS, DIRECTIONS, SLEEP, cell_name, fmt, matched,
                               placement, print_table, summarize, write_chart)
 
 # realpath: installed, bin/dpdk-vhostfix-bench is a link to this file.
@@ -98,9 +105,13 @@ VHOST_READY = r"virtio is now ready for processing"
 HOST_FEATURES = re.compile(r"\(([^)]*)\) negotiated Virtio features: (0x[0-9a-fA-F]+)")
 GUEST_FEATURES = re.compile(r"features after negotiate = (?:0x)?([0-9a-fA-F]+)")
 FWD_STATS_END = re.compile(r"Accumulated forward statistics[^\n]*\n(?:[^\n]*\n)*?\s*\+{20,}\n")
+# testpmd's start, once its RX queues are drained: "io packet forwarding - ports=2 ...".
+FWD_STARTED = r"packet forwarding - ports="
 PORT_XSTATS = re.compile(r"NIC extended statistics for port (\d+)")
 PORT_RX = re.compile(r"NIC statistics for port (\d+)\s+#+\s+RX-packets:\s+(\d+)")
 # testpmd 22.11 says "total cycles" (later versions "busy cycles") for the same sum.
+# dpdk-vhostfix's exit stats, its worker's line: "lcore 1 sleeps N wakeups N ... slept-ms N".
+APP_LCORE = re.compile(r"^lcore \d+ (sleeps \d+.*)$", re.M)
 BUSY_CYCLES = re.compile(r"\((?:busy|total) cycles=(\d+) / total \S+ packets=(\d+)\) at (\d+) MHz")
 
 
@@ -120,14 +131,15 @@ class Proc:
         with open(self.log_path, errors="replace") as f:
             return f.read()
 
-    def wait_for(self, pattern, timeout):
+    def wait_for(self, pattern, timeout, since=0):
+        """Wait until pattern shows in the log, from offset `since` on."""
         end = time.monotonic() + timeout
         while time.monotonic() < end:
-            if re.search(pattern, self.text()):
+            if re.search(pattern, self.text()[since:]):
                 return True
             if self.proc.poll() is not None:
-                return bool(re.search(pattern, self.text()))
-            time.sleep(0.1)
+                return bool(re.search(pattern, self.text()[since:]))
+            time.sleep(0.02)
         return False
 
     def wait_count(self, pattern, count, timeout):
@@ -325,7 +337,7 @@ class Bench:
             time.sleep(0.05)
         return g
 
-    def host(self, cell, backend, socks, mode, tag):
+    def host(self, cell, backend, socks, mode, tag, app_mode):
         packed = cell["ring"] == "packed"
         common = ["--no-huge", "-m", "1024", "--no-pci", f"--file-prefix={self.prefix}h",
                   "--log-level=lib.vhost.config:info"]
@@ -340,14 +352,16 @@ class Bench:
                           (",packed=1" if packed else "")]
         if mode == "app":
             # Our forwarder: main lcore 0 (stats, signals), the worker on CPU 1.
-            argv = [self.args.app, "-l", "0-1", *common, *vdevs, "--", "--mode",
-                    self.args.app_mode]
+            argv = [self.args.app, "-l", "0-1", *common, *vdevs, "--", "--mode", app_mode]
             h = Proc(argv, os.path.join(self.work, f"{tag}.host.log"), interactive=False)
             ready = r"dpdk-vhostfix: forwarding"
         else:
             plug = ["-d", self.plugin] if backend == "vhostfix" else []
+            # io (app-loop): --no-flush-rx, as our app, which never drains its
+            # queues at start either (see run_one).
             argv = [self.args.testpmd, "-l", "0,1", *common, *plug, *vdevs,
-                    *self.pmd_args(cell, mode, len(socks)), "--record-core-cycles"]
+                    *self.pmd_args(cell, mode, len(socks)), "--record-core-cycles",
+                    *(["--no-flush-rx"] if mode == "io" else [])]
             h = Proc(argv, os.path.join(self.work, f"{tag}.host.log"))
             ready = TESTPMD_READY
         # Up, and every guest port connected and its rings started (librte_vhost's
@@ -376,8 +390,9 @@ class Bench:
         return recs
 
     def run_pair(self, cell, order, tag, probe):
-        """One guest, the two backends in turn under it: a result per backend, in
-        order. The guest's ports are the sockets' servers and each host a client
+        """One guest, the backends of `order` in turn under it (a runner name per
+        run: a backend, or SLEEP for dpdk-vhostfix in sleep mode): a result per
+        run, in order. The guest's ports are the sockets' servers and each host a client
         that connects to them, so that the guest process, and with it every line
         the two sides share (rings, frames: all guest memory), is the same for
         both runs of a pair. How long a line takes between the two vCPUs depends
@@ -393,9 +408,9 @@ class Bench:
         results = []
         try:
             guest = self.guest(cell, socks, gmode, tag)
-            for backend in order:
+            for runner in order:
                 rtt = probe()
-                res = self.run_one(cell, backend, f"{tag}-{backend}", guest, socks)
+                res = self.run_one(cell, runner, f"{tag}-{runner}", guest, socks)
                 res["line_rtt_ns"] = rtt
                 res["line_rtt_after_ns"] = probe()
                 results.append(res)
@@ -408,24 +423,34 @@ class Bench:
                 if os.path.exists(s):
                     os.unlink(s)
 
-    def run_one(self, cell, backend, tag, guest, socks):
+    def run_one(self, cell, runner, tag, guest, socks):
         """One host on the pair's guest: Mpps, cycles/packet and the negotiated
         features. Leaves the guest idle (forwarding stopped) and disconnected."""
         loop = cell["dir"] == "app-loop"
         res = {"mpps": None, "cycles_per_pkt": None}
         host = None
+        backend = "vhostfix" if runner == SLEEP else runner
+        # The app's mode: SLEEP's run is sleep mode, the other one --app-mode's first.
+        app_mode = "sleep" if runner == SLEEP else self.args.app_mode[0]
         try:
             if loop:
                 hmode = "app" if backend == "vhostfix" else "io"
             else:
                 hmode = "txonly" if cell["dir"] == "guest-rx" else "rxonly"
-            host = self.host(cell, backend, socks, hmode, tag)
+            host = self.host(cell, backend, socks, hmode, tag, app_mode)
             # The first host of a pair lets the guest's EAL finish: up once connected.
             if not guest.wait_for(TESTPMD_READY, 30):
                 raise RuntimeError(f"guest testpmd did not come up, see {guest.log_path}")
             if loop:
                 if backend == "vhost":
+                    # The guest is primed once the host forwards: testpmd's start
+                    # drained its RX queues before (twice, 10 ms apart, without
+                    # --no-flush-rx) and a guest primed meanwhile saw its frames
+                    # drained and the loop run empty (net_vhost read 0 Mpps).
+                    since = len(host.text())
                     host.cmd("start")
+                    if not host.wait_for(FWD_STARTED, 10, since):
+                        raise RuntimeError(f"host testpmd did not start, see {host.log_path}")
                 # 32 bursts per port in flight: enough to keep every ring of the loop busy.
                 guest.cmd("start tx_first 32")
                 receiver, nb_ports = guest, 2
@@ -478,7 +503,22 @@ class Bench:
         finally:
             if host is not None:
                 host.stop()
+                if not host.interactive:
+                    # Our app's worker over the whole run (warm-up included), from
+                    # its exit stats: how often sleep mode slept at full load.
+                    found = APP_LCORE.findall(host.text())
+                    if found:
+                        res["app_lcore"] = {k.replace("-", "_"): int(v) for k, v in
+                                            re.findall(r"([a-z-]+) (\d+)", found[-1])}
             shutil.rmtree(f"/var/run/dpdk/{self.prefix}h", ignore_errors=True)
+
+
+def runners_of(cell, both_modes):
+    """The runs a cell's pair makes under its guest: the two backends, and in
+    app-loop with both app modes, dpdk-vhostfix's sleep mode between them."""
+    if both_modes and cell["dir"] == "app-loop":
+        return ("vhostfix", SLEEP, "vhost")
+    return BACKENDS
 
 
 def line_round_trip(path):
@@ -548,9 +588,10 @@ def main():
     ap.add_argument("--warmup", type=float, default=1.5)
     ap.add_argument("--json", metavar="FILE", help="write every run and the summary as JSON")
     ap.add_argument("--chart", metavar="FILE", help="write a PNG chart (needs matplotlib)")
-    ap.add_argument("--app-mode", choices=("poll", "sleep"), default="poll",
-                    help="app-loop: dpdk-vhostfix's --mode (default: poll); run twice to "
-                    "compare sleep mode at full load with poll mode")
+    ap.add_argument("--app-mode", type=lambda t: parse_list(t, ("poll", "sleep")),
+                    default=["poll"], help="app-loop: dpdk-vhostfix's --mode (default: poll); "
+                    "poll,sleep runs both under each pair's guest, with net_vhost's run: "
+                    "sleep mode at full load against poll mode in one run")
     ap.add_argument("--keep", action="store_true", help="keep the logs (printed path)")
     ap.add_argument("--perf-record", metavar="DIR",
                     help="also perf record the forwarding threads of host and guest over "
@@ -561,6 +602,11 @@ def main():
     if args.quick:
         args.cells, args.rings, args.sizes = ["guest-rx", "guest-tx"], ["split"], [64]
         args.mrg, args.in_order = [1], [1]
+    if len(set(args.app_mode)) != len(args.app_mode):
+        ap.error("--app-mode: each mode once")
+    both_modes = len(args.app_mode) == 2
+    if both_modes and args.app_mode[0] != "poll":
+        args.app_mode.reverse()
     if args.rounds < 1 or args.seconds <= 0 or args.warmup < 0 or args.retries < 0:
         ap.error("need --rounds >= 1, --seconds > 0, --warmup >= 0, --retries >= 0")
     # The build the .so comes from (<build>/drivers/net/vhostfix/<so>).
@@ -585,10 +631,12 @@ def main():
         sys.exit(f"vhf-bench: {args.app} not found (build first, or --app)")
     if not cells:
         sys.exit("vhf-bench: no cell selected (9000 B needs --mrg on)")
-    est = len(cells) * 2 * args.rounds * (args.seconds + args.warmup + 4)
+    est = (sum(len(runners_of(c, both_modes)) for c in cells) * args.rounds
+           * (args.seconds + args.warmup + 4))
     if "app-loop" in args.cells:
-        print(f"vhf-bench: app-loop with dpdk-vhostfix --mode {args.app_mode}", flush=True)
-    print(f"vhf-bench: {len(cells)} cell(s) x 2 backends x {args.rounds} round(s), "
+        print(f"vhf-bench: app-loop with dpdk-vhostfix --mode {' and '.join(args.app_mode)}",
+              flush=True)
+    print(f"vhf-bench: {len(cells)} cell(s) x 2 backends{' (+ sleep mode)' if both_modes else ''} x {args.rounds} round(s), "
           f"about {est / 60:.0f} min (more for pairs measured again)", flush=True)
 
     # EAL refuses -d from under a world-writable directory such as /tmp: load a copy
@@ -604,12 +652,14 @@ def main():
         raise KeyboardInterrupt(signum)
 
     signal.signal(signal.SIGTERM, on_signal)
-    results = [{"cell": c, "runs": {b: [] for b in BACKENDS}} for c in cells]
+    results = [{"cell": c, "runs": {b: [] for b in runners_of(c, both_modes)}} for c in cells]
     failed = False
     try:
         for rnd in range(args.rounds):
-            order = BACKENDS if rnd % 2 == 0 else BACKENDS[::-1]
             for i, r in enumerate(results):
+                # Flipped every round; poll and sleep mode run next to each other.
+                order = runners_of(r["cell"], both_modes)
+                order = order if rnd % 2 == 0 else order[::-1]
                 for attempt in range(args.retries + 1):
                     pair = []
                     if r.get("error"):
@@ -625,14 +675,15 @@ def main():
                         print(f"round {rnd + 1}  {cell_name(r['cell']):44} {r['error']}",
                               flush=True)
                         break
-                    for backend, run in zip(order, runs):
+                    for runner, run in zip(order, runs):
                         run["pair"] = f"{rnd}.{attempt}"
                         run["placement"] = placement(run, APART_NS)
-                        r["runs"][backend].append(run)
+                        r["runs"][runner].append(run)
                         pair.append(run)
                         feats = ",".join(f"{f:#x}" if f is not None else "?"
                                          for f in run["host_features"])
-                        print(f"round {rnd + 1}  {cell_name(r['cell']):44} net_{backend:9} "
+                        label = "sleep" if runner == SLEEP else f"net_{runner}"
+                        print(f"round {rnd + 1}  {cell_name(r['cell']):44} {label:13} "
                               f"{run['mpps']:7.3f} Mpps  "
                               f"{fmt(run['cycles_per_pkt'], '.0f', 6)} cyc/pkt  features {feats}"
                               f"  line {fmt(run['line_rtt_ns'], 'd', 4)}/"
@@ -643,7 +694,7 @@ def main():
                             or any(run["placement"] is None for run in pair)):
                         break
                     print(f"round {rnd + 1}  {cell_name(r['cell']):44} placement "
-                          f"{pair[0]['placement']}/{pair[1]['placement']}: measured again",
+                          f"{'/'.join(str(run['placement']) for run in pair)}: measured again",
                           flush=True)
     finally:
         shutil.rmtree(plugdir, ignore_errors=True)
@@ -658,6 +709,7 @@ def main():
     print_table(results, args, bench.cycles.method)
     if args.json:
         meta = {"rounds": args.rounds, "seconds": args.seconds, "warmup": args.warmup,
+                "app_mode": args.app_mode,
                 "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                 "loadavg": os.getloadavg(), "app_loop_cycles": bench.cycles.method,
                 "line_rtt_probe": args.linetrip if any(

@@ -7,6 +7,9 @@ import sys
 
 DIRECTIONS = ("guest-rx", "guest-tx", "app-loop")
 BACKENDS = ("vhostfix", "vhost")
+# app-loop with --app-mode poll,sleep: dpdk-vhostfix in sleep mode, a third run
+# under the pair's guest beside the poll-mode one ("vhostfix") and net_vhost's.
+SLEEP = "vhostfix_sleep"
 
 # Virtio feature bits, for the messages (virtio 1.2, 5.1.3 and 6).
 FEATURE_NAMES = {
@@ -94,9 +97,56 @@ def pairs_of(runs):
 
 
 def matched(pair):
-    """Both runs of a pair in one known placement, unchanged through both."""
-    a, b = (r.get("placement") for r in pair)
-    return a == b and a in PLACEMENTS
+    """Every run of a pair (or triple) in one known placement, unchanged throughout."""
+    seen = {r.get("placement") for r in pair}
+    return len(seen) == 1 and seen.pop() in PLACEMENTS
+
+
+def features_differ(a, b):
+    """The ring-relevant bits two runs negotiated differently (0: none), either side."""
+    ignore = sum(1 << bit for bit in CONFIG_ONLY_BITS)
+    diff = 0
+    for side in ("host_features", "guest_features"):
+        for x, y in zip(a[side], b[side]):
+            if x is None or y is None:
+                return -1
+            diff |= (x ^ y) & ~ignore
+    return diff
+
+
+def sleep_summary(runs):
+    """Sleep mode against poll mode (and net_vhost) under the same guests: the
+    runs of a triple were measured back to back, like a pair's."""
+    poll = {r["pair"]: r for r in runs["vhostfix"] if "pair" in r}
+    ref = {r["pair"]: r for r in runs["vhost"] if "pair" in r}
+    triples = [(poll[r["pair"]], r, ref[r["pair"]]) for r in runs[SLEEP]
+               if r.get("pair") in poll and r["pair"] in ref]
+    if not triples:
+        return None
+    for p, sl, _ in triples:
+        diff = features_differ(p, sl)
+        if diff:
+            why = ("features not found in a host log" if diff < 0 else
+                   f"features differ between poll and sleep mode: {bit_names(diff)}")
+            return {"features_match": False, "note": why}
+    good = [t for t in triples if matched(t)]
+    use = good or triples
+    out = {"features_match": True, "note": "",
+           "triples": {"measured": len(triples), "matched": len(good)},
+           "mpps": statistics.median(t[1]["mpps"] for t in use),
+           "ratio_poll": spread([t[1]["mpps"] / t[0]["mpps"] for t in use if t[0]["mpps"] > 0]),
+           "ratio_vhost": spread([t[1]["mpps"] / t[2]["mpps"] for t in use if t[2]["mpps"] > 0]),
+           "cycles_per_pkt": spread([t[1]["cycles_per_pkt"] for t in use
+                                     if t[1]["cycles_per_pkt"]])[0],
+           "cycles_ratio_poll": spread([t[1]["cycles_per_pkt"] / t[0]["cycles_per_pkt"]
+                                        for t in use
+                                        if t[0]["cycles_per_pkt"] and t[1]["cycles_per_pkt"]])}
+    # What the app's worker did over the sleep-mode runs (its exit stats), when logged.
+    stats = [t[1]["app_lcore"] for t in use if t[1].get("app_lcore")]
+    if stats:
+        out["app_lcore"] = {k: statistics.median(s.get(k, 0) for s in stats)
+                            for k in sorted({k for s in stats for k in s})}
+    return out
 
 
 def summarize(cell, runs):
@@ -136,6 +186,8 @@ def summarize(cell, runs):
             pl: spread([p[0]["mpps"] / p[1]["mpps"] for p in good
                         if p[0]["placement"] == pl and p[1]["mpps"] > 0])
             for pl in PLACEMENTS}
+    if runs.get(SLEEP):
+        s["sleep"] = sleep_summary(runs)
     return s
 
 
@@ -144,6 +196,29 @@ def placement_text(s):
     if s["pairs"]["matched"] == 0:
         return f"unmatched {s['pairs']['measured']}"
     return " ".join(f"{pl} {n}" for pl, n in s["placement"].items() if n)
+
+
+def minmax(sp):
+    return f"({sp[1]:.2f}-{sp[2]:.2f})" if sp[0] is not None else "-"
+
+
+def sleep_text(sl):
+    """The table's line under an app-loop cell measured in both app modes."""
+    head = f"{'  sleep mode':44} "
+    if not sl["features_match"]:
+        return head + f"not compared: {sl['note']}"
+    rp, rv, cp = sl["ratio_poll"], sl["ratio_vhost"], sl["cycles_ratio_poll"]
+    t = sl["triples"]
+    text = (head + f"{sl['mpps']:9.3f} Mpps, sleep/poll {fmt(rp[0], '.2f', 4)} "
+            f"{minmax(rp)}, sleep/vhost {fmt(rv[0], '.2f', 4)}, cyc/pkt "
+            f"{fmt(sl['cycles_per_pkt'], '.0f', 4)} (sleep/poll {fmt(cp[0], '.2f', 4)}), "
+            + (f"{t['matched']} of {t['measured']} triples matched" if t["matched"]
+               else f"unmatched {t['measured']}"))
+    lc = sl.get("app_lcore")
+    if lc:
+        text += (f"; worker per run: sleeps {lc.get('sleeps', 0):.0f}, aborted "
+                 f"{lc.get('sleep_aborted', 0):.0f}, slept {lc.get('slept_ms', 0):.0f} ms")
+    return text
 
 
 def fmt(v, spec, width):
@@ -180,6 +255,8 @@ def print_table(results, args, method):
         print(line + f"{fmt(rt[0], '.2f', 5)} {mm:11} {fmt(cy['vhostfix'], '.0f', 11)} "
               f"{fmt(cy['vhost'], '.0f', 7)} {fmt(cr[0], '.2f', 5)} {cmm:11} {bc:>13} {lmm:>9} "
               f"{placement_text(s)}" + (f"  [{s['note']}]" if s["note"] else ""))
+        if s.get("sleep"):
+            print(sleep_text(s["sleep"]))
     print("Mpps: frames/s the receiving side counted (app-loop: both guest ports); cycles: "
           "testpmd busy cycles of the host's forwarding lcore (guest-rx/tx)"
           + (f", app-loop: {method}" if method else "") + "; best cyc: each backend's "

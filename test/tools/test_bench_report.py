@@ -11,7 +11,8 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "../../usertools"))
-from vhf_bench_report import placement, placement_text, summarize  # noqa: E402
+from vhf_bench_report import (SLEEP, matched, placement, placement_text, sleep_text,  # noqa: E402
+                              summarize)
 
 CELL = {"dir": "guest-tx", "ring": "packed", "mrg": 1, "in_order": 1, "size": 64}
 FEATS = {"host_features": [0xd50008000], "guest_features": [0xd50008000]}
@@ -79,6 +80,37 @@ runs = {"vhostfix": [{**FEATS, "mpps": 12.0, "cycles_per_pkt": 80, "line_rtt_ns"
 s = summarize(CELL, runs)
 check(r3(s["ratio"]) == (1.2, 1.2, 1.2) and s["pairs"]["measured"] == 1,
       f"older JSON: paired by position: {s['ratio']}")
+
+# A triple (poll, sleep, net_vhost) counts as matched only if all three runs are.
+check(matched([run(1, 1, 90, 90), run(1, 1, 90, 90), run(1, 1, 90, 90)]), "triple all close")
+check(not matched([run(1, 1, 90, 90), run(1, 1, 90, 90), run(1, 1, 400, 400)]),
+      "triple with one run apart: not matched")
+
+# --app-mode poll,sleep: sleep mode against poll mode from the triples that saw one
+# placement; round 1's triple (one run apart) is left out while round 0's is there.
+LOOP = dict(CELL, dir="app-loop")
+runs = {"vhostfix": [run(20.0, 200, 90, 90, "0.0"), run(20.0, 200, 400, 400, "1.0")],
+        SLEEP: [run(19.0, 220, 90, 90, "0.0"), run(10.0, 400, 90, 90, "1.0")],
+        "vhost": [run(10.0, 300, 90, 90, "0.0"), run(10.0, 300, 90, 90, "1.0")]}
+runs[SLEEP][0]["app_lcore"] = {"sleeps": 3, "sleep_aborted": 1, "slept_ms": 2}
+sl = summarize(LOOP, runs)["sleep"]
+check(sl["features_match"] and sl["triples"] == {"measured": 2, "matched": 1},
+      f"2 triples, 1 matched: {sl.get('triples')}")
+check(r3(sl["ratio_poll"]) == (0.95, 0.95, 0.95) and r3(sl["ratio_vhost"]) == (1.9, 1.9, 1.9),
+      f"sleep/poll and sleep/vhost from the matched triple: {sl['ratio_poll']} {sl['ratio_vhost']}")
+check(round(sl["cycles_ratio_poll"][0], 6) == 1.1, f"cycles sleep/poll: {sl['cycles_ratio_poll']}")
+check(sl["app_lcore"] == {"sleeps": 3, "sleep_aborted": 1, "slept_ms": 2},
+      f"worker's sleeps carried: {sl.get('app_lcore')}")
+check("sleep/poll 0.95" in sleep_text(sl) and "1 of 2 triples" in sleep_text(sl),
+      f"table line: {sleep_text(sl)}")
+# A sleep-mode run that negotiated other ring bits is not compared.
+runs[SLEEP][0] = dict(runs[SLEEP][0], host_features=[0xd50008000 | 1 << 29])
+sl = summarize(LOOP, runs)["sleep"]
+check(not sl["features_match"] and "EVENT_IDX" in sl["note"],
+      f"different features: not compared: {sl['note']}")
+# Only the two backends (no sleep runs): no sleep summary.
+check("sleep" not in summarize(LOOP, {k: v for k, v in runs.items() if k != SLEEP}),
+      "no sleep-mode runs: no sleep summary")
 
 print(f"1..{len(checks)}")
 for i, (ok, what) in enumerate(checks, 1):
