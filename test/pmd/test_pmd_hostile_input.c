@@ -21,6 +21,7 @@
  * vCPU may do at any moment. lib's own calls are not wrapped.
  */
 
+#include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -28,6 +29,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -37,6 +40,7 @@
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 
+#include "rte_pmd_vhostfix.h"
 #include "vhf_net_offload.h"
 #include "vhf_pmd_harness.h"
 
@@ -415,6 +419,111 @@ test_header_unread_without_offloads(void **state)
 }
 
 /* ------------------------------------------------------------------------------------- */
+/* Sleeping while the start gate holds a fresh guest RX ring                               */
+
+/* The start gate's clock (CLOCK_MONOTONIC), in ns. */
+static uint64_t
+monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * A guest RX queue held by its start gate (vhf_pmd_wait.c), closed as the
+ * control path closes it on a fresh ring, its deadline 50 ms away, with a
+ * frame waiting that tx_burst holds back: the application is about to sleep.
+ */
+static struct rte_mbuf *
+gate_closed(struct vhf_pmd_harness *h, struct vhf_guest_config *g)
+{
+	struct rte_mbuf *m;
+
+	vhf_pmd_harness_init(h, NAME, g, false, pool, 0, 0);
+	assert_int_equal(vhf_wait_init(h->q), 0);
+	assert_int_equal(vhf_guest_rx_add(h->guest, 4), 4);
+	h->q->start_gate.closed = true;
+	h->q->start_gate.deadline_ns = monotonic_ns() + 50 * 1000000ull;
+	m = make_chain(1, 100, 5);
+	assert_int_equal(vhf_pmd_tx_burst(h->q, &m, 1), 0);
+	return m;
+}
+
+/* After the wake-up: the frame goes, the guest has it, the gate opened as `how`. */
+static void
+gate_opened(struct vhf_pmd_harness *h, struct rte_mbuf *m, enum vhf_pmd_counter how)
+{
+	static uint8_t got[2048];
+	uint32_t len;
+
+	assert_int_equal(vhf_pmd_tx_burst(h->q, &m, 1), 1);
+	assert_int_equal(vhf_guest_rx_get(h->guest, got, sizeof(got), &len, NULL), 1);
+	assert_int_equal(len, 100);
+	assert_int_equal(pmd_cnt(h, how), 1);
+	assert_false(h->q->start_gate.closed);
+	/* Open for good: the next arm finds room, and sleeps on nothing. */
+	assert_int_equal(vhf_txq_wait_arm(h->q, 100), RTE_PMD_VHOSTFIX_TX_ROOM);
+	vhf_wait_fini(h->q);
+	vhf_pmd_harness_fini(h);
+}
+
+/*
+ * A driver that never kicks its fresh ring (DPDK's virtio-user after a packed
+ * ring reconnect): the gate opens at its deadline, and a sleep armed before
+ * it ends then. tx_wait_arm used to say -EAGAIN ("poll") while the gate held,
+ * and an application that sleeps when idle spun until the deadline (dpdk-vhostfix
+ * in sleep mode: ~4,000 aborted sleeps in that second).
+ */
+static void
+test_gate_sleep_ends_at_deadline(void **state)
+{
+	struct vhf_guest_config g = { .size = 16 };
+	struct vhf_pmd_harness h;
+	struct rte_mbuf *m;
+	struct pollfd pfd;
+
+	(void)state;
+	m = gate_closed(&h, &g);
+	assert_int_equal(vhf_txq_wait_arm(h.q, 100), RTE_PMD_VHOSTFIX_TX_WAIT);
+	/* Counted with the ring's arms that said "sleep". */
+	assert_int_equal(cnt(&h, VHF_VQ_CNT_kick_waits), 1);
+	pfd = (struct pollfd){ .fd = h.q->wait_epfd, .events = POLLIN };
+	/* Due in 50 ms; the minute is only a safety net: a sleep never woken fails here. */
+	assert_int_equal(poll(&pfd, 1, 60000), 1);
+	gate_opened(&h, m, VHF_PMD_CNT_start_gate_timeout);
+}
+
+/* A driver that kicks: the gate opens on the kick, and the sleep ends on it. */
+static void
+test_gate_sleep_ends_on_kick(void **state)
+{
+	struct vhf_guest_config g = { .size = 16 };
+	struct vhf_pmd_harness h;
+	struct rte_mbuf *m;
+	struct pollfd pfd;
+	int kickfd;
+
+	(void)state;
+	m = gate_closed(&h, &g);
+	/* A whole minute to go: only the kick can end this sleep in time. */
+	h.q->start_gate.deadline_ns = monotonic_ns() + 60 * 1000000000ull;
+	kickfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	assert_true(kickfd >= 0);
+	h.q->kickfd = kickfd;
+	vhf_wait_attach(h.q); /* as at attach: the kickfd joins the set */
+	assert_int_equal(vhf_txq_wait_arm(h.q, 100), RTE_PMD_VHOSTFIX_TX_WAIT);
+	pfd = (struct pollfd){ .fd = h.q->wait_epfd, .events = POLLIN };
+	assert_int_equal(poll(&pfd, 1, 0), 0); /* the attach's wake-up was consumed by the arm */
+	assert_int_equal(eventfd_write(kickfd, 1), 0);
+	assert_int_equal(poll(&pfd, 1, 60000), 1);
+	vhf_wait_detach(h.q);
+	gate_opened(&h, m, VHF_PMD_CNT_start_gate_kick);
+	close(kickfd);
+}
+
+/* ------------------------------------------------------------------------------------- */
 /* Queue set-up                                                                            */
 
 /* A port of ours named name on a socket in a fresh directory dir, configured with 1+1 queues. */
@@ -713,6 +822,8 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_rx_pool_without_room_refused),
 		cmocka_unit_test(test_fast_free_returns_every_mbuf),
 		cmocka_unit_test(test_xstat_names_keep_their_order),
+		cmocka_unit_test(test_gate_sleep_ends_at_deadline),
+		cmocka_unit_test(test_gate_sleep_ends_on_kick),
 	};
 	int ret;
 

@@ -70,7 +70,7 @@ vhf_pmd_harness_init(struct vhf_pmd_harness *h, const char *name,
 	q->port = &h->port;
 	q->from_guest = guest_tx;
 	q->vring = guest_tx ? 1 : 0;
-	q->callfd = q->kickfd = q->wait_epfd = q->wake_fd = -1;
+	q->callfd = q->kickfd = q->wait_epfd = q->wake_fd = q->gate_timer_fd = -1;
 	q->mb_pool = mp;
 	q->features = features;
 	q->rx_csum_offload = true;

@@ -38,7 +38,10 @@
  *  - The wait fd is owned by the PMD and stable for the port's life, across
  *    guest reconnects: add it to a poll or epoll set once. Never read or close
  *    it. It becomes readable when the guest kicks the queue, when a guest
- *    attaches, or when arming found work pending; the next arm consumes that.
+ *    attaches, when arming found work pending, or when a fresh guest RX ring
+ *    held back until the driver's first kick stops being held (the driver
+ *    kicked, or, for a driver that never does, the hold's deadline of 1 s
+ *    passed); the next arm consumes that.
  *    A readable fd may be spurious (an old kick): arm again after each wake-up.
  *  - Call both functions from the thread that calls rte_eth_tx_burst() on that
  *    queue, between bursts, never concurrently with a burst on the same queue.
@@ -104,7 +107,10 @@ int rte_pmd_vhostfix_tx_wait_fd(uint16_t port_id, uint16_t queue_id);
  *   - RTE_PMD_VHOSTFIX_TX_ROOM: there is room (or the packet can never fit and
  *     rte_eth_tx_burst() will drop it): do not sleep.
  *   - RTE_PMD_VHOSTFIX_TX_WAIT: armed; the guest's next refill makes the wait
- *     fd readable: sleeping on it cannot miss that refill.
+ *     fd readable: sleeping on it cannot miss that refill. Also while a guest
+ *     that just (re)started is not served yet (its ring is held until its
+ *     driver's first kick, at most 1 s): the wait fd becomes readable when
+ *     that ends.
  *   - -EAGAIN: the guest kept publishing while we rechecked: poll, do not sleep.
  *   - -ENOTCONN: no guest on this queue; the wait fd becomes readable when one
  *     attaches, so sleeping on it is safe.

@@ -110,7 +110,7 @@ struct vhf_port;
 struct vhf_start_gate {
 	bool closed;       /**< nothing is delivered until the first kick, or deadline */
 	bool opened;       /**< it opened in this device life: never closes again in it */
-	uint64_t deadline; /**< timer cycles */
+	uint64_t deadline_ns; /**< CLOCK_MONOTONIC */
 };
 
 /**
@@ -146,6 +146,14 @@ struct vhf_pmd_queue {
 	 */
 	int wait_epfd;
 	int wake_fd;
+	/*
+	 * Also in wait_epfd: a timer that expires at the start gate's deadline
+	 * once a sleep is armed on a gate still closed, so that the sleep ends
+	 * when the gate opens whichever way it does (the driver's kick, or the
+	 * deadline for a driver that never kicks).
+	 */
+	int gate_timer_fd;
+	bool gate_timer_set;       /**< armed and not yet drained; lcore only */
 	bool broken_logged;        /**< the guest's misbehaviour was logged in this queue life */
 	bool armed;                /**< the last arm said "safe to sleep"; lcore only */
 	struct vhf_start_gate start_gate; /**< guest RX queues */
@@ -250,6 +258,7 @@ int vhf_rx_queue_intr_disable(struct rte_eth_dev *dev, uint16_t qid);
 void vhf_start_gate_reset(struct vhf_pmd_queue *q);
 void vhf_start_gate_arm(struct vhf_pmd_queue *q);
 bool vhf_start_gate_open(struct vhf_pmd_queue *q);
+int vhf_txq_wait_arm(struct vhf_pmd_queue *q, uint32_t need_bytes);
 
 /* vhf_pmd_ethdev.c: a queue's counters in xstats order (names and/or values may be NULL). */
 void vhf_queue_xstats(const struct vhf_pmd_queue *q, const char **names, uint64_t *values);

@@ -764,6 +764,7 @@ vhf_port_init_queues(struct vhf_port *port, int socket)
 		tq->port = port;
 		tq->callfd = tq->kickfd = -1;
 		rq->wait_epfd = rq->wake_fd = tq->wait_epfd = tq->wake_fd = -1;
+		rq->gate_timer_fd = tq->gate_timer_fd = -1;
 	}
 	for (i = 0; i < port->args.queues; i++) {
 		int ret = vhf_wait_init(&port->rxq[i]);

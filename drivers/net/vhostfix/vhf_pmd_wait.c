@@ -18,6 +18,8 @@
  *    past what we saw): its kick may have been decided against our old state,
  *    so it may never come, and the sleep that follows must end at once;
  *  - when a guest attaches, so that a sleep begun with no guest ends then.
+ * A third fd in the set, gate_timer_fd, expires at the start gate's deadline
+ * when a sleep was armed on a closed gate (see vhf_txq_wait_arm()).
  *
  * Arming runs on the lcore that polls the queue, inside the same
  * vhf_queue_enter()/leave() handshake as a burst: the vq is the lcore's.
@@ -28,6 +30,8 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <ethdev_driver.h>
@@ -37,19 +41,23 @@
 #include "rte_pmd_vhostfix.h"
 #include "vhf_pmd.h"
 
-/* epoll data tags: which of the two fds became readable. */
+/* epoll data tags: which of the fds became readable. */
 #define VHF_WAIT_TAG_KICK 1
 #define VHF_WAIT_TAG_WAKE 2
+#define VHF_WAIT_TAG_GATE 3
 
 int
 vhf_wait_init(struct vhf_pmd_queue *q)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = VHF_WAIT_TAG_WAKE };
+	struct epoll_event gate_ev = { .events = EPOLLIN, .data.u64 = VHF_WAIT_TAG_GATE };
 
 	q->wait_epfd = epoll_create1(EPOLL_CLOEXEC);
 	q->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (q->wait_epfd < 0 || q->wake_fd < 0 ||
-	    epoll_ctl(q->wait_epfd, EPOLL_CTL_ADD, q->wake_fd, &ev) != 0) {
+	q->gate_timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (q->wait_epfd < 0 || q->wake_fd < 0 || q->gate_timer_fd < 0 ||
+	    epoll_ctl(q->wait_epfd, EPOLL_CTL_ADD, q->wake_fd, &ev) != 0 ||
+	    epoll_ctl(q->wait_epfd, EPOLL_CTL_ADD, q->gate_timer_fd, &gate_ev) != 0) {
 		int ret = -errno;
 
 		vhf_wait_fini(q);
@@ -65,8 +73,11 @@ vhf_wait_fini(struct vhf_pmd_queue *q)
 		close(q->wait_epfd);
 	if (q->wake_fd >= 0)
 		close(q->wake_fd);
+	if (q->gate_timer_fd >= 0)
+		close(q->gate_timer_fd);
 	q->wait_epfd = -1;
 	q->wake_fd = -1;
+	q->gate_timer_fd = -1;
 }
 
 static void
@@ -109,9 +120,19 @@ static bool
 vhf_wait_drain_wake(struct vhf_pmd_queue *q)
 {
 	eventfd_t v = 0;
+	uint64_t expirations = 0;
+	bool woken;
 
 	/* Non-blocking: EAGAIN when already clear. */
-	return eventfd_read(q->wake_fd, &v) == 0 && v != 0;
+	woken = eventfd_read(q->wake_fd, &v) == 0 && v != 0;
+	/* The gate's timer, if set, and expired (it never repeats): EAGAIN if not yet. */
+	if (q->gate_timer_set &&
+	    read(q->gate_timer_fd, &expirations, sizeof(expirations)) == sizeof(expirations) &&
+	    expirations != 0) {
+		q->gate_timer_set = false;
+		woken = true;
+	}
+	return woken;
 }
 
 static void vhf_start_gate_pass(struct vhf_pmd_queue *q, enum vhf_pmd_counter how);
@@ -166,6 +187,16 @@ vhf_wait_drain_kick(struct vhf_pmd_queue *q, bool woken)
  * vhf_start_gate_open() at the deadline.
  */
 
+/* CLOCK_MONOTONIC in ns: the start gate's clock, the one its timer runs on. */
+static uint64_t
+vhf_monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 /* Longest a fresh guest RX queue waits for the driver's first kick. */
 #define VHF_START_GATE_MS 1000
 
@@ -195,16 +226,21 @@ vhf_start_gate_arm(struct vhf_pmd_queue *q)
 		return;
 	}
 	gate->closed = true;
-	gate->deadline = rte_get_timer_cycles() + rte_get_timer_hz() * VHF_START_GATE_MS / 1000;
+	gate->deadline_ns = vhf_monotonic_ns() + (uint64_t)VHF_START_GATE_MS * 1000000;
 }
 
 /* Lcore: open the gate for the rest of the device life, counting how (kick or timeout). */
 static void
 vhf_start_gate_pass(struct vhf_pmd_queue *q, enum vhf_pmd_counter how)
 {
+	static const struct itimerspec disarm;
+
 	q->start_gate.closed = false;
 	q->start_gate.opened = true;
 	vhf_pmd_count(q, how);
+	/* Opened by a kick: a sleep armed on the gate has nothing left to wait for. */
+	if (q->gate_timer_set && timerfd_settime(q->gate_timer_fd, 0, &disarm, NULL) == 0)
+		q->gate_timer_set = false;
 }
 
 /*
@@ -220,10 +256,36 @@ vhf_start_gate_open(struct vhf_pmd_queue *q)
 	vhf_wait_drain_kick(q, false);
 	if (!q->start_gate.closed)
 		return true;
-	if (rte_get_timer_cycles() < q->start_gate.deadline)
+	if (vhf_monotonic_ns() < q->start_gate.deadline_ns)
 		return false;
 	vhf_start_gate_pass(q, VHF_PMD_CNT_start_gate_timeout);
 	return true;
+}
+
+/*
+ * Lcore, queue entered, gate closed (its deadline ahead: vhf_start_gate_holds()
+ * opens it otherwise): a sleep is about to begin on the wait fd. Its end is
+ * certain already if the driver kicks (its kickfd is in the set); the timer
+ * makes it certain for a driver that never does, at the deadline, when the
+ * next tx_burst opens the gate itself.
+ * @return 0, or -errno if the timer could not be set (then poll instead).
+ */
+static int
+vhf_start_gate_timer_set(struct vhf_pmd_queue *q)
+{
+	/*
+	 * Absolute, on the clock vhf_start_gate_open() reads: once the timer has
+	 * expired, the next burst finds the deadline passed, never a few
+	 * microseconds ahead (as a deadline converted between clocks may be).
+	 */
+	struct itimerspec when = { .it_value = {
+		.tv_sec = (time_t)(q->start_gate.deadline_ns / 1000000000ull),
+		.tv_nsec = (long)(q->start_gate.deadline_ns % 1000000000ull) } };
+
+	if (timerfd_settime(q->gate_timer_fd, TFD_TIMER_ABSTIME, &when, NULL) != 0)
+		return -errno;
+	q->gate_timer_set = true;
+	return 0;
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -391,16 +453,33 @@ rte_pmd_vhostfix_tx_wait_arm(uint16_t port_id, uint16_t queue_id, uint32_t need_
 {
 	int err = 0;
 	struct vhf_pmd_queue *q = vhf_api_txq(port_id, queue_id, &err);
-	enum vhf_to_guest_status st;
 
-	if (q == NULL)
-		return err;
+	return q == NULL ? err : vhf_txq_wait_arm(q, need_bytes);
+}
+
+/* rte_pmd_vhostfix_tx_wait_arm() on the tx queue q (the harness tests call it directly). */
+int
+vhf_txq_wait_arm(struct vhf_pmd_queue *q, uint32_t need_bytes)
+{
+	enum vhf_to_guest_status st;
+	int err;
+
 	if (!vhf_wait_enter(q))
 		return -ENOTCONN; /* the fd becomes readable when a guest attaches */
 	if (vhf_start_gate_holds(q)) {
-		/* No promise of a kick to sleep on (the gate may end on its deadline): poll. */
+		/*
+		 * Nothing is delivered until the gate opens, on the driver's kick or
+		 * at the deadline: both make the wait fd readable (the timer for
+		 * the deadline), so a sleep until then cannot miss the opening. A
+		 * "poll" here would have the application spin until the deadline.
+		 */
+		err = vhf_start_gate_timer_set(q);
+		q->armed = err == 0;
+		/* An arm that says "sleep", as the ring's own (kick_waits counts those). */
+		if (err == 0)
+			vhf_vq_count(&q->vq, VHF_VQ_CNT_kick_waits);
 		vhf_queue_leave(q);
-		return -EAGAIN;
+		return err == 0 ? RTE_PMD_VHOSTFIX_TX_WAIT : -EAGAIN;
 	}
 	st = vhf_net_to_guest_has_room(&q->vq, need_bytes);
 	q->armed = st == VHF_TO_GUEST_WAIT_KICK;
