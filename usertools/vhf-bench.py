@@ -74,6 +74,7 @@ Usage (root): usertools/vhf-bench.py [--quick] [--cells ...] [--json F] [--chart
 """
 
 import argparse
+import importlib.util
 import itertools
 import json
 import os
@@ -90,6 +91,11 @@ from vhf_bench_report import (APART_NS, BACKENDS, DIRECTIONS, SLEEP, cell_name, 
 
 # realpath: installed, bin/dpdk-vhostfix-bench is a link to this file.
 TOP = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
+# vhf-stats.py's telemetry client (beside this file, installed or not).
+_spec = importlib.util.spec_from_file_location(
+    "vhf_stats", os.path.join(os.path.dirname(os.path.realpath(__file__)), "vhf-stats.py"))
+vhf_stats = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(vhf_stats)
 RINGS = ("split", "packed")
 SIZES = (64, 1518, 9000)
 # An mbuf of testpmd's default size holds 2048 bytes of data: bigger frames go
@@ -98,8 +104,10 @@ SEG_MAX = 2048
 RTE_ETH_TX_OFFLOAD_MULTI_SEGS = 0x8000
 
 # testpmd's prompt has no newline: under stdbuf -oL it reaches the log only with the
-# next line printed, which may never come. The last line of its start-up does.
-TESTPMD_READY = r"testpmd>|Checking link statuses\.\.\.\s*\nDone"
+# next line printed, which may never come. The last line of its start-up does: the
+# "Done" after "Checking link statuses...", which a vhost port's log lines (a guest
+# connecting meanwhile) may separate from it.
+TESTPMD_READY = r"(?m)testpmd>|^Checking link statuses\.\.\.\s*$[\s\S]*?^Done$"
 # librte_vhost, for either backend: a guest port connected and its rings set up.
 VHOST_READY = r"virtio is now ready for processing"
 HOST_FEATURES = re.compile(r"\(([^)]*)\) negotiated Virtio features: (0x[0-9a-fA-F]+)")
@@ -463,6 +471,7 @@ class Bench:
             time.sleep(self.args.warmup)
             if loop:
                 handle = self.cycles.start(host.proc.pid, host.worker_tid())
+                app0 = None if host.interactive else app_lcore_counters(f"{self.prefix}h")
             else:
                 c0 = host.busy_cycles()
             # The guest too: on 2 cores it is often the side that sets the rate.
@@ -476,6 +485,10 @@ class Bench:
             res["mpps"] = (p1 - p0) / (t1 - t0) / 1e6
             if loop:
                 cyc = self.cycles.stop(handle)
+                app1 = None if host.interactive else app_lcore_counters(f"{self.prefix}h")
+                if app0 is not None and app1 is not None:
+                    # Our worker within the window only: at full load, no sleep at all.
+                    res["app_window"] = {k: app1[k] - app0.get(k, 0) for k in app1}
                 if cyc is not None and p1 > p0:
                     res["cycles_per_pkt"] = cyc / (p1 - p0)
             else:
@@ -511,6 +524,30 @@ class Bench:
                         res["app_lcore"] = {k.replace("-", "_"): int(v) for k, v in
                                             re.findall(r"([a-z-]+) (\d+)", found[-1])}
             shutil.rmtree(f"/var/run/dpdk/{self.prefix}h", ignore_errors=True)
+
+
+def app_lcore_counters(prefix):
+    """dpdk-vhostfix's worker counters (sleeps, sleep_aborted, ...) over telemetry,
+    summed over its worker lcores, or None if it does not answer."""
+    try:
+        tel = vhf_stats.Telemetry(prefix)
+        try:
+            st = tel.query("/vhostfix/stats")
+        finally:
+            tel.close()
+    except (OSError, ValueError):
+        return None
+    if not isinstance(st, dict):
+        return None
+    total = {}
+    for key, val in st.items():
+        if key.startswith("lcore") and isinstance(val, dict):
+            for k, v in val.items():
+                # Counters only: not the lcore's id, its streams, its latency percentiles.
+                if (isinstance(v, int) and k not in ("lcore", "streams")
+                        and not k.startswith("wake_latency")):
+                    total[k] = total.get(k, 0) + v
+    return total
 
 
 def runners_of(cell, both_modes):

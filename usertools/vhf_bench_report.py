@@ -141,11 +141,13 @@ def sleep_summary(runs):
            "cycles_ratio_poll": spread([t[1]["cycles_per_pkt"] / t[0]["cycles_per_pkt"]
                                         for t in use
                                         if t[0]["cycles_per_pkt"] and t[1]["cycles_per_pkt"]])}
-    # What the app's worker did over the sleep-mode runs (its exit stats), when logged.
-    stats = [t[1]["app_lcore"] for t in use if t[1].get("app_lcore")]
-    if stats:
-        out["app_lcore"] = {k: statistics.median(s.get(k, 0) for s in stats)
-                            for k in sorted({k for s in stats for k in s})}
+    # What the app's worker did in the sleep-mode runs: over the whole run (its exit
+    # stats) and within the measurement window (telemetry), when known.
+    for key in ("app_lcore", "app_window"):
+        stats = [t[1][key] for t in use if t[1].get(key)]
+        if stats:
+            out[key] = {k: statistics.median(s.get(k, 0) for s in stats)
+                        for k in sorted({k for s in stats for k in s})}
     return out
 
 
@@ -214,10 +216,11 @@ def sleep_text(sl):
             f"{fmt(sl['cycles_per_pkt'], '.0f', 4)} (sleep/poll {fmt(cp[0], '.2f', 4)}), "
             + (f"{t['matched']} of {t['measured']} triples matched" if t["matched"]
                else f"unmatched {t['measured']}"))
-    lc = sl.get("app_lcore")
-    if lc:
-        text += (f"; worker per run: sleeps {lc.get('sleeps', 0):.0f}, aborted "
-                 f"{lc.get('sleep_aborted', 0):.0f}, slept {lc.get('slept_ms', 0):.0f} ms")
+    for key, what in (("app_window", "in the window"), ("app_lcore", "per run")):
+        lc = sl.get(key)
+        if lc:
+            text += (f"; worker {what}: sleeps {lc.get('sleeps', 0):.0f}, aborted "
+                     f"{lc.get('sleep_aborted', 0):.0f}, slept {lc.get('slept_ms', 0):.0f} ms")
     return text
 
 

@@ -93,6 +93,7 @@ runs = {"vhostfix": [run(20.0, 200, 90, 90, "0.0"), run(20.0, 200, 400, 400, "1.
         SLEEP: [run(19.0, 220, 90, 90, "0.0"), run(10.0, 400, 90, 90, "1.0")],
         "vhost": [run(10.0, 300, 90, 90, "0.0"), run(10.0, 300, 90, 90, "1.0")]}
 runs[SLEEP][0]["app_lcore"] = {"sleeps": 3, "sleep_aborted": 1, "slept_ms": 2}
+runs[SLEEP][0]["app_window"] = {"sleeps": 0, "sleep_aborted": 0, "slept_ms": 0}
 sl = summarize(LOOP, runs)["sleep"]
 check(sl["features_match"] and sl["triples"] == {"measured": 2, "matched": 1},
       f"2 triples, 1 matched: {sl.get('triples')}")
@@ -101,7 +102,8 @@ check(r3(sl["ratio_poll"]) == (0.95, 0.95, 0.95) and r3(sl["ratio_vhost"]) == (1
 check(round(sl["cycles_ratio_poll"][0], 6) == 1.1, f"cycles sleep/poll: {sl['cycles_ratio_poll']}")
 check(sl["app_lcore"] == {"sleeps": 3, "sleep_aborted": 1, "slept_ms": 2},
       f"worker's sleeps carried: {sl.get('app_lcore')}")
-check("sleep/poll 0.95" in sleep_text(sl) and "1 of 2 triples" in sleep_text(sl),
+check("sleep/poll 0.95" in sleep_text(sl) and "1 of 2 triples" in sleep_text(sl)
+      and "worker in the window: sleeps 0, aborted 0" in sleep_text(sl),
       f"table line: {sleep_text(sl)}")
 # A sleep-mode run that negotiated other ring bits is not compared.
 runs[SLEEP][0] = dict(runs[SLEEP][0], host_features=[0xd50008000 | 1 << 29])
