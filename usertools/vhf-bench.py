@@ -58,8 +58,11 @@ With --app-mode poll,sleep, each app-loop pair is a triple: dpdk-vhostfix in
 poll mode, in sleep mode and testpmd io over net_vhost, in turn under one guest
 (the order flipping every round, the two app modes next to each other). The
 table's line under such a cell compares sleep mode with poll mode (and with
-net_vhost), and gives the worker's sleeps over each sleep-mode run (from the
-app's exit stats): at full load it should not sleep at all.
+net_vhost), and gives the worker's sleeps within the measurement window (the
+app's telemetry, before and after it) and over the whole run (its exit stats,
+which include the idle seconds before the guest starts and after it stops).
+At full load the worker sleeps only when the guest sends nothing for
+--idle-us (the guest's thread off its CPU), and the guest's kick wakes it.
 
 The summary gives per cell the median Mpps of each backend, the median of the
 per-pair ratios vhostfix / vhost with their min-max, and the same for cycles
