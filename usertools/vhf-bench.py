@@ -120,9 +120,9 @@ FWD_STATS_END = re.compile(r"Accumulated forward statistics[^\n]*\n(?:[^\n]*\n)*
 FWD_STARTED = r"packet forwarding - ports="
 PORT_XSTATS = re.compile(r"NIC extended statistics for port (\d+)")
 PORT_RX = re.compile(r"NIC statistics for port (\d+)\s+#+\s+RX-packets:\s+(\d+)")
-# testpmd 22.11 says "total cycles" (later versions "busy cycles") for the same sum.
 # dpdk-vhostfix's exit stats, its worker's line: "lcore 1 sleeps N wakeups N ... slept-ms N".
 APP_LCORE = re.compile(r"^lcore \d+ (sleeps \d+.*)$", re.M)
+# testpmd 22.11 says "total cycles" (later versions "busy cycles") for the same sum.
 BUSY_CYCLES = re.compile(r"\((?:busy|total) cycles=(\d+) / total \S+ packets=(\d+)\) at (\d+) MHz")
 
 
@@ -676,7 +676,8 @@ def main():
     if "app-loop" in args.cells:
         print(f"vhf-bench: app-loop with dpdk-vhostfix --mode {' and '.join(args.app_mode)}",
               flush=True)
-    print(f"vhf-bench: {len(cells)} cell(s) x 2 backends{' (+ sleep mode)' if both_modes else ''} x {args.rounds} round(s), "
+    print(f"vhf-bench: {len(cells)} cell(s) x 2 backends"
+          f"{' (+ sleep mode)' if both_modes else ''} x {args.rounds} round(s), "
           f"about {est / 60:.0f} min (more for pairs measured again)", flush=True)
 
     # EAL refuses -d from under a world-writable directory such as /tmp: load a copy

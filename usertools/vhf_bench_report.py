@@ -26,6 +26,7 @@ FEATURE_NAMES = {
 # status, a speed to read): they never change how a ring is walked or a packet
 # is laid out. A difference there is printed, not a reason to refuse a cell.
 CONFIG_ONLY_BITS = (3, 5, 16, 21, 63)
+CONFIG_ONLY_MASK = sum(1 << b for b in CONFIG_ONLY_BITS)
 # vhf-linetrip's round trip at or above which the vCPUs count as placed apart
 # (readings here: 70-190 ns close, 350-490 ns apart).
 APART_NS = 250
@@ -54,7 +55,7 @@ def features_verdict(runs):
         if len(host) != 1 or len(guest) != 1:
             return False, f"net_{b}: different features negotiated in different rounds"
         seen[b] = (next(iter(host)), next(iter(guest)))
-    ignore = sum(1 << b for b in CONFIG_ONLY_BITS)
+    ignore = CONFIG_ONLY_MASK
     fix, ref = seen["vhostfix"], seen["vhost"]
     notes = []
     for side, a, b in (("host", fix[0], ref[0]), ("guest", fix[1], ref[1])):
@@ -104,13 +105,12 @@ def matched(pair):
 
 def features_differ(a, b):
     """The ring-relevant bits two runs negotiated differently (0: none), either side."""
-    ignore = sum(1 << bit for bit in CONFIG_ONLY_BITS)
     diff = 0
     for side in ("host_features", "guest_features"):
         for x, y in zip(a[side], b[side]):
             if x is None or y is None:
                 return -1
-            diff |= (x ^ y) & ~ignore
+            diff |= (x ^ y) & ~CONFIG_ONLY_MASK
     return diff
 
 

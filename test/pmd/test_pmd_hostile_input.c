@@ -30,7 +30,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -421,16 +420,6 @@ test_header_unread_without_offloads(void **state)
 /* ------------------------------------------------------------------------------------- */
 /* Sleeping while the start gate holds a fresh guest RX ring                               */
 
-/* The start gate's clock (CLOCK_MONOTONIC), in ns. */
-static uint64_t
-monotonic_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /*
  * A guest RX queue held by its start gate (vhf_pmd_wait.c), closed as the
  * control path closes it on a fresh ring, its deadline 50 ms away, with a
@@ -445,7 +434,7 @@ gate_closed(struct vhf_pmd_harness *h, struct vhf_guest_config *g)
 	assert_int_equal(vhf_wait_init(h->q), 0);
 	assert_int_equal(vhf_guest_rx_add(h->guest, 4), 4);
 	h->q->start_gate.closed = true;
-	h->q->start_gate.deadline_ns = monotonic_ns() + 50 * 1000000ull;
+	h->q->start_gate.deadline_ns = vhf_monotonic_ns() + 50 * 1000000ull;
 	m = make_chain(1, 100, 5);
 	assert_int_equal(vhf_pmd_tx_burst(h->q, &m, 1), 0);
 	return m;
@@ -508,7 +497,7 @@ test_gate_sleep_ends_on_kick(void **state)
 	(void)state;
 	m = gate_closed(&h, &g);
 	/* A whole minute to go: only the kick can end this sleep in time. */
-	h.q->start_gate.deadline_ns = monotonic_ns() + 60 * 1000000000ull;
+	h.q->start_gate.deadline_ns = vhf_monotonic_ns() + 60 * 1000000000ull;
 	kickfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	assert_true(kickfd >= 0);
 	h.q->kickfd = kickfd;

@@ -20,6 +20,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <rte_common.h>
 #include <rte_ethdev.h>
@@ -101,6 +102,16 @@ extern const char *const vhf_pmd_counter_names[VHF_PMD_CNT_MAX];
 #define VHF_QUEUE_XSTATS (VHF_VQ_CNT_MAX + VHF_PMD_CNT_MAX)
 
 struct vhf_port;
+
+/* CLOCK_MONOTONIC in ns: the start gate's clock, the one its timer runs on. */
+static inline uint64_t
+vhf_monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
 /*
  * The start gate of a guest RX queue (vhf_pmd_wait.c): a fresh ring is held

@@ -187,16 +187,6 @@ vhf_wait_drain_kick(struct vhf_pmd_queue *q, bool woken)
  * vhf_start_gate_open() at the deadline.
  */
 
-/* CLOCK_MONOTONIC in ns: the start gate's clock, the one its timer runs on. */
-static uint64_t
-vhf_monotonic_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* Longest a fresh guest RX queue waits for the driver's first kick. */
 #define VHF_START_GATE_MS 1000
 
