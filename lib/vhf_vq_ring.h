@@ -567,6 +567,22 @@ vhf_vq_published_max(struct vhf_vq *vq)
 #define VHF_PREFETCH_AHEAD_SPLIT_DESC 8
 
 /*
+ * Split: ask for the descriptor named by the published avail entry ahead
+ * chains past the cursor; a hint, as vhf_vq_prefetch_ring_ahead() below says.
+ */
+static inline void
+vhf_split_prefetch_desc_ahead(const struct vhf_vq *vq, uint16_t ahead)
+{
+	if ((uint16_t)(vq->shadow_avail - vq->next_avail) > ahead) {
+		uint16_t head = __atomic_load_n(&vq->avail->ring[(uint16_t)(vq->next_avail +
+						ahead) & vq->mask], __ATOMIC_RELAXED);
+
+		if (head < vq->size)
+			vhf_prefetch(&vq->desc[head]);
+	}
+}
+
+/*
  * Ask for the ring entries the next fetches will read. The driver writes them
  * from another core, so a fetch that reaches a line first finds it in that
  * core's cache and waits for it; asked for a few packets early, the line
@@ -590,14 +606,7 @@ vhf_vq_prefetch_ring_ahead(const struct vhf_vq *vq)
 	} else {
 		vhf_prefetch(&vq->avail->ring[(uint16_t)(vq->next_avail + VHF_PREFETCH_AHEAD_SPLIT) &
 					      vq->mask]);
-		if ((uint16_t)(vq->shadow_avail - vq->next_avail) > VHF_PREFETCH_AHEAD_SPLIT_DESC) {
-			uint16_t head = __atomic_load_n(&vq->avail->ring[(uint16_t)(vq->next_avail +
-							VHF_PREFETCH_AHEAD_SPLIT_DESC) & vq->mask],
-							__ATOMIC_RELAXED);
-
-			if (head < vq->size)
-				vhf_prefetch(&vq->desc[head]);
-		}
+		vhf_split_prefetch_desc_ahead(vq, VHF_PREFETCH_AHEAD_SPLIT_DESC);
 	}
 }
 
@@ -658,6 +667,79 @@ vhf_packed_fetch_line(struct vhf_vq *vq, bool device_writes, const uint32_t need
 	}
 	vhf_packed_advance(&vq->next_avail, &vq->next_avail_wrap, VHF_PACKED_LINE, vq->size);
 	return true;
+}
+
+/**
+ * The split ring's four at once: the next four avail entries, each naming a
+ * lone buffer as vhf_packed_fetch_line() wants them (one descriptor of the
+ * right direction holding at least need[k] bytes, mapped as one piece), in
+ * avail order. As there, only from a cursor at a multiple of four: a guest
+ * whose chains never qualify costs one refused try per four chains, not one
+ * per chain (a cursor off it comes back to it chain by chain). avail->idx is
+ * read again only when fewer than four are known published; a wild index read
+ * there breaks the queue (as vhf_vq_next_avail() would) and says no: the
+ * caller checks vq->broken. Anything else that does not qualify (fewer than
+ * four published, a head out of range, a chain, a short buffer) says no and
+ * takes nothing; the caller goes on a chain at a time, through every check,
+ * errors included. Each descriptor is read once, from the budget, as the walk
+ * reads it; reads made before a no stay spent.
+ */
+static inline bool
+vhf_split_fetch_four(struct vhf_vq *vq, bool device_writes, const uint32_t need[VHF_PACKED_LINE],
+		     struct vhf_buf bufs[VHF_PACKED_LINE], struct vhf_iov iov[VHF_PACKED_LINE])
+{
+	uint16_t heads[VHF_PACKED_LINE];
+	uint16_t niov = 0;
+	unsigned int k;
+
+	if ((vq->next_avail % VHF_PACKED_LINE) != 0)
+		return false;
+	if ((uint16_t)(vq->shadow_avail - vq->next_avail) < VHF_PACKED_LINE &&
+	    (vhf_split_refresh_avail(vq) < 0 ||
+	     (uint16_t)(vq->shadow_avail - vq->next_avail) < VHF_PACKED_LINE))
+		return false;
+	if (vq->desc_budget < VHF_PACKED_LINE)
+		return false;
+	/*
+	 * The ring ahead as four chains taken alone would ask for it: a split
+	 * chain's descriptor may sit on a line of its own, so the four ahead.
+	 */
+	vhf_vq_prefetch_ring_ahead(vq);
+	for (k = 1; k < VHF_PACKED_LINE; k++)
+		vhf_split_prefetch_desc_ahead(vq, (uint16_t)(VHF_PREFETCH_AHEAD_SPLIT_DESC + k));
+	for (k = 0; k < VHF_PACKED_LINE; k++) {
+		/* Published by the avail->idx acquire load that made these entries visible. */
+		heads[k] = vq->avail->ring[(uint16_t)(vq->next_avail + k) & vq->mask];
+		if (unlikely(heads[k] >= vq->size))
+			return false;
+	}
+	for (k = 0; k < VHF_PACKED_LINE; k++) {
+		struct vhf_vring_desc desc;
+
+		(void)vhf_vq_take_desc(vq); /* four were left, checked above */
+		vhf_shm_read_desc(&desc, &vq->desc[heads[k]], sizeof(desc));
+		bufs[k].iov_first = niov;
+		if (desc.len < need[k] ||
+		    !vhf_desc_map_lone(vq, desc.addr, desc.len, desc.flags, device_writes, &bufs[k],
+				       iov, &niov))
+			return false;
+		bufs[k].id = heads[k];
+	}
+	vq->next_avail = (uint16_t)(vq->next_avail + VHF_PACKED_LINE);
+	return true;
+}
+
+/**
+ * Four lone buffers at the reservation cursor at once, either layout:
+ * vhf_packed_fetch_line() or vhf_split_fetch_four(), whose rules these are.
+ */
+static inline bool
+vhf_vq_fetch_four(struct vhf_vq *vq, bool device_writes, const uint32_t need[VHF_PACKED_LINE],
+		  struct vhf_buf bufs[VHF_PACKED_LINE], struct vhf_iov iov[VHF_PACKED_LINE])
+{
+	if (vq->packed)
+		return vhf_packed_fetch_line(vq, device_writes, need, bufs, iov);
+	return vhf_split_fetch_four(vq, device_writes, need, bufs, iov);
 }
 
 /**
@@ -911,9 +993,10 @@ vhf_vq_used_add(struct vhf_vq *vq, uint16_t id, uint16_t ndesc, uint32_t len)
 }
 
 /**
- * The used entries of a ring line's four lone buffers (vhf_packed_fetch_line()),
- * in ring order, as four vhf_vq_used_add() would stage them, but written into
- * the ring at once: past the batch's first slot, which is kept for flush as
+ * The used entries of four lone buffers taken at once (vhf_vq_fetch_four()).
+ * Split: staged, four vhf_vq_used_add(). Packed (a ring line's four), in ring
+ * order, as four vhf_vq_used_add() would stage them, but written into the ring
+ * at once: past the batch's first slot, which is kept for flush as
  * ever, the driver looks at none of them before that slot's flags publish the
  * batch, so neither their order nor their stores' timing matters to it. What
  * this saves is the shadow's round trip, and the stores' misses on lines we
@@ -929,6 +1012,11 @@ vhf_vq_used_add_line(struct vhf_vq *vq, const struct vhf_buf bufs[VHF_PACKED_LIN
 {
 	unsigned int k = 0;
 
+	if (!vq->packed) {
+		for (k = 0; k < VHF_PACKED_LINE; k++)
+			vhf_vq_used_add(vq, bufs[k].id, bufs[k].ndesc, len[k]);
+		return;
+	}
 	if (vq->shadow_used_n != 0)
 		vhf_vq_used_write_shadow(vq);
 	if (vq->used_pending == 0) {

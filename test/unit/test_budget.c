@@ -426,7 +426,8 @@ publish_indirect(struct vhf_test_env *env, bool packed, uint16_t i, uint64_t gpa
  * an indirect table of 32768 zero-length entries. One burst of 32 x 1500 B
  * walked 32 x 128 x 32768 descriptors (601 ms). Now the first table, longer
  * than the ring, breaks the queue after one read; with tables as long as the
- * ring, the first buffer (zero bytes: never usable) breaks it after 257.
+ * ring, the first buffer (zero bytes: never usable) breaks it after 257 (one
+ * more on a split ring, below).
  */
 static void
 test_issue11_guest(void **state)
@@ -465,7 +466,11 @@ test_issue11_guest(void **state)
 		assert_int_equal(res.status, VHF_TO_GUEST_BROKEN);
 		assert_int_equal(env.vq.broken_reason, k == 0 ? VHF_VQ_CNT_err_desc_len :
 								VHF_VQ_CNT_err_to_guest_buf_short);
-		assert_int_equal(reads(&env), k == 0 ? 1 : 257);
+		/*
+		 * Split also reads the first descriptor once more: four lone buffers
+		 * at once (vhf_split_fetch_four()) read it, and refused it, first.
+		 */
+		assert_int_equal(reads(&env), (k == 0 ? 1 : 257) + !l->packed);
 		assert_int_equal(env.vq.cnt[VHF_VQ_CNT_drop_broken], 32);
 		assert_int_equal(vhf_net_to_guest_has_room(&env.vq, 1500), VHF_TO_GUEST_BROKEN);
 		vhf_test_env_fini(&env);

@@ -637,12 +637,14 @@ test_lone_buffer_at_region_end(void **state)
 }
 
 /*
- * Packed RX takes the four buffers of a ring line at once when all four are
- * lone, available, device-writable, large enough and mapped
- * (vhf_packed_fetch_line()). A line with one slot that is not so must come
- * out exactly as chain at a time would have it: the slots before it filled,
- * that slot through every check of the walk. Slot 2 of the line, each way,
- * and a line whose four slots all qualify.
+ * RX takes four buffers at once (vhf_vq_fetch_four(): a packed ring line, the
+ * next four split avail entries) when all four are lone, published,
+ * device-writable, large enough and mapped. Four with one slot that is not so
+ * must come out exactly as chain at a time would have it: the slots before it
+ * filled, that slot through every check of the walk. Slot 2, each way, and
+ * four that all qualify. Split's own ways: unpublished is avail->idx left at
+ * 2; a head out of the table's range; an avail index the guest made wild,
+ * read by the four at once path and breaking the queue there, once.
  */
 enum line_slot {
 	LINE_GOOD,
@@ -651,7 +653,9 @@ enum line_slot {
 	LINE_CHAIN,
 	LINE_SHORT,
 	LINE_UNPUBLISHED,
-	LINE_USED_LOOK, /* AVAIL as an available slot's, USED too: a used one's of this lap */
+	LINE_USED_LOOK, /* packed: AVAIL as an available slot's, USED too: a used one's of this lap */
+	LINE_WILD_HEAD, /* split */
+	LINE_WILD_IDX,  /* split */
 };
 
 static uint16_t
@@ -672,20 +676,21 @@ rx_four(struct vhf_test_env *env, uint32_t frame, uint32_t seq, struct vhf_burst
 }
 
 static void
-test_packed_line_slot_by_slot(void **state)
+run_rx_line_slot_by_slot(bool packed)
 {
 	const uint32_t frame = 100, need = VHF_NET_HDR_LEN_MRG + frame;
 	enum line_slot how;
 
-	(void)state;
-	for (how = LINE_GOOD; how <= LINE_USED_LOOK; how++) {
+	for (how = LINE_GOOD; how <= LINE_WILD_IDX; how++) {
 		struct vhf_test_env env;
 		struct vhf_test_raw raw;
 		struct vhf_burst_result res;
 		uint64_t gpa[7]; /* six buffers, and the one a chain in slot 2 takes from slot 3 */
 		uint16_t k, taken;
 
-		vhf_test_raw_env_init(&env, &raw, true, 16, true);
+		if (packed ? how > LINE_USED_LOOK : how == LINE_USED_LOOK)
+			continue;
+		vhf_test_raw_env_init(&env, &raw, packed, 16, true);
 		for (k = 0; k < 7; k++) {
 			gpa[k] = vhf_guest_alloc(env.guest, 256, 64);
 			assert_true(gpa[k] != 0);
@@ -705,27 +710,61 @@ test_packed_line_slot_by_slot(void **state)
 					seg[0].len = need / 2;
 				publish = how != LINE_UNPUBLISHED && how != LINE_USED_LOOK;
 				/* Not yet published: what a slot the device used last lap holds. */
-				if (how == LINE_UNPUBLISHED)
+				if (how == LINE_UNPUBLISHED && packed)
 					vhf_guest_packed_desc(env.guest)[2].flags = VHF_DESC_F_WRITE;
 				if (how == LINE_USED_LOOK)
 					vhf_guest_packed_desc(env.guest)[2].flags =
 						VHF_DESC_F_AVAIL | VHF_DESC_F_USED | VHF_DESC_F_WRITE;
 			}
-			vhf_test_raw_chain(&raw, seg, n, 0, write, publish);
+			/* Split: avail->idx, once left behind, stays there. */
+			vhf_test_raw_chain(&raw, seg, n, 0, write,
+					   publish && (packed || how != LINE_UNPUBLISHED || k < 2));
 			if (n == 2)
 				k++;
 		}
+		if (how == LINE_WILD_HEAD) {
+			/*
+			 * A head past the table whose would-be descriptor is a good
+			 * buffer in guest memory: taking it without the range check
+			 * delivers there instead of breaking the queue.
+			 */
+			struct vhf_vring_desc *table = vhf_guest_split_desc(env.guest);
+			uint64_t lure = vhf_guest_alloc(env.guest, 64, 64);
+			struct vhf_vring_desc *at = vhf_guest_gpa_to_host(env.guest, lure, 16);
+			ptrdiff_t head = at - table;
+
+			assert_true(head >= 16 && head <= UINT16_MAX);
+			*at = (struct vhf_vring_desc){ .addr = gpa[6], .len = 256,
+						       .flags = VHF_DESC_F_WRITE };
+			vhf_guest_split_avail(env.guest)->ring[2] = (uint16_t)head;
+		}
+		if (how == LINE_WILD_IDX)
+			__atomic_store_n(&vhf_guest_split_avail(env.guest)->idx, (uint16_t)(16 + 1),
+					 __ATOMIC_RELEASE);
 
 		taken = rx_four(&env, frame, 10, &res);
 		switch (how) {
 		case LINE_UNMAPPED:
 		case LINE_READ_ONLY:
+		case LINE_WILD_HEAD:
 			/* The two before it delivered, the queue broken at it. */
 			assert_int_equal(res.status, VHF_TO_GUEST_BROKEN);
-			assert_int_equal(env.vq.broken_reason, how == LINE_UNMAPPED ?
-					 VHF_VQ_CNT_err_desc_addr : VHF_VQ_CNT_err_desc_flags);
+			assert_int_equal(env.vq.broken_reason,
+					 how == LINE_UNMAPPED ? VHF_VQ_CNT_err_desc_addr :
+					 how == LINE_READ_ONLY ? VHF_VQ_CNT_err_desc_flags :
+								VHF_VQ_CNT_err_desc_index);
 			assert_int_equal(env.vq.cnt[VHF_VQ_CNT_packets], 2);
 			assert_int_equal(env.vq.cnt[VHF_VQ_CNT_drop_broken], 2);
+			break;
+		case LINE_WILD_IDX:
+			/* Nothing taken, every packet dropped, the index counted once. */
+			assert_int_equal(taken, 4);
+			assert_int_equal(res.status, VHF_TO_GUEST_BROKEN);
+			assert_int_equal(env.vq.broken_reason, VHF_VQ_CNT_err_avail_idx);
+			assert_int_equal(env.vq.cnt[VHF_VQ_CNT_err_avail_idx], 1);
+			assert_int_equal(env.vq.cnt[VHF_VQ_CNT_packets], 0);
+			assert_int_equal(env.vq.cnt[VHF_VQ_CNT_drop_broken], 4);
+			assert_int_equal(env.vq.cnt[VHF_VQ_CNT_descs_read], 0);
 			break;
 		case LINE_GOOD:
 		case LINE_CHAIN:
@@ -739,11 +778,12 @@ test_packed_line_slot_by_slot(void **state)
 			assert_int_equal(env.vq.cnt[VHF_VQ_CNT_packets], 4);
 			assert_int_equal(env.vq.cnt[VHF_VQ_CNT_bufs], how == LINE_SHORT ? 5 : 4);
 			/*
-			 * Reads: a line refused on its flags reads nothing; one refused on
-			 * slot 2's length has read three, then chain at a time reads five.
+			 * Reads: a packed line refused on its flags reads nothing; four
+			 * refused on slot 2's length (split: also its flags) have read
+			 * three, then chain at a time reads five.
 			 */
 			assert_int_equal(env.vq.cnt[VHF_VQ_CNT_descs_read],
-					 how == LINE_GOOD ? 4 : how == LINE_CHAIN ? 5 : 3 + 5);
+					 how == LINE_GOOD ? 4 : how == LINE_CHAIN && packed ? 5 : 3 + 5);
 			break;
 		case LINE_UNPUBLISHED:
 		case LINE_USED_LOOK:
@@ -753,7 +793,7 @@ test_packed_line_slot_by_slot(void **state)
 			assert_int_equal(env.vq.cnt[VHF_VQ_CNT_packets], 2);
 			break;
 		}
-		for (k = 0; k < (how == LINE_GOOD ? 4 : 2); k++) {
+		for (k = 0; k < (how == LINE_GOOD ? 4 : how == LINE_WILD_IDX ? 0 : 2); k++) {
 			const uint8_t *buf = vhf_guest_gpa_to_host(env.guest, gpa[k], need);
 
 			assert_int_equal(vhf_test_check(buf + VHF_NET_HDR_LEN_MRG, frame, 10 + k), 0);
@@ -765,23 +805,38 @@ test_packed_line_slot_by_slot(void **state)
 	}
 }
 
+static void
+test_packed_line_slot_by_slot(void **state)
+{
+	(void)state;
+	run_rx_line_slot_by_slot(true);
+}
+
+static void
+test_split_four_slot_by_slot(void **state)
+{
+	(void)state;
+	run_rx_line_slot_by_slot(false);
+}
+
 /*
- * The same line, guest to host: the packed TX path takes four lone chains of
- * a line at once when each holds a header and a frame. Slot 2 spoils it in
- * each way above (LINE_READ_ONLY here: a TX buffer the device may write, the
- * wrong direction; LINE_SHORT: a runt): the chains before it come out, then
- * it meets the chain at a time path's checks, the queue broken or the runt
- * passed over and counted as a chain taken alone would be. Six chains in a
- * sixteen-slot ring, the packet of gpa[k] carrying seq 10 + k.
+ * The same four, guest to host: the TX path takes four lone chains at once
+ * (a packed ring line, four split avail entries) when each holds a header and
+ * a frame. Slot 2 spoils it in each way above (LINE_READ_ONLY here: a TX
+ * buffer the device may write, the wrong direction; LINE_SHORT: a runt;
+ * split: unpublished is avail->idx left at 2, and a used one's look is
+ * packed's only): the chains before it come out, then it meets the chain at a
+ * time path's checks, the queue broken or the runt passed over and counted as
+ * a chain taken alone would be. Six chains in a sixteen-slot ring, the packet
+ * of gpa[k] carrying seq 10 + k.
  */
 static void
-test_packed_tx_line_slot_by_slot(void **state)
+run_tx_line_slot_by_slot(bool packed)
 {
 	const uint32_t frame = 100, whole = VHF_NET_HDR_LEN_MRG + frame;
 	enum line_slot how;
 
-	(void)state;
-	for (how = LINE_GOOD; how <= LINE_USED_LOOK; how++) {
+	for (how = LINE_GOOD; how <= (packed ? LINE_USED_LOOK : LINE_UNPUBLISHED); how++) {
 		static struct vhf_from_guest_pkt pkt;
 		static const uint32_t seqs[][6] = {
 			[LINE_GOOD] = { 10, 11, 12, 13, 14, 15 },
@@ -793,13 +848,16 @@ test_packed_tx_line_slot_by_slot(void **state)
 			[LINE_USED_LOOK] = { 10, 11 },
 		};
 		/*
-		 * Reads: lines 0-3 and 4-7 (slots 6 and 7 unpublished) refused on
-		 * their flags read nothing; line 0-3 refused on slot 2's length has
-		 * read three before the chain at a time path reads them again.
+		 * Reads: packed lines 0-3 and 4-7 (slots 6 and 7 unpublished)
+		 * refused on their flags read nothing; four refused on slot 2's
+		 * length (split: also its flags) have read three before the chain
+		 * at a time path reads them again.
 		 */
-		static const uint64_t reads[] = {
-			[LINE_GOOD] = 4 + 2, [LINE_CHAIN] = 1 + 1 + 2 + 1 + 1,
-			[LINE_SHORT] = 3 + 4 + 2,
+		static const uint64_t reads[2][LINE_USED_LOOK + 1] = {
+			[true] = { [LINE_GOOD] = 4 + 2, [LINE_CHAIN] = 1 + 1 + 2 + 1 + 1,
+				   [LINE_SHORT] = 3 + 4 + 2 },
+			[false] = { [LINE_GOOD] = 4 + 2, [LINE_CHAIN] = 3 + 1 + 1 + 2 + 1 + 1,
+				    [LINE_SHORT] = 3 + 4 + 2 },
 		};
 		struct vhf_net_hdr hdr = { 0 };
 		struct vhf_test_env env;
@@ -809,7 +867,7 @@ test_packed_tx_line_slot_by_slot(void **state)
 		uint16_t k, got = 0;
 		int ret;
 
-		vhf_test_raw_env_init(&env, &raw, true, 16, false);
+		vhf_test_raw_env_init(&env, &raw, packed, 16, false);
 		for (k = 0; k < 7; k++) {
 			uint8_t *host;
 
@@ -842,13 +900,15 @@ test_packed_tx_line_slot_by_slot(void **state)
 				if (how == LINE_SHORT)
 					seg[0].len = VHF_NET_HDR_LEN_MRG + VHF_NET_MIN_FRAME_LEN - 1;
 				publish = how != LINE_UNPUBLISHED && how != LINE_USED_LOOK;
-				if (how == LINE_UNPUBLISHED)
+				if (how == LINE_UNPUBLISHED && packed)
 					vhf_guest_packed_desc(env.guest)[2].flags = 0;
 				if (how == LINE_USED_LOOK)
 					vhf_guest_packed_desc(env.guest)[2].flags =
 						VHF_DESC_F_AVAIL | VHF_DESC_F_USED;
 			}
-			vhf_test_raw_chain(&raw, seg, n, 0, write, publish);
+			/* Split: avail->idx, once left behind, stays there. */
+			vhf_test_raw_chain(&raw, seg, n, 0, write,
+					   publish && (packed || how != LINE_UNPUBLISHED || k < 2));
 			if (n == 2)
 				k++;
 		}
@@ -878,7 +938,7 @@ test_packed_tx_line_slot_by_slot(void **state)
 		case LINE_SHORT:
 			assert_int_equal(ret, 0);
 			assert_false(env.vq.broken);
-			assert_int_equal(env.vq.cnt[VHF_VQ_CNT_descs_read], reads[how]);
+			assert_int_equal(env.vq.cnt[VHF_VQ_CNT_descs_read], reads[packed][how]);
 			assert_int_equal(env.vq.cnt[VHF_VQ_CNT_drop_runt], how == LINE_SHORT);
 			break;
 		case LINE_UNPUBLISHED:
@@ -887,9 +947,66 @@ test_packed_tx_line_slot_by_slot(void **state)
 			assert_int_equal(ret, 0);
 			assert_false(env.vq.broken);
 			break;
+		case LINE_WILD_HEAD:
+		case LINE_WILD_IDX:
+			fail(); /* RX's; TX's wild index: test_split_tx_wild_idx_four() */
 		}
 		vhf_test_env_fini(&env);
 	}
+}
+
+static void
+test_packed_tx_line_slot_by_slot(void **state)
+{
+	(void)state;
+	run_tx_line_slot_by_slot(true);
+}
+
+static void
+test_split_tx_four_slot_by_slot(void **state)
+{
+	(void)state;
+	run_tx_line_slot_by_slot(false);
+}
+
+/*
+ * A split TX burst that knows fewer than four published chains reads avail->idx
+ * again for four at once; a wild one there breaks the queue, and the chain it
+ * knew of must not be handed out from the broken queue.
+ */
+static void
+test_split_tx_wild_idx_four(void **state)
+{
+	const uint32_t frame = 100, whole = VHF_NET_HDR_LEN_MRG + frame;
+	static struct vhf_from_guest_pkt pkt;
+	struct vhf_test_env env;
+	struct vhf_test_raw raw;
+	uint16_t k;
+
+	(void)state;
+	vhf_test_raw_env_init(&env, &raw, false, 16, false);
+	for (k = 0; k < 5; k++) {
+		uint64_t gpa = vhf_guest_alloc(env.guest, 256, 64);
+		uint8_t *host = vhf_guest_gpa_to_host(env.guest, gpa, 256);
+		struct vhf_test_seg seg = { .gpa = gpa, .len = whole };
+
+		assert_non_null(host);
+		memset(host, 0, VHF_NET_HDR_LEN_MRG);
+		vhf_test_fill(host + VHF_NET_HDR_LEN_MRG, frame, k);
+		vhf_test_raw_chain(&raw, &seg, 1, 0, false, true);
+	}
+	for (k = 0; k < 4; k++)
+		assert_int_equal(vhf_net_from_guest_next(&env.vq, &pkt), 1);
+	/* Chain 4 is known published; the index the four at once path reads is wild. */
+	__atomic_store_n(&vhf_guest_split_avail(env.guest)->idx, (uint16_t)(5 + 17),
+			 __ATOMIC_RELEASE);
+	assert_int_equal(vhf_net_from_guest_next(&env.vq, &pkt), -EIO);
+	vhf_net_from_guest_finish(&env.vq);
+	assert_true(env.vq.broken);
+	assert_int_equal(env.vq.broken_reason, VHF_VQ_CNT_err_avail_idx);
+	assert_int_equal(env.vq.cnt[VHF_VQ_CNT_err_avail_idx], 1);
+	assert_int_equal(env.vq.cnt[VHF_VQ_CNT_packets], 4);
+	vhf_test_env_fini(&env);
 }
 
 int
@@ -903,7 +1020,10 @@ main(void)
 		cmocka_unit_test(test_wrong_direction),
 		cmocka_unit_test(test_lone_buffer_at_region_end),
 		cmocka_unit_test(test_packed_line_slot_by_slot),
+		cmocka_unit_test(test_split_four_slot_by_slot),
 		cmocka_unit_test(test_packed_tx_line_slot_by_slot),
+		cmocka_unit_test(test_split_tx_four_slot_by_slot),
+		cmocka_unit_test(test_split_tx_wild_idx_four),
 		cmocka_unit_test(test_wild_avail_idx),
 		cmocka_unit_test(test_avail_idx_rollback),
 		cmocka_unit_test(test_indirect_abuse),
