@@ -486,8 +486,12 @@ vhf_split_refresh_avail(struct vhf_vq *vq)
 	uint16_t idx = vhf_shm_load_acquire16(&vq->avail->idx);
 	uint16_t ahead = (uint16_t)(idx - vq->last_avail);
 
-	/* Nor behind what this burst has already reserved: published entries are never taken back. */
-	if (unlikely(ahead > vq->size || ahead < (uint16_t)(vq->next_avail - vq->last_avail)))
+	/*
+	 * Nor behind the index read before: published entries are never taken
+	 * back, and the chains up to it may already be reserved or about to be
+	 * (the shadow is never behind the reservation cursor).
+	 */
+	if (unlikely(ahead > vq->size || ahead < (uint16_t)(vq->shadow_avail - vq->last_avail)))
 		return vhf_vq_break(vq, VHF_VQ_CNT_err_avail_idx);
 	vq->shadow_avail = idx;
 	return 0;
