@@ -239,7 +239,10 @@ struct vhf_buf {
 /** Used entries staged before they are written to the ring (vhf_vq_used_add()). */
 #define VHF_USED_SHADOW 64
 
-/** Packed descriptors in one 64-byte cache line: the unit vhf_packed_fetch_line() takes. */
+/**
+ * Packed descriptors in one 64-byte cache line: the unit vhf_packed_fetch_line()
+ * takes, and the number of split avail entries vhf_split_fetch_four() takes.
+ */
 #define VHF_PACKED_LINE 4
 
 /** One staged used entry. */
@@ -299,8 +302,9 @@ struct vhf_vq {
 	uint32_t desc_budget;     /**< descriptor reads left: this RX call, or this TX burst */
 
 	/*
-	 * Packed TX: the lone chains of a ring line taken at once, handed out one
-	 * per vhf_net_from_guest_next() of the same burst. last_avail passes each
+	 * TX: the four lone chains taken at once (a packed ring line, four split
+	 * avail entries), handed out one per vhf_net_from_guest_next() of the
+	 * same burst. last_avail passes each
 	 * as it is handed out; the burst's end forgets the rest, which stay in the
 	 * ring for the next burst to take again.
 	 */
