@@ -304,9 +304,9 @@ struct vhf_vq {
 	/*
 	 * TX: the four lone chains taken at once (a packed ring line, four split
 	 * avail entries), handed out one per vhf_net_from_guest_next() of the
-	 * same burst. last_avail passes each
-	 * as it is handed out; the burst's end forgets the rest, which stay in the
-	 * ring for the next burst to take again.
+	 * same burst. last_avail passes each as it is handed out; the burst's end
+	 * forgets the rest, which stay in the ring for the next burst to take
+	 * again.
 	 */
 	uint8_t line_left; /**< chains of line_buf[] not handed out yet: the last line_left */
 	struct vhf_buf line_buf[VHF_PACKED_LINE];

@@ -997,10 +997,9 @@ vhf_vq_used_add(struct vhf_vq *vq, uint16_t id, uint16_t ndesc, uint32_t len)
 }
 
 /**
- * The used entries of four lone buffers taken at once (vhf_vq_fetch_four()).
- * Split: staged, four vhf_vq_used_add(). Packed (a ring line's four), in ring
- * order, as four vhf_vq_used_add() would stage them, but written into the ring
- * at once: past the batch's first slot, which is kept for flush as
+ * The used entries of a ring line's four lone buffers (vhf_packed_fetch_line()),
+ * in ring order, as four vhf_vq_used_add() would stage them, but written into
+ * the ring at once: past the batch's first slot, which is kept for flush as
  * ever, the driver looks at none of them before that slot's flags publish the
  * batch, so neither their order nor their stores' timing matters to it. What
  * this saves is the shadow's round trip, and the stores' misses on lines we
@@ -1016,11 +1015,6 @@ vhf_vq_used_add_line(struct vhf_vq *vq, const struct vhf_buf bufs[VHF_PACKED_LIN
 {
 	unsigned int k = 0;
 
-	if (!vq->packed) {
-		for (k = 0; k < VHF_PACKED_LINE; k++)
-			vhf_vq_used_add(vq, bufs[k].id, bufs[k].ndesc, len[k]);
-		return;
-	}
 	if (vq->shadow_used_n != 0)
 		vhf_vq_used_write_shadow(vq);
 	if (vq->used_pending == 0) {
