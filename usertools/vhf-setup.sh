@@ -23,6 +23,9 @@ packages=(
 	libdpdk-dev dpdk dpdk-dev libnuma-dev libcmocka-dev dpkg-dev
 	clang llvm libclang-rt-14-dev spin
 	iproute2 procps
+	# Priority required but not Essential: a minimal root (mmdebstrap
+	# --variant=apt) has no mount(8), which the deb, install and qemu suites use.
+	mount
 )
 # Packages of the integration suites (QEMU guests, OVS...): one list per suite,
 # a package per line, '#' comments.
