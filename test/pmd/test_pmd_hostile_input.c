@@ -607,6 +607,84 @@ test_rx_burst_mbufs_taken_reset_returned(void **state)
 }
 
 /*
+ * A frame longer than an mbuf takes its other segments from the burst's bulk
+ * of mbufs, as its first: each segment delivered freshly reset, every mbuf of
+ * the bulk not filled back in the pool, and a frame dropped (drop_no_mbuf)
+ * only once the pool itself is dry, not while the burst still holds mbufs
+ * taken for frames behind it.
+ */
+static void
+test_rx_burst_chains_from_burst_mbufs(void **state)
+{
+	enum { FRAME = 5000, SEGS = 3, POOL = 40, FRAMES = 20 };
+	struct vhf_guest_config g = { .size = 256, .tx_max_len = FRAME };
+	static uint8_t frame[FRAME], got[FRAME];
+	struct rte_mbuf *pkts[32];
+	struct vhf_pmd_harness h;
+	/* No cache: the in-use count is exact, and the mbufs freed come round again. */
+	struct rte_mempool *mp = rte_pktmbuf_pool_create("hostile_chain", POOL, 0, 0,
+							 RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+	uint16_t n, i, sent = 0, taken = 0;
+
+	(void)state;
+	assert_non_null(mp);
+	vhf_pmd_harness_init(&h, NAME, &g, true, mp, 0, 0);
+	for (i = 0; i < FRAMES; i++) {
+		fill(frame, FRAME, 7000u + i);
+		/* Two guest pieces, cut where no mbuf is. */
+		assert_int_equal(vhf_guest_tx_send(h.guest, frame, FRAME, NULL, 2), 0);
+	}
+	/*
+	 * The burst takes a head for every frame waiting (20 of the 40 mbufs):
+	 * the frames' other segments come out of those first, so 13 frames
+	 * (39 mbufs) arrive before one finds the pool empty mid-chain.
+	 */
+	n = vhf_pmd_rx_burst(h.q, pkts, 32);
+	assert_int_equal(n, POOL / SEGS);
+	assert_int_equal(pmd_cnt(&h, VHF_PMD_CNT_drop_no_mbuf), 1);
+	assert_int_equal(rte_mempool_in_use_count(mp), n * SEGS);
+	for (;;) {
+		for (i = 0; i < n; i++) {
+			struct rte_mbuf *m = pkts[i], *seg;
+			uint16_t k = 0;
+
+			/* The frame dropped mid-chain is the one after those delivered. */
+			fill(frame, FRAME, 7000u + taken + (taken >= POOL / SEGS) + i);
+			assert_int_equal(m->pkt_len, FRAME);
+			assert_int_equal(m->nb_segs, SEGS);
+			assert_int_equal(m->ol_flags, 0);
+			for (seg = m; seg != NULL; seg = seg->next, k++) {
+				assert_int_equal(seg->data_off, RTE_PKTMBUF_HEADROOM);
+				assert_int_equal(seg->data_len,
+						 k < SEGS - 1 ? 2048 : FRAME - 2048 * (SEGS - 1));
+			}
+			assert_int_equal(k, SEGS);
+			assert_memory_equal(rte_pktmbuf_read(m, 0, FRAME, got), frame, FRAME);
+			/* What an application may leave behind in every segment. */
+			for (seg = m; seg != NULL; seg = seg->next) {
+				seg->ol_flags = RTE_MBUF_F_RX_VLAN | RTE_MBUF_F_RX_L4_CKSUM_BAD;
+				seg->data_off = 0;
+			}
+		}
+		free_all(pkts, n, mp, 0);
+		taken = (uint16_t)(taken + n);
+		sent = (uint16_t)(sent + n);
+		if (taken + 1 == FRAMES)
+			break;
+		/* The rest: 6 frames, 18 mbufs, none dropped. */
+		n = vhf_pmd_rx_burst(h.q, pkts, 32);
+		assert_int_equal(n, FRAMES - 1 - taken);
+		assert_int_equal(rte_mempool_in_use_count(mp), n * SEGS);
+	}
+	assert_int_equal(sent, FRAMES - 1);
+	assert_int_equal(pmd_cnt(&h, VHF_PMD_CNT_drop_no_mbuf), 1);
+	assert_int_equal(vhf_guest_tx_reclaim(h.guest), FRAMES);
+	assert_false(h.q->vq.broken);
+	vhf_pmd_harness_fini(&h);
+	rte_mempool_free(mp);
+}
+
+/*
  * An rx mempool whose mbufs have no byte after the headroom is refused:
  * copying a guest frame into it would take mbufs until the pool is dry.
  */
@@ -808,6 +886,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_rewritten_frame_metadata_matches_bytes),
 		cmocka_unit_test(test_header_unread_without_offloads),
 		cmocka_unit_test(test_rx_burst_mbufs_taken_reset_returned),
+		cmocka_unit_test(test_rx_burst_chains_from_burst_mbufs),
 		cmocka_unit_test(test_rx_pool_without_room_refused),
 		cmocka_unit_test(test_fast_free_returns_every_mbuf),
 		cmocka_unit_test(test_xstat_names_keep_their_order),

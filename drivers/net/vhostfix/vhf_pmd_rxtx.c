@@ -183,41 +183,6 @@ vhf_from_guest_offload(struct vhf_pmd_queue *q, struct rte_mbuf *m, const struct
 }
 
 /*
- * Copy a guest TX packet into a chain of mbufs from pool; NULL if the pool ran
- * dry. pkt->len is at most VHF_MAX_RX_PKTLEN (the caller's check) and every
- * mbuf holds at least a byte (vhf_rx_queue_setup()): the loop ends, nb_segs
- * cannot wrap, and one frame takes a bounded share of the pool.
- */
-static inline struct rte_mbuf *
-vhf_pkt_to_mbuf(struct vhf_pmd_queue *q, struct rte_mbuf *head,
-		const struct vhf_from_guest_pkt *pkt)
-{
-	struct rte_mbuf *m = head;
-	uint32_t off = 0;
-
-	for (;;) {
-		uint32_t room = rte_pktmbuf_tailroom(m);
-		uint32_t chunk = RTE_MIN(room, pkt->len - off);
-
-		vhf_iov_copy_out(rte_pktmbuf_mtod(m, void *), pkt->iov, pkt->niov, off, chunk);
-		m->data_len = (uint16_t)chunk;
-		off += chunk;
-		if (off == pkt->len)
-			break;
-		m->next = rte_pktmbuf_alloc(q->mb_pool);
-		if (unlikely(m->next == NULL)) {
-			rte_pktmbuf_free(head);
-			return NULL;
-		}
-		m = m->next;
-		head->nb_segs++;
-	}
-	head->pkt_len = pkt->len;
-	head->port = q->port_id;
-	return head;
-}
-
-/*
  * mbufs for one rx burst, taken from the pool as raw pointers, as many at once
  * as the ring says it holds: an mbuf is reset only when a packet fills it, and
  * the unused ones go back untouched. A packed ring does not say how many
@@ -267,6 +232,45 @@ vhf_rx_mbufs_put(struct vhf_rx_mbufs *b)
 	/* As they came from the pool: rte_mbuf_raw_free() state, never reset or written. */
 	if (b->next < b->count)
 		rte_mempool_put_bulk(b->pool, (void **)&b->raw[b->next], b->count - b->next);
+}
+
+/*
+ * Copy a guest TX packet into a chain of mbufs, head and the rest from fresh
+ * (the burst's bulk: a 9000-byte frame in 2 KiB mbufs takes four more, and one
+ * rte_pktmbuf_alloc() each was a pool call apiece); NULL if the pool ran dry.
+ * pkt->len is at most VHF_MAX_RX_PKTLEN (the caller's check) and every mbuf
+ * holds at least a byte (vhf_rx_queue_setup()): the loop ends, nb_segs cannot
+ * wrap, and one frame takes a bounded share of the pool.
+ */
+static inline struct rte_mbuf *
+vhf_pkt_to_mbuf(struct vhf_pmd_queue *q, struct rte_mbuf *head, struct vhf_rx_mbufs *fresh,
+		const struct vhf_from_guest_pkt *pkt)
+{
+	struct rte_mbuf *m = head;
+	uint32_t off = 0;
+
+	for (;;) {
+		uint32_t room = rte_pktmbuf_tailroom(m);
+		uint32_t chunk = RTE_MIN(room, pkt->len - off);
+
+		vhf_iov_copy_out(rte_pktmbuf_mtod(m, void *), pkt->iov, pkt->niov, off, chunk);
+		m->data_len = (uint16_t)chunk;
+		off += chunk;
+		if (off == pkt->len)
+			break;
+		/* The segments still to fill, each the room of this one (all alike, fresh). */
+		m->next = vhf_rx_mbufs_take(fresh, (uint16_t)RTE_MIN((pkt->len - off + room - 1) / room,
+								  (uint32_t)VHF_RX_MBUF_CHUNK));
+		if (unlikely(m->next == NULL)) {
+			rte_pktmbuf_free(head);
+			return NULL;
+		}
+		m = m->next;
+		head->nb_segs++;
+	}
+	head->pkt_len = pkt->len;
+	head->port = q->port_id;
+	return head;
 }
 
 /*
@@ -363,7 +367,7 @@ vhf_rx_from_guest(struct vhf_pmd_queue *q, struct rte_mbuf **pkts, uint16_t n)
 				break;
 			continue;
 		}
-		m = vhf_pkt_to_mbuf(q, m, pkt);
+		m = vhf_pkt_to_mbuf(q, m, &fresh, pkt);
 		if (unlikely(m == NULL)) {
 			/* Taken from the ring already: it is lost, and counted. */
 			vhf_pmd_count(q, VHF_PMD_CNT_drop_no_mbuf);
