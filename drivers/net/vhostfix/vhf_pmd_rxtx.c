@@ -333,8 +333,9 @@ vhf_rx_from_guest(struct vhf_pmd_queue *q, struct rte_mbuf **pkts, uint16_t n)
 		return 0;
 	}
 	/*
-	 * As many mbufs as chains at most, a chunk for a packed ring; a chain of
-	 * several mbufs takes its others one by one.
+	 * As many mbufs as chains at most, a chunk for a packed ring; a frame
+	 * longer than an mbuf takes its others from the same bulk, refilled as
+	 * it runs out (vhf_pkt_to_mbuf()).
 	 */
 	if (vq->packed)
 		published = RTE_MIN(published, (uint16_t)VHF_RX_MBUF_CHUNK);
