@@ -82,6 +82,7 @@ import itertools
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -323,10 +324,9 @@ class Bench:
             a.append(f"--tx-offloads={RTE_ETH_TX_OFFLOAD_MULTI_SEGS:#x}")
         return a
 
-    def guest(self, cell, socks, mode, tag):
-        """The guest testpmd, its virtio-user ports the sockets' servers: it serves
-        both runs of a pair (see run_pair). Its EAL waits for the first host to
-        connect, so it is up only once a host is (run_one waits for it)."""
+    def guest_argv(self, cell, socks, mode):
+        """The guest testpmd's command line: --guest-args last, so that they
+        override the defaults above them, under both backends alike."""
         common = ["--no-huge", "-m", "1024", "--no-pci", f"--file-prefix={self.prefix}g",
                   "--log-level=pmd.net.virtio.init:debug"]
         vdevs = []
@@ -335,8 +335,14 @@ class Bench:
                       f"packed_vq={int(cell['ring'] == 'packed')},mrg_rxbuf={cell['mrg']},"
                       f"in_order={cell['in_order']}"]
         # The guest's forwarding lcore on the other CPU than the host's.
-        argv = [self.args.testpmd, "--lcores", "0@1,1@0", *common, *vdevs,
-                *self.pmd_args(cell, mode, len(socks))]
+        return [self.args.testpmd, "--lcores", "0@1,1@0", *common, *vdevs,
+                *self.pmd_args(cell, mode, len(socks)), *self.args.guest_args]
+
+    def guest(self, cell, socks, mode, tag):
+        """The guest testpmd, its virtio-user ports the sockets' servers: it serves
+        both runs of a pair (see run_pair). Its EAL waits for the first host to
+        connect, so it is up only once a host is (run_one waits for it)."""
+        argv = self.guest_argv(cell, socks, mode)
         g = Proc(argv, os.path.join(self.work, f"{tag}.guest.log"))
         # Listening on the first socket; the next ones open as the host connects
         # the ones before (virtio-user waits for its client port by port).
@@ -597,7 +603,7 @@ def onoff(text):
     return parse_list(text.replace("on", "1").replace("off", "0"), (0, 1), int)
 
 
-def main():
+def arg_parser():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--so", default=os.path.join(TOP, "build/drivers/net/vhostfix/"
@@ -632,12 +638,20 @@ def main():
                     default=["poll"], help="app-loop: dpdk-vhostfix's --mode (default: poll); "
                     "poll,sleep runs both under each pair's guest, with net_vhost's run: "
                     "sleep mode at full load against poll mode in one run")
+    ap.add_argument("--guest-args", type=shlex.split, default=[], metavar="ARGS",
+                    help="more testpmd arguments for the guest, the same under both backends "
+                    "(recorded in the JSON); give them with =, as --guest-args='--txfreet=224'")
     ap.add_argument("--keep", action="store_true", help="keep the logs (printed path)")
     ap.add_argument("--perf-record", metavar="DIR",
                     help="also perf record the forwarding threads of host and guest over "
                     "each window, into DIR/<cell>-<round>-<backend>-{host,guest}.data (perf "
                     "report -i FILE --no-children --sort symbol); the sampling costs both "
                     "some of their rate")
+    return ap
+
+
+def main():
+    ap = arg_parser()
     args = ap.parse_args()
     if args.quick:
         args.cells, args.rings, args.sizes = ["guest-rx", "guest-tx"], ["split"], [64]
@@ -750,7 +764,7 @@ def main():
     print_table(results, args, bench.cycles.method)
     if args.json:
         meta = {"rounds": args.rounds, "seconds": args.seconds, "warmup": args.warmup,
-                "app_mode": args.app_mode,
+                "app_mode": args.app_mode, "guest_args": args.guest_args,
                 "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                 "loadavg": os.getloadavg(), "app_loop_cycles": bench.cycles.method,
                 "line_rtt_probe": args.linetrip if any(
