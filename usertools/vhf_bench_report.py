@@ -233,7 +233,7 @@ def print_table(results, args, method):
     print(f"{args.rounds} round(s) of {args.seconds:g} s after {args.warmup:g} s; ratios: "
           "median of the ratios of the pairs (min-max); cycles/packet fix/vhost < 1: net_vhostfix "
           "cheaper")
-    if getattr(args, "guest_args", None):
+    if args.guest_args:
         print("guest testpmd with: " + " ".join(args.guest_args))
     print(f"{'cell':44} {'vhostfix':>9} {'vhost':>9} {'ratio':>5} {'(min-max)':11} "
           f"{'cyc/pkt fix':>11} {'vhost':>7} {'ratio':>5} {'(min-max)':11} {'best cyc':>13} "
