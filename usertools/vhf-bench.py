@@ -333,7 +333,9 @@ class Bench:
         for i, sock in enumerate(socks):
             vdevs += ["--vdev", f"net_virtio_user{i},path={sock},server=1,queues=1,"
                       f"packed_vq={int(cell['ring'] == 'packed')},mrg_rxbuf={cell['mrg']},"
-                      f"in_order={cell['in_order']}"]
+                      f"in_order={cell['in_order']}" +
+                      (f",queue_size={self.args.guest_queue_size}"
+                       if self.args.guest_queue_size else "")]
         # The guest's forwarding lcore on the other CPU than the host's.
         return [self.args.testpmd, "--lcores", "0@1,1@0", *common, *vdevs,
                 *self.pmd_args(cell, mode, len(socks)), *self.args.guest_args]
@@ -468,8 +470,10 @@ class Bench:
                     host.cmd("start")
                     if not host.wait_for(FWD_STARTED, 10, since):
                         raise RuntimeError(f"host testpmd did not start, see {host.log_path}")
-                # 32 bursts per port in flight: enough to keep every ring of the loop busy.
-                guest.cmd("start tx_first 32")
+                # 32 bursts per port by default: at least what the guest's TX
+                # rings hold (it drops the rest), so that every ring of the loop
+                # is busy; --loop-prime sends fewer.
+                guest.cmd(f"start tx_first {self.args.loop_prime}")
                 receiver, nb_ports = guest, 2
             else:
                 receiver, sender = (guest, host) if cell["dir"] == "guest-rx" else (host, guest)
@@ -603,6 +607,22 @@ def onoff(text):
     return parse_list(text.replace("on", "1").replace("off", "0"), (0, 1), int)
 
 
+def loop_prime(text):
+    n = int(text)
+    if not 1 <= n <= 1024:
+        raise argparse.ArgumentTypeError("1 to 1024 bursts")
+    return n
+
+
+def queue_size(text):
+    n = int(text)
+    # A split ring's size is a power of 2 (virtio 1.1, 2.7); the same kept for packed
+    # so that both layouts of a cell run with one size.
+    if not 64 <= n <= 32768 or n & (n - 1):
+        raise argparse.ArgumentTypeError("a power of 2 from 64 to 32768")
+    return n
+
+
 def arg_parser():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -641,6 +661,13 @@ def arg_parser():
     ap.add_argument("--guest-args", type=shlex.split, default=[], metavar="ARGS",
                     help="more testpmd arguments for the guest, the same under both backends "
                     "(recorded in the JSON); give them with =, as --guest-args='--txfreet=224'")
+    ap.add_argument("--loop-prime", type=loop_prime, default=32, metavar="BURSTS",
+                    help="app-loop: the guest primes the loop with this many 32-frame "
+                    "bursts per port (testpmd's start tx_first; default: %(default)s, "
+                    "what rings of up to 1024 descriptors hold)")
+    ap.add_argument("--guest-queue-size", type=queue_size, metavar="N",
+                    help="the guest's virtio-user ring size (its queue_size devarg; "
+                    "default: virtio-user's own, 256)")
     ap.add_argument("--keep", action="store_true", help="keep the logs (printed path)")
     ap.add_argument("--perf-record", metavar="DIR",
                     help="also perf record the forwarding threads of host and guest over "
@@ -765,6 +792,7 @@ def main():
     if args.json:
         meta = {"rounds": args.rounds, "seconds": args.seconds, "warmup": args.warmup,
                 "app_mode": args.app_mode, "guest_args": args.guest_args,
+                "loop_prime": args.loop_prime, "guest_queue_size": args.guest_queue_size,
                 "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                 "loadavg": os.getloadavg(), "app_loop_cycles": bench.cycles.method,
                 "line_rtt_probe": args.linetrip if any(

@@ -235,6 +235,10 @@ def print_table(results, args, method):
           "cheaper")
     if args.guest_args:
         print("guest testpmd with: " + " ".join(args.guest_args))
+    if args.guest_queue_size:
+        print(f"guest rings of {args.guest_queue_size} descriptors")
+    if args.loop_prime != 32 and "app-loop" in args.cells:
+        print(f"app-loop primed with {args.loop_prime} bursts per port")
     print(f"{'cell':44} {'vhostfix':>9} {'vhost':>9} {'ratio':>5} {'(min-max)':11} "
           f"{'cyc/pkt fix':>11} {'vhost':>7} {'ratio':>5} {'(min-max)':11} {'best cyc':>13} "
           f"{'line ns':>9} pairs")

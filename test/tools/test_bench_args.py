@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: BSD-3-Clause
 # Copyright(c) 2026 dpdk-vhostfix authors
-"""usertools/vhf-bench.py's --guest-args, without DPDK: the words given reach the
-guest testpmd's command line after the benchmark's own arguments (so that they
-override them), under every backend of a pair alike (one guest serves both), and
-the table says they were used. TAP."""
+"""usertools/vhf-bench.py's guest options, without DPDK. --guest-args: the words
+given reach the guest testpmd's command line after the benchmark's own arguments
+(so that they override them), under every backend of a pair alike (one guest
+serves both), and the table says they were used. --guest-queue-size reaches every
+virtio-user port's devargs, --loop-prime is checked, and the table names both. TAP."""
 
 import contextlib
 import importlib.util
@@ -53,6 +54,45 @@ out = io.StringIO()
 with contextlib.redirect_stdout(out):
     print_table([], parser.parse_args([]), "none")
 check("guest testpmd with" not in out.getvalue(), "and says nothing without them")
+
+
+
+def parse_fails(argv):
+    """argparse's own error (exit 2), naming the option, and nothing parsed."""
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        try:
+            parser.parse_args(argv)
+        except SystemExit as e:
+            return e.code == 2 and argv[0].split("=")[0] in err.getvalue()
+    return False
+
+
+args = parser.parse_args([])
+check(args.loop_prime == 32 and args.guest_queue_size is None,
+      f"prime 32 bursts, virtio-user's ring size by default: {args.loop_prime} "
+      f"{args.guest_queue_size}")
+socks = ["/nonexistent/s.0.sock", "/nonexistent/s.1.sock"]
+argv = bench_mod.Bench(args, "/nonexistent/plugin.so", "/nonexistent").guest_argv(
+    CELL, socks, "io")
+check(not any("queue_size" in a for a in argv), "no queue_size devarg unless given")
+args = parser.parse_args(["--guest-queue-size=1024", "--loop-prime", "4",
+                          "--cells", "app-loop"])
+argv = bench_mod.Bench(args, "/nonexistent/plugin.so", "/nonexistent").guest_argv(
+    CELL, socks, "io")
+vdevs = [a for a in argv if a.startswith("net_virtio_user")]
+check(len(vdevs) == 2 and all(v.endswith(",queue_size=1024") for v in vdevs),
+      f"--guest-queue-size on every guest port: {vdevs}")
+out = io.StringIO()
+with contextlib.redirect_stdout(out):
+    print_table([], args, "none")
+check("guest rings of 1024 descriptors" in out.getvalue()
+      and "app-loop primed with 4 bursts per port" in out.getvalue(),
+      "the table says which ring size and prime were used")
+for bad in (["--guest-queue-size=100"], ["--guest-queue-size=32"],
+            ["--guest-queue-size=65536"], ["--loop-prime=0"], ["--loop-prime=1025"],
+            ["--loop-prime=x"]):
+    check(parse_fails(bad), f"{bad[0]}: refused, naming the option")
 
 print(f"1..{len(checks)}")
 for i, (ok, what) in enumerate(checks, 1):
