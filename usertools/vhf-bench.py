@@ -29,6 +29,12 @@ sides share is guest memory, and how long a line takes between the vCPUs
 depends on its physical address (vhf-linetrip --lines), so a guest of its own
 per run put the backends of a pair on different memory (doc/bench-2026-12-04f.md).
 
+The guest's memory is on 4 KB pages (--no-huge) unless --guest-hugepages: then
+on 2 MB pages, as a QEMU guest's memory on a vhost-user host is (a hugetlbfs
+memory backend shared with the backend), which the backend then maps on 2 MB
+pages too. The benchmark reserves those pages, on a hugetlbfs mount of its own,
+and gives both back at exit.
+
 Figures per run: Mpps counted by the receiving side (the guest's RX counters in
 app-loop) over --seconds after --warmup, and the host backend's CPU cycles per
 packet: testpmd's --record-core-cycles busy cycles of the forwarding lcore in
@@ -106,6 +112,9 @@ SIZES = (64, 1518, 9000)
 # as chains of such segments (9000 B: 4 x 2048 + 808).
 SEG_MAX = 2048
 RTE_ETH_TX_OFFLOAD_MULTI_SEGS = 0x8000
+# The guest's EAL memory (-m), in MB: its mbuf pools and rings.
+GUEST_MEM_MB = 1024
+HUGE_SYS = "/sys/kernel/mm/hugepages/hugepages-2048kB"
 
 # testpmd's prompt has no newline: under stdbuf -oL it reaches the log only with the
 # next line printed, which may never come. The last line of its start-up does: the
@@ -307,11 +316,71 @@ def txpkts(size):
     return ",".join(str(s) for s in segs), len(segs) > 1
 
 
+class GuestHugepages:
+    """--guest-hugepages: 2 MB pages for the guest's memory, reserved on top of what
+    the machine has (nr_hugepages up, as many really free) and a hugetlbfs mount of
+    our own for the guest's EAL; close() gives both back. The guest runs --in-memory
+    (its pages are memfds, shared with the host over the vhost-user socket, and no
+    file is left behind) with --single-file-segments (one memory region per
+    memseg list: vhost-user takes at most 8)."""
+
+    def __init__(self, mount, sysdir=HUGE_SYS, pages=GUEST_MEM_MB // 2 + 32):
+        self.mount, self.sysdir, self.pages = mount, sysdir, pages
+        self.reserved = 0
+        self.mounted = False
+
+    def _read(self, name):
+        with open(os.path.join(self.sysdir, name)) as f:
+            return int(f.read())
+
+    def _write_nr(self, n):
+        with open(os.path.join(self.sysdir, "nr_hugepages"), "w") as f:
+            f.write(str(n))
+
+    def open(self):
+        try:
+            nr0, free0 = self._read("nr_hugepages"), self._read("free_hugepages")
+        except OSError as e:
+            raise RuntimeError(f"--guest-hugepages: no 2 MB hugepages here ({e})") from e
+        try:
+            self._write_nr(nr0 + self.pages)
+        except OSError:
+            pass  # the kernel may give fewer: counted below
+        self.reserved = self._read("nr_hugepages") - nr0
+        got = self._read("free_hugepages") - free0
+        if got < self.pages:
+            self.close()
+            raise RuntimeError(f"--guest-hugepages: could reserve only {max(got, 0)} of "
+                               f"{self.pages} 2 MB hugepages")
+        os.mkdir(self.mount, 0o700)
+        mnt = subprocess.run(["mount", "-t", "hugetlbfs", "-o", "pagesize=2M", "nodev",
+                              self.mount], capture_output=True, text=True)
+        if mnt.returncode != 0:
+            self.close()
+            raise RuntimeError(f"--guest-hugepages: cannot mount a hugetlbfs on {self.mount}: "
+                               f"{mnt.stderr.strip()}")
+        self.mounted = True
+
+    def eal_args(self):
+        return ["--in-memory", "--single-file-segments", f"--huge-dir={self.mount}"]
+
+    def close(self):
+        if self.mounted:
+            subprocess.run(["umount", self.mount], capture_output=True)
+            self.mounted = False
+        if os.path.isdir(self.mount):
+            os.rmdir(self.mount)
+        if self.reserved:
+            self._write_nr(self._read("nr_hugepages") - self.reserved)
+            self.reserved = 0
+
+
 class Bench:
-    def __init__(self, args, plugin, work):
+    def __init__(self, args, plugin, work, guest_huge=None):
         self.args = args
         self.plugin = plugin
         self.work = work
+        self.guest_huge = guest_huge
         self.prefix = f"vhfbench{os.getpid()}"
         self.cycles = ThreadCycles()
 
@@ -327,7 +396,8 @@ class Bench:
     def guest_argv(self, cell, socks, mode):
         """The guest testpmd's command line: --guest-args last, so that they
         override the defaults above them, under both backends alike."""
-        common = ["--no-huge", "-m", "1024", "--no-pci", f"--file-prefix={self.prefix}g",
+        mem = self.guest_huge.eal_args() if self.guest_huge else ["--no-huge"]
+        common = [*mem, "-m", str(GUEST_MEM_MB), "--no-pci", f"--file-prefix={self.prefix}g",
                   "--log-level=pmd.net.virtio.init:debug"]
         vdevs = []
         for i, sock in enumerate(socks):
@@ -668,6 +738,10 @@ def arg_parser():
     ap.add_argument("--guest-queue-size", type=queue_size, metavar="N",
                     help="the guest's virtio-user ring size (its queue_size devarg; "
                     "default: virtio-user's own, 256)")
+    ap.add_argument("--guest-hugepages", action="store_true",
+                    help="the guest's memory on 2 MB hugepages, as a QEMU guest's on a "
+                    "vhost-user host (default: 4 KB pages, --no-huge); reserves them and "
+                    "gives them back at exit")
     ap.add_argument("--keep", action="store_true", help="keep the logs (printed path)")
     ap.add_argument("--perf-record", metavar="DIR",
                     help="also perf record the forwarding threads of host and guest over "
@@ -728,7 +802,8 @@ def main():
     plugin = os.path.join(plugdir, "librte_net_vhostfix.so")
     shutil.copy(args.so, plugin)
     work = tempfile.mkdtemp(prefix="vhf-bench.")
-    bench = Bench(args, plugin, work)
+    guest_huge = GuestHugepages(f"{plugdir}.huge") if args.guest_hugepages else None
+    bench = Bench(args, plugin, work, guest_huge)
 
     def on_signal(signum, _frame):
         raise KeyboardInterrupt(signum)
@@ -737,6 +812,11 @@ def main():
     results = [{"cell": c, "runs": {b: [] for b in runners_of(c, both_modes)}} for c in cells]
     failed = False
     try:
+        if guest_huge:
+            try:
+                guest_huge.open()
+            except RuntimeError as e:
+                sys.exit(f"vhf-bench: {e}")
         for rnd in range(args.rounds):
             for i, r in enumerate(results):
                 # Flipped every round; poll and sleep mode run next to each other.
@@ -779,6 +859,8 @@ def main():
                           f"{'/'.join(str(run['placement']) for run in pair)}: measured again",
                           flush=True)
     finally:
+        if guest_huge:
+            guest_huge.close()
         shutil.rmtree(plugdir, ignore_errors=True)
         if args.keep or failed:
             print(f"vhf-bench: logs in {work}")
@@ -793,6 +875,7 @@ def main():
         meta = {"rounds": args.rounds, "seconds": args.seconds, "warmup": args.warmup,
                 "app_mode": args.app_mode, "guest_args": args.guest_args,
                 "loop_prime": args.loop_prime, "guest_queue_size": args.guest_queue_size,
+                "guest_hugepages": args.guest_hugepages,
                 "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                 "loadavg": os.getloadavg(), "app_loop_cycles": bench.cycles.method,
                 "line_rtt_probe": args.linetrip if any(

@@ -235,6 +235,8 @@ def print_table(results, args, method):
           "cheaper")
     if args.guest_args:
         print("guest testpmd with: " + " ".join(args.guest_args))
+    if args.guest_hugepages:
+        print("guest memory on 2 MB hugepages")
     if args.guest_queue_size:
         print(f"guest rings of {args.guest_queue_size} descriptors")
     if args.loop_prime != 32 and "app-loop" in args.cells:

@@ -5,13 +5,16 @@
 given reach the guest testpmd's command line after the benchmark's own arguments
 (so that they override them), under every backend of a pair alike (one guest
 serves both), and the table says they were used. --guest-queue-size reaches every
-virtio-user port's devargs, --loop-prime is checked, and the table names both. TAP."""
+virtio-user port's devargs, --loop-prime is checked, and the table names both.
+--guest-hugepages: the guest's EAL on hugepages instead of --no-huge, and a
+reservation the machine cannot give refused with nothing left reserved. TAP."""
 
 import contextlib
 import importlib.util
 import io
 import os
 import sys
+import tempfile
 
 USERTOOLS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../usertools")
 sys.path.insert(0, USERTOOLS)
@@ -93,6 +96,42 @@ for bad in (["--guest-queue-size=100"], ["--guest-queue-size=32"],
             ["--guest-queue-size=65536"], ["--loop-prime=0"], ["--loop-prime=1025"],
             ["--loop-prime=x"]):
     check(parse_fails(bad), f"{bad[0]}: refused, naming the option")
+
+argv = bench_mod.Bench(parser.parse_args([]), "/nonexistent/plugin.so",
+                       "/nonexistent").guest_argv(CELL, socks, "io")
+check("--no-huge" in argv and not any(a.startswith("--huge-dir") for a in argv),
+      "the guest on 4 KB pages by default")
+args = parser.parse_args(["--guest-hugepages"])
+huge = bench_mod.GuestHugepages("/nonexistent/huge")
+argv = bench_mod.Bench(args, "/nonexistent/plugin.so", "/nonexistent", huge).guest_argv(
+    CELL, socks, "io")
+check("--no-huge" not in argv and "--huge-dir=/nonexistent/huge" in argv
+      and "--single-file-segments" in argv and "--in-memory" in argv,
+      f"--guest-hugepages: the guest's EAL on our hugetlbfs mount: {argv[3:8]}")
+out = io.StringIO()
+with contextlib.redirect_stdout(out):
+    print_table([], args, "none")
+check("guest memory on 2 MB hugepages" in out.getvalue(), "the table says so")
+
+# A machine that gives fewer pages than asked (a sysfs stand-in whose free count
+# does not move): refused, naming the shortfall, and nr_hugepages put back.
+with tempfile.TemporaryDirectory() as sysdir:
+    for name, value in (("nr_hugepages", "3"), ("free_hugepages", "3")):
+        with open(os.path.join(sysdir, name), "w") as f:
+            f.write(value)
+    mount = os.path.join(sysdir, "mnt")
+    huge = bench_mod.GuestHugepages(mount, sysdir=sysdir, pages=10)
+    try:
+        huge.open()
+        refused = ""
+    except RuntimeError as e:
+        refused = str(e)
+    with open(os.path.join(sysdir, "nr_hugepages")) as f:
+        nr = f.read().strip()
+    check("could reserve only 0 of 10" in refused and "--guest-hugepages" in refused,
+          f"a short reservation refused: {refused!r}")
+    check(nr == "3" and not os.path.exists(mount),
+          f"and given back: nr_hugepages {nr}, no mount point left")
 
 print(f"1..{len(checks)}")
 for i, (ok, what) in enumerate(checks, 1):
