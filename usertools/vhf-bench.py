@@ -686,8 +686,8 @@ def loop_prime(text):
 
 def queue_size(text):
     n = int(text)
-    # A split ring's size is a power of 2 (virtio 1.1, 2.7); the same kept for packed
-    # so that both layouts of a cell run with one size.
+    # A split ring's size is a power of 2 (the virtio spec, split virtqueues); packed
+    # ones are held to it too, so that both layouts run with one size.
     if not 64 <= n <= 32768 or n & (n - 1):
         raise argparse.ArgumentTypeError("a power of 2 from 64 to 32768")
     return n
