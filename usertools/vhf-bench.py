@@ -96,8 +96,9 @@ import sys
 import tempfile
 import time
 
-from vhf_bench_report import (APART_NS, BACKENDS, DIRECTIONS, SLEEP, cell_name, fmt, matched,
-                              placement, print_table, summarize, write_chart)
+from vhf_bench_report import (APART_NS, BACKENDS, DIRECTIONS, LOOP_PRIME_DEFAULT, SLEEP,
+                              cell_name, fmt, matched, placement, print_table, summarize,
+                              write_chart)
 
 # realpath: installed, bin/dpdk-vhostfix-bench is a link to this file.
 TOP = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
@@ -731,7 +732,7 @@ def arg_parser():
     ap.add_argument("--guest-args", type=shlex.split, default=[], metavar="ARGS",
                     help="more testpmd arguments for the guest, the same under both backends "
                     "(recorded in the JSON); give them with =, as --guest-args='--txfreet=224'")
-    ap.add_argument("--loop-prime", type=loop_prime, default=32, metavar="BURSTS",
+    ap.add_argument("--loop-prime", type=loop_prime, default=LOOP_PRIME_DEFAULT, metavar="BURSTS",
                     help="app-loop: the guest primes the loop with this many 32-frame "
                     "bursts per port (testpmd's start tx_first; default: %(default)s, "
                     "what rings of up to 1024 descriptors hold)")

@@ -10,6 +10,8 @@ BACKENDS = ("vhostfix", "vhost")
 # app-loop with --app-mode poll,sleep: dpdk-vhostfix in sleep mode, a third run
 # under the pair's guest beside the poll-mode one ("vhostfix") and net_vhost's.
 SLEEP = "vhostfix_sleep"
+# vhf-bench.py --loop-prime's default: the app loop's guest sends 32 bursts per port.
+LOOP_PRIME_DEFAULT = 32
 
 # Virtio feature bits, for the messages (virtio 1.2, 5.1.3 and 6).
 FEATURE_NAMES = {
@@ -239,7 +241,7 @@ def print_table(results, args, method):
         print("guest memory on 2 MB hugepages")
     if args.guest_queue_size:
         print(f"guest rings of {args.guest_queue_size} descriptors")
-    if args.loop_prime != 32 and "app-loop" in args.cells:
+    if args.loop_prime != LOOP_PRIME_DEFAULT and "app-loop" in args.cells:
         print(f"app-loop primed with {args.loop_prime} bursts per port")
     print(f"{'cell':44} {'vhostfix':>9} {'vhost':>9} {'ratio':>5} {'(min-max)':11} "
           f"{'cyc/pkt fix':>11} {'vhost':>7} {'ratio':>5} {'(min-max)':11} {'best cyc':>13} "

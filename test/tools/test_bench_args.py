@@ -32,6 +32,14 @@ def check(ok, what):
     checks.append((bool(ok), what))
 
 
+def table_header(args):
+    """What print_table() prints above the cells for these arguments."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        print_table([], args, "none")
+    return out.getvalue()
+
+
 parser = bench_mod.arg_parser()
 args = parser.parse_args([])
 check(args.guest_args == [], f"none by default: {args.guest_args}")
@@ -48,16 +56,10 @@ check("--txpkts=2048,2048,2048,2048,808" in argv, "the frame's segments still gi
 check(b.guest_argv(CELL, ["/nonexistent/s.0.sock"], "txonly") == argv,
       "the same command line every time (one guest serves both backends)")
 
-out = io.StringIO()
-with contextlib.redirect_stdout(out):
-    print_table([], args, "none")
-check("guest testpmd with: --txfreet=224 --txd=512" in out.getvalue(),
+check("guest testpmd with: --txfreet=224 --txd=512" in table_header(args),
       "the table says which guest arguments were used")
-out = io.StringIO()
-with contextlib.redirect_stdout(out):
-    print_table([], parser.parse_args([]), "none")
-check("guest testpmd with" not in out.getvalue(), "and says nothing without them")
-
+check("guest testpmd with" not in table_header(parser.parse_args([])),
+      "and says nothing without them")
 
 
 def parse_fails(argv):
@@ -86,11 +88,9 @@ argv = bench_mod.Bench(args, "/nonexistent/plugin.so", "/nonexistent").guest_arg
 vdevs = [a for a in argv if a.startswith("net_virtio_user")]
 check(len(vdevs) == 2 and all(v.endswith(",queue_size=1024") for v in vdevs),
       f"--guest-queue-size on every guest port: {vdevs}")
-out = io.StringIO()
-with contextlib.redirect_stdout(out):
-    print_table([], args, "none")
-check("guest rings of 1024 descriptors" in out.getvalue()
-      and "app-loop primed with 4 bursts per port" in out.getvalue(),
+header = table_header(args)
+check("guest rings of 1024 descriptors" in header
+      and "app-loop primed with 4 bursts per port" in header,
       "the table says which ring size and prime were used")
 for bad in (["--guest-queue-size=100"], ["--guest-queue-size=32"],
             ["--guest-queue-size=65536"], ["--loop-prime=0"], ["--loop-prime=1025"],
@@ -108,10 +108,7 @@ argv = bench_mod.Bench(args, "/nonexistent/plugin.so", "/nonexistent", huge).gue
 check("--no-huge" not in argv and "--huge-dir=/nonexistent/huge" in argv
       and "--single-file-segments" in argv and "--in-memory" in argv,
       f"--guest-hugepages: the guest's EAL on our hugetlbfs mount: {argv[3:8]}")
-out = io.StringIO()
-with contextlib.redirect_stdout(out):
-    print_table([], args, "none")
-check("guest memory on 2 MB hugepages" in out.getvalue(), "the table says so")
+check("guest memory on 2 MB hugepages" in table_header(args), "the table says so")
 
 # A machine that gives fewer pages than asked (a sysfs stand-in whose free count
 # does not move): refused, naming the shortfall, and nr_hugepages put back.
