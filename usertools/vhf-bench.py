@@ -37,11 +37,11 @@ and gives both back at exit.
 
 Figures per run: Mpps counted by the receiving side (the guest's RX counters in
 app-loop) over --seconds after --warmup, and the host backend's CPU cycles per
-packet: testpmd's --record-core-cycles busy cycles of the forwarding lcore in
-guest-rx/guest-tx; in app-loop, where the app has no such counter, the
-forwarding thread of both hosts measured alike, with perf stat -e cycles -t TID
-when the CPU has a cycles counter, otherwise the thread's CPU time
-(/proc/PID/task/TID/schedstat) times the CPU's nominal clock. On a 2-core
+packet: the busy cycles of the forwarding lcore (TSC cycles of the stream
+calls that received something, empty polls left out), testpmd's
+--record-core-cycles figure, and in app-loop for dpdk-vhostfix its worker's
+busy_cycles (telemetry, counted the same way) over the packets its streams
+received in the window. On a 2-core
 machine the guest is sometimes the bottleneck and the Mpps ratio swings with it;
 cycles per packet show the backend's own cost even then. One exception: testpmd
 22.11's txonly counts every pass of its loop, full guest ring or not, so guest-rx
@@ -134,6 +134,9 @@ PORT_RX = re.compile(r"NIC statistics for port (\d+)\s+#+\s+RX-packets:\s+(\d+)"
 # dpdk-vhostfix's exit stats, its worker's line: "lcore 1 sleeps N wakeups N ... slept-ms N".
 APP_LCORE = re.compile(r"^lcore \d+ (sleeps \d+.*)$", re.M)
 # testpmd 22.11 says "total cycles" (later versions "busy cycles") for the same sum.
+# What app-loop's cycles per packet are, in the table's footnote and the JSON's meta.
+APP_LOOP_CYCLES = ("busy cycles as well: testpmd io's, and dpdk-vhostfix's worker's "
+                   "(telemetry busy_cycles over its streams' packets received)")
 BUSY_CYCLES = re.compile(r"\((?:busy|total) cycles=(\d+) / total \S+ packets=(\d+)\) at (\d+) MHz")
 
 
@@ -250,67 +253,6 @@ class Proc:
         self.log.close()
 
 
-class ThreadCycles:
-    """CPU cycles a thread spends over a window: perf's cycles counter or CPU time x clock."""
-
-    def __init__(self):
-        self.method = None
-        self.mhz = None
-
-    def _probe(self, tid):
-        if shutil.which("perf"):
-            out = subprocess.run(["perf", "stat", "-x,", "-e", "cycles", "-t", str(tid), "--",
-                                  "sleep", "0.1"], capture_output=True, text=True).stderr
-            if re.match(r"\d+,", out.strip().splitlines()[-1] if out.strip() else ""):
-                self.method = "perf stat -e cycles"
-                return
-        # No cycles counter (a VM without a virtual PMU says <not supported>).
-        with open("/proc/cpuinfo") as f:
-            m = re.search(r"cpu MHz\s*:\s*([\d.]+)", f.read())
-        self.mhz = float(m.group(1)) if m else None
-        self.method = f"CPU time x {self.mhz:.0f} MHz (no cycles counter)" if self.mhz else "none"
-
-    def start(self, pid, tid):
-        if tid is None:
-            return None
-        if self.method is None:
-            self._probe(tid)
-        if self.method.startswith("perf"):
-            p = subprocess.Popen(["perf", "stat", "-x,", "-e", "cycles", "-t", str(tid), "--",
-                                  "sleep", "3600"], stdout=subprocess.DEVNULL,
-                                 stderr=subprocess.PIPE, text=True)
-            return ("perf", p, time.monotonic())
-        if self.mhz:
-            return ("cpu", (pid, tid, self._cpu_ns(pid, tid)), time.monotonic())
-        return None
-
-    @staticmethod
-    def _cpu_ns(pid, tid):
-        with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
-            return int(f.read().split()[0])
-
-    def stop(self, handle):
-        """Cycles spent since start(), or None."""
-        if handle is None:
-            return None
-        kind, what, _ = handle
-        if kind == "perf":
-            what.send_signal(signal.SIGINT)
-            try:
-                err = what.communicate(timeout=10)[1]
-            except subprocess.TimeoutExpired:
-                what.kill()
-                what.communicate()
-                return None
-            m = re.search(r"^(\d+),", err, re.M)
-            return int(m.group(1)) if m else None
-        pid, tid, ns0 = what
-        try:
-            return (self._cpu_ns(pid, tid) - ns0) * self.mhz / 1e3
-        except OSError:
-            return None
-
-
 def txpkts(size):
     """testpmd --txpkts for a frame of `size` bytes: segments of at most one mbuf's data."""
     segs = [SEG_MAX] * (size // SEG_MAX) + ([size % SEG_MAX] if size % SEG_MAX else [])
@@ -383,7 +325,6 @@ class Bench:
         self.work = work
         self.guest_huge = guest_huge
         self.prefix = f"vhfbench{os.getpid()}"
-        self.cycles = ThreadCycles()
 
     def pmd_args(self, cell, mode, nb_ports):
         pkts, multi = txpkts(cell["size"])
@@ -553,11 +494,10 @@ class Bench:
                 sender.cmd("start")
                 nb_ports = 1
             time.sleep(self.args.warmup)
-            if loop:
-                handle = self.cycles.start(host.proc.pid, host.worker_tid())
-                app0 = None if host.interactive else app_lcore_counters(f"{self.prefix}h")
-            else:
+            if host.interactive:
                 c0 = host.busy_cycles()
+            else:
+                app0 = app_lcore_counters(f"{self.prefix}h")
             # The guest too: on 2 cores it is often the side that sets the rate.
             profs = self.perf_record([("host", host), ("guest", guest)],
                                      f"{cell_name(cell).replace(' ', '_')}-{tag}")
@@ -567,18 +507,16 @@ class Bench:
             for prof in profs:
                 prof.wait()
             res["mpps"] = (p1 - p0) / (t1 - t0) / 1e6
-            if loop:
-                cyc = self.cycles.stop(handle)
-                app1 = None if host.interactive else app_lcore_counters(f"{self.prefix}h")
-                if app0 is not None and app1 is not None:
-                    # Our worker within the window only: at full load, no sleep at all.
-                    res["app_window"] = {k: app1[k] - app0.get(k, 0) for k in app1}
-                if cyc is not None and p1 > p0:
-                    res["cycles_per_pkt"] = cyc / (p1 - p0)
-            else:
+            if host.interactive:
                 c1 = host.busy_cycles()
                 if c0 is not None and c1 is not None and c1[1] > c0[1]:
                     res["cycles_per_pkt"] = (c1[0] - c0[0]) / (c1[1] - c0[1])
+            else:
+                app1 = app_lcore_counters(f"{self.prefix}h")
+                if app0 is not None and app1 is not None:
+                    # Our worker within the window only: at full load, no sleep at all.
+                    res["app_window"] = {k: app1[k] - app0.get(k, 0) for k in app1}
+                    res["cycles_per_pkt"] = app_busy_cycles_per_pkt(res["app_window"])
             # The guest stops before its host goes: a packed ring's reconnection
             # resets its queues, which a running lcore must not be using.
             guest.cmd("stop")
@@ -611,8 +549,9 @@ class Bench:
 
 
 def app_lcore_counters(prefix):
-    """dpdk-vhostfix's worker counters (sleeps, sleep_aborted, ...) over telemetry,
-    summed over its worker lcores, or None if it does not answer."""
+    """dpdk-vhostfix's worker counters (sleeps, sleep_aborted, busy_cycles, ...)
+    over telemetry, summed over its worker lcores, with streams_rx the packets its
+    streams received; or None if it does not answer."""
     try:
         tel = vhf_stats.Telemetry(prefix)
         try:
@@ -631,7 +570,16 @@ def app_lcore_counters(prefix):
                 if (isinstance(v, int) and k not in ("lcore", "streams")
                         and not k.startswith("wake_latency")):
                     total[k] = total.get(k, 0) + v
+        elif key.startswith("stream") and isinstance(val, dict):
+            total["streams_rx"] = total.get("streams_rx", 0) + val.get("rx", 0)
     return total
+
+
+def app_busy_cycles_per_pkt(window):
+    """Busy cycles per packet received, from a window of app_lcore_counters(), or None."""
+    if window.get("streams_rx", 0) <= 0 or "busy_cycles" not in window:
+        return None
+    return window["busy_cycles"] / window["streams_rx"]
 
 
 def runners_of(cell, both_modes):
@@ -871,14 +819,14 @@ def main():
     for r in results:
         if not r.get("error"):
             r["summary"] = summarize(r["cell"], r["runs"])
-    print_table(results, args, bench.cycles.method)
+    print_table(results, args, APP_LOOP_CYCLES)
     if args.json:
         meta = {"rounds": args.rounds, "seconds": args.seconds, "warmup": args.warmup,
                 "app_mode": args.app_mode, "guest_args": args.guest_args,
                 "loop_prime": args.loop_prime, "guest_queue_size": args.guest_queue_size,
                 "guest_hugepages": args.guest_hugepages,
                 "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                "loadavg": os.getloadavg(), "app_loop_cycles": bench.cycles.method,
+                "loadavg": os.getloadavg(), "app_loop_cycles": APP_LOOP_CYCLES,
                 "line_rtt_probe": args.linetrip if any(
                     run.get("line_rtt_ns") for r in results for runs in r["runs"].values()
                     for run in runs) else None}

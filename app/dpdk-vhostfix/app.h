@@ -87,7 +87,10 @@ struct app_options {
  * NIC's MTU). LCORE(...): a worker lcore's sleeps (sleep mode), in struct app_lcore_stats:
  * sleeps, wake-ups and what ended them (a guest refill a blocked stream waited for, a
  * source's arrival: rx interrupt or tap fd, a signal, the poll interval), sleeps aborted
- * because arming found work pending.
+ * because arming found work pending; and in either mode, the TSC cycles of its streams'
+ * steps that moved packets (busy) and of those that found nothing to do (idle), asleep
+ * in neither: testpmd's --record-core-cycles busy cycles, OVS's processing and idle
+ * cycles.
  *
  * The arguments: field, the words before and after its value in the stats line, its
  * telemetry key. The stats line (app_stats_print()) and the telemetry dicts
@@ -110,7 +113,9 @@ struct app_options {
 	LCORE(wake_source, " source ", ")", "wake_source")                                         \
 	LCORE(wake_signal, " wake-signals ", "", "wake_signals")                                   \
 	LCORE(wake_timeouts, " wake-timeouts ", "", "wake_timeouts")                               \
-	LCORE(sleep_aborted, " sleep-aborted ", "", "sleep_aborted")
+	LCORE(sleep_aborted, " sleep-aborted ", "", "sleep_aborted")                               \
+	LCORE(busy_cycles, " busy-cycles ", "", "busy_cycles")                                     \
+	LCORE(idle_cycles, " idle-cycles ", "", "idle_cycles")
 
 #define APP_STAT_NONE(field, before, after, key)
 #define APP_STAT_FIELD(field, before, after, key) uint64_t field;

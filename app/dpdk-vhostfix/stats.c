@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 #include <rte_telemetry.h>
@@ -155,6 +156,14 @@ app_stats_print(FILE *f)
 		APP_STATS(APP_STAT_NONE, APP_STAT_PRINT)
 		fprintf(f, " slept-ms %" PRIu64, APP_STAT_READ(st->sleep_ns) / 1000000);
 		{
+			uint64_t busy = APP_STAT_READ(st->busy_cycles);
+			uint64_t polled = busy + APP_STAT_READ(st->idle_cycles);
+
+			/* The lcore's load while awake, as OVS's pmd-stats-show gives it. */
+			if (polled != 0)
+				fprintf(f, " busy-pct %" PRIu64, busy * 100 / polled);
+		}
+		{
 			struct app_wake_lat_summary w;
 			char b50[24], b99[24];
 
@@ -231,6 +240,8 @@ app_tel_stats(const char *cmd __rte_unused, const char *params __rte_unused,
 	rte_tel_data_add_dict_string(d, "mode", app_mode_words[app_opts.mode]);
 	rte_tel_data_add_dict_string(d, "notify", app_notify_words[app_opts.notify_legacy]);
 	rte_tel_data_add_dict_u64(d, "streams", app_nb_streams);
+	/* The unit of the lcores' busy_cycles and idle_cycles. */
+	rte_tel_data_add_dict_u64(d, "tsc_hz", rte_get_tsc_hz());
 	for (i = 0; i < app_nb_streams; i++) {
 		struct rte_tel_data *s = app_tel_stream(&app_streams[i]);
 
@@ -291,8 +302,8 @@ app_tel_wake_latency(const char *cmd __rte_unused, const char *params __rte_unus
 }
 
 #define APP_TEL_STATS_HELP                                                                         \
-	"dpdk-vhostfix forwarding stats: per stream packets, backlog, drops by reason; "           \
-	"per lcore sleeps and wake-ups. No parameters"
+	"dpdk-vhostfix stats: per stream packets, backlog, drops by reason; "                      \
+	"per lcore busy/idle cycles, sleeps, wake-ups. No parameters"
 #define APP_TEL_WAKE_LATENCY_HELP                                                                  \
 	"dpdk-vhostfix sleep mode: per lcore, wake-up to first tx_burst, histogram in "            \
 	"us (bucket_upper_us). No parameters"

@@ -71,6 +71,12 @@ run_case() {
 		grep -q "lcore 2: net_vhost0:1 <-> net_vhost1:1" "$dir/app.log"; }; then
 		fail+=" queues not spread over lcores 1 and 2;"
 	fi
+	# Every worker's exit line: cycles of steps that moved frames (busy) and of
+	# empty polls (idle; at least those before the guests came) both counted.
+	if [ "$(grep "^lcore [0-9]* sleeps" "$dir/app.log" | tail -"$nq" |
+		grep -c "busy-cycles [1-9][0-9]* idle-cycles [1-9][0-9]* .*busy-pct [0-9]")" -ne "$nq" ]; then
+		fail+=" a worker counted no busy or no idle cycles;"
+	fi
 	if [ "$expect_pause" = 1 ] && ! grep -q "paused [1-9]" <<<"$stats"; then
 		fail+=" the backlog never filled (no backpressure exercised);"
 	fi

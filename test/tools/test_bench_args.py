@@ -7,7 +7,9 @@ given reach the guest testpmd's command line after the benchmark's own arguments
 serves both), and the table says they were used. --guest-queue-size reaches every
 virtio-user port's devargs, --loop-prime is checked, and the table names both.
 --guest-hugepages: the guest's EAL on hugepages instead of --no-huge, and a
-reservation the machine cannot give refused with nothing left reserved. TAP."""
+reservation the machine cannot give refused with nothing left reserved. And
+app-loop's cycles per packet for dpdk-vhostfix: its worker's busy cycles over the
+packets its streams received, from its telemetry. TAP."""
 
 import contextlib
 import importlib.util
@@ -129,6 +131,36 @@ with tempfile.TemporaryDirectory() as sysdir:
           f"a short reservation refused: {refused!r}")
     check(nr == "3" and not os.path.exists(mount),
           f"and given back: nr_hugepages {nr}, no mount point left")
+
+
+
+class FakeTelemetry:
+    """/vhostfix/stats as dpdk-vhostfix answers it: one worker, two streams."""
+    answer = {"mode": "poll", "streams": 2, "tsc_hz": 2000000000,
+              "stream0": {"from": "net_vhost0", "rx": 1000, "tx": 1000, "backlog": 0},
+              "stream1": {"from": "net_vhost1", "rx": 3000, "tx": 2990, "backlog": 10},
+              "lcore1": {"lcore": 1, "streams": 2, "sleeps": 0, "busy_cycles": 200000,
+                         "idle_cycles": 50000, "wake_latency_p99_us": 0}}
+
+    def __init__(self, prefix):
+        self.prefix = prefix
+
+    def query(self, cmd):
+        return self.answer if cmd == "/vhostfix/stats" else None
+
+    def close(self):
+        pass
+
+
+bench_mod.vhf_stats.Telemetry = FakeTelemetry
+c = bench_mod.app_lcore_counters("p")
+check(c == {"sleeps": 0, "busy_cycles": 200000, "idle_cycles": 50000, "streams_rx": 4000},
+      f"the app's counters: the worker's summed, its streams' packets received: {c}")
+check(bench_mod.app_busy_cycles_per_pkt(c) == 50.0,
+      "app-loop cycles per packet: busy cycles over packets received")
+check(bench_mod.app_busy_cycles_per_pkt({"busy_cycles": 10, "streams_rx": 0}) is None
+      and bench_mod.app_busy_cycles_per_pkt({"streams_rx": 5}) is None,
+      "none without packets or without the counter (an app that does not count)")
 
 print(f"1..{len(checks)}")
 for i, (ok, what) in enumerate(checks, 1):
