@@ -96,9 +96,9 @@ import sys
 import tempfile
 import time
 
-from vhf_bench_report import (APART_NS, BACKENDS, DIRECTIONS, LOOP_PRIME_DEFAULT, SLEEP,
-                              cell_name, fmt, matched, placement, print_table, summarize,
-                              write_chart)
+from vhf_bench_report import (APART_NS, APP_LOOP_CYCLES, BACKENDS, DIRECTIONS,
+                              LOOP_PRIME_DEFAULT, SLEEP, cell_name, fmt, matched, placement,
+                              print_table, summarize, write_chart)
 
 # realpath: installed, bin/dpdk-vhostfix-bench is a link to this file.
 TOP = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
@@ -134,9 +134,6 @@ PORT_RX = re.compile(r"NIC statistics for port (\d+)\s+#+\s+RX-packets:\s+(\d+)"
 # dpdk-vhostfix's exit stats, its worker's line: "lcore 1 sleeps N wakeups N ... slept-ms N".
 APP_LCORE = re.compile(r"^lcore \d+ (sleeps \d+.*)$", re.M)
 # testpmd 22.11 says "total cycles" (later versions "busy cycles") for the same sum.
-# What app-loop's cycles per packet are, in the table's footnote and the JSON's meta.
-APP_LOOP_CYCLES = ("busy cycles as well: testpmd io's, and dpdk-vhostfix's worker's "
-                   "(telemetry busy_cycles over its streams' packets received)")
 BUSY_CYCLES = re.compile(r"\((?:busy|total) cycles=(\d+) / total \S+ packets=(\d+)\) at (\d+) MHz")
 
 
@@ -819,7 +816,7 @@ def main():
     for r in results:
         if not r.get("error"):
             r["summary"] = summarize(r["cell"], r["runs"])
-    print_table(results, args, APP_LOOP_CYCLES)
+    print_table(results, args)
     if args.json:
         meta = {"rounds": args.rounds, "seconds": args.seconds, "warmup": args.warmup,
                 "app_mode": args.app_mode, "guest_args": args.guest_args,

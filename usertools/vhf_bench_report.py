@@ -12,6 +12,9 @@ BACKENDS = ("vhostfix", "vhost")
 SLEEP = "vhostfix_sleep"
 # vhf-bench.py --loop-prime's default: the app loop's guest sends 32 bursts per port.
 LOOP_PRIME_DEFAULT = 32
+# What app-loop's cycles per packet are, in the table's footnote and the JSON's meta.
+APP_LOOP_CYCLES = ("busy cycles as well: testpmd io's, and dpdk-vhostfix's worker's "
+                   "(telemetry busy_cycles over its streams' packets received)")
 
 # Virtio feature bits, for the messages (virtio 1.2, 5.1.3 and 6).
 FEATURE_NAMES = {
@@ -230,7 +233,7 @@ def fmt(v, spec, width):
     return f"{v:{width}{spec}}" if v is not None else f"{'-':>{width}}"
 
 
-def print_table(results, args, method):
+def print_table(results, args):
     print()
     print(f"{args.rounds} round(s) of {args.seconds:g} s after {args.warmup:g} s; ratios: "
           "median of the ratios of the pairs (min-max); cycles/packet fix/vhost < 1: net_vhostfix "
@@ -272,7 +275,7 @@ def print_table(results, args, method):
             print(sleep_text(s["sleep"]))
     print("Mpps: frames/s the receiving side counted (app-loop: both guest ports); cycles: "
           "testpmd busy cycles of the host's forwarding lcore (guest-rx/tx)"
-          + (f", app-loop: {method}" if method else "") + "; best cyc: each backend's "
+          f", app-loop: {APP_LOOP_CYCLES}; best cyc: each backend's "
           "cheapest run (fix/vhost, their ratio): the least disturbed on a busy machine, "
           "where the medians move with the load; line ns: a cache line's round "
           "trip between CPUs 0 and 1 before and after each run (vhf-linetrip, min-max), the "

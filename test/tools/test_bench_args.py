@@ -38,7 +38,7 @@ def table_header(args):
     """What print_table() prints above the cells for these arguments."""
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        print_table([], args, "none")
+        print_table([], args)
     return out.getvalue()
 
 
