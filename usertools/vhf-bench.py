@@ -29,11 +29,13 @@ sides share is guest memory, and how long a line takes between the vCPUs
 depends on its physical address (vhf-linetrip --lines), so a guest of its own
 per run put the backends of a pair on different memory (doc/bench-2026-12-04f.md).
 
-The guest's memory is on 4 KB pages (--no-huge) unless --guest-hugepages: then
-on 2 MB pages, as a QEMU guest's memory on a vhost-user host is (a hugetlbfs
-memory backend shared with the backend), which the backend then maps on 2 MB
-pages too. The benchmark reserves those pages, on a hugetlbfs mount of its own,
-and gives both back at exit.
+The guest's memory is on 2 MB pages (--guest-pages 2M, the default), as a QEMU
+guest's memory on a vhost-user host is (a hugetlbfs memory backend shared with
+the backend), which the backend then maps on 2 MB pages too. The benchmark
+reserves those pages, on a hugetlbfs mount of its own, and gives both back at
+exit. --guest-pages 4K puts it on 4 KB pages (--no-huge) instead, as the runs
+before 2026-12-06 did: the two page sizes rank some cells differently
+(doc/bench-2026-12-05g.md), so compare runs of one page size.
 
 Figures per run: Mpps counted by the receiving side (the guest's RX counters in
 app-loop) over --seconds after --warmup, and the host backend's CPU cycles per
@@ -116,6 +118,7 @@ RTE_ETH_TX_OFFLOAD_MULTI_SEGS = 0x8000
 # The guest's EAL memory (-m), in MB: its mbuf pools and rings.
 GUEST_MEM_MB = 1024
 HUGE_SYS = "/sys/kernel/mm/hugepages/hugepages-2048kB"
+GUEST_PAGES = ("2M", "4K")
 
 # testpmd's prompt has no newline: under stdbuf -oL it reaches the log only with the
 # next line printed, which may never come. The last line of its start-up does: the
@@ -257,7 +260,7 @@ def txpkts(size):
 
 
 class GuestHugepages:
-    """--guest-hugepages: 2 MB pages for the guest's memory, reserved on top of what
+    """--guest-pages 2M: 2 MB pages for the guest's memory, reserved on top of what
     the machine has (nr_hugepages up, as many really free) and a hugetlbfs mount of
     our own for the guest's EAL; close() gives both back. The guest runs --in-memory
     (its pages are memfds, shared with the host over the vhost-user socket, and no
@@ -281,7 +284,8 @@ class GuestHugepages:
         try:
             nr0, free0 = self._read("nr_hugepages"), self._read("free_hugepages")
         except OSError as e:
-            raise RuntimeError(f"--guest-hugepages: no 2 MB hugepages here ({e})") from e
+            raise RuntimeError(f"--guest-pages 2M: no 2 MB hugepages here ({e}); "
+                               "--guest-pages 4K runs the guest without them") from e
         try:
             self._write_nr(nr0 + self.pages)
         except OSError:
@@ -290,14 +294,15 @@ class GuestHugepages:
         got = self._read("free_hugepages") - free0
         if got < self.pages:
             self.close()
-            raise RuntimeError(f"--guest-hugepages: could reserve only {max(got, 0)} of "
-                               f"{self.pages} 2 MB hugepages")
+            raise RuntimeError(f"--guest-pages 2M: could reserve only {max(got, 0)} of "
+                               f"{self.pages} 2 MB hugepages; --guest-pages 4K runs the "
+                               "guest without them")
         os.mkdir(self.mount, 0o700)
         mnt = subprocess.run(["mount", "-t", "hugetlbfs", "-o", "pagesize=2M", "nodev",
                               self.mount], capture_output=True, text=True)
         if mnt.returncode != 0:
             self.close()
-            raise RuntimeError(f"--guest-hugepages: cannot mount a hugetlbfs on {self.mount}: "
+            raise RuntimeError(f"--guest-pages 2M: cannot mount a hugetlbfs on {self.mount}: "
                                f"{mnt.stderr.strip()}")
         self.mounted = True
 
@@ -313,6 +318,11 @@ class GuestHugepages:
         if self.reserved:
             self._write_nr(self._read("nr_hugepages") - self.reserved)
             self.reserved = 0
+
+
+def guest_memory(args, mount):
+    """The guest's hugepages for --guest-pages 2M, None for 4K (the guest on --no-huge)."""
+    return GuestHugepages(mount) if args.guest_pages == "2M" else None
 
 
 class Bench:
@@ -684,10 +694,14 @@ def arg_parser():
     ap.add_argument("--guest-queue-size", type=queue_size, metavar="N",
                     help="the guest's virtio-user ring size (its queue_size devarg; "
                     "default: virtio-user's own, 256)")
-    ap.add_argument("--guest-hugepages", action="store_true",
-                    help="the guest's memory on 2 MB hugepages, as a QEMU guest's on a "
-                    "vhost-user host (default: 4 KB pages, --no-huge); reserves them and "
-                    "gives them back at exit")
+    ap.add_argument("--guest-pages", choices=GUEST_PAGES, type=str.upper, default="2M",
+                    help="the guest's memory pages: 2M (the default) as a QEMU guest's on "
+                    "a vhost-user host, reserved for the run and given back at exit; 4K "
+                    "(--no-huge) as the runs before 2026-12-06")
+    # The option of the runs of 2026-12-04 to 2026-12-05, when 4K was the default:
+    # their command lines still run the same benchmark.
+    ap.add_argument("--guest-hugepages", dest="guest_pages", action="store_const",
+                    const="2M", help=argparse.SUPPRESS)
     ap.add_argument("--keep", action="store_true", help="keep the logs (printed path)")
     ap.add_argument("--perf-record", metavar="DIR",
                     help="also perf record the forwarding threads of host and guest over "
@@ -748,7 +762,7 @@ def main():
     plugin = os.path.join(plugdir, "librte_net_vhostfix.so")
     shutil.copy(args.so, plugin)
     work = tempfile.mkdtemp(prefix="vhf-bench.")
-    guest_huge = GuestHugepages(f"{plugdir}.huge") if args.guest_hugepages else None
+    guest_huge = guest_memory(args, f"{plugdir}.huge")
     bench = Bench(args, plugin, work, guest_huge)
 
     def on_signal(signum, _frame):
@@ -821,7 +835,8 @@ def main():
         meta = {"rounds": args.rounds, "seconds": args.seconds, "warmup": args.warmup,
                 "app_mode": args.app_mode, "guest_args": args.guest_args,
                 "loop_prime": args.loop_prime, "guest_queue_size": args.guest_queue_size,
-                "guest_hugepages": args.guest_hugepages,
+                "guest_pages": args.guest_pages,
+                "guest_hugepages": args.guest_pages == "2M",
                 "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                 "loadavg": os.getloadavg(), "app_loop_cycles": APP_LOOP_CYCLES,
                 "line_rtt_probe": args.linetrip if any(

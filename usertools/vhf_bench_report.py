@@ -240,8 +240,8 @@ def print_table(results, args):
           "cheaper")
     if args.guest_args:
         print("guest testpmd with: " + " ".join(args.guest_args))
-    if args.guest_hugepages:
-        print("guest memory on 2 MB hugepages")
+    print("guest memory on 2 MB hugepages" if args.guest_pages == "2M"
+          else "guest memory on 4 KB pages (--no-huge)")
     if args.guest_queue_size:
         print(f"guest rings of {args.guest_queue_size} descriptors")
     if args.loop_prime != LOOP_PRIME_DEFAULT and "app-loop" in args.cells:

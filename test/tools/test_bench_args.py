@@ -6,8 +6,9 @@ given reach the guest testpmd's command line after the benchmark's own arguments
 (so that they override them), under every backend of a pair alike (one guest
 serves both), and the table says they were used. --guest-queue-size reaches every
 virtio-user port's devargs, --loop-prime is checked, and the table names both.
---guest-hugepages: the guest's EAL on hugepages instead of --no-huge, and a
-reservation the machine cannot give refused with nothing left reserved. And
+--guest-pages: 2M (the default; --guest-hugepages, the older spelling, the same)
+puts the guest's EAL on hugepages of our own, 4K on --no-huge, and a reservation
+the machine cannot give is refused with nothing left reserved. And
 app-loop's cycles per packet for dpdk-vhostfix: its worker's busy cycles over the
 packets its streams received, from its telemetry. TAP."""
 
@@ -99,18 +100,31 @@ for bad in (["--guest-queue-size=100"], ["--guest-queue-size=32"],
             ["--loop-prime=x"]):
     check(parse_fails(bad), f"{bad[0]}: refused, naming the option")
 
-argv = bench_mod.Bench(parser.parse_args([]), "/nonexistent/plugin.so",
-                       "/nonexistent").guest_argv(CELL, socks, "io")
-check("--no-huge" in argv and not any(a.startswith("--huge-dir") for a in argv),
-      "the guest on 4 KB pages by default")
-args = parser.parse_args(["--guest-hugepages"])
-huge = bench_mod.GuestHugepages("/nonexistent/huge")
-argv = bench_mod.Bench(args, "/nonexistent/plugin.so", "/nonexistent", huge).guest_argv(
-    CELL, socks, "io")
-check("--no-huge" not in argv and "--huge-dir=/nonexistent/huge" in argv
-      and "--single-file-segments" in argv and "--in-memory" in argv,
-      f"--guest-hugepages: the guest's EAL on our hugetlbfs mount: {argv[3:8]}")
+
+
+def guest_eal(argv_bench):
+    """The guest testpmd's command line under these vhf-bench arguments, and the
+    hugepages the benchmark would reserve for it (None: none)."""
+    args = parser.parse_args(argv_bench)
+    huge = bench_mod.guest_memory(args, "/nonexistent/huge")
+    return bench_mod.Bench(args, "/nonexistent/plugin.so", "/nonexistent", huge).guest_argv(
+        CELL, socks, "io"), huge, args
+
+
+for given in ([], ["--guest-pages", "2M"], ["--guest-pages=2m"], ["--guest-hugepages"]):
+    argv, huge, args = guest_eal(given)
+    check(huge is not None and "--no-huge" not in argv
+          and "--huge-dir=/nonexistent/huge" in argv
+          and "--single-file-segments" in argv and "--in-memory" in argv,
+          f"{' '.join(given) or 'by default'}: the guest's EAL on our hugetlbfs mount: "
+          f"{argv[3:8]}")
 check("guest memory on 2 MB hugepages" in table_header(args), "the table says so")
+argv, huge, args = guest_eal(["--guest-pages", "4K"])
+check(huge is None and "--no-huge" in argv
+      and not any(a.startswith("--huge-dir") for a in argv),
+      "--guest-pages 4K: the guest on --no-huge, nothing reserved")
+check("guest memory on 4 KB pages (--no-huge)" in table_header(args), "the table says so")
+check(parse_fails(["--guest-pages=1G"]), "--guest-pages 1G: refused, naming the option")
 
 # A machine that gives fewer pages than asked (a sysfs stand-in whose free count
 # does not move): refused, naming the shortfall, and nr_hugepages put back.
@@ -127,7 +141,7 @@ with tempfile.TemporaryDirectory() as sysdir:
         refused = str(e)
     with open(os.path.join(sysdir, "nr_hugepages")) as f:
         nr = f.read().strip()
-    check("could reserve only 0 of 10" in refused and "--guest-hugepages" in refused,
+    check("could reserve only 0 of 10" in refused and "--guest-pages 4K" in refused,
           f"a short reservation refused: {refused!r}")
     check(nr == "3" and not os.path.exists(mount),
           f"and given back: nr_hugepages {nr}, no mount point left")
