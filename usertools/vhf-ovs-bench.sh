@@ -39,14 +39,20 @@
 # backends (beyond config-space-only bits: MTU, MAC, STATUS, GUEST_ANNOUNCE,
 # SPEED_DUPLEX) is measured but not compared.
 #
+# The guest's memory is on 2 MB hugepages (--guest-pages 2M, the default), as a
+# QEMU guest's on a vhost-user host, which the backends then map on 2 MB pages
+# too: the run reserves them, on a hugetlbfs mount of its own, and gives both
+# back at exit (usertools/vhf-hugepages.sh). --guest-pages 4K puts it on 4 KB
+# pages (--no-huge), as the runs before 2026-12-06 did.
+#
 # With 2 CPUs, OVS's PMD thread and testpmd each poll one: the figures compare
 # the backends inside OVS, they are not absolute. Never run it beside another
 # benchmark:  flock /run/vhf-bench.lock usertools/vhf-ovs-bench.sh
 #
 # Usage (root): usertools/vhf-ovs-bench.sh [--so PATH] [--rounds N] [--seconds S]
 #               [--warmup S] [--cells guest-rx,guest-tx,loop] [--sizes 64,1518]
-#               [--rings split,packed] [--perf-record DIR]
-#               (defaults: all cells, sizes and rings; 6 rounds of 2 s)
+#               [--rings split,packed] [--guest-pages 2M|4K] [--perf-record DIR]
+#               (defaults: all cells, sizes and rings; 6 rounds of 2 s; 2M)
 # --perf-record DIR: also perf record OVS's PMD thread over each measurement, into
 # DIR/<cell>-<ring>-<size>-<backend>-r<round>.data (perf report -i FILE --no-children
 # --sort dso,symbol); the sampling costs OVS some of its rate.
@@ -59,6 +65,10 @@ so=$top/build/drivers/net/vhostfix/librte_net_vhostfix.so
 rounds=6 seconds=2 warmup=1
 cells=guest-rx,guest-tx,loop sizes=64,1518 rings=split,packed
 perf_dir=
+guest_pages=2M
+# The guest testpmd's EAL memory (-m), in MB, and the 2 MB pages reserved for it.
+guest_mem_mb=1024
+guest_huge_pages=$((guest_mem_mb / 2 + 32))
 testpmd=${DPDK_TESTPMD:-dpdk-testpmd}
 
 usage() {
@@ -74,6 +84,7 @@ while [ $# -gt 0 ]; do
 	--sizes) sizes=$2; shift 2 ;;
 	--rings) rings=$2; shift 2 ;;
 	--perf-record) perf_dir=$2; shift 2 ;;
+	--guest-pages) guest_pages=${2^^}; shift 2 ;;
 	-h|--help) usage; exit 0 ;;
 	*) echo "$prog: unknown argument $1" >&2; usage >&2; exit 2 ;;
 	esac
@@ -100,6 +111,10 @@ subset "$cells" guest-rx guest-tx loop ||
 	{ echo "$prog: --cells: a subset of guest-rx,guest-tx,loop" >&2; exit 2; }
 subset "$sizes" 64 1518 || { echo "$prog: --sizes: a subset of 64,1518" >&2; exit 2; }
 subset "$rings" split packed || { echo "$prog: --rings: a subset of split,packed" >&2; exit 2; }
+case $guest_pages in
+2M|4K) ;;
+*) echo "$prog: --guest-pages '$guest_pages': 2M or 4K" >&2; exit 2 ;;
+esac
 die() {
 	echo "$prog: $*" >&2
 	exit 1
@@ -109,6 +124,7 @@ die() {
 command -v "$testpmd" >/dev/null || die "$testpmd not found (Debian: dpdk)"
 
 . "$top/usertools/vhf-ovs-private.sh"
+. "$top/usertools/vhf-hugepages.sh"
 ovs_priv_find_vswitchd >/dev/null ||
 	die "no DPDK build of ovs-vswitchd (Debian: openvswitch-switch-dpdk)"
 
@@ -127,9 +143,19 @@ stop_testpmd() {
 cleanup() {
 	stop_testpmd
 	ovs_priv_stop "${VHF_OVS_BENCH_KEEP:-}"
+	vhf_huge_release
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+
+guest_mem=(--no-huge)
+if [ "$guest_pages" = 2M ]; then
+	vhf_huge_reserve "$guest_huge_pages" "$dir.huge" ||
+		die "--guest-pages 2M: $vhf_huge_error; --guest-pages 4K runs the guest without them"
+	# Memfds shared over the socket, nothing left on the mount; one region per
+	# memseg list (vhost-user takes at most 8).
+	guest_mem=(--in-memory --single-file-segments --huge-dir="$dir.huge")
+fi
 
 ovs_priv_start "$dir" "$so" || die "OVS did not start (see $dir/ovs-vswitchd.log)"
 ovs-vsctl --timeout=20 add-br br0 -- set Bridge br0 datapath_type=netdev || die "add-br"
@@ -177,7 +203,7 @@ setup() {
 	[ "$r" = 1 ] && echo "$prog: $ring ring, ports: $drivers"
 	rm -f "$dir/testpmd.in"
 	mkfifo "$dir/testpmd.in"
-	stdbuf -oL "$testpmd" --lcores 0@0,1@0 --no-huge -m 1024 --no-pci \
+	stdbuf -oL "$testpmd" --lcores 0@0,1@0 "${guest_mem[@]}" -m "$guest_mem_mb" --no-pci \
 		--file-prefix="$tp_prefix" "${vdevs[@]}" -- -i --nb-cores=1 --forward-mode=io \
 		--port-topology=loop --burst=32 --total-num-mbufs=65536 \
 		<"$dir/testpmd.in" >"$dir/testpmd-$ring.log" 2>&1 &
@@ -355,6 +381,11 @@ done
 
 echo "OVS-DPDK bridge, $rounds rounds of ${seconds}s after ${warmup}s; ratio vhostfix/vhost:" \
 	"median of the rounds (min-max)"
+if [ "$guest_pages" = 2M ]; then
+	echo "guest memory on 2 MB hugepages"
+else
+	echo "guest memory on 4 KB pages (--no-huge)"
+fi
 printf '  %-24s %12s %12s  %s\n' cell net_vhostfix net_vhost ratio
 # The lists are words on purpose: one figure per round.
 # shellcheck disable=SC2086

@@ -25,6 +25,7 @@ set -u
 . "$(dirname "$0")/../tap.sh"
 . "$(dirname "$0")/../testpmd.sh"
 . "$(dirname "$0")/../../usertools/vhf-wait.sh"
+. "$(dirname "$0")/../../usertools/vhf-hugepages.sh"
 
 so=${1:-}
 app=${2:-}
@@ -35,7 +36,6 @@ wait_s=${VHF_PMD_TEST_WAIT_S:-60}
 cap_frames=64
 # 2 MB pages the primary may use: its mbufs (16384), dumpcap's ring and pool.
 huge_pages=256
-huge_sys=/sys/kernel/mm/hugepages/hugepages-2048kB
 
 ncases=8
 tap_plan $ncases
@@ -47,7 +47,6 @@ for t in "$testpmd" dpdk-proc-info dpdk-dumpcap dpdk-telemetry.py; do
 	command -v "$t" >/dev/null || { echo "Bail out! $t not found (Debian package dpdk)"; exit 1; }
 done
 [ "$(id -u)" = 0 ] || tap_skip_rest $ncases "needs root (hugepages)"
-[ -w "$huge_sys/nr_hugepages" ] || tap_skip_rest $ncases "no 2 MB hugepages here ($huge_sys)"
 
 # As in test_testpmd_virtio_user.sh: EAL refuses -d below a world-writable
 # directory; the plugin goes to a root-owned one under /run.
@@ -60,37 +59,19 @@ app_prefix=vhfP$$
 tap_diag_lines=${VHF_PMD_TEST_DIAG_LINES:-$tap_diag_lines}
 work=$(mktemp -d /tmp/vhf-tools-test.XXXXXX) || exit 1
 pids=()
-reserved=0
-mounted=
 
 cleanup() {
 	exec 3>&- 4>&- 2>/dev/null
 	vhf_stop_pids 5 "${pids[@]}"
 	pids=()
-	# The primary's hugepage files live until the mount goes; then the pages
-	# are free and go back (less what we added, whatever others did meanwhile).
-	[ -n "$mounted" ] && umount "$hugedir"
-	rmdir "$hugedir" 2>/dev/null
-	if [ "$reserved" -gt 0 ]; then
-		echo $(($(cat "$huge_sys/nr_hugepages") - reserved)) >"$huge_sys/nr_hugepages"
-	fi
+	vhf_huge_release
 	rm -rf "$plugdir" "$work" "$rundir/$host_prefix" "$rundir/$guest_prefix" \
 		"$rundir/$app_prefix"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# Reserve: nr_hugepages up by huge_pages, and as many really free (the kernel
-# gives fewer when memory is fragmented).
-free0=$(cat "$huge_sys/free_hugepages")
-nr0=$(cat "$huge_sys/nr_hugepages")
-echo $((nr0 + huge_pages)) >"$huge_sys/nr_hugepages" 2>/dev/null
-reserved=$(($(cat "$huge_sys/nr_hugepages") - nr0))
-if [ $(($(cat "$huge_sys/free_hugepages") - free0)) -lt "$huge_pages" ]; then
-	tap_skip_rest $ncases "could reserve only $reserved of $huge_pages 2 MB hugepages"
-fi
-mkdir -m 0700 "$hugedir" && mount -t hugetlbfs -o pagesize=2M nodev "$hugedir" && mounted=1 ||
-	tap_skip_rest $ncases "cannot mount a hugetlbfs on $hugedir"
+vhf_huge_reserve "$huge_pages" "$hugedir" || tap_skip_rest $ncases "$vhf_huge_error"
 
 mkdir -m 0755 "$plugdir" || { echo "Bail out! cannot create $plugdir"; exit 1; }
 cp "$so" "$plugdir/librte_net_vhostfix.so" || exit 1

@@ -87,7 +87,7 @@ pmd=librte_net_vhostfix.so
 		echo "$bin/dpdk-vhostfix-${t%%:*} -> ../${tools#"$prefix/"}/${t#*:}"
 	done
 	for f in vhf-stats.py vhf-ovs-add-port.sh vhf-guests.sh vhf-guest-image.sh vhf-bench.py \
-		vhf_bench_report.py vhf-ovs-bench.sh vhf-ovs-private.sh vhf-wait.sh; do
+		vhf_bench_report.py vhf-ovs-bench.sh vhf-ovs-private.sh vhf-hugepages.sh vhf-wait.sh; do
 		echo "$tools/$f"
 	done
 	echo "$prefix/$VHF_INST_INCLUDEDIR/dpdk-vhostfix/rte_pmd_vhostfix.h"
