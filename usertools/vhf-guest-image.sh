@@ -75,7 +75,14 @@ resolve_kernel() {
 		$1 == "Depends:" { for (i = 2; i <= NF; i++) if ($i ~ /^linux-image-/) { d = $i; break } }
 		END { if (d != "") print d, v }'
 }
-lists_stamp=$(stat -c '%n %Y %s' /var/lib/apt/lists/*Packages* 2>/dev/null | sha256sum | cut -c1-16)
+# Which package lists apt has. A machine may have none (a container image's
+# are removed to save space): that is a stamp too, and the kernel is then
+# resolved after an update, below.
+apt_lists_stamp() {
+	{ stat -c '%n %Y %s' /var/lib/apt/lists/*Packages* 2>/dev/null || :; } |
+		sha256sum | cut -c1-16
+}
+lists_stamp=$(apt_lists_stamp)
 resolved=$cache/.kernel-$lists_stamp
 if [ -s "$resolved" ]; then
 	read -r kpkg kver <"$resolved"
@@ -88,7 +95,7 @@ else
 		[ -n "$kernel" ] || die "cannot resolve linux-image-cloud-amd64"
 	fi
 	read -r kpkg kver <<<"$kernel"
-	lists_stamp=$(stat -c '%n %Y %s' /var/lib/apt/lists/*Packages* 2>/dev/null | sha256sum | cut -c1-16)
+	lists_stamp=$(apt_lists_stamp)
 	mkdir -p "$cache"
 	rm -f "$cache"/.kernel-*
 	echo "$kpkg $kver" >"$cache/.kernel-$lists_stamp"

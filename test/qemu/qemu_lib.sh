@@ -62,7 +62,9 @@ q_init() {
 	# without a cached image there is no guest to boot.
 	if ! "$(dirname "$guests")/vhf-guest-image.sh" >"$q_work/image.out" 2>"$q_work/image.err"; then
 		diag <"$q_work/image.err"
-		tap_skip_rest "$n" "no guest image (cannot fetch linux-image-cloud-amd64?)"
+		# The script's own last word, or the fact that it gave none.
+		why=$(tail -n 1 "$q_work/image.err")
+		tap_skip_rest "$n" "no guest image (${why:-vhf-guest-image.sh failed without a message})"
 	fi
 }
 
