@@ -69,8 +69,10 @@ ip_ver=$(pkg_version iperf3)
 # The metapackage names the current cloud kernel. Asking apt costs a second
 # or two, so the answer is remembered for as long as apt's package lists stay
 # the same: a re-run with the image cached is instant.
+# Nothing printed when apt does not know the metapackage (apt-cache then exits
+# 100: not a reason to stop here, the caller updates and asks again).
 resolve_kernel() {
-	apt-cache show --no-all-versions linux-image-cloud-amd64 2>/dev/null | awk '
+	{ apt-cache show --no-all-versions linux-image-cloud-amd64 2>/dev/null || :; } | awk '
 		$1 == "Version:" { v = $2 }
 		$1 == "Depends:" { for (i = 2; i <= NF; i++) if ($i ~ /^linux-image-/) { d = $i; break } }
 		END { if (d != "") print d, v }'

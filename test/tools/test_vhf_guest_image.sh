@@ -6,9 +6,10 @@
 # all (a container image's are removed; here a private tmpfs over
 # /var/lib/apt/lists in a mount namespace of the test's own, so the machine's
 # lists are never touched). The script must update apt and go on to resolve
-# and fetch the kernel, or say why it cannot: it used to exit 1 there without
-# a word (its stamp of the lists failed under pipefail), and the QEMU tests
-# then skipped with a guessed reason. apt-cache and apt-get are stand-ins on
+# and fetch the kernel, or say why it cannot: it used to exit without a word
+# there (its stamp of the lists, then apt-cache's exit 100 for a package it
+# does not know, failed the script under pipefail), and the QEMU tests then
+# skipped with a guessed reason. apt-cache and apt-get are stand-ins on
 # PATH: the kernel resolves only after an update, and its download fails, so
 # nothing is fetched and the run ends on the download's message.
 
@@ -29,10 +30,14 @@ work=$(mktemp -d /tmp/vhf-guest-image-test.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 mkdir "$work/bin" "$work/cache"
 
-# apt-cache: knows the metapackage only once an update has written a list.
+# apt-cache: knows the metapackage only once an update has written a list;
+# before, fails as apt-cache does for a package it does not know.
 cat >"$work/bin/apt-cache" <<'STUB'
 #!/bin/sh
-[ -e /var/lib/apt/lists/stub_Packages ] || exit 0
+if [ ! -e /var/lib/apt/lists/stub_Packages ]; then
+	echo "E: No packages found" >&2
+	exit 100
+fi
 printf 'Package: linux-image-cloud-amd64\nVersion: 6.1.0-0\nDepends: linux-image-6.1.0-0-cloud-amd64 (= 6.1.0-0)\n'
 STUB
 # apt-get: update writes that list and says so; download fails.
