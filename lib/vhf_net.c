@@ -511,6 +511,7 @@ vhf_to_guest_line_fits_one(const struct vhf_vq *vq, const struct vhf_to_guest_pk
 	bool fit = true;
 	unsigned int k;
 
+	VHF_FOR_EACH_IN_LINE
 	for (k = 0; k < VHF_PACKED_LINE; k++)
 		fit &= vhf_to_guest_fits_one(vq, &pkts[k], 1, &iov[k]);
 	return fit;
@@ -564,6 +565,7 @@ vhf_to_guest_deliver_line(struct vhf_vq *vq, const struct vhf_to_guest_pkt *pkts
 
 	if (vq->log != NULL)
 		return false;
+	VHF_FOR_EACH_IN_LINE
 	for (k = 0; k < VHF_PACKED_LINE; k++) {
 		if (pkts[k].len > VHF_NET_MAX_PKT_LEN)
 			return false;
@@ -579,14 +581,17 @@ vhf_to_guest_deliver_line(struct vhf_vq *vq, const struct vhf_to_guest_pkt *pkts
 	 * 0.8 of the batched copies' rate, the builds alternating under one guest).
 	 */
 	if (vq->packed && likely(vhf_to_guest_line_fits_one(vq, pkts, iov))) {
+		VHF_FOR_EACH_IN_LINE
 		for (k = 0; k < VHF_PACKED_LINE; k++)
 			vhf_to_guest_prefetch_buf(vq, &iov[k], need[k]);
+		VHF_FOR_EACH_IN_LINE
 		for (k = 0; k < VHF_PACKED_LINE; k++) {
 			vhf_to_guest_write_one(vq, &pkts[k], iov[k].base, batch);
 			vq->cnt[VHF_VQ_CNT_bytes] += pkts[k].len;
 		}
 		vhf_vq_used_add_line(vq, bufs, need);
 	} else {
+		VHF_FOR_EACH_IN_LINE
 		for (k = 0; k < VHF_PACKED_LINE; k++) {
 			if (likely(vhf_to_guest_fits_one(vq, &pkts[k], 1, &iov[k])))
 				vhf_to_guest_deliver_one(vq, &pkts[k], &bufs[k], &iov[k], batch);

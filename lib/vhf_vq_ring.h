@@ -651,11 +651,13 @@ vhf_packed_fetch_line(struct vhf_vq *vq, bool device_writes, const uint32_t need
 	 */
 	lone_avail = (vq->next_avail_wrap ? VHF_DESC_F_AVAIL : VHF_DESC_F_USED) |
 		     (device_writes ? VHF_DESC_F_WRITE : 0);
+	VHF_FOR_EACH_IN_LINE
 	for (k = 0; k < VHF_PACKED_LINE; k++)
 		/* Pairs with the driver's release store of each chain's flags. */
 		differ |= vhf_shm_load_acquire16(&line[k].flags) ^ lone_avail;
 	if ((differ & VHF_PACKED_LONE_AVAIL_MASK) != 0)
 		return false;
+	VHF_FOR_EACH_IN_LINE
 	for (k = 0; k < VHF_PACKED_LINE; k++) {
 		struct vhf_vring_packed_desc desc;
 
@@ -1021,6 +1023,7 @@ vhf_vq_used_add_line(struct vhf_vq *vq, const struct vhf_buf bufs[VHF_PACKED_LIN
 		vhf_packed_used_put(vq, bufs[0].id, bufs[0].ndesc, len[0], true);
 		k = 1;
 	}
+	VHF_FOR_EACH_IN_LINE
 	for (; k < VHF_PACKED_LINE; k++)
 		vhf_packed_used_put(vq, bufs[k].id, bufs[k].ndesc, len[k], false);
 	vq->used_pending += VHF_PACKED_LINE;
