@@ -254,9 +254,9 @@ struct vhf_buf {
  * (test/guest/vhf-instr.sh) and from 0.92 to 0.83 of net_vhost's host cycles
  * (doc/bench-2026-12-06c.md). The count is a literal: _Pragma takes no macro.
  * Left rolled: vhf_split_fetch_four(), where unrolled saves 13-19
- * instructions a packet but no cycles (its cost is descriptor loads from
- * lines the guest's ids scatter; doc/bench-2026-12-06d.md), and the TX
- * line's lengths, which gained nothing.
+ * instructions a packet but no cycles (doc/bench-2026-12-06d.md): what that
+ * path waits on is not its instructions. And the TX line's lengths, which
+ * gained nothing.
  */
 #define VHF_FOR_EACH_IN_LINE _Pragma("GCC unroll 4")
 _Static_assert(VHF_PACKED_LINE == 4, "VHF_FOR_EACH_IN_LINE unrolls four");
