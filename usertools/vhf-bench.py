@@ -62,6 +62,17 @@ the summary compares the backends on the pairs that did, saying how many of
 each placement; a cell where none did falls back to all its pairs, marked
 "unmatched".
 
+The same probe first times 1000 independent adds on each CPU alone (alu_ns,
+alu_after_ns: ns on CPUs 0 and 1). On a VM the physical core under a vCPU is
+at times shared with another busy hardware thread (an SMT sibling the hypervisor
+gives to someone else); the adds then take 1.3-1.6x as long, and the side whose
+forwarding lcore runs there (the guest's on CPU 0, the host's on CPU 1) moves at
+about 0.7 of its rate with either backend: the "two rates" of the 64 B cells
+(doc/bench-2026-12-06e.md). Against the quietest reading so far, each run gets
+a core state (quiet, host-shared, guest-shared, both-shared, or changed during
+the run); a pair counts as matched only in one placement and one core state,
+and one that is not is measured again like a placement that moved.
+
 With --app-mode poll,sleep, each app-loop pair is a triple: dpdk-vhostfix in
 poll mode, in sleep mode and testpmd io over net_vhost, in turn under one guest
 (the order flipping every round, the two app modes next to each other). The
@@ -99,8 +110,9 @@ import tempfile
 import time
 
 from vhf_bench_report import (APART_NS, APP_LOOP_CYCLES, BACKENDS, DIRECTIONS,
-                              LOOP_PRIME_DEFAULT, SLEEP, cell_name, fmt, matched, placement,
-                              print_table, summarize, write_chart)
+                              CORE_SHARED_FACTOR, LOOP_PRIME_DEFAULT, SLEEP, cell_name,
+                              core_state, fmt, matched, placement, print_table, quiet_alu_ns,
+                              summarize, write_chart)
 
 # realpath: installed, bin/dpdk-vhostfix-bench is a link to this file.
 TOP = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
@@ -438,7 +450,8 @@ class Bench:
         kinds of line on this VM's host), and a new guest per run put the two
         backends on different memory: guest-tx 64 B runs fell in two rates,
         whichever the backend (doc/bench-2026-12-04b.md, doc/bench-2026-12-04f.md).
-        probe() runs before and after each run, with both guest and host idle."""
+        probe() runs before and after each run, with both guest and host idle:
+        (line round trip, ALU figures per CPU), as cpu_probe() returns them."""
         loop = cell["dir"] == "app-loop"
         socks = [os.path.join(self.work, f"{tag}.{i}.sock") for i in range(2 if loop else 1)]
         gmode = "io" if loop else ("rxonly" if cell["dir"] == "guest-rx" else "txonly")
@@ -447,10 +460,10 @@ class Bench:
         try:
             guest = self.guest(cell, socks, gmode, tag)
             for runner in order:
-                rtt = probe()
+                rtt, alu = probe()
                 res = self.run_one(cell, runner, f"{tag}-{runner}", guest, socks)
-                res["line_rtt_ns"] = rtt
-                res["line_rtt_after_ns"] = probe()
+                res["line_rtt_ns"], res["alu_ns"] = rtt, alu
+                res["line_rtt_after_ns"], res["alu_after_ns"] = probe()
                 results.append(res)
             return results
         finally:
@@ -597,16 +610,25 @@ def runners_of(cell, both_modes):
     return BACKENDS
 
 
-def line_round_trip(path):
-    """vhf-linetrip's round trip in ns between CPUs 0 and 1, or None without it."""
+def cpu_probe(path):
+    """vhf-linetrip's round trip in ns between CPUs 0 and 1 and its ns per 1000
+    adds on each ([cpu0, cpu1]); None for what it did not say (or without it)."""
     if not path or not os.access(path, os.X_OK):
-        return None
+        return None, None
     try:
         out = subprocess.run([path], capture_output=True, text=True, timeout=30).stdout
     except (OSError, subprocess.TimeoutExpired):
-        return None
+        return None, None
+    return parse_probe(out)
+
+
+def parse_probe(out):
+    """cpu_probe()'s figures from vhf-linetrip's output (a build from before
+    2026-12-06 prints no ALU line: None there)."""
     m = re.search(r"line_round_trip_ns (\d+)", out)
-    return int(m.group(1)) if m else None
+    a = re.search(r"alu_ns_per_1000_adds ([\d.]+) ([\d.]+)", out)
+    return (int(m.group(1)) if m else None,
+            [float(a.group(1)), float(a.group(2))] if a else None)
 
 
 def matrix(args):
@@ -771,6 +793,10 @@ def main():
     signal.signal(signal.SIGTERM, on_signal)
     results = [{"cell": c, "runs": {b: [] for b in runners_of(c, both_modes)}} for c in cells]
     failed = False
+    # Every ALU reading so far: core_state() compares a run with the quietest per
+    # CPU, from three readings before the first run on.
+    probed = [dict(zip(("alu_ns", "alu_after_ns"), (cpu_probe(args.linetrip)[1],) * 2))
+              for _ in range(3)]
     try:
         if guest_huge:
             try:
@@ -790,16 +816,19 @@ def main():
                     try:
                         # Before and after each run: nothing of ours running on either CPU.
                         runs = bench.run_pair(r["cell"], order, tag,
-                                              lambda: line_round_trip(args.linetrip))
+                                              lambda: cpu_probe(args.linetrip))
                     except RuntimeError as e:
                         r["error"] = str(e)
                         failed = True
                         print(f"round {rnd + 1}  {cell_name(r['cell']):44} {r['error']}",
                               flush=True)
                         break
+                    probed += runs
+                    quiet = quiet_alu_ns(probed)
                     for runner, run in zip(order, runs):
                         run["pair"] = f"{rnd}.{attempt}"
                         run["placement"] = placement(run, APART_NS)
+                        run["core"] = core_state(run, quiet)
                         r["runs"][runner].append(run)
                         pair.append(run)
                         feats = ",".join(f"{f:#x}" if f is not None else "?"
@@ -809,14 +838,17 @@ def main():
                               f"{run['mpps']:7.3f} Mpps  "
                               f"{fmt(run['cycles_per_pkt'], '.0f', 6)} cyc/pkt  features {feats}"
                               f"  line {fmt(run['line_rtt_ns'], 'd', 4)}/"
-                              f"{fmt(run['line_rtt_after_ns'], 'd', 4)} ns", flush=True)
-                    # A pair is measured again while the vCPUs moved under it, so that
-                    # a ratio compares the backends, not two placements.
+                              f"{fmt(run['line_rtt_after_ns'], 'd', 4)} ns"
+                              f"  core {run['core'] or '-'}", flush=True)
+                    # A pair is measured again while the vCPUs moved under it, or a
+                    # core under them was shared for one run and not the other, so
+                    # that a ratio compares the backends, not two machine states.
                     if (r.get("error") or matched(pair) or attempt == args.retries
                             or any(run["placement"] is None for run in pair)):
                         break
                     print(f"round {rnd + 1}  {cell_name(r['cell']):44} placement "
-                          f"{'/'.join(str(run['placement']) for run in pair)}: measured again",
+                          f"{'/'.join(str(run['placement']) for run in pair)}, core "
+                          f"{'/'.join(str(run['core']) for run in pair)}: measured again",
                           flush=True)
     finally:
         if guest_huge:
@@ -827,7 +859,12 @@ def main():
         else:
             shutil.rmtree(work, ignore_errors=True)
 
+    # Every run's core state against the quietest reading of the whole benchmark.
+    quiet = quiet_alu_ns(probed)
     for r in results:
+        for runs in r["runs"].values():
+            for run in runs:
+                run["core"] = core_state(run, quiet)
         if not r.get("error"):
             r["summary"] = summarize(r["cell"], r["runs"])
     print_table(results, args)
@@ -839,6 +876,7 @@ def main():
                 "guest_hugepages": args.guest_pages == "2M",
                 "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                 "loadavg": os.getloadavg(), "app_loop_cycles": APP_LOOP_CYCLES,
+                "core_quiet_alu_ns": quiet, "core_shared_factor": CORE_SHARED_FACTOR,
                 "line_rtt_probe": args.linetrip if any(
                     run.get("line_rtt_ns") for r in results for runs in r["runs"].values()
                     for run in runs) else None}

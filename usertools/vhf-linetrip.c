@@ -23,6 +23,16 @@
  * some lines take about 80 ns and others about 150, by their physical address
  * (doc/bench-2026-12-04f.md), so two processes that share different memory can
  * run at two rates. vhf-bench.py gives both backends of a pair one guest.
+ *
+ * Before the round trips, on each CPU alone (the other idle): how long 1000
+ * independent adds take, "alu_ns_per_1000_adds A B" (the median of 9 batches).
+ * Nothing else of ours runs there meanwhile, so the figure is the core's own
+ * rate, unless the hypervisor runs another busy hardware thread on the same
+ * physical core (an SMT sibling given to another VM): the adds then share the
+ * core's ALUs and take 1.3-1.6x as long. On our CI VMs that state comes and goes
+ * by the minute, and a benchmark side whose vCPU sits on a shared core runs at
+ * about 0.7 of its rate (doc/bench-2026-12-06e.md); vhf-bench.py records the
+ * figure before and after each run and compares pairs measured in one state.
  */
 
 #define _GNU_SOURCE
@@ -39,6 +49,9 @@
 
 #define TRIPS_PER_BATCH 2000
 #define BATCHES 9
+/* About a millisecond of adds per batch on a quiet core. */
+#define ALU_ROUNDS_PER_BATCH 250000
+#define ALU_ADDS_PER_ROUND 12
 #define TRIPS_PER_LINE 400
 #define LINE 64
 #define PAGE 4096
@@ -125,6 +138,46 @@ cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/*
+ * Six independent counters, each added to twice a round: more adds than the
+ * core's ALUs take per cycle, so their rate is the core's throughput, which
+ * another hardware thread on it shares. The empty asm keeps each add a
+ * separate instruction on a register (nothing folded, nothing vectorized).
+ */
+static double
+alu_batch_ns(void)
+{
+	uint64_t r0 = 0, r1 = 0, r2 = 0, r3 = 0, r4 = 0, r5 = 0;
+	struct timespec t0, t1;
+	unsigned int i;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (i = 0; i < ALU_ROUNDS_PER_BATCH; i++) {
+		r0++, r1++, r2++, r3++, r4++, r5++;
+		__asm__ volatile("" : "+r"(r0), "+r"(r1), "+r"(r2), "+r"(r3), "+r"(r4), "+r"(r5));
+		r0++, r1++, r2++, r3++, r4++, r5++;
+		__asm__ volatile("" : "+r"(r0), "+r"(r1), "+r"(r2), "+r"(r3), "+r"(r4), "+r"(r5));
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return ((double)(t1.tv_sec - t0.tv_sec) * 1e9 + (double)(t1.tv_nsec - t0.tv_nsec)) * 1000.0 /
+	       ((double)ALU_ROUNDS_PER_BATCH * ALU_ADDS_PER_ROUND);
+}
+
+/* The median batch on cpu (the calling thread moved there), or a negative value if it cannot run there. */
+static double
+alu_ns_on(int cpu)
+{
+	double ns[BATCHES];
+	unsigned int b;
+
+	if (pin(cpu) != 0)
+		return -1;
+	for (b = 0; b < BATCHES; b++)
+		ns[b] = alu_batch_ns();
+	qsort(ns, BATCHES, sizeof(ns[0]), cmp_double);
+	return ns[BATCHES / 2];
+}
+
 static void
 one_line(void)
 {
@@ -193,6 +246,16 @@ main(int argc, char **argv)
 	if (argc - argi == 2) {
 		cpu_a = atoi(argv[argi]);
 		cpu_b = atoi(argv[argi + 1]);
+	}
+	if (pages == 0) {
+		/* Each CPU alone: before the answering thread, which spins on CPU_B. */
+		double alu_a = alu_ns_on(cpu_a), alu_b = alu_ns_on(cpu_b);
+
+		if (alu_a < 0 || alu_b < 0) {
+			fprintf(stderr, "vhf-linetrip: cannot run on CPU %d\n", alu_a < 0 ? cpu_a : cpu_b);
+			return 1;
+		}
+		printf("alu_ns_per_1000_adds %.1f %.1f\n", alu_a, alu_b);
 	}
 	if (pin(cpu_a) != 0) {
 		fprintf(stderr, "vhf-linetrip: cannot run on CPU %d\n", cpu_a);

@@ -36,6 +36,16 @@ CONFIG_ONLY_MASK = sum(1 << b for b in CONFIG_ONLY_BITS)
 # (readings here: 70-190 ns close, 350-490 ns apart).
 APART_NS = 250
 PLACEMENTS = ("close", "apart")
+# vhf-linetrip's other probe, ns per 1000 independent adds on each CPU: higher
+# by this factor than the quietest reading of the benchmark run, a CPU's
+# physical core counts as shared with another busy hardware thread (here
+# 60-67 ns quiet, 80-100 shared; the side on a shared core runs at about 0.7 of
+# its rate, either backend: doc/bench-2026-12-06e.md).
+CORE_SHARED_FACTOR = 1.2
+# Whose forwarding lcore each probed CPU runs: the guest's on CPU 0, the host's
+# on CPU 1 (vhf-bench.py's --lcores and -l).
+CORE_SIDES = ("guest", "host")
+CORE_STATES = ("quiet", "host-shared", "guest-shared", "both-shared")
 # The chart's range of ratios.
 RATIO_CLIP = (0.1, 10.0)
 
@@ -93,6 +103,35 @@ def placement(run, apart_ns):
     return "mixed"
 
 
+def quiet_alu_ns(runs):
+    """Per CPU, the quietest ALU probe of these runs (the baseline core_state()
+    compares with), or None if none was probed."""
+    probes = [r[k] for r in runs for k in ("alu_ns", "alu_after_ns") if r.get(k)]
+    if not probes:
+        return None
+    return [min(p[cpu] for p in probes) for cpu in range(len(CORE_SIDES))]
+
+
+def core_state(run, quiet_ns):
+    """Whether our vCPUs' physical cores were shared with another busy hardware
+    thread, from the run's ALU probes before and after it against quiet_ns:
+    quiet, host-shared, guest-shared, both-shared, changed (a CPU's state
+    changed during the run) or None (not probed)."""
+    probes = [run[k] for k in ("alu_ns", "alu_after_ns") if run.get(k)]
+    if len(probes) < 2 or not quiet_ns:
+        return None
+    shared = []
+    for cpu, side in enumerate(CORE_SIDES):
+        seen = {p[cpu] > quiet_ns[cpu] * CORE_SHARED_FACTOR for p in probes}
+        if len(seen) != 1:
+            return "changed"
+        if seen.pop():
+            shared.append(side)
+    if not shared:
+        return "quiet"
+    return "both-shared" if len(shared) == 2 else f"{shared[0]}-shared"
+
+
 def pairs_of(runs):
     """The (vhostfix, vhost) runs measured back to back, by the attempt each run
     names (JSON written before attempts existed: by position)."""
@@ -103,9 +142,13 @@ def pairs_of(runs):
 
 
 def matched(pair):
-    """Every run of a pair (or triple) in one known placement, unchanged throughout."""
+    """Every run of a pair (or triple) in one known placement, unchanged
+    throughout, and (when probed: runs from 2026-12-06 on) in one core state."""
     seen = {r.get("placement") for r in pair}
-    return len(seen) == 1 and seen.pop() in PLACEMENTS
+    if len(seen) != 1 or seen.pop() not in PLACEMENTS:
+        return False
+    cores = {r.get("core") for r in pair}
+    return cores == {None} or (len(cores) == 1 and cores.pop() in CORE_STATES)
 
 
 def features_differ(a, b):
@@ -168,6 +211,7 @@ def summarize(cell, runs):
     use = good or pairs
     s["pairs"] = {"measured": len(pairs), "matched": len(good)}
     s["placement"] = {pl: sum(1 for p in good if p[0]["placement"] == pl) for pl in PLACEMENTS}
+    s["core"] = {st: sum(1 for p in good if p[0].get("core") == st) for st in CORE_STATES}
     fix = [p[0]["mpps"] for p in use]
     ref = [p[1]["mpps"] for p in use]
     s["mpps"] = {"vhostfix": statistics.median(fix), "vhost": statistics.median(ref)}
@@ -193,6 +237,10 @@ def summarize(cell, runs):
             pl: spread([p[0]["mpps"] / p[1]["mpps"] for p in good
                         if p[0]["placement"] == pl and p[1]["mpps"] > 0])
             for pl in PLACEMENTS}
+        s["ratio_by_core"] = {
+            st: spread([p[0]["mpps"] / p[1]["mpps"] for p in good
+                        if p[0].get("core") == st and p[1]["mpps"] > 0])
+            for st in CORE_STATES}
     if runs.get(SLEEP):
         s["sleep"] = sleep_summary(runs)
     return s
@@ -203,6 +251,11 @@ def placement_text(s):
     if s["pairs"]["matched"] == 0:
         return f"unmatched {s['pairs']['measured']}"
     return " ".join(f"{pl} {n}" for pl, n in s["placement"].items() if n)
+
+
+def core_text(s):
+    """quiet 2 host-shared 1: the matched pairs by core state ('' if not probed)."""
+    return " ".join(f"{st} {n}" for st, n in s.get("core", {}).items() if n)
 
 
 def minmax(sp):
@@ -270,7 +323,8 @@ def print_table(results, args):
               else "-")
         print(line + f"{fmt(rt[0], '.2f', 5)} {mm:11} {fmt(cy['vhostfix'], '.0f', 11)} "
               f"{fmt(cy['vhost'], '.0f', 7)} {fmt(cr[0], '.2f', 5)} {cmm:11} {bc:>13} {lmm:>9} "
-              f"{placement_text(s)}" + (f"  [{s['note']}]" if s["note"] else ""))
+              f"{placement_text(s)}" + (f", {core_text(s)}" if core_text(s) else "") +
+              (f"  [{s['note']}]" if s["note"] else ""))
         if s.get("sleep"):
             print(sleep_text(s["sleep"]))
     print("Mpps: frames/s the receiving side counted (app-loop: both guest ports); cycles: "
@@ -281,8 +335,13 @@ def print_table(results, args):
           "trip between CPUs 0 and 1 before and after each run (vhf-linetrip, min-max), the "
           "VM's vCPU placement: guest-bound cells run faster when it is short; pairs: the "
           "back-to-back pairs of runs the figures come from, by placement (close: every "
-          f"probe of both runs under {APART_NS} ns, apart: every one at or above); "
-          "'unmatched': no pair of the cell saw one placement throughout, all are used")
+          f"probe of both runs under {APART_NS} ns, apart: every one at or above) "
+          "and by core state (vhf-linetrip's adds on CPUs 0 and 1 before and after each "
+          f"run, against the quietest: more than {CORE_SHARED_FACTOR}x, that vCPU's core "
+          "shared with another busy hardware thread, the guest's forwarding lcore on CPU 0, "
+          "the host's on CPU 1; the side on a shared core runs slower with either backend); "
+          "'unmatched': no pair of the cell saw one placement and one core state "
+          "throughout, all are used")
 
 
 def write_chart(path, results):
@@ -291,7 +350,7 @@ def write_chart(path, results):
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        print(f"vhf-bench: no chart: python3-matplotlib is not installed "
+        print("vhf-bench: no chart: python3-matplotlib is not installed "
               "(usertools/vhf-setup.sh --bench installs it)", file=sys.stderr)
         return False
     done = [r for r in results if not r.get("error") and r["summary"]["features_match"]]

@@ -4,15 +4,18 @@
 """usertools/vhf_bench_report.py's summary on runs made up here (no DPDK): a
 ratio compares the two backends on pairs of runs that saw one vCPU placement
 throughout, a pair whose placement differed or changed is left out while
-others remain, and a cell with none falls back to every pair, marked so. TAP."""
+others remain, and a cell with none falls back to every pair, marked so. The
+same for the core state (a vCPU's physical core shared with another busy
+hardware thread, from vhf-linetrip's adds on CPUs 0 and 1): a pair whose two
+runs saw the cores in different states is left out. TAP."""
 
 import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "../../usertools"))
-from vhf_bench_report import (SLEEP, matched, placement, placement_text, sleep_text,  # noqa: E402
-                              summarize)
+from vhf_bench_report import (SLEEP, core_state, core_text, matched, placement,  # noqa: E402
+                              placement_text, quiet_alu_ns, sleep_text, summarize)
 
 CELL = {"dir": "guest-tx", "ring": "packed", "mrg": 1, "in_order": 1, "size": 64}
 FEATS = {"host_features": [0xd50008000], "guest_features": [0xd50008000]}
@@ -80,6 +83,60 @@ runs = {"vhostfix": [{**FEATS, "mpps": 12.0, "cycles_per_pkt": 80, "line_rtt_ns"
 s = summarize(CELL, runs)
 check(r3(s["ratio"]) == (1.2, 1.2, 1.2) and s["pairs"]["measured"] == 1,
       f"older JSON: paired by position: {s['ratio']}")
+
+# core_state(): CPU 0 runs the guest's forwarding lcore, CPU 1 the host's; a CPU
+# whose adds take more than 1.2x its quietest reading is on a shared core.
+QUIET = [60.0, 61.0]
+
+
+def alu(before, after):
+    return {"alu_ns": before, "alu_after_ns": after}
+
+
+check(quiet_alu_ns([alu([62.0, 70.0], [60.0, 80.0]), alu([65.0, 61.0], [90.0, 64.0]), {}]) ==
+      QUIET, "quietest reading per CPU, runs without probes ignored")
+check(quiet_alu_ns([{}, {"alu_ns": None}]) is None, "nothing probed: no baseline")
+check(core_state(alu([61.0, 62.0], [71.0, 73.0]), QUIET) == "quiet",
+      "both CPUs within 1.2x before and after: quiet")
+check(core_state(alu([61.0, 85.0], [62.0, 90.0]), QUIET) == "host-shared",
+      "CPU 1 slow before and after: the host's core shared")
+check(core_state(alu([82.0, 62.0], [95.0, 60.0]), QUIET) == "guest-shared",
+      "CPU 0 slow before and after: the guest's core shared")
+check(core_state(alu([82.0, 85.0], [95.0, 90.0]), QUIET) == "both-shared",
+      "both slow: both-shared")
+check(core_state(alu([61.0, 62.0], [61.0, 90.0]), QUIET) == "changed",
+      "CPU 1 became shared during the run: changed")
+check(core_state({"alu_ns": [61.0, 62.0]}, QUIET) is None and
+      core_state(alu([61.0, 62.0], [61.0, 62.0]), None) is None,
+      "one probe, or no baseline: not known")
+
+
+def crun(mpps, core, pair):
+    r = run(mpps, 100, 400, 400, pair)
+    r["core"] = core
+    return r
+
+
+# One placement throughout, three core states: the pair whose runs differ (the
+# host's core shared for net_vhost's run only, ratio 1.5) is left out; the two
+# others each compare the backends in one state.
+runs = {"vhostfix": [crun(22.0, "quiet", "0.0"), crun(21.0, "quiet", "1.0"),
+                     crun(15.0, "host-shared", "2.0")],
+        "vhost": [crun(20.0, "quiet", "0.0"), crun(14.0, "host-shared", "1.0"),
+                  crun(10.0, "host-shared", "2.0")]}
+s = summarize(CELL, runs)
+check(s["pairs"] == {"measured": 3, "matched": 2}, f"3 pairs, 2 in one core state: {s['pairs']}")
+check(r3(s["ratio"]) == (1.3, 1.1, 1.5), f"ratios from those two: {s['ratio']}")
+check(s["core"]["quiet"] == 1 and s["core"]["host-shared"] == 1 and
+      r3(s["ratio_by_core"]["quiet"]) == (1.1, 1.1, 1.1),
+      f"pairs and ratios by core state: {s['core']} {s['ratio_by_core']['quiet']}")
+check(core_text(s) == "quiet 1 host-shared 1", f"pairs column: {core_text(s)}")
+check(not matched([crun(1, "changed", "0.0"), crun(1, "changed", "0.0")]),
+      "a core state that changed during both runs: not matched")
+check(matched([run(1, 1, 400, 400), run(1, 1, 400, 400)]) and
+      core_text(summarize(CELL, {"vhostfix": [run(11.0, 90, 400, 400, "0.0")],
+                                 "vhost": [run(10.0, 100, 400, 400, "0.0")]})) == "",
+      "runs from before the core probe: matched by placement alone, no core column")
 
 # A triple (poll, sleep, net_vhost) counts as matched only if all three runs are.
 check(matched([run(1, 1, 90, 90), run(1, 1, 90, 90), run(1, 1, 90, 90)]), "triple all close")
