@@ -13,18 +13,14 @@ app-loop's cycles per packet for dpdk-vhostfix: its worker's busy cycles over th
 packets its streams received, from its telemetry. TAP."""
 
 import contextlib
-import importlib.util
 import io
 import os
 import sys
 import tempfile
 
-USERTOOLS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../usertools")
-sys.path.insert(0, USERTOOLS)
-spec = importlib.util.spec_from_file_location("vhf_bench",
-                                              os.path.join(USERTOOLS, "vhf-bench.py"))
-bench_mod = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(bench_mod)
+import vhf_bench_module
+
+bench_mod = vhf_bench_module.load()
 from vhf_bench_report import print_table  # noqa: E402
 
 CELL = {"dir": "guest-tx", "ring": "split", "mrg": 1, "in_order": 0, "size": 9000}

@@ -7,17 +7,13 @@ positive (their size is the machine's, not checked); its usage errors; and
 the output of a build from before the ALU probe read as no ALU figures. On a
 machine with one CPU there is no CPU 1 to probe: SKIP. TAP."""
 
-import importlib.util
 import os
 import subprocess
 import sys
 
-USERTOOLS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../usertools")
-sys.path.insert(0, USERTOOLS)
-spec = importlib.util.spec_from_file_location("vhf_bench",
-                                              os.path.join(USERTOOLS, "vhf-bench.py"))
-bench_mod = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(bench_mod)
+import vhf_bench_module
+
+bench_mod = vhf_bench_module.load()
 
 linetrip = sys.argv[1]
 checks = []
