@@ -39,7 +39,7 @@ PLACEMENTS = ("close", "apart")
 # vhf-linetrip's other probe, ns per 1000 independent adds on each CPU: higher
 # by this factor than the quietest reading of the benchmark run, a CPU's
 # physical core counts as shared with another busy hardware thread (here
-# 60-67 ns quiet, 80-100 shared; the side on a shared core runs at about 0.7 of
+# 57-67 ns quiet, 80-100 shared; the side on a shared core runs at about 0.7 of
 # its rate, either backend: doc/bench-2026-12-06e.md).
 CORE_SHARED_FACTOR = 1.2
 # Whose forwarding lcore each probed CPU runs: the guest's on CPU 0, the host's
