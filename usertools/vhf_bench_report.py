@@ -199,6 +199,15 @@ def sleep_summary(runs):
     return out
 
 
+def by_state(good, key, states):
+    """The matched pairs by the state (placement or core) their runs saw: how many
+    in each, and the spread of their Mpps ratios in each."""
+    groups = {st: [p for p in good if p[0].get(key) == st] for st in states}
+    return ({st: len(g) for st, g in groups.items()},
+            {st: spread([p[0]["mpps"] / p[1]["mpps"] for p in g if p[1]["mpps"] > 0])
+             for st, g in groups.items()})
+
+
 def summarize(cell, runs):
     same, note = features_verdict(runs)
     s = {"features_match": same, "note": note, "features": {
@@ -210,8 +219,8 @@ def summarize(cell, runs):
     good = [p for p in pairs if matched(p)]
     use = good or pairs
     s["pairs"] = {"measured": len(pairs), "matched": len(good)}
-    s["placement"] = {pl: sum(1 for p in good if p[0]["placement"] == pl) for pl in PLACEMENTS}
-    s["core"] = {st: sum(1 for p in good if p[0].get("core") == st) for st in CORE_STATES}
+    s["placement"], ratio_by_placement = by_state(good, "placement", PLACEMENTS)
+    s["core"], ratio_by_core = by_state(good, "core", CORE_STATES)
     fix = [p[0]["mpps"] for p in use]
     ref = [p[1]["mpps"] for p in use]
     s["mpps"] = {"vhostfix": statistics.median(fix), "vhost": statistics.median(ref)}
@@ -233,14 +242,8 @@ def summarize(cell, runs):
         best = s["cycles_best"]
         s["cycles_best_ratio"] = (best["vhostfix"] / best["vhost"]
                                   if best["vhostfix"] and best["vhost"] else None)
-        s["ratio_by_placement"] = {
-            pl: spread([p[0]["mpps"] / p[1]["mpps"] for p in good
-                        if p[0]["placement"] == pl and p[1]["mpps"] > 0])
-            for pl in PLACEMENTS}
-        s["ratio_by_core"] = {
-            st: spread([p[0]["mpps"] / p[1]["mpps"] for p in good
-                        if p[0].get("core") == st and p[1]["mpps"] > 0])
-            for st in CORE_STATES}
+        s["ratio_by_placement"] = ratio_by_placement
+        s["ratio_by_core"] = ratio_by_core
     if runs.get(SLEEP):
         s["sleep"] = sleep_summary(runs)
     return s
