@@ -23,7 +23,7 @@ def check(ok, what):
     checks.append((bool(ok), what))
 
 
-if len(os.sched_getaffinity(0)) < 2 or not {0, 1} <= os.sched_getaffinity(0):
+if not {0, 1} <= os.sched_getaffinity(0):
     print("1..0 # SKIP vhf-linetrip probes CPUs 0 and 1; this process may not run on both")
     sys.exit(0)
 
