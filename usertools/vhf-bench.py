@@ -68,7 +68,8 @@ at times shared with another busy hardware thread (an SMT sibling the hypervisor
 gives to someone else); the adds then take 1.3-1.6x as long, and the side whose
 forwarding lcore runs there (the guest's on CPU 0, the host's on CPU 1) moves at
 about 0.7 of its rate with either backend: the "two rates" of the 64 B cells
-(doc/bench-2026-12-06e.md). Against the quietest reading so far, each run gets
+(doc/bench-2026-12-06e.md). Against the quietest reading so far on either CPU
+(one core model: a core shared throughout still reads slow), each run gets
 a core state (quiet, host-shared, guest-shared, both-shared, or changed during
 the run); a pair counts as matched only in one placement and one core state,
 and one that is not is measured again like a placement that moved.
@@ -793,8 +794,8 @@ def main():
     signal.signal(signal.SIGTERM, on_signal)
     results = [{"cell": c, "runs": {b: [] for b in runners_of(c, both_modes)}} for c in cells]
     failed = False
-    # Every ALU reading so far: core_state() compares a run with the quietest per
-    # CPU, from three readings before the first run on.
+    # Every ALU reading so far: core_state() compares a run with the quietest on
+    # either CPU, from three readings before the first run on.
     probed = [{"alu_ns": cpu_probe(args.linetrip)[1]} for _ in range(3)]
     try:
         if guest_huge:
