@@ -45,6 +45,16 @@
 # back at exit (usertools/vhf-hugepages.sh). --guest-pages 4K puts it on 4 KB
 # pages (--no-huge), as the runs before 2026-12-06 did.
 #
+# Before and after each measurement, with testpmd's forwarding stopped and
+# ovs-vswitchd paused (SIGSTOP, for the probe's tenth of a second), vhf-linetrip
+# probes the VM as vhf-bench.py does: a cache line's round trip between CPUs 0
+# and 1 (the vCPUs' placement) and each CPU's ALU throughput (its physical core
+# shared with another busy hardware thread or not). A second summary compares
+# each cell's rounds whose two measurements saw one placement and one core
+# state (usertools/vhf_bench_report.py: the guest's testpmd on CPU 0, OVS's PMD
+# thread on CPU 1). Without vhf-linetrip (--linetrip; by default beside the build
+# the --so comes from) nothing is probed, and the run says so.
+#
 # With 2 CPUs, OVS's PMD thread and testpmd each poll one: the figures compare
 # the backends inside OVS, they are not absolute. Never run it beside another
 # benchmark:  flock /run/vhf-bench.lock usertools/vhf-ovs-bench.sh
@@ -52,6 +62,7 @@
 # Usage (root): usertools/vhf-ovs-bench.sh [--so PATH] [--rounds N] [--seconds S]
 #               [--warmup S] [--cells guest-rx,guest-tx,loop] [--sizes 64,1518]
 #               [--rings split,packed] [--guest-pages 2M|4K] [--perf-record DIR]
+#               [--linetrip PATH]
 #               (defaults: all cells, sizes and rings; 6 rounds of 2 s; 2M)
 # --perf-record DIR: also perf record OVS's PMD thread over each measurement, into
 # DIR/<cell>-<ring>-<size>-<backend>-r<round>.data (perf report -i FILE --no-children
@@ -65,6 +76,7 @@ so=$top/build/drivers/net/vhostfix/librte_net_vhostfix.so
 rounds=6 seconds=2 warmup=1
 cells=guest-rx,guest-tx,loop sizes=64,1518 rings=split,packed
 perf_dir=
+linetrip=
 guest_pages=2M
 # The guest testpmd's EAL memory (-m), in MB, and the 2 MB pages reserved for it.
 guest_mem_mb=1024
@@ -84,6 +96,7 @@ while [ $# -gt 0 ]; do
 	--sizes) sizes=$2; shift 2 ;;
 	--rings) rings=$2; shift 2 ;;
 	--perf-record) perf_dir=$2; shift 2 ;;
+	--linetrip) linetrip=$2; shift 2 ;;
 	--guest-pages) guest_pages=${2^^}; shift 2 ;;
 	-h|--help) usage; exit 0 ;;
 	*) echo "$prog: unknown argument $1" >&2; usage >&2; exit 2 ;;
@@ -121,6 +134,10 @@ die() {
 }
 [ "$(id -u)" = 0 ] || die "run as root"
 [ -f "$so" ] || die "$so not found (build first, or --so)"
+# The build's own probe, beside drivers/net/vhostfix/ of the --so's build.
+[ -n "$linetrip" ] || linetrip=$(dirname "$so")/../../../usertools/vhf-linetrip
+[ -x "$linetrip" ] ||
+	{ echo "$prog: no vhf-linetrip at $linetrip: placement and core states not probed"; linetrip=; }
 command -v "$testpmd" >/dev/null || die "$testpmd not found (Debian: dpdk)"
 
 . "$top/usertools/vhf-ovs-private.sh"
@@ -141,6 +158,8 @@ stop_testpmd() {
 	rm -rf "/var/run/dpdk/$tp_prefix"
 }
 cleanup() {
+	# Never leave ovs-vswitchd paused by a probe the exit interrupted.
+	[ -n "${ovs_priv_vs_pid:-}" ] && kill -CONT "$ovs_priv_vs_pid" 2>/dev/null
 	stop_testpmd
 	ovs_priv_stop "${VHF_OVS_BENCH_KEEP:-}"
 	vhf_huge_release
@@ -284,14 +303,33 @@ measure() {
 	[ -n "$perf_pid" ] && wait "$perf_pid"
 	awk -v n=$((n1 - n0)) -v ns=$((t1 - t0)) 'BEGIN { printf "%.3f", n / ns * 1000 }'
 }
-# run_cell CELL SIZE BACKEND: one measurement; sets mpps.
+# probe: vhf-linetrip's figures as "LINE_NS ALU0 ALU1" ("- - -" unprobed), with
+# ovs-vswitchd paused: its PMD thread polls CPU 1 without end. testpmd's
+# forwarding is stopped by then, its lcores asleep.
+probe() {
+	local out line alu
+	if [ -z "$linetrip" ]; then
+		echo "- - -"
+		return
+	fi
+	kill -STOP "$ovs_priv_vs_pid"
+	out=$("$linetrip" 2>/dev/null)
+	kill -CONT "$ovs_priv_vs_pid"
+	line=$(sed -n 's/^line_round_trip_ns \([0-9]*\)$/\1/p' <<<"$out")
+	alu=$(sed -n 's/^alu_ns_per_1000_adds \([0-9.]*\) \([0-9.]*\)$/\1 \2/p' <<<"$out")
+	echo "${line:--} ${alu:-"- -"}"
+}
+
+# run_cell CELL SIZE BACKEND: one measurement; sets mpps, and probed_before.
 mpps=
+probed_before=
 run_cell() {
 	local a=1 b=2 tp=0 tps=0,1
 	[ "$3" = vhost ] && a=3 b=4
 	perf_name=$1-$ring-$2-$3-r$r
 	echo "stop" >&3
 	sleep 0.3
+	probed_before=$(probe)
 	echo "set txpkts $2" >&3
 	case $1 in
 	guest-rx)
@@ -353,8 +391,13 @@ for ring in ${rings//,/ }; do
 					fi
 					run_cell "$cell" "$len" "$b"
 					round_mpps[$k $b]=$mpps
-					printf 'round %d  %-24s %-12s %7.3f Mpps\n' "$r" "$k" "net_$b" "$mpps"
 					echo "stop" >&3
+					sleep 0.3
+					probed_after=$(probe)
+					printf 'round %d  %-24s %-12s %7.3f Mpps  probe before %s after %s\n' \
+						"$r" "$k" "net_$b" "$mpps" "$probed_before" "$probed_after"
+					echo "$ring $cell $len $b $r $mpps $probed_before $probed_after" \
+						>>"$dir/runs.tsv"
 					[ "$cell" = guest-rx ] && del_port null0
 					kill -0 "$tp_pid" 2>/dev/null && ovs_priv_alive ||
 						die "testpmd or ovs-vswitchd died"
@@ -400,3 +443,12 @@ for k in "${keys[@]}"; do
 		printf '  %-24s %7.3f Mpps %7.3f Mpps  not compared: features differ\n' "$k" "$fm" "$vm"
 	fi
 done
+# The same rounds by vCPU placement and core state (rings whose features differ left out).
+if [ -n "$linetrip" ] && ! command -v python3 >/dev/null; then
+	echo "$prog: no python3: the rounds by placement and core state are not summarized"
+elif [ -n "$linetrip" ]; then
+	for ring in ${rings//,/ }; do
+		[ "${compared[$ring]}" = 1 ] && grep "^$ring " "$dir/runs.tsv"
+	done >"$dir/runs-compared.tsv"
+	python3 "$top/usertools/vhf_bench_report.py" ovs-cores "$dir/runs-compared.tsv"
+fi

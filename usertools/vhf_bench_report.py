@@ -397,3 +397,74 @@ def write_chart(path, results):
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     return True
+
+
+# vhf-ovs-bench.sh's probed measurements, one line each: ring cell size backend
+# round mpps line_before alu0_before alu1_before line_after alu0_after alu1_after
+# ('-': not probed).
+OVS_FIELDS = ("ring", "cell", "size", "backend", "round", "mpps", "line_rtt_ns", "alu0",
+              "alu1", "line_rtt_after_ns", "alu0_after", "alu1_after")
+
+
+def parse_ovs_runs(text):
+    """vhf-ovs-bench.sh's measurement lines as runs placement() and core_state() read."""
+    runs = []
+    for line in text.splitlines():
+        f = dict(zip(OVS_FIELDS, line.split()))
+        if len(f) != len(OVS_FIELDS):
+            continue
+        num = {k: (None if v == "-" else float(v)) for k, v in f.items()
+               if k not in ("ring", "cell", "backend")}
+        alu = [num["alu0"], num["alu1"]]
+        alu_after = [num["alu0_after"], num["alu1_after"]]
+        runs.append({"ring": f["ring"], "cell": f["cell"], "size": int(num["size"]),
+                     "backend": f["backend"], "round": int(num["round"]), "mpps": num["mpps"],
+                     "line_rtt_ns": num["line_rtt_ns"],
+                     "line_rtt_after_ns": num["line_rtt_after_ns"],
+                     "alu_ns": alu if None not in alu else None,
+                     "alu_after_ns": alu_after if None not in alu_after else None})
+    return runs
+
+
+def ovs_core_lines(runs):
+    """vhf-ovs-bench.sh's cells by vCPU placement and core state, as text lines:
+    per cell, the net_vhostfix / net_vhost ratios of the rounds whose two
+    measurements saw one placement and one core state (matched()), by state.
+    In OVS the testpmd guest runs on CPU 0 and OVS's PMD thread on CPU 1: the
+    sides CORE_SIDES names."""
+    quiet = quiet_alu_ns(runs)
+    for r in runs:
+        r["placement"] = placement(r, APART_NS)
+        r["core"] = core_state(r, quiet)
+    cells = {}
+    for r in runs:
+        cells.setdefault((r["cell"], r["ring"], r["size"]), {}).setdefault(
+            r["round"], {})[r["backend"]] = r
+    lines = [f"by vCPU placement and core state (vhf-linetrip before and after each "
+             f"measurement, OVS paused; quietest ALU reading "
+             f"{quiet if quiet is None else round(quiet, 1)} ns): ratio of the rounds whose "
+             f"two measurements saw one placement and one core state, median (min-max)"]
+    for (cell, ring, size), rounds in cells.items():
+        pairs = [(p["vhostfix"], p["vhost"]) for p in rounds.values() if len(p) == 2]
+        good = [p for p in pairs if matched(p) and p[1]["mpps"]]
+        name = f"{cell} {ring} {size}"
+        if not good:
+            lines.append(f"  {name:24} no matched round of {len(pairs)}")
+            continue
+        counts, ratios = by_state(good, "core", CORE_STATES)
+        states = ", ".join(f"{st} {n}: {ratios[st][0]:.2f} {minmax(ratios[st])}"
+                           for st, n in counts.items() if n)
+        place = " ".join(f"{pl} {n}" for pl, n in by_state(good, "placement", PLACEMENTS)[0].items()
+                         if n)
+        ratio = spread([f["mpps"] / v["mpps"] for f, v in good])
+        lines.append(f"  {name:24} {ratio[0]:.2f} {minmax(ratio)}, {len(good)} of {len(pairs)} "
+                     f"rounds matched ({place}); {states}")
+    return lines
+
+
+if __name__ == "__main__":
+    # vhf-ovs-bench.sh's summary by placement and core state: ovs-cores FILE.
+    if len(sys.argv) != 3 or sys.argv[1] != "ovs-cores":
+        sys.exit("usage: vhf_bench_report.py ovs-cores FILE")
+    with open(sys.argv[2]) as f:
+        print("\n".join(ovs_core_lines(parse_ovs_runs(f.read()))))

@@ -7,7 +7,8 @@ throughout, a pair whose placement differed or changed is left out while
 others remain, and a cell with none falls back to every pair, marked so. The
 same for the core state (a vCPU's physical core shared with another busy
 hardware thread, from vhf-linetrip's adds on CPUs 0 and 1): a pair whose two
-runs saw the cores in different states is left out. TAP."""
+runs saw the cores in different states is left out. vhf-ovs-bench.sh's rounds
+go through the same rules. TAP."""
 
 import os
 import sys
@@ -15,7 +16,8 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "../../usertools"))
 from vhf_bench_report import (SLEEP, core_state, core_text, matched, placement,  # noqa: E402
-                              placement_text, quiet_alu_ns, sleep_text, summarize)
+                              ovs_core_lines, parse_ovs_runs, placement_text, quiet_alu_ns,
+                              sleep_text, summarize)
 
 CELL = {"dir": "guest-tx", "ring": "packed", "mrg": 1, "in_order": 1, "size": 64}
 FEATS = {"host_features": [0xd50008000], "guest_features": [0xd50008000]}
@@ -176,6 +178,31 @@ check(not sl["features_match"] and "EVENT_IDX" in sl["note"],
 # Only the two backends (no sleep runs): no sleep summary.
 check("sleep" not in summarize(LOOP, {k: v for k, v in runs.items() if k != SLEEP}),
       "no sleep-mode runs: no sleep summary")
+
+# vhf-ovs-bench.sh's measurement lines: ring cell size backend round mpps, then
+# vhf-linetrip's line ns and ALU ns on CPUs 0 and 1, before and after.
+OVS = """split guest-rx 64 vhostfix 1 12.0 430 57.0 58.0 440 57.5 58.1
+split guest-rx 64 vhost 1 8.0 431 57.0 85.0 445 57.5 86.0
+split guest-rx 64 vhostfix 2 11.0 430 57.0 58.0 440 57.5 58.1
+split guest-rx 64 vhost 2 10.0 431 57.0 58.0 445 57.5 59.0
+split guest-rx 64 vhostfix 3 9.0 430 57.0 84.0 440 57.5 86.1
+split guest-rx 64 vhost 3 6.0 431 57.0 85.0 445 57.5 86.0
+split loop 64 vhostfix 1 5.0 - - - - - -
+split loop 64 vhost 1 4.0 - - - - - -
+a line cut short
+"""
+ovs = parse_ovs_runs(OVS)
+check(len(ovs) == 8 and ovs[0]["alu_ns"] == [57.0, 58.0] and ovs[0]["line_rtt_after_ns"] == 440
+      and ovs[6]["alu_ns"] is None and ovs[6]["line_rtt_ns"] is None,
+      "OVS lines parsed, '-' as not probed, a short line skipped")
+lines = ovs_core_lines(ovs)
+check("quietest ALU reading 57.0 ns" in lines[0], f"OVS baseline: {lines[0]}")
+check("guest-rx split 64" in lines[1]
+      and "1.30 (1.10-1.50), 2 of 3 rounds matched (apart 2)" in lines[1]
+      and "quiet 1: 1.10" in lines[1] and "host-shared 1: 1.50" in lines[1],
+      f"OVS rounds: the one whose host core changed state between backends left out: {lines[1]}")
+check("loop split 64" in lines[2] and "no matched round of 1" in lines[2],
+      f"OVS rounds not probed: none matched: {lines[2]}")
 
 print(f"1..{len(checks)}")
 for i, (ok, what) in enumerate(checks, 1):
