@@ -440,10 +440,10 @@ def ovs_core_lines(runs):
     for r in runs:
         cells.setdefault((r["cell"], r["ring"], r["size"]), {}).setdefault(
             r["round"], {})[r["backend"]] = r
+    baseline = "no ALU reading" if quiet is None else f"quietest ALU reading {quiet:.1f} ns"
     lines = [f"by vCPU placement and core state (vhf-linetrip before and after each "
-             f"measurement, OVS paused; quietest ALU reading "
-             f"{quiet if quiet is None else round(quiet, 1)} ns): ratio of the rounds whose "
-             f"two measurements saw one placement and one core state, median (min-max)"]
+             f"measurement, OVS paused; {baseline}): ratio of the rounds whose two "
+             f"measurements saw one placement and one core state, median (min-max)"]
     for (cell, ring, size), rounds in cells.items():
         pairs = [(p["vhostfix"], p["vhost"]) for p in rounds.values() if len(p) == 2]
         good = [p for p in pairs if matched(p) and p[1]["mpps"]]
