@@ -319,6 +319,12 @@ probe() {
 	alu=$(sed -n 's/^alu_ns_per_1000_adds \([0-9.]*\) \([0-9.]*\)$/\1 \2/p' <<<"$out")
 	echo "${line:--} ${alu:-"- -"}"
 }
+# stop_and_probe: testpmd's forwarding stopped (given the time to stop), then probe.
+stop_and_probe() {
+	echo "stop" >&3
+	sleep 0.3
+	probe
+}
 
 # run_cell CELL SIZE BACKEND: one measurement; sets mpps, and probed_before.
 mpps=
@@ -327,9 +333,7 @@ run_cell() {
 	local a=1 b=2 tp=0 tps=0,1
 	[ "$3" = vhost ] && a=3 b=4
 	perf_name=$1-$ring-$2-$3-r$r
-	echo "stop" >&3
-	sleep 0.3
-	probed_before=$(probe)
+	probed_before=$(stop_and_probe)
 	echo "set txpkts $2" >&3
 	case $1 in
 	guest-rx)
@@ -391,9 +395,7 @@ for ring in ${rings//,/ }; do
 					fi
 					run_cell "$cell" "$len" "$b"
 					round_mpps[$k $b]=$mpps
-					echo "stop" >&3
-					sleep 0.3
-					probed_after=$(probe)
+					probed_after=$(stop_and_probe)
 					printf 'round %d  %-24s %-12s %7.3f Mpps  probe before %s after %s\n' \
 						"$r" "$k" "net_$b" "$mpps" "$probed_before" "$probed_after"
 					echo "$ring $cell $len $b $r $mpps $probed_before $probed_after" \

@@ -252,16 +252,21 @@ def summarize(cell, runs):
     return s
 
 
+def counts_text(counts):
+    """apart 2 close 1: the states that have pairs, with how many."""
+    return " ".join(f"{st} {n}" for st, n in counts.items() if n)
+
+
 def placement_text(s):
     """close 3 / apart 2 close 1 / unmatched 3: the pairs the ratios come from."""
     if s["pairs"]["matched"] == 0:
         return f"unmatched {s['pairs']['measured']}"
-    return " ".join(f"{pl} {n}" for pl, n in s["placement"].items() if n)
+    return counts_text(s["placement"])
 
 
 def core_text(s):
     """quiet 2 host-shared 1: the matched pairs by core state ('' if not probed)."""
-    return " ".join(f"{st} {n}" for st, n in s.get("core", {}).items() if n)
+    return counts_text(s.get("core", {}))
 
 
 def minmax(sp):
@@ -407,7 +412,8 @@ OVS_FIELDS = ("ring", "cell", "size", "backend", "round", "mpps", "line_rtt_ns",
 
 
 def parse_ovs_runs(text):
-    """vhf-ovs-bench.sh's measurement lines as runs placement() and core_state() read."""
+    """vhf-ovs-bench.sh's measurement lines as runs placement(), core_state() and
+    pairs_of() read (a round's two measurements are a pair)."""
     runs = []
     for line in text.splitlines():
         f = dict(zip(OVS_FIELDS, line.split()))
@@ -418,7 +424,7 @@ def parse_ovs_runs(text):
         alu = [num["alu0"], num["alu1"]]
         alu_after = [num["alu0_after"], num["alu1_after"]]
         runs.append({"ring": f["ring"], "cell": f["cell"], "size": int(num["size"]),
-                     "backend": f["backend"], "round": int(num["round"]), "mpps": num["mpps"],
+                     "backend": f["backend"], "pair": int(num["round"]), "mpps": num["mpps"],
                      "line_rtt_ns": num["line_rtt_ns"],
                      "line_rtt_after_ns": num["line_rtt_after_ns"],
                      "alu_ns": alu if None not in alu else None,
@@ -438,14 +444,14 @@ def ovs_core_lines(runs):
         r["core"] = core_state(r, quiet)
     cells = {}
     for r in runs:
-        cells.setdefault((r["cell"], r["ring"], r["size"]), {}).setdefault(
-            r["round"], {})[r["backend"]] = r
+        cells.setdefault((r["cell"], r["ring"], r["size"]),
+                         {b: [] for b in BACKENDS})[r["backend"]].append(r)
     baseline = "no ALU reading" if quiet is None else f"quietest ALU reading {quiet:.1f} ns"
     lines = [f"by vCPU placement and core state (vhf-linetrip before and after each "
              f"measurement, OVS paused; {baseline}): ratio of the rounds whose two "
              f"measurements saw one placement and one core state, median (min-max)"]
-    for (cell, ring, size), rounds in cells.items():
-        pairs = [(p["vhostfix"], p["vhost"]) for p in rounds.values() if len(p) == 2]
+    for (cell, ring, size), cell_runs in cells.items():
+        pairs = pairs_of(cell_runs)
         good = [p for p in pairs if matched(p) and p[1]["mpps"]]
         name = f"{cell} {ring} {size}"
         if not good:
@@ -454,8 +460,7 @@ def ovs_core_lines(runs):
         counts, ratios = by_state(good, "core", CORE_STATES)
         states = ", ".join(f"{st} {n}: {ratios[st][0]:.2f} {minmax(ratios[st])}"
                            for st, n in counts.items() if n)
-        place = " ".join(f"{pl} {n}" for pl, n in by_state(good, "placement", PLACEMENTS)[0].items()
-                         if n)
+        place = counts_text(by_state(good, "placement", PLACEMENTS)[0])
         ratio = spread([f["mpps"] / v["mpps"] for f, v in good])
         lines.append(f"  {name:24} {ratio[0]:.2f} {minmax(ratio)}, {len(good)} of {len(pairs)} "
                      f"rounds matched ({place}); {states}")
