@@ -51,6 +51,13 @@ cycles per packet are the host's whole core per frame delivered, the backend's o
 cost only while the host is the bottleneck (rxonly, in guest-tx, counts only the
 bursts that received something).
 
+--guest-cycles measures the guest the same way, in the same window: where the guest
+sets the rate, whether it costs more behind one backend than behind the other
+(doc/bench-2026-12-06g.md: a DPDK guest's mempool cache spilling behind a host that
+keeps up). Its testpmd runs rxonly in guest-rx and io in app-loop, which count only
+bursts that received something; in guest-tx it runs txonly, whose figure is its whole
+core per frame sent.
+
 Before and after each run, with nothing of the benchmark running, vhf-linetrip
 (built beside the .so, not installed) measures a cache line's round trip between
 CPUs 0 and 1: on a VM the hypervisor places the two vCPUs now close, now apart,
@@ -369,8 +376,9 @@ class Bench:
                       (f",queue_size={self.args.guest_queue_size}"
                        if self.args.guest_queue_size else "")]
         # The guest's forwarding lcore on the other CPU than the host's.
+        cycles = ["--record-core-cycles"] if self.args.guest_cycles else []
         return [self.args.testpmd, "--lcores", "0@1,1@0", *common, *vdevs,
-                *self.pmd_args(cell, mode, len(socks)), *self.args.guest_args]
+                *self.pmd_args(cell, mode, len(socks)), *cycles, *self.args.guest_args]
 
     def guest(self, cell, socks, mode, tag):
         """The guest testpmd, its virtio-user ports the sockets' servers: it serves
@@ -519,6 +527,7 @@ class Bench:
                 c0 = host.busy_cycles()
             else:
                 app0 = app_lcore_counters(f"{self.prefix}h")
+            g0 = guest.busy_cycles() if self.args.guest_cycles else None
             # The guest too: on 2 cores it is often the side that sets the rate.
             profs = self.perf_record([("host", host), ("guest", guest)],
                                      f"{cell_name(cell).replace(' ', '_')}-{tag}")
@@ -538,6 +547,11 @@ class Bench:
                     # Our worker within the window only: at full load, no sleep at all.
                     res["app_window"] = {k: app1[k] - app0.get(k, 0) for k in app1}
                     res["cycles_per_pkt"] = app_busy_cycles_per_pkt(res["app_window"])
+            if g0 is not None:
+                # Where the guest sets the rate, what it costs behind this host.
+                g1 = guest.busy_cycles()
+                if g1 is not None and g1[1] > g0[1]:
+                    res["guest_cycles_per_pkt"] = (g1[0] - g0[0]) / (g1[1] - g0[1])
             # The guest stops before its host goes: a packed ring's reconnection
             # resets its queues, which a running lcore must not be using.
             guest.cmd("stop")
@@ -725,6 +739,11 @@ def arg_parser():
     # their command lines still run the same benchmark.
     ap.add_argument("--guest-hugepages", dest="guest_pages", action="store_const",
                     const="2M", help=argparse.SUPPRESS)
+    ap.add_argument("--guest-cycles", action="store_true",
+                    help="also the guest's own cost: its testpmd's busy cycles per packet "
+                    "(--record-core-cycles in the guest) in each run's window, and a table of "
+                    "them under the cells: where the guest sets the rate, whether it costs "
+                    "more behind one backend than behind the other")
     ap.add_argument("--keep", action="store_true", help="keep the logs (printed path)")
     ap.add_argument("--perf-record", metavar="DIR",
                     help="also perf record the forwarding threads of host and guest over "

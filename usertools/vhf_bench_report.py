@@ -247,6 +247,13 @@ def summarize(cell, runs):
                                   if best["vhostfix"] and best["vhost"] else None)
         s["ratio_by_placement"] = ratio_by_placement
         s["ratio_by_core"] = ratio_by_core
+    # The guest's own cost behind each backend (vhf-bench.py --guest-cycles), when kept.
+    gf = [p[0].get("guest_cycles_per_pkt") for p in use]
+    gr = [p[1].get("guest_cycles_per_pkt") for p in use]
+    if any(gf) or any(gr):
+        s["guest_cycles_per_pkt"] = {b: spread([c for c in cs if c])[0]
+                                     for b, cs in (("vhostfix", gf), ("vhost", gr))}
+        s["guest_cycles_ratio"] = spread([f / r for f, r in zip(gf, gr) if f and r])
     if runs.get(SLEEP):
         s["sleep"] = sleep_summary(runs)
     return s
@@ -353,6 +360,24 @@ def print_table(results, args):
           "the host's on CPU 1; the side on a shared core runs slower with either backend); "
           "'unmatched': no pair of the cell saw one placement and one core state "
           "throughout, all are used")
+    print_guest_cycles(results)
+
+
+def print_guest_cycles(results):
+    """The guest's own cost behind each backend (vhf-bench.py --guest-cycles), from
+    the same pairs as the table's ratios; nothing when no run kept it."""
+    cells = [r for r in results
+             if not r.get("error") and r["summary"].get("guest_cycles_per_pkt")]
+    if not cells:
+        return
+    print("guest cycles/packet: the guest testpmd's busy cycles per packet behind each "
+          "backend, from the same pairs (ratio > 1: the guest costs more behind net_vhostfix)")
+    print(f"{'cell':44} {'behind fix':>10} {'vhost':>7} {'ratio':>5} {'(min-max)':11}")
+    for r in cells:
+        s = r["summary"]
+        gc, gq = s["guest_cycles_per_pkt"], s["guest_cycles_ratio"]
+        print(f"{cell_name(r['cell']):44} {fmt(gc['vhostfix'], '.0f', 10)} "
+              f"{fmt(gc['vhost'], '.0f', 7)} {fmt(gq[0], '.2f', 5)} {minmax(gq):11}")
 
 
 def write_chart(path, results):

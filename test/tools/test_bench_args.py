@@ -4,7 +4,8 @@
 """usertools/vhf-bench.py's guest options, without DPDK. --guest-args: the words
 given reach the guest testpmd's command line after the benchmark's own arguments
 (so that they override them), under every backend of a pair alike (one guest
-serves both), and the table says they were used. --guest-queue-size reaches every
+serves both), and the table says they were used. --guest-cycles has the guest
+record its busy cycles, ahead of --guest-args. --guest-queue-size reaches every
 virtio-user port's devargs, --loop-prime is checked, and the table names both.
 --guest-pages: 2M (the default; --guest-hugepages, the older spelling, the same)
 puts the guest's EAL on hugepages of our own, 4K on --no-huge, and a reservation
@@ -55,6 +56,12 @@ check("--txpkts=2048,2048,2048,2048,808" in argv, "the frame's segments still gi
 check(b.guest_argv(CELL, ["/nonexistent/s.0.sock"], "txonly") == argv,
       "the same command line every time (one guest serves both backends)")
 
+check("--record-core-cycles" not in argv, "the guest's cycles not recorded by default")
+gargs = parser.parse_args(["--guest-cycles", "--guest-args=--mbcache=512"])
+gargv = bench_mod.Bench(gargs, "/nonexistent/plugin.so", "/nonexistent").guest_argv(
+    CELL, ["/nonexistent/s.0.sock"], "txonly")
+check("--record-core-cycles" in gargv and gargv[-1] == "--mbcache=512",
+      f"--guest-cycles: recorded in the guest, --guest-args still last: {gargv[-3:]}")
 check("guest testpmd with: --txfreet=224 --txd=512" in table_header(args),
       "the table says which guest arguments were used")
 check("guest testpmd with" not in table_header(parser.parse_args([])),

@@ -7,17 +7,20 @@ throughout, a pair whose placement differed or changed is left out while
 others remain, and a cell with none falls back to every pair, marked so. The
 same for the core state (a vCPU's physical core shared with another busy
 hardware thread, from vhf-linetrip's adds on CPUs 0 and 1): a pair whose two
-runs saw the cores in different states is left out. vhf-ovs-bench.sh's rounds
+runs saw the cores in different states is left out. The guest's own cycles per
+packet (--guest-cycles) come from those same pairs. vhf-ovs-bench.sh's rounds
 go through the same rules. TAP."""
 
+import contextlib
+import io
 import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "../../usertools"))
 from vhf_bench_report import (SLEEP, core_state, core_text, matched, placement,  # noqa: E402
-                              ovs_core_lines, parse_ovs_runs, placement_text, quiet_alu_ns,
-                              sleep_text, summarize)
+                              ovs_core_lines, parse_ovs_runs, placement_text,
+                              print_guest_cycles, quiet_alu_ns, sleep_text, summarize)
 
 CELL = {"dir": "guest-tx", "ring": "packed", "mrg": 1, "in_order": 1, "size": 64}
 FEATS = {"host_features": [0xd50008000], "guest_features": [0xd50008000]}
@@ -178,6 +181,40 @@ check(not sl["features_match"] and "EVENT_IDX" in sl["note"],
 # Only the two backends (no sleep runs): no sleep summary.
 check("sleep" not in summarize(LOOP, {k: v for k, v in runs.items() if k != SLEEP}),
       "no sleep-mode runs: no sleep summary")
+
+# vhf-bench.py --guest-cycles: the guest's own cost behind each backend, from the
+# pairs the ratios come from (the one whose core state changed is left out here too).
+def grun(core, pair, guest_cycles):
+    r = crun(10.0, core, pair)
+    r["guest_cycles_per_pkt"] = guest_cycles
+    return r
+
+
+runs = {"vhostfix": [grun("quiet", "0.0", 240.0), grun("quiet", "1.0", 210.0),
+                     grun("changed", "2.0", 500.0)],
+        "vhost": [grun("quiet", "0.0", 200.0), grun("quiet", "1.0", 210.0),
+                  grun("quiet", "2.0", 100.0)]}
+s = summarize(CELL, runs)
+check(s["guest_cycles_per_pkt"] == {"vhostfix": 225.0, "vhost": 205.0}
+      and r3(s["guest_cycles_ratio"]) == (1.1, 1.0, 1.2),
+      f"guest cycles behind each backend, matched pairs only: {s['guest_cycles_per_pkt']} "
+      f"{s['guest_cycles_ratio']}")
+
+
+def guest_table(results):
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        print_guest_cycles(results)
+    return out.getvalue()
+
+
+text = guest_table([{"cell": CELL, "summary": s}])
+check("guest-tx packed" in text and "225     205  1.10 (1.00-1.20)" in text,
+      f"their table: {text!r}")
+plain = summarize(CELL, {b: [crun(10.0, "quiet", "0.0")] for b in ("vhostfix", "vhost")})
+check("guest_cycles_per_pkt" not in plain
+      and guest_table([{"cell": CELL, "summary": plain}]) == "",
+      "runs without them (no --guest-cycles, older JSON): no such figures, no table")
 
 # vhf-ovs-bench.sh's measurement lines: ring cell size backend round mpps, then
 # vhf-linetrip's line ns and ALU ns on CPUs 0 and 1, before and after.
