@@ -538,9 +538,7 @@ class Bench:
                 prof.wait()
             res["mpps"] = (p1 - p0) / (t1 - t0) / 1e6
             if host.interactive:
-                c1 = host.busy_cycles()
-                if c0 is not None and c1 is not None and c1[1] > c0[1]:
-                    res["cycles_per_pkt"] = (c1[0] - c0[0]) / (c1[1] - c0[1])
+                res["cycles_per_pkt"] = busy_cycles_per_pkt(c0, host.busy_cycles())
             else:
                 app1 = app_lcore_counters(f"{self.prefix}h")
                 if app0 is not None and app1 is not None:
@@ -549,9 +547,9 @@ class Bench:
                     res["cycles_per_pkt"] = app_busy_cycles_per_pkt(res["app_window"])
             if g0 is not None:
                 # Where the guest sets the rate, what it costs behind this host.
-                g1 = guest.busy_cycles()
-                if g1 is not None and g1[1] > g0[1]:
-                    res["guest_cycles_per_pkt"] = (g1[0] - g0[0]) / (g1[1] - g0[1])
+                gc = busy_cycles_per_pkt(g0, guest.busy_cycles())
+                if gc is not None:
+                    res["guest_cycles_per_pkt"] = gc
             # The guest stops before its host goes: a packed ring's reconnection
             # resets its queues, which a running lcore must not be using.
             guest.cmd("stop")
@@ -608,6 +606,14 @@ def app_lcore_counters(prefix):
         elif key.startswith("stream") and isinstance(val, dict):
             total["streams_rx"] = total.get("streams_rx", 0) + val.get("rx", 0)
     return total
+
+
+def busy_cycles_per_pkt(before, after):
+    """Busy cycles per packet between two testpmd busy_cycles() readings, or None
+    (a reading missing, or no packet in between)."""
+    if before is None or after is None or after[1] <= before[1]:
+        return None
+    return (after[0] - before[0]) / (after[1] - before[1])
 
 
 def app_busy_cycles_per_pkt(window):

@@ -211,6 +211,15 @@ def by_state(good, key, states):
              for st, g in groups.items()})
 
 
+def backend_spreads(pairs, key):
+    """A per-run figure over pairs: each backend's spread of it (the runs that have
+    it), and the spread of the pairs' fix/vhost ratios of it."""
+    fix = [p[0].get(key) for p in pairs]
+    ref = [p[1].get(key) for p in pairs]
+    return ({"vhostfix": spread([v for v in fix if v]), "vhost": spread([v for v in ref if v])},
+            spread([f / r for f, r in zip(fix, ref) if f and r]))
+
+
 def summarize(cell, runs):
     same, note = features_verdict(runs)
     s = {"features_match": same, "note": note, "features": {
@@ -227,9 +236,7 @@ def summarize(cell, runs):
     fix = [p[0]["mpps"] for p in use]
     ref = [p[1]["mpps"] for p in use]
     s["mpps"] = {"vhostfix": statistics.median(fix), "vhost": statistics.median(ref)}
-    cf = [p[0]["cycles_per_pkt"] for p in use]
-    cr = [p[1]["cycles_per_pkt"] for p in use]
-    cycles = {b: spread([c for c in cs if c]) for b, cs in (("vhostfix", cf), ("vhost", cr))}
+    cycles, cycles_ratio = backend_spreads(use, "cycles_per_pkt")
     s["cycles_per_pkt"] = {b: v[0] for b, v in cycles.items()}
     # Each backend's cheapest run: whatever else the machine does only adds
     # cycles, so on a busy machine the least disturbed runs compare best.
@@ -241,19 +248,17 @@ def summarize(cell, runs):
         # Each pair measured both backends back to back: the ratio of a pair
         # is the least disturbed by whatever else the machine did.
         s["ratio"] = spread([f / r for f, r in zip(fix, ref) if r > 0])
-        s["cycles_ratio"] = spread([f / r for f, r in zip(cf, cr) if f and r])
+        s["cycles_ratio"] = cycles_ratio
         best = s["cycles_best"]
         s["cycles_best_ratio"] = (best["vhostfix"] / best["vhost"]
                                   if best["vhostfix"] and best["vhost"] else None)
         s["ratio_by_placement"] = ratio_by_placement
         s["ratio_by_core"] = ratio_by_core
     # The guest's own cost behind each backend (vhf-bench.py --guest-cycles), when kept.
-    gf = [p[0].get("guest_cycles_per_pkt") for p in use]
-    gr = [p[1].get("guest_cycles_per_pkt") for p in use]
-    if any(gf) or any(gr):
-        s["guest_cycles_per_pkt"] = {b: spread([c for c in cs if c])[0]
-                                     for b, cs in (("vhostfix", gf), ("vhost", gr))}
-        s["guest_cycles_ratio"] = spread([f / r for f, r in zip(gf, gr) if f and r])
+    guest, guest_ratio = backend_spreads(use, "guest_cycles_per_pkt")
+    if any(v[0] is not None for v in guest.values()):
+        s["guest_cycles_per_pkt"] = {b: v[0] for b, v in guest.items()}
+        s["guest_cycles_ratio"] = guest_ratio
     if runs.get(SLEEP):
         s["sleep"] = sleep_summary(runs)
     return s

@@ -179,6 +179,13 @@ check(bench_mod.app_busy_cycles_per_pkt({"busy_cycles": 10, "streams_rx": 0}) is
       and bench_mod.app_busy_cycles_per_pkt({"streams_rx": 5}) is None,
       "none without packets or without the counter (an app that does not count)")
 
+check(bench_mod.busy_cycles_per_pkt((1000, 10), (5000, 30)) == 200.0,
+      "testpmd's busy cycles per packet between two readings")
+check(bench_mod.busy_cycles_per_pkt(None, (5000, 30)) is None
+      and bench_mod.busy_cycles_per_pkt((1000, 10), None) is None
+      and bench_mod.busy_cycles_per_pkt((1000, 10), (1000, 10)) is None,
+      "none without both readings or without a packet in between")
+
 print(f"1..{len(checks)}")
 for i, (ok, what) in enumerate(checks, 1):
     print(f"{'ok' if ok else 'not ok'} {i} - {what}")
