@@ -375,8 +375,8 @@ class Bench:
                       f"in_order={cell['in_order']}" +
                       (f",queue_size={self.args.guest_queue_size}"
                        if self.args.guest_queue_size else "")]
-        # The guest's forwarding lcore on the other CPU than the host's.
         cycles = ["--record-core-cycles"] if self.args.guest_cycles else []
+        # The guest's forwarding lcore on the other CPU than the host's.
         return [self.args.testpmd, "--lcores", "0@1,1@0", *common, *vdevs,
                 *self.pmd_args(cell, mode, len(socks)), *cycles, *self.args.guest_args]
 
