@@ -866,6 +866,33 @@ vhf_from_guest_prefetch_ahead(struct vhf_vq *vq)
 		vhf_prefetch((const void *)(uintptr_t)(addr + 64));
 }
 
+/*
+ * Most segments of one chain prefetched at once: a 9000-byte frame in 2 KiB
+ * guest mbufs is a header and five pieces; a longer chain's later segments
+ * start on lines the copy of the earlier ones has left time for.
+ */
+#define VHF_FROM_GUEST_PREFETCH_SEGS 16
+
+/*
+ * Ask for the first line of every segment of a chain just mapped, before
+ * anything of it is read. Each segment is a buffer of its own that the guest
+ * wrote from another core (a multi-segment frame is one guest mbuf per
+ * piece), and a copy that starts on a line nobody asked for waits for it,
+ * then for the hardware's stream to pick up: measured on a 9000-byte frame,
+ * that first load took 46% of the copy's samples. Asked for together, the
+ * misses overlap each other and the copy of the segments before. The ahead
+ * prefetch reached only the chain's first buffer, or its indirect table. A
+ * hint on addresses inside guest memory as mapped here.
+ */
+static VHF_ALWAYS_INLINE void
+vhf_from_guest_prefetch_segments(const struct vhf_iov *iov, uint16_t niov)
+{
+	uint16_t k, n = niov < VHF_FROM_GUEST_PREFETCH_SEGS ? niov : VHF_FROM_GUEST_PREFETCH_SEGS;
+
+	for (k = 0; k < n; k++)
+		vhf_prefetch(iov[k].base);
+}
+
 /* A packet handed out: counted as the guest's. */
 static inline void
 vhf_from_guest_count(struct vhf_vq *vq, const struct vhf_from_guest_pkt *pkt)
@@ -1001,6 +1028,7 @@ vhf_net_from_guest_next(struct vhf_vq *vq, struct vhf_from_guest_pkt *pkt)
 		if (unlikely(ret < 0))
 			return -EIO;
 		vhf_vq_commit(vq);
+		vhf_from_guest_prefetch_segments(pkt->iov, niov);
 		vhf_from_guest_prefetch_ahead(vq);
 		/*
 		 * The payload stays readable until vhf_net_from_guest_finish() or
