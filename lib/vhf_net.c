@@ -877,12 +877,12 @@ vhf_from_guest_prefetch_ahead(struct vhf_vq *vq)
  * Ask for the first line of every segment of a chain just mapped, before
  * anything of it is read. Each segment is a buffer of its own that the guest
  * wrote from another core (a multi-segment frame is one guest mbuf per
- * piece), and a copy that starts on a line nobody asked for waits for it,
- * then for the hardware's stream to pick up: measured on a 9000-byte frame,
- * that first load took 46% of the copy's samples. Asked for together, the
- * misses overlap each other and the copy of the segments before. The ahead
- * prefetch reached only the chain's first buffer, or its indirect table. A
- * hint on addresses inside guest memory as mapped here.
+ * piece), and a copy that starts on a line nobody asked for waits for it:
+ * measured on a 9000-byte frame, that first load took 46% of the copy's
+ * samples. Asked for together, the misses overlap each other and the copy of
+ * the segments before. vhf_from_guest_prefetch_ahead() reaches only a chain's
+ * first buffer, or its indirect table. A hint on addresses inside guest
+ * memory as mapped here.
  */
 static VHF_ALWAYS_INLINE void
 vhf_from_guest_prefetch_segments(const struct vhf_iov *iov, uint16_t niov)
