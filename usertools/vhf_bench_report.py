@@ -254,11 +254,12 @@ def summarize(cell, runs):
                                   if best["vhostfix"] and best["vhost"] else None)
         s["ratio_by_placement"] = ratio_by_placement
         s["ratio_by_core"] = ratio_by_core
-    # The guest's own cost behind each backend (vhf-bench.py --guest-cycles), when kept.
-    guest, guest_ratio = backend_spreads(use, "guest_cycles_per_pkt")
-    if any(v[0] is not None for v in guest.values()):
-        s["guest_cycles_per_pkt"] = {b: v[0] for b, v in guest.items()}
-        s["guest_cycles_ratio"] = guest_ratio
+        # The guest's own cost behind each backend (vhf-bench.py --guest-cycles), when
+        # kept: a comparison like the others, so only where the features match.
+        guest, guest_ratio = backend_spreads(use, "guest_cycles_per_pkt")
+        if any(v[0] is not None for v in guest.values()):
+            s["guest_cycles_per_pkt"] = {b: v[0] for b, v in guest.items()}
+            s["guest_cycles_ratio"] = guest_ratio
     if runs.get(SLEEP):
         s["sleep"] = sleep_summary(runs)
     return s

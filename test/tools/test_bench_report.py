@@ -211,6 +211,14 @@ def guest_table(results):
 text = guest_table([{"cell": CELL, "summary": s}])
 check("guest-tx packed" in text and "225     205  1.10 (1.00-1.20)" in text,
       f"their table: {text!r}")
+# A cell whose backends negotiated different features compares nothing: no guest
+# figures either, so the guest table has no line the main table calls "not compared".
+runs["vhost"] = [dict(r, host_features=[0xd50008000 | 1 << 29]) for r in runs["vhost"]]
+odd = summarize(CELL, runs)
+check(not odd["features_match"] and "guest_cycles_per_pkt" not in odd
+      and "guest_cycles_ratio" not in odd
+      and guest_table([{"cell": CELL, "summary": odd}]) == "",
+      "different features: no guest cycles compared, no line in their table")
 plain = summarize(CELL, {b: [crun(10.0, "quiet", "0.0")] for b in ("vhostfix", "vhost")})
 check("guest_cycles_per_pkt" not in plain
       and guest_table([{"cell": CELL, "summary": plain}]) == "",
