@@ -93,7 +93,7 @@ enum vhf_to_guest_status vhf_net_to_guest_has_room(struct vhf_vq *vq, uint32_t n
 /** A guest TX packet: header and payload segments in guest memory (read them before finish). */
 struct vhf_from_guest_pkt {
 	struct vhf_net_hdr hdr;
-	uint32_t len;   /**< payload bytes, header excluded */
+	uint32_t len;   /**< payload bytes, header excluded: what iov[0..niov) hold together */
 	uint16_t niov;
 	struct vhf_iov iov[VHF_CHAIN_MAX_IOV];
 };

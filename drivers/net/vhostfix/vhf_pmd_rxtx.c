@@ -44,6 +44,7 @@
 #include <rte_mbuf.h>
 
 #include "vhf_announce.h"
+#include "vhf_copy.h"
 #include "vhf_net_offload.h"
 #include "vhf_pmd.h"
 
@@ -249,6 +250,18 @@ vhf_pkt_to_mbuf(struct vhf_pmd_queue *q, struct rte_mbuf *head, struct vhf_rx_mb
 	struct rte_mbuf *m = head;
 	uint32_t off = 0;
 
+	/*
+	 * Most frames: one guest buffer into the head's room, one inline copy.
+	 * The general walk below (vhf_iov_copy_out() per mbuf, a skip at every
+	 * step) cost a 64-byte frame some 50 instructions more.
+	 */
+	if (likely(pkt->niov == 1) && pkt->len <= rte_pktmbuf_tailroom(head)) {
+		vhf_copy(rte_pktmbuf_mtod(head, void *), pkt->iov[0].base, pkt->len);
+		head->data_len = (uint16_t)pkt->len;
+		head->pkt_len = pkt->len;
+		head->port = q->port_id;
+		return head;
+	}
 	for (;;) {
 		uint32_t room = rte_pktmbuf_tailroom(m);
 		uint32_t chunk = RTE_MIN(room, pkt->len - off);
