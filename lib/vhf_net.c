@@ -918,70 +918,127 @@ vhf_from_guest_ring_worth_out(struct vhf_vq *vq)
 }
 
 /*
- * TX four chains at a time: the four at the cursor (a packed ring line, or
- * the next four split avail entries), when each is a lone buffer long enough
- * for a header and a frame (vhf_vq_fetch_four(): the chain at a time path's
- * checks, four at once), are taken together and handed out one per call from
- * vq->line_buf. Anything else, a short chain included (counted there), goes
- * the chain at a time path. A cursor off a multiple of four, or a first chain
- * longer than one descriptor (a guest that gives the header a descriptor of
- * its own), is not worth the attempt: trying every line cost such a guest 65
- * instructions a packet. That first flags load only decides whether to try
- * (packed: the slot's flags, just loaded with acquire by vhf_vq_next_avail());
- * the four at once path reads them again.
+ * Ask for the lines a taken line's four frames start on, all at once: the
+ * guest wrote them from another core, and each copy would otherwise wait for
+ * its own. The addresses are the line's mapped segments (inside guest memory
+ * as mapped here); the second line of a frame that crosses one is asked for
+ * only when the segment reaches it.
  */
-static inline bool
-vhf_from_guest_take_line(struct vhf_vq *vq)
+static VHF_ALWAYS_INLINE void
+vhf_from_guest_prefetch_line(const struct vhf_vq *vq, const struct vhf_iov *iov)
+{
+	/* What the copy reads: from the frame on when the header is skipped unread. */
+	uint32_t skip = vq->tx_hdr_unread ? vq->net_hdr_len : 0;
+	unsigned int k;
+
+	VHF_FOR_EACH_IN_LINE
+	for (k = 0; k < VHF_PACKED_LINE; k++) {
+		/* Each segment holds the header and a frame (the take's check): skip < len. */
+		uintptr_t addr = (uintptr_t)iov[k].base + skip;
+		uintptr_t next_line = (addr | 63) + 1;
+
+		vhf_prefetch((const void *)addr);
+		if (next_line < (uintptr_t)iov[k].base + iov[k].len)
+			vhf_prefetch((const void *)next_line);
+	}
+}
+
+/*
+ * TX four chains at a time: the four at the reservation cursor (a packed ring
+ * line, or the next four split avail entries), when each is a lone buffer long
+ * enough for a header and a frame (vhf_vq_fetch_four(): the chain at a time
+ * path's checks, four at once), are taken together into line_buf[at] and on,
+ * their frames prefetched, and handed out one per call. Anything else, a short
+ * chain included (counted there), goes the chain at a time path. A cursor off
+ * a multiple of four, or a first chain longer than one descriptor (a guest
+ * that gives the header a descriptor of its own), is not worth the attempt:
+ * trying every line cost such a guest 65 instructions a packet. That first
+ * flags load only decides whether to try (packed: the slot's flags, loaded
+ * relaxed; split: the head of an avail entry the last avail index read
+ * published); the four at once path reads them again.
+ */
+static VHF_ALWAYS_INLINE bool
+vhf_from_guest_line_worth_trying(const struct vhf_vq *vq)
+{
+	if ((vq->next_avail % VHF_PACKED_LINE) != 0)
+		return false;
+	if (vq->packed)
+		return vhf_desc_flags_lone(vhf_shm_load_relaxed16(
+						   &vq->desc_packed[vq->next_avail].flags), false);
+	if (vq->shadow_avail == vq->next_avail)
+		return false;
+	/* Bounded here, read relaxed: only a guess, as above. */
+	uint16_t head = vq->avail->ring[vq->next_avail & vq->mask];
+
+	return head < vq->size &&
+	       vhf_desc_flags_lone(vhf_shm_load_relaxed16(&vq->desc[head].flags), false);
+}
+
+/* Once vhf_from_guest_line_worth_trying() said yes: the line into line_buf[at] and on. */
+static bool
+vhf_from_guest_take_line(struct vhf_vq *vq, unsigned int at)
 {
 	uint32_t needs[VHF_PACKED_LINE];
 	unsigned int k;
 
-	if ((vq->next_avail % VHF_PACKED_LINE) != 0)
-		return false;
-	if (vq->packed) {
-		if (!vhf_desc_flags_lone(vhf_shm_load_relaxed16(
-						 &vq->desc_packed[vq->next_avail].flags), false))
-			return false;
-	} else {
-		/*
-		 * Split, the same look at the first chain's head: its avail entry
-		 * was published by the avail index load that made it visible,
-		 * bounded here, and its descriptor's flags are read relaxed.
-		 */
-		uint16_t head = vq->avail->ring[vq->next_avail & vq->mask];
-
-		if (head >= vq->size ||
-		    !vhf_desc_flags_lone(vhf_shm_load_relaxed16(&vq->desc[head].flags), false))
-			return false;
-	}
 	for (k = 0; k < VHF_PACKED_LINE; k++)
 		needs[k] = vq->net_hdr_len + VHF_NET_MIN_FRAME_LEN;
-	if (!vhf_vq_fetch_four(vq, false, needs, vq->line_buf, vq->line_iov))
+	if (!vhf_vq_fetch_four(vq, false, needs, &vq->line_buf[at], &vq->line_iov[at]))
 		return false;
-	vq->line_left = VHF_PACKED_LINE;
+	vhf_from_guest_prefetch_line(vq, &vq->line_iov[at]);
+	vq->line_left += VHF_PACKED_LINE;
 	return true;
 }
 
 /*
- * The next chain of the taken line as a packet: consumed now (last_avail
+ * The line after the one being handed out, taken as that one's first chain
+ * goes: its frames are asked for a line's worth of packets before they are
+ * copied, the lead the chain at a time path gets from
+ * vhf_from_guest_prefetch_ahead(), without a second translation of each
+ * buffer. Only when it is there already: a split ring's avail index is not
+ * read again for it (four entries known published), a packed line whose slots
+ * the guest has not all made available says no (vhf_packed_fetch_line()). A
+ * no takes nothing; the line is tried again when the cursor reaches it.
+ */
+static inline void
+vhf_from_guest_take_line_ahead(struct vhf_vq *vq, unsigned int at)
+{
+	/* A look for the next chains, as vhf_vq_next_avail()'s: the guest may publish meanwhile. */
+	VHF_GUEST_STEP();
+	if (!vq->packed &&
+	    (uint16_t)(vq->shadow_avail - vq->next_avail) < VHF_PACKED_LINE)
+		return;
+	if (vhf_from_guest_line_worth_trying(vq))
+		(void)vhf_from_guest_take_line(vq, at);
+}
+
+/*
+ * The next chain taken with a line, as a packet: consumed now (last_avail
  * passes it, its used entry is staged), as vhf_vq_commit() and
  * vhf_vq_used_add_read() do for a chain taken alone. Its one segment holds the
  * header and a frame (checked when the line was taken).
  */
-static inline int
+static VHF_ALWAYS_INLINE int
 vhf_from_guest_line_next(struct vhf_vq *vq, struct vhf_from_guest_pkt *pkt)
 {
-	unsigned int k = VHF_PACKED_LINE - vq->line_left;
+	unsigned int k = vq->line_pos;
 	const struct vhf_iov *seg = &vq->line_iov[k];
 
 	if (vhf_from_guest_ring_worth_out(vq))
 		return -EAGAIN;
+	if (vq->line_left == VHF_PACKED_LINE) {
+		vhf_from_guest_take_line_ahead(vq, (k + VHF_PACKED_LINE) %
+						   (VHF_TX_LINES * VHF_PACKED_LINE));
+		/* A split ring's wild avail index, read there: nothing more is handed out. */
+		if (unlikely(vq->broken))
+			return -EIO;
+	}
 	vq->line_left--;
+	vq->line_pos = (uint8_t)((k + 1) % (VHF_TX_LINES * VHF_PACKED_LINE));
 	if (vq->packed)
 		vhf_packed_advance(&vq->last_avail, &vq->avail_wrap, 1, vq->size);
 	else
 		vq->last_avail++;
-	vhf_from_guest_prefetch_ahead(vq);
 	vhf_vq_used_add_read(vq, vq->line_buf[k].id, 1);
 	vq->used_pending_desc++;
 	memset(&pkt->hdr, 0, sizeof(pkt->hdr));
@@ -1015,8 +1072,10 @@ vhf_net_from_guest_next(struct vhf_vq *vq, struct vhf_from_guest_pkt *pkt)
 			return -EAGAIN;
 		/* Busy now: the guest need not kick us until we go idle again. */
 		vhf_vq_disable_notify(vq);
-		if (vhf_from_guest_take_line(vq))
+		if (vhf_from_guest_line_worth_trying(vq) && vhf_from_guest_take_line(vq, 0)) {
+			vq->line_pos = 0;
 			return vhf_from_guest_line_next(vq, pkt);
+		}
 		/* A split ring's wild avail index, read there. */
 		if (unlikely(vq->broken))
 			return -EIO;

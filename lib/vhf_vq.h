@@ -261,6 +261,12 @@ struct vhf_buf {
 #define VHF_FOR_EACH_IN_LINE _Pragma("GCC unroll 4")
 _Static_assert(VHF_PACKED_LINE == 4, "VHF_FOR_EACH_IN_LINE unrolls four");
 
+/**
+ * TX: lines of four lone chains taken and not yet handed out, at most: the one
+ * being handed out and the next (vhf_net.c, vhf_from_guest_line_next()).
+ */
+#define VHF_TX_LINES 2
+
 /** One staged used entry. */
 struct vhf_used_shadow {
 	uint16_t id;
@@ -318,15 +324,17 @@ struct vhf_vq {
 	uint32_t desc_budget;     /**< descriptor reads left: this RX call, or this TX burst */
 
 	/*
-	 * TX: the four lone chains taken at once (a packed ring line, four split
+	 * TX: lone chains taken four at once (a packed ring line, four split
 	 * avail entries), handed out one per vhf_net_from_guest_next() of the
-	 * same burst. last_avail passes each as it is handed out; the burst's end
-	 * forgets the rest, which stay in the ring for the next burst to take
-	 * again.
+	 * same burst: the line being handed out and, taken as its first chain
+	 * goes, the line after it (two lines' room, used in turn). last_avail
+	 * passes each chain as it is handed out; the burst's end forgets the
+	 * rest, which stay in the ring for the next burst to take again.
 	 */
-	uint8_t line_left; /**< chains of line_buf[] not handed out yet: the last line_left */
-	struct vhf_buf line_buf[VHF_PACKED_LINE];
-	struct vhf_iov line_iov[VHF_PACKED_LINE];
+	uint8_t line_left; /**< chains taken, not handed out yet: from line_pos on */
+	uint8_t line_pos;  /**< line_buf[] index of the next one */
+	struct vhf_buf line_buf[VHF_TX_LINES * VHF_PACKED_LINE];
+	struct vhf_iov line_iov[VHF_TX_LINES * VHF_PACKED_LINE];
 
 	bool notify_enabled;      /**< driver->device kicks currently enabled by us */
 	bool broken;              /**< sticky until re-initialised: the driver misbehaved */
