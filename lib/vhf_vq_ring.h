@@ -1036,7 +1036,7 @@ vhf_vq_used_add_line(struct vhf_vq *vq, const struct vhf_buf bufs[VHF_PACKED_LIN
  * position moving past every slot the burst's buffers took; the driver frees
  * them all, in the order it posted them. Otherwise as vhf_vq_used_add().
  */
-static inline void
+static VHF_ALWAYS_INLINE void
 vhf_vq_used_add_read(struct vhf_vq *vq, uint16_t id, uint16_t ndesc)
 {
 	if (!vq->used_in_order_batch) {
