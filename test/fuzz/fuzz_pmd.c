@@ -148,6 +148,8 @@ fuzz_pmd_attach(struct fuzz_ctx *ctx, struct vhf_pmd_queue *pq, unsigned int qi)
 	pq->port_id = 0;
 	pq->port = &fuzz_port;
 	pq->mb_pool = port_bits & FUZZ_PMD_SMALL_MBUFS ? fuzz_pool_small : fuzz_pool_big;
+	/* As vhf_rx_queue_setup() does (a tx queue has no pool in ethdev; unused there). */
+	vhf_rx_queue_set_rearm(pq, pq->mb_pool);
 	pq->guard.in_use = 0;
 	pq->guard.open = q->enabled;
 }

@@ -598,11 +598,25 @@ test_rx_burst_mbufs_taken_reset_returned(void **state)
 				assert_null(m->next);
 				assert_int_equal(m->data_off, RTE_PKTMBUF_HEADROOM);
 				assert_int_equal(m->ol_flags, 0);
+				assert_int_equal(m->port, h.q->port_id);
+				assert_int_equal(rte_mbuf_refcnt_read(m), 1);
+				assert_int_equal(m->packet_type, 0);
+				assert_int_equal(m->vlan_tci, 0);
+				assert_int_equal(m->vlan_tci_outer, 0);
+				assert_int_equal(m->tx_offload, 0);
 				assert_memory_equal(rte_pktmbuf_read(m, 0, sizeof(got), got), frame,
 						    sizeof(frame));
-				/* What an application may leave behind: the next burst must not see it. */
+				/*
+				 * What an application may leave behind: the next burst must
+				 * not see it (vhf_rx_mbuf_rearm(), field by field).
+				 */
 				m->ol_flags = RTE_MBUF_F_RX_VLAN | RTE_MBUF_F_RX_L4_CKSUM_BAD;
 				m->data_off = 0;
+				m->port = RTE_MBUF_PORT_INVALID;
+				m->packet_type = RTE_PTYPE_L2_ETHER;
+				m->vlan_tci = 7;
+				m->vlan_tci_outer = 8;
+				m->tx_offload = 9;
 			}
 			free_all(pkts, n, small_pool, in_use);
 			left = (uint16_t)(left - n);

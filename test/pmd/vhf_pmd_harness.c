@@ -72,6 +72,10 @@ vhf_pmd_harness_init(struct vhf_pmd_harness *h, const char *name,
 	q->vring = guest_tx ? 1 : 0;
 	q->callfd = q->kickfd = q->wait_epfd = q->wake_fd = q->gate_timer_fd = -1;
 	q->mb_pool = mp;
+	q->port_id = h->port.port_id;
+	/* As vhf_rx_queue_setup() does: an ethdev rx queue, the guest's TX. */
+	if (guest_tx)
+		vhf_rx_queue_set_rearm(q, mp);
 	q->features = features;
 	q->rx_csum_offload = true;
 	/* What vhf_queue_attach() publishes last. */

@@ -176,6 +176,15 @@ struct vhf_pmd_queue {
 	uint64_t features;
 	bool rx_csum_offload;
 	/*
+	 * rx queues, set at setup from the mempool: what a fresh mbuf gets in
+	 * place of rte_pktmbuf_reset() (vhf_rx_mbuf_rearm()): the word of
+	 * data_off, refcnt, nb_segs and port, and ol_flags; and the data room
+	 * after the headroom, the same in every mbuf of the pool.
+	 */
+	uint64_t rx_rearm;
+	uint64_t rx_ol_flags;
+	uint32_t rx_room;
+	/*
 	 * tx queues: RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE asked for: the application
 	 * vouches that every mbuf it sends here comes from one mempool with a
 	 * reference count of 1, so a burst of one-segment mbufs goes back to the
@@ -275,6 +284,8 @@ int vhf_txq_wait_arm(struct vhf_pmd_queue *q, uint32_t need_bytes);
 void vhf_queue_xstats(const struct vhf_pmd_queue *q, const char **names, uint64_t *values);
 
 /* vhf_pmd_rxtx.c */
+/** At rx queue setup: the template of the queue's fresh mbufs, from its pool. */
+void vhf_rx_queue_set_rearm(struct vhf_pmd_queue *q, struct rte_mempool *mb_pool);
 uint16_t vhf_pmd_rx_burst(void *rxq, struct rte_mbuf **pkts, uint16_t n);
 uint16_t vhf_pmd_tx_burst(void *txq, struct rte_mbuf **pkts, uint16_t n);
 

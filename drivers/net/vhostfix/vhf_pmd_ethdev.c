@@ -387,6 +387,7 @@ vhf_rx_queue_setup(struct rte_eth_dev *dev, uint16_t qid, uint16_t nb_desc __rte
 	ret = vhf_queue_setup_common(dev, qid, true, mb_pool);
 	if (ret != 0)
 		return ret;
+	vhf_rx_queue_set_rearm(&port->rxq[qid], mb_pool);
 	if (conf != NULL)
 		offloads |= conf->offloads;
 	/* Either one: a partial checksum left for the app is flagged, not completed. */

@@ -196,15 +196,66 @@ vhf_from_guest_offload(struct vhf_pmd_queue *q, struct rte_mbuf *m, const struct
 
 struct vhf_rx_mbufs {
 	struct rte_mempool *pool;
+	uint64_t rearm;
+	uint64_t ol_flags;
 	uint16_t next;
 	uint16_t count;
 	struct rte_mbuf *raw[VHF_PMD_BATCH];
 };
 
+/*
+ * An mbuf from the pool as rte_pktmbuf_reset() leaves it, in fewer steps:
+ * data_off, refcnt, nb_segs and port in one store from the queue's template
+ * (vhf_rx_queue_set_rearm(), the vector PMDs' mbuf initializer), ol_flags
+ * from it as well. next is already NULL: a pool's free mbufs have next NULL,
+ * nb_segs 1 and refcnt 1 (rte_mbuf_raw_free()'s contract).
+ */
 static __rte_always_inline void
-vhf_rx_mbufs_get(struct vhf_rx_mbufs *b, struct rte_mempool *pool, uint16_t n)
+vhf_rx_mbuf_rearm(struct rte_mbuf *m, uint64_t rearm, uint64_t ol_flags)
 {
-	b->pool = pool;
+	memcpy(&m->rearm_data, &rearm, sizeof(rearm));
+	m->ol_flags = ol_flags;
+	m->packet_type = 0;
+	m->pkt_len = 0;
+	m->data_len = 0;
+	m->vlan_tci = 0;
+	m->vlan_tci_outer = 0;
+	m->tx_offload = 0;
+}
+
+/*
+ * What every mbuf of the pool holds after rte_pktmbuf_reset(), as
+ * vhf_rx_mbuf_rearm() writes it: data_off at the headroom (the data room is
+ * larger, checked by the caller), refcnt and nb_segs 1, the port; ol_flags
+ * empty but for a pinned external buffer's flag, which such a pool's mbufs
+ * always carry.
+ */
+void
+vhf_rx_queue_set_rearm(struct vhf_pmd_queue *q, struct rte_mempool *mb_pool)
+{
+	struct rte_mbuf tmpl = { .data_off = RTE_PKTMBUF_HEADROOM, .nb_segs = 1,
+				 .port = q->port_id };
+
+	rte_mbuf_refcnt_set(&tmpl, 1);
+	memcpy(&q->rx_rearm, &tmpl.rearm_data, sizeof(q->rx_rearm));
+	q->rx_ol_flags = (rte_pktmbuf_priv_flags(mb_pool) & RTE_PKTMBUF_POOL_F_PINNED_EXT_BUF) ?
+				 RTE_MBUF_F_EXTERNAL : 0;
+	q->rx_room = rte_pktmbuf_data_room_size(mb_pool) - RTE_PKTMBUF_HEADROOM;
+}
+
+static __rte_always_inline void
+vhf_rx_mbufs_init(struct vhf_rx_mbufs *b, const struct vhf_pmd_queue *q)
+{
+	b->pool = q->mb_pool;
+	b->rearm = q->rx_rearm;
+	b->ol_flags = q->rx_ol_flags;
+}
+
+static __rte_always_inline void
+vhf_rx_mbufs_get(struct vhf_rx_mbufs *b, uint16_t n)
+{
+	struct rte_mempool *pool = b->pool;
+
 	b->next = 0;
 	b->count = RTE_MIN(n, (uint16_t)VHF_PMD_BATCH);
 	if (rte_mempool_get_bulk(pool, (void **)b->raw, b->count) != 0)
@@ -218,12 +269,12 @@ vhf_rx_mbufs_take(struct vhf_rx_mbufs *b, uint16_t want)
 	struct rte_mbuf *m;
 
 	if (unlikely(b->next == b->count)) {
-		vhf_rx_mbufs_get(b, b->pool, RTE_MIN(want, (uint16_t)VHF_RX_MBUF_CHUNK));
+		vhf_rx_mbufs_get(b, RTE_MIN(want, (uint16_t)VHF_RX_MBUF_CHUNK));
 		if (unlikely(b->count == 0))
 			return rte_pktmbuf_alloc(b->pool);
 	}
 	m = b->raw[b->next++];
-	rte_pktmbuf_reset(m);
+	vhf_rx_mbuf_rearm(m, b->rearm, b->ol_flags);
 	return m;
 }
 
@@ -255,7 +306,7 @@ vhf_pkt_to_mbuf(struct vhf_pmd_queue *q, struct rte_mbuf *head, struct vhf_rx_mb
 	 * The general walk below (vhf_iov_copy_out() per mbuf, a skip at every
 	 * step) cost a 64-byte frame some 50 instructions more.
 	 */
-	if (likely(pkt->niov == 1) && pkt->len <= rte_pktmbuf_tailroom(head)) {
+	if (likely(pkt->niov == 1) && pkt->len <= q->rx_room) {
 		vhf_copy(rte_pktmbuf_mtod(head, void *), pkt->iov[0].base, pkt->len);
 		head->data_len = (uint16_t)pkt->len;
 		head->pkt_len = pkt->len;
@@ -352,7 +403,8 @@ vhf_rx_from_guest(struct vhf_pmd_queue *q, struct rte_mbuf **pkts, uint16_t n)
 	 */
 	if (vq->packed)
 		published = RTE_MIN(published, (uint16_t)VHF_RX_MBUF_CHUNK);
-	vhf_rx_mbufs_get(&fresh, q->mb_pool, RTE_MIN(n, published));
+	vhf_rx_mbufs_init(&fresh, q);
+	vhf_rx_mbufs_get(&fresh, RTE_MIN(n, published));
 	while (i < n) {
 		const struct vhf_from_guest_pkt *pkt = &q->tx_pkt;
 		int ret;
