@@ -1160,11 +1160,10 @@ vhf_net_from_guest_finish(struct vhf_vq *vq)
 	/* The next burst starts with a whole budget. */
 	vhf_vq_budget_reset(vq);
 	/*
-	 * A taken line's chains not handed out were never consumed: forgotten,
-	 * they stay in the ring for the next burst, whose mappings (the memory
-	 * table may change between bursts) are its own.
+	 * Taken lines' chains not handed out were never consumed: forgotten by
+	 * the rewind, they stay in the ring for the next burst, whose mappings
+	 * (the memory table may change between bursts) are its own.
 	 */
-	vq->line_left = 0;
 	vhf_vq_rewind(vq, vq->last_avail, vq->avail_wrap);
 	return vhf_vq_flush_and_need_call(vq);
 }

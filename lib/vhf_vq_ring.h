@@ -768,12 +768,19 @@ vhf_vq_fetch(struct vhf_vq *vq, bool device_writes, struct vhf_buf *buf, struct 
 	return ret;
 }
 
-/** Forget reservations made since the last commit. */
+/**
+ * Forget reservations made since the last commit. TX lines taken and not yet
+ * handed out (line_left) are such reservations: forgotten with them, or a call
+ * between two of a burst's chains that rewinds (vhf_vq_arm_kick()) would leave
+ * them to be handed out, and the line after them taken from the rewound cursor
+ * (chains handed out twice, last_avail past the avail index: fuzz_vq found it).
+ */
 static inline void
 vhf_vq_rewind(struct vhf_vq *vq, uint16_t pos, bool wrap)
 {
 	vq->next_avail = pos;
 	vq->next_avail_wrap = wrap;
+	vq->line_left = 0;
 }
 
 /** Reservations up to the cursor are now consumed. */

@@ -680,6 +680,42 @@ test_tx_line_burst_end(void **state)
 	vhf_test_env_fini(&env);
 }
 
+/*
+ * A call that rewinds the reservation cursor between two chains of a burst
+ * (vhf_vq_arm_kick(), as a caller that arms before finishing would) forgets
+ * the lines taken and not handed out: the rest of the burst hands out each
+ * chain once, in order, and takes the next line from where the chains
+ * handed out end, not from a line already in hand.
+ */
+static void
+test_tx_arm_kick_mid_line(void **state)
+{
+	const struct variant *v = *state;
+	static struct vhf_from_guest_pkt pkt;
+	struct vhf_net_hdr hdr = { 0 };
+	struct vhf_test_env env;
+	uint16_t last_avail, last_used;
+	uint16_t k;
+
+	tx_env(&env, v, 16);
+	guest_send_seq(&env, 0, 12, 100, 1);
+	/* The first line handed out; the second is in hand, taken as the first began. */
+	for (k = 0; k < 4; k++)
+		device_expect(&env, 100, k, &hdr);
+	/* Work is there: not safe to sleep, and the cursor back at the fifth chain. */
+	assert_false(vhf_vq_arm_kick(&env.vq));
+	for (k = 4; k < 12; k++)
+		device_expect(&env, 100, k, &hdr);
+	assert_int_equal(vhf_net_from_guest_next(&env.vq, &pkt), 0);
+	vhf_net_from_guest_finish(&env.vq);
+	vhf_vq_get_base(&env.vq, &last_avail, &last_used);
+	assert_int_equal(last_avail, v->packed ? 12 | 1u << 15 : 12);
+	assert_int_equal(vhf_guest_tx_reclaim(env.guest), 12);
+	assert_false(vhf_guest_broken(env.guest));
+	assert_false(env.vq.broken);
+	vhf_test_env_fini(&env);
+}
+
 int
 main(void)
 {
@@ -695,6 +731,7 @@ main(void)
 		{ "in_order_one_used", test_tx_in_order_one_used, V_PACKED | V_IN_ORDER },
 		{ "burst_lines", test_tx_burst_lines, 0 },
 		{ "line_burst_end", test_tx_line_burst_end, V_PUSH_HDR },
+		{ "arm_kick_mid_line", test_tx_arm_kick_mid_line, V_PUSH_HDR },
 	};
 	void *states[NVARIANTS];
 	const char *vnames[NVARIANTS];
