@@ -97,6 +97,7 @@ cleanup() {
 	rm -rf "$work" "/var/run/dpdk/${prefix}g" "/var/run/dpdk/${prefix}h"
 }
 trap cleanup EXIT
+trap 'echo "vhf-instr-host: stopped by a failed command at line $LINENO" >&2' ERR
 trap 'exit 130' INT TERM
 
 if [ "$dir" = guest-tx ]; then
@@ -136,7 +137,10 @@ measure() {
 		vdev="net_vhost0,iface=$sock,client=1,queues=1"
 		fn=$fn_vhost
 	else
-		vdev="net_vhostfix0,iface=$sock,client=1,queues=1$([ "$packed" = 1 ] && echo ,packed=1)"
+		vdev="net_vhostfix0,iface=$sock,client=1,queues=1"
+		if [ "$packed" = 1 ]; then
+			vdev="$vdev,packed=1"
+		fi
 		fn=$fn_ours
 		plug=(-d "$so")
 	fi
