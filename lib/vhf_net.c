@@ -810,8 +810,9 @@ vhf_iov_pull(struct vhf_from_guest_pkt *pkt, uint32_t len)
  * hint: it reads what a later fetch reads anyway (relaxed, outside the shm
  * hooks: nothing it reads decides anything), translates through the memory
  * table (nothing outside guest memory), and checks nothing else, which the
- * fetch will. Inlined in both of its callers: as a call it cost the chain at
- * a time path 11 instructions a packet.
+ * fetch will. Inlined in its caller, the chain at a time path: as a call it
+ * cost that path 11 instructions a packet. (A taken line's chains get their
+ * frames prefetched with the line, vhf_from_guest_prefetch_line().)
  */
 static VHF_ALWAYS_INLINE void
 vhf_from_guest_prefetch_ahead(struct vhf_vq *vq)

@@ -73,7 +73,7 @@ if [ ! -e "$so" ]; then
 		"ninja -C $build)" >&2
 	exit 2
 fi
-for tool in valgrind callgrind_annotate dpdk-testpmd; do
+for tool in valgrind dpdk-testpmd; do
 	if ! command -v "$tool" > /dev/null; then
 		echo "vhf-instr-host: $tool is not installed (usertools/vhf-setup.sh --bench)" >&2
 		exit 2
@@ -108,6 +108,26 @@ else
 	fn_ours=vhf_pmd_tx_burst fn_vhost=rte_vhost_enqueue_burst counted=TX-packets
 fi
 
+# wait_for PID SIDE LOG TENTHS COMMAND...: until COMMAND succeeds, polled every 0.1 s
+# for at most TENTHS tenths of a second; the process PID (SIDE's testpmd) gone
+# meanwhile, or the time up, ends the script with its log.
+wait_for() {
+	local pid=$1 side=$2 log=$3 tenths=$4
+	shift 4
+	for _ in $(seq "$tenths"); do
+		"$@" && return 0
+		if ! kill -0 "$pid" 2> /dev/null; then
+			echo "vhf-instr-host: the $side testpmd exited, see its log:" >&2
+			cat "$log" >&2
+			exit 1
+		fi
+		sleep 0.1
+	done
+	echo "vhf-instr-host: the $side testpmd not ready after $((tenths / 10)) s, see its log:" >&2
+	cat "$log" >&2
+	exit 1
+}
+
 # measure BACKEND: instructions per packet of its burst function, one decimal, in
 # $result (not printed: a command substitution's subshell would keep the PIDs from
 # the cleanup trap).
@@ -124,15 +144,7 @@ measure() {
 		< "$testpmd_stdin" > "$work/$backend.guest.log" 2>&1 &
 	guest_pid=$!
 	exec 7> "$testpmd_stdin"
-	for _ in $(seq 300); do
-		[ -S "$sock" ] && break
-		if ! kill -0 "$guest_pid" 2> /dev/null; then
-			echo "vhf-instr-host: the guest testpmd exited, see its log:" >&2
-			cat "$work/$backend.guest.log" >&2
-			exit 1
-		fi
-		sleep 0.1
-	done
+	wait_for "$guest_pid" guest "$work/$backend.guest.log" 300 test -S "$sock"
 	if [ "$backend" = vhost ]; then
 		vdev="net_vhost0,iface=$sock,client=1,queues=1"
 		fn=$fn_vhost
@@ -157,15 +169,8 @@ measure() {
 	exec 8> "$work/$backend.host.in"
 	# The window: from the guest's rings started (librte_vhost's log, both backends;
 	# EAL writes its log unbuffered, unlike testpmd's own lines).
-	for _ in $(seq 1200); do
-		grep -q "virtio is now ready for processing" "$work/$backend.host.log" && break
-		if ! kill -0 "$host_pid" 2> /dev/null; then
-			echo "vhf-instr-host: the host testpmd exited, see its log:" >&2
-			cat "$work/$backend.host.log" >&2
-			exit 1
-		fi
-		sleep 0.1
-	done
+	wait_for "$host_pid" host "$work/$backend.host.log" 1200 \
+		grep -q "virtio is now ready for processing" "$work/$backend.host.log"
 	sleep "$seconds"
 	echo >&8
 	exec 8>&-
