@@ -956,7 +956,8 @@ vhf_from_guest_prefetch_line(const struct vhf_vq *vq, const struct vhf_iov *iov)
  * trying every line cost such a guest 65 instructions a packet. That first
  * flags load only decides whether to try (packed: the slot's flags, loaded
  * relaxed; split: the head of an avail entry the last avail index read
- * published); the four at once path reads them again.
+ * published, as both callers made sure); the four at once path reads them
+ * again.
  */
 static VHF_ALWAYS_INLINE bool
 vhf_from_guest_line_worth_trying(const struct vhf_vq *vq)
@@ -966,8 +967,6 @@ vhf_from_guest_line_worth_trying(const struct vhf_vq *vq)
 	if (vq->packed)
 		return vhf_desc_flags_lone(vhf_shm_load_relaxed16(
 						   &vq->desc_packed[vq->next_avail].flags), false);
-	if (vq->shadow_avail == vq->next_avail)
-		return false;
 	/* Bounded here, read relaxed: only a guess, as above. */
 	uint16_t head = vq->avail->ring[vq->next_avail & vq->mask];
 

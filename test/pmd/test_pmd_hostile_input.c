@@ -628,6 +628,77 @@ test_rx_burst_mbufs_taken_reset_returned(void **state)
 }
 
 /*
+ * A pool too low for the burst's bulk of mbufs but not empty: frames still
+ * arrive, one mbuf at a time from the pool, each as reset as the bulk's (the
+ * template's port, flags, offsets: the fields an application left in them
+ * before freeing are gone); the frames behind them wait in the ring, not lost.
+ */
+static void
+test_rx_burst_single_mbufs_when_bulk_fails(void **state)
+{
+	enum { POOL = 40, FREE = 3, FRAMES = 5 };
+	struct vhf_guest_config g = { .size = 256, .tx_max_len = 2048 };
+	struct rte_mbuf *held[POOL], *pkts[32];
+	uint8_t frame[60], got[60];
+	struct vhf_pmd_harness h;
+	/* No cache: a bulk get is all or nothing, and singles come from the same ring. */
+	struct rte_mempool *mp = rte_pktmbuf_pool_create("hostile_single", POOL, 0, 0,
+							 RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+	uint16_t n, i;
+
+	(void)state;
+	assert_non_null(mp);
+	vhf_pmd_harness_init(&h, NAME, &g, true, mp, 0, 0);
+	/* Every mbuf of the pool as an application may free it. */
+	assert_int_equal(rte_pktmbuf_alloc_bulk(mp, held, POOL), 0);
+	for (i = 0; i < POOL; i++) {
+		held[i]->ol_flags = RTE_MBUF_F_RX_VLAN | RTE_MBUF_F_RX_L4_CKSUM_BAD;
+		held[i]->data_off = 0;
+		held[i]->port = (uint16_t)(h.q->port_id + 77);
+		held[i]->packet_type = RTE_PTYPE_L2_ETHER;
+		held[i]->vlan_tci = 7;
+		held[i]->tx_offload = 9;
+	}
+	rte_pktmbuf_free_bulk(held, POOL);
+	assert_int_equal(rte_pktmbuf_alloc_bulk(mp, held, POOL - FREE), 0);
+	for (i = 0; i < FRAMES; i++) {
+		fill(frame, sizeof(frame), 500u + i);
+		assert_int_equal(vhf_guest_tx_send(h.guest, frame, sizeof(frame), NULL, 1), 0);
+	}
+	n = vhf_pmd_rx_burst(h.q, pkts, 32);
+	assert_int_equal(n, FREE);
+	assert_int_equal(pmd_cnt(&h, VHF_PMD_CNT_drop_no_mbuf), 1);
+	for (i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+
+		fill(frame, sizeof(frame), 500u + i);
+		assert_int_equal(m->pkt_len, sizeof(frame));
+		assert_int_equal(m->data_off, RTE_PKTMBUF_HEADROOM);
+		assert_int_equal(m->ol_flags, 0);
+		assert_int_equal(m->port, h.q->port_id);
+		assert_int_equal(m->packet_type, 0);
+		assert_int_equal(m->vlan_tci, 0);
+		assert_int_equal(m->tx_offload, 0);
+		assert_memory_equal(rte_pktmbuf_read(m, 0, sizeof(got), got), frame, sizeof(frame));
+	}
+	free_all(pkts, n, mp, POOL - FREE);
+	rte_pktmbuf_free_bulk(held, POOL - FREE);
+	/* The two left behind arrive with the pool back. */
+	n = vhf_pmd_rx_burst(h.q, pkts, 32);
+	assert_int_equal(n, FRAMES - FREE);
+	for (i = 0; i < n; i++) {
+		fill(frame, sizeof(frame), 500u + FREE + i);
+		assert_int_equal(pkts[i]->port, h.q->port_id);
+		assert_memory_equal(rte_pktmbuf_read(pkts[i], 0, sizeof(got), got), frame,
+				    sizeof(frame));
+	}
+	free_all(pkts, n, mp, 0);
+	assert_int_equal(vhf_guest_tx_reclaim(h.guest), FRAMES);
+	vhf_pmd_harness_fini(&h);
+	rte_mempool_free(mp);
+}
+
+/*
  * A frame longer than an mbuf takes its other segments from the burst's bulk
  * of mbufs, as its first: each segment delivered freshly reset, every mbuf of
  * the bulk not filled back in the pool, and a frame dropped (drop_no_mbuf)
@@ -907,6 +978,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_rewritten_frame_metadata_matches_bytes),
 		cmocka_unit_test(test_header_unread_without_offloads),
 		cmocka_unit_test(test_rx_burst_mbufs_taken_reset_returned),
+		cmocka_unit_test(test_rx_burst_single_mbufs_when_bulk_fails),
 		cmocka_unit_test(test_rx_burst_chains_from_burst_mbufs),
 		cmocka_unit_test(test_rx_pool_without_room_refused),
 		cmocka_unit_test(test_fast_free_returns_every_mbuf),

@@ -270,8 +270,13 @@ vhf_rx_mbufs_take(struct vhf_rx_mbufs *b, uint16_t want)
 
 	if (unlikely(b->next == b->count)) {
 		vhf_rx_mbufs_get(b, RTE_MIN(want, (uint16_t)VHF_RX_MBUF_CHUNK));
-		if (unlikely(b->count == 0))
-			return rte_pktmbuf_alloc(b->pool);
+		if (unlikely(b->count == 0)) {
+			/* The pool's cache is dry: one from its rings, then as the others. */
+			if (rte_mempool_get(b->pool, (void **)&m) != 0)
+				return NULL;
+			vhf_rx_mbuf_rearm(m, b->rearm, b->ol_flags);
+			return m;
+		}
 	}
 	m = b->raw[b->next++];
 	vhf_rx_mbuf_rearm(m, b->rearm, b->ol_flags);
@@ -310,7 +315,6 @@ vhf_pkt_to_mbuf(struct vhf_pmd_queue *q, struct rte_mbuf *head, struct vhf_rx_mb
 		vhf_copy(rte_pktmbuf_mtod(head, void *), pkt->iov[0].base, pkt->len);
 		head->data_len = (uint16_t)pkt->len;
 		head->pkt_len = pkt->len;
-		head->port = q->port_id;
 		return head;
 	}
 	for (;;) {
@@ -333,7 +337,6 @@ vhf_pkt_to_mbuf(struct vhf_pmd_queue *q, struct rte_mbuf *head, struct vhf_rx_mb
 		head->nb_segs++;
 	}
 	head->pkt_len = pkt->len;
-	head->port = q->port_id;
 	return head;
 }
 
