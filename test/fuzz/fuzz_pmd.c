@@ -53,6 +53,7 @@
 #include <rte_mempool.h>
 
 #include "fuzz_guest.h"
+#include "vhf_eal_test_dir.h"
 #include "vhf_pmd.h"
 
 #define FUZZ_PMD_SMALL_MBUFS 0x20
@@ -86,7 +87,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		    a3[] = "--no-shconf", a4[] = "-m", a5[] = "512", a6[] = "--no-telemetry",
 		    a7[] = "--log-level=*:error", a8[] = "-l";
 	static char lcore[16];
-	char *args[] = { a0, a1, a2, a3, a4, a5, a6, a7, a8, lcore, NULL };
+	char *args[] = { a0, a1, a2, a3, a4, a5, a6, a7, a8, lcore, vhf_eal_test_dir_prefix_arg(),
+			 NULL };
 	cpu_set_t set;
 	int cpu = 0, i;
 
@@ -101,6 +103,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		fprintf(stderr, "fuzz_pmd: rte_eal_init failed\n");
 		abort();
 	}
+	vhf_eal_test_dir_remove_at_exit();
 	/* A hostile guest's broken queues would be logged all the time. */
 	rte_log_set_level_pattern("pmd.net.vhostfix*", RTE_LOG_CRIT);
 	fuzz_pool_big = rte_pktmbuf_pool_create("fuzz_big", FUZZ_BIG_COUNT, 0, 0,

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -14,6 +15,7 @@
 #include <rte_eal.h>
 #include <rte_malloc.h>
 
+#include "vhf_eal_test_dir.h"
 #include "vhf_net_offload.h"
 #include "vhf_pmd_harness.h"
 
@@ -22,9 +24,16 @@ vhf_pmd_harness_eal_init(char *argv0)
 {
 	char *eal[] = { argv0, (char *)(uintptr_t)"--no-huge", (char *)(uintptr_t)"--no-pci",
 			(char *)(uintptr_t)"--no-shconf", (char *)(uintptr_t)"-m",
-			(char *)(uintptr_t)"256", (char *)(uintptr_t)"--log-level=lib.eal:error" };
+			(char *)(uintptr_t)"256", (char *)(uintptr_t)"--log-level=lib.eal:error",
+			vhf_eal_test_dir_prefix_arg() };
+	int ret = rte_eal_init((int)RTE_DIM(eal), eal);
 
-	return rte_eal_init((int)RTE_DIM(eal), eal);
+	if (ret >= 0) {
+		vhf_eal_test_dir_remove_at_exit();
+		/* A TAP comment, for test_eal_test_dir_removed.sh. */
+		printf("# EAL runtime directory %s, removed at exit\n", rte_eal_get_runtime_dir());
+	}
+	return ret;
 }
 
 void

@@ -39,7 +39,8 @@ struct vhf_pmd_harness {
 /**
  * Start the EAL as these tests need it: mempools in plain memory (--no-huge),
  * no devices, no shared runtime files, so that no root and no other process
- * is needed.
+ * is needed; a runtime directory of the process's own, removed at exit
+ * (vhf_eal_test_dir.h).
  *
  * @return what rte_eal_init() returned.
  */
