@@ -271,7 +271,7 @@ vhf_rx_mbufs_take(struct vhf_rx_mbufs *b, uint16_t want)
 	if (unlikely(b->next == b->count)) {
 		vhf_rx_mbufs_get(b, RTE_MIN(want, (uint16_t)VHF_RX_MBUF_CHUNK));
 		if (unlikely(b->count == 0)) {
-			/* The pool's cache is dry: one from its rings, then as the others. */
+			/* Too few left for a bulk get: one at a time, rearmed as the others. */
 			if (rte_mempool_get(b->pool, (void **)&m) != 0)
 				return NULL;
 			vhf_rx_mbuf_rearm(m, b->rearm, b->ol_flags);
