@@ -73,6 +73,39 @@ fill(uint8_t *buf, uint32_t len, uint32_t seed)
 		buf[i] = (uint8_t)(i * 7u + seed);
 }
 
+/*
+ * What an application may leave in an mbuf it frees: the rx burst must not
+ * hand any of it out again (vhf_rx_mbuf_rearm(), field by field).
+ */
+static void
+mbuf_dirty(struct rte_mbuf *m, uint16_t port)
+{
+	m->ol_flags = RTE_MBUF_F_RX_VLAN | RTE_MBUF_F_RX_L4_CKSUM_BAD;
+	m->data_off = 0;
+	m->port = port;
+	m->packet_type = RTE_PTYPE_L2_ETHER;
+	m->vlan_tci = 7;
+	m->vlan_tci_outer = 8;
+	m->tx_offload = 9;
+}
+
+/* A one-segment frame from the rx burst: every field as rte_pktmbuf_reset() leaves it. */
+static void
+assert_mbuf_fresh(const struct rte_mbuf *m, uint16_t port, uint32_t pkt_len)
+{
+	assert_int_equal(m->pkt_len, pkt_len);
+	assert_int_equal(m->nb_segs, 1);
+	assert_null(m->next);
+	assert_int_equal(m->data_off, RTE_PKTMBUF_HEADROOM);
+	assert_int_equal(m->ol_flags, 0);
+	assert_int_equal(m->port, port);
+	assert_int_equal(rte_mbuf_refcnt_read(m), 1);
+	assert_int_equal(m->packet_type, 0);
+	assert_int_equal(m->vlan_tci, 0);
+	assert_int_equal(m->vlan_tci_outer, 0);
+	assert_int_equal(m->tx_offload, 0);
+}
+
 /* Free what rx_burst returned; check every mbuf came back. */
 static void
 free_all(struct rte_mbuf **pkts, uint16_t n, struct rte_mempool *mp, unsigned int in_use_before)
@@ -593,30 +626,11 @@ test_rx_burst_mbufs_taken_reset_returned(void **state)
 				struct rte_mbuf *m = pkts[i];
 
 				fill(frame, sizeof(frame), round * 100u + (frames - left) + i);
-				assert_int_equal(m->pkt_len, sizeof(frame));
-				assert_int_equal(m->nb_segs, 1);
-				assert_null(m->next);
-				assert_int_equal(m->data_off, RTE_PKTMBUF_HEADROOM);
-				assert_int_equal(m->ol_flags, 0);
-				assert_int_equal(m->port, h.q->port_id);
-				assert_int_equal(rte_mbuf_refcnt_read(m), 1);
-				assert_int_equal(m->packet_type, 0);
-				assert_int_equal(m->vlan_tci, 0);
-				assert_int_equal(m->vlan_tci_outer, 0);
-				assert_int_equal(m->tx_offload, 0);
+				assert_mbuf_fresh(m, h.q->port_id, sizeof(frame));
 				assert_memory_equal(rte_pktmbuf_read(m, 0, sizeof(got), got), frame,
 						    sizeof(frame));
-				/*
-				 * What an application may leave behind: the next burst must
-				 * not see it (vhf_rx_mbuf_rearm(), field by field).
-				 */
-				m->ol_flags = RTE_MBUF_F_RX_VLAN | RTE_MBUF_F_RX_L4_CKSUM_BAD;
-				m->data_off = 0;
-				m->port = RTE_MBUF_PORT_INVALID;
-				m->packet_type = RTE_PTYPE_L2_ETHER;
-				m->vlan_tci = 7;
-				m->vlan_tci_outer = 8;
-				m->tx_offload = 9;
+				/* Left dirty: the next burst must not see it. */
+				mbuf_dirty(m, RTE_MBUF_PORT_INVALID);
 			}
 			free_all(pkts, n, small_pool, in_use);
 			left = (uint16_t)(left - n);
@@ -651,14 +665,8 @@ test_rx_burst_single_mbufs_when_bulk_fails(void **state)
 	vhf_pmd_harness_init(&h, NAME, &g, true, mp, 0, 0);
 	/* Every mbuf of the pool as an application may free it. */
 	assert_int_equal(rte_pktmbuf_alloc_bulk(mp, held, POOL), 0);
-	for (i = 0; i < POOL; i++) {
-		held[i]->ol_flags = RTE_MBUF_F_RX_VLAN | RTE_MBUF_F_RX_L4_CKSUM_BAD;
-		held[i]->data_off = 0;
-		held[i]->port = (uint16_t)(h.q->port_id + 77);
-		held[i]->packet_type = RTE_PTYPE_L2_ETHER;
-		held[i]->vlan_tci = 7;
-		held[i]->tx_offload = 9;
-	}
+	for (i = 0; i < POOL; i++)
+		mbuf_dirty(held[i], (uint16_t)(h.q->port_id + 77));
 	rte_pktmbuf_free_bulk(held, POOL);
 	assert_int_equal(rte_pktmbuf_alloc_bulk(mp, held, POOL - FREE), 0);
 	for (i = 0; i < FRAMES; i++) {
@@ -672,13 +680,7 @@ test_rx_burst_single_mbufs_when_bulk_fails(void **state)
 		struct rte_mbuf *m = pkts[i];
 
 		fill(frame, sizeof(frame), 500u + i);
-		assert_int_equal(m->pkt_len, sizeof(frame));
-		assert_int_equal(m->data_off, RTE_PKTMBUF_HEADROOM);
-		assert_int_equal(m->ol_flags, 0);
-		assert_int_equal(m->port, h.q->port_id);
-		assert_int_equal(m->packet_type, 0);
-		assert_int_equal(m->vlan_tci, 0);
-		assert_int_equal(m->tx_offload, 0);
+		assert_mbuf_fresh(m, h.q->port_id, sizeof(frame));
 		assert_memory_equal(rte_pktmbuf_read(m, 0, sizeof(got), got), frame, sizeof(frame));
 	}
 	free_all(pkts, n, mp, POOL - FREE);
