@@ -422,6 +422,30 @@ vhf_to_guest_prefetch_buf(const struct vhf_vq *vq, const struct vhf_iov *iov0, u
 }
 
 /*
+ * A packet over several buffers (mergeable RX): the first line of each buffer
+ * after the first asked for writing at once, before the copy into the first
+ * starts. Each is a buffer of its own that the guest's core last touched, and
+ * a copy whose first store waits for its line stalls behind it; asked for
+ * together, the misses overlap each other and the copies before them (the
+ * mirror of vhf_from_guest_prefetch_segments() for the other direction;
+ * measured on 9000-byte frames through the app, about 5% of the host's cycles
+ * per packet). The first buffer is vhf_to_guest_prefetch_buf()'s. A buffer has
+ * at least one piece (it holds a header at least); a hint on addresses inside
+ * guest memory as mapped here.
+ */
+#define VHF_TO_GUEST_PREFETCH_BUFS 16
+
+static inline void
+vhf_to_guest_prefetch_more_bufs(const struct vhf_buf *bufs, uint16_t nbufs,
+				const struct vhf_iov *iov)
+{
+	uint16_t i, n = nbufs < VHF_TO_GUEST_PREFETCH_BUFS ? nbufs : VHF_TO_GUEST_PREFETCH_BUFS;
+
+	for (i = 1; i < n; i++)
+		vhf_prefetch_write(iov[bufs[i].iov_first].base);
+}
+
+/*
  * Can vhf_to_guest_deliver_one() take this packet into these buffers: one
  * buffer, mapped as one piece that holds the header and the packet's one
  * segment? Most packets (any frame up to a buffer's size) are.
@@ -484,6 +508,7 @@ vhf_to_guest_deliver(struct vhf_vq *vq, const struct vhf_to_guest_pkt *pkt,
 	uint16_t i;
 
 	vhf_to_guest_prefetch_buf(vq, &iov[0], remaining);
+	vhf_to_guest_prefetch_more_bufs(bufs, nbufs, iov);
 	hdr = vhf_copy_batch_hdr(batch);
 	if (pkt->hdr != NULL)
 		*hdr = *pkt->hdr;
