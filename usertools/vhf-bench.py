@@ -759,6 +759,86 @@ def arg_parser():
     return ap
 
 
+def measure(bench, results, probed, both_modes):
+    """Every round of every cell, each pair's runs into results[i]["runs"] and
+    their probe readings into probed. Returns None when every round ran, or, when
+    SIGINT or SIGTERM cut it short, what report() says about that: the pairs
+    measured until then stay in results (the pair under way is given up, its
+    processes stopped by run_pair(); a pair the signal caught while its runs were
+    being added is left out by keep_whole_pairs())."""
+    args = bench.args
+    rnd = 0
+    try:
+        for rnd in range(args.rounds):
+            for i, r in enumerate(results):
+                # Flipped every round; poll and sleep mode run next to each other.
+                order = runners_of(r["cell"], both_modes)
+                order = order if rnd % 2 == 0 else order[::-1]
+                for attempt in range(args.retries + 1):
+                    if r.get("error"):
+                        break
+                    tag = f"r{rnd}.{attempt}-c{i}"
+                    try:
+                        # Before and after each run: nothing of ours running on either CPU.
+                        pair = bench.run_pair(r["cell"], order, tag,
+                                              lambda: cpu_probe(args.linetrip))
+                    except RuntimeError as e:
+                        r["error"] = str(e)
+                        print(f"round {rnd + 1}  {cell_name(r['cell']):44} {r['error']}",
+                              flush=True)
+                        break
+                    probed += pair
+                    quiet = quiet_alu_ns(probed)
+                    for run in pair:
+                        run["pair"] = f"{rnd}.{attempt}"
+                        run["placement"] = placement(run, APART_NS)
+                        run["core"] = core_state(run, quiet)
+                    for runner, run in zip(order, pair):
+                        r["runs"][runner].append(run)
+                    for runner, run in zip(order, pair):
+                        feats = ",".join(f"{f:#x}" if f is not None else "?"
+                                         for f in run["host_features"])
+                        label = "sleep" if runner == SLEEP else f"net_{runner}"
+                        print(f"round {rnd + 1}  {cell_name(r['cell']):44} {label:13} "
+                              f"{run['mpps']:7.3f} Mpps  "
+                              f"{fmt(run['cycles_per_pkt'], '.0f', 6)} cyc/pkt  features {feats}"
+                              f"  line {fmt(run['line_rtt_ns'], 'd', 4)}/"
+                              f"{fmt(run['line_rtt_after_ns'], 'd', 4)} ns"
+                              f"  core {run['core'] or '-'}", flush=True)
+                    # A pair is measured again while the vCPUs moved under it, or a
+                    # core under them was shared for one run and not the other, so
+                    # that a ratio compares the backends, not two machine states.
+                    if (matched(pair) or attempt == args.retries
+                            or any(run["placement"] is None for run in pair)):
+                        break
+                    print(f"round {rnd + 1}  {cell_name(r['cell']):44} placement "
+                          f"{'/'.join(str(run['placement']) for run in pair)}, core "
+                          f"{'/'.join(str(run['core']) for run in pair)}: measured again",
+                          flush=True)
+    except KeyboardInterrupt as e:
+        # The report takes a moment: a second signal must not cut it short too.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signum = e.args[0] if e.args else signal.SIGINT
+        return {"signal": int(signum), "signal_name": signal.Signals(signum).name,
+                "round": rnd + 1, "cells": len(results)}
+    return None
+
+
+def keep_whole_pairs(results):
+    """The cells of an interrupted run with the runs of their whole pairs only
+    (every runner of the cell measured in that pair); cells without one left out."""
+    kept = []
+    for r in results:
+        runs = r["runs"]
+        whole = set.intersection(*({run["pair"] for run in rs} for rs in runs.values()))
+        if not whole and not r.get("error"):
+            continue
+        kept.append(dict(r, runs={b: [run for run in rs if run["pair"] in whole]
+                                  for b, rs in runs.items()}))
+    return kept
+
+
 def main():
     ap = arg_parser()
     args = ap.parse_args()
@@ -818,72 +898,40 @@ def main():
 
     signal.signal(signal.SIGTERM, on_signal)
     results = [{"cell": c, "runs": {b: [] for b in runners_of(c, both_modes)}} for c in cells]
-    failed = False
     # Every ALU reading so far: core_state() compares a run with the quietest on
     # either CPU, from three readings before the first run on.
     probed = [{"alu_ns": cpu_probe(args.linetrip)[1]} for _ in range(3)]
+    interrupted = None
     try:
         if guest_huge:
             try:
                 guest_huge.open()
             except RuntimeError as e:
                 sys.exit(f"vhf-bench: {e}")
-        for rnd in range(args.rounds):
-            for i, r in enumerate(results):
-                # Flipped every round; poll and sleep mode run next to each other.
-                order = runners_of(r["cell"], both_modes)
-                order = order if rnd % 2 == 0 else order[::-1]
-                for attempt in range(args.retries + 1):
-                    pair = []
-                    if r.get("error"):
-                        break
-                    tag = f"r{rnd}.{attempt}-c{i}"
-                    try:
-                        # Before and after each run: nothing of ours running on either CPU.
-                        runs = bench.run_pair(r["cell"], order, tag,
-                                              lambda: cpu_probe(args.linetrip))
-                    except RuntimeError as e:
-                        r["error"] = str(e)
-                        failed = True
-                        print(f"round {rnd + 1}  {cell_name(r['cell']):44} {r['error']}",
-                              flush=True)
-                        break
-                    probed += runs
-                    quiet = quiet_alu_ns(probed)
-                    for runner, run in zip(order, runs):
-                        run["pair"] = f"{rnd}.{attempt}"
-                        run["placement"] = placement(run, APART_NS)
-                        run["core"] = core_state(run, quiet)
-                        r["runs"][runner].append(run)
-                        pair.append(run)
-                        feats = ",".join(f"{f:#x}" if f is not None else "?"
-                                         for f in run["host_features"])
-                        label = "sleep" if runner == SLEEP else f"net_{runner}"
-                        print(f"round {rnd + 1}  {cell_name(r['cell']):44} {label:13} "
-                              f"{run['mpps']:7.3f} Mpps  "
-                              f"{fmt(run['cycles_per_pkt'], '.0f', 6)} cyc/pkt  features {feats}"
-                              f"  line {fmt(run['line_rtt_ns'], 'd', 4)}/"
-                              f"{fmt(run['line_rtt_after_ns'], 'd', 4)} ns"
-                              f"  core {run['core'] or '-'}", flush=True)
-                    # A pair is measured again while the vCPUs moved under it, or a
-                    # core under them was shared for one run and not the other, so
-                    # that a ratio compares the backends, not two machine states.
-                    if (r.get("error") or matched(pair) or attempt == args.retries
-                            or any(run["placement"] is None for run in pair)):
-                        break
-                    print(f"round {rnd + 1}  {cell_name(r['cell']):44} placement "
-                          f"{'/'.join(str(run['placement']) for run in pair)}, core "
-                          f"{'/'.join(str(run['core']) for run in pair)}: measured again",
-                          flush=True)
+        interrupted = measure(bench, results, probed, both_modes)
     finally:
         if guest_huge:
             guest_huge.close()
         shutil.rmtree(plugdir, ignore_errors=True)
-        if args.keep or failed:
+        if args.keep or any(r.get("error") for r in results):
             print(f"vhf-bench: logs in {work}")
         else:
             shutil.rmtree(work, ignore_errors=True)
+    report(results, probed, args, interrupted)
 
+
+def report(results, probed, args, interrupted):
+    """The table, the JSON (--json) and the chart (--chart) of the runs in
+    results, and the exit: 0, 1 when a cell failed, 128 + the signal's number
+    when one cut the run short (measure()), after reporting the pairs measured
+    before it."""
+    if interrupted:
+        results = keep_whole_pairs(results)
+        interrupted["cells_measured"] = len(results)
+        print(f"vhf-bench: interrupted by {interrupted['signal_name']} in round "
+              f"{interrupted['round']} of {args.rounds}: the table"
+              f"{' and the JSON' if args.json else ''} hold the pairs measured before it, "
+              f"in {len(results)} of {interrupted['cells']} cell(s)", flush=True)
     # Every run's core state against the quietest reading of the whole benchmark.
     quiet = quiet_alu_ns(probed)
     for r in results:
@@ -900,6 +948,7 @@ def main():
                 "guest_pages": args.guest_pages,
                 "guest_hugepages": args.guest_pages == "2M",
                 "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "interrupted": interrupted,
                 "loadavg": os.getloadavg(), "app_loop_cycles": APP_LOOP_CYCLES,
                 "core_quiet_alu_ns": quiet, "core_shared_factor": CORE_SHARED_FACTOR,
                 "line_rtt_probe": args.linetrip if any(
@@ -910,7 +959,10 @@ def main():
         print(f"vhf-bench: JSON in {args.json}")
     if args.chart and write_chart(args.chart, results):
         print(f"vhf-bench: chart in {args.chart}")
-    sys.exit(1 if failed else 0)
+    if interrupted:
+        sys.exit(128 + interrupted["signal"])
+    sys.exit(1 if any(r.get("error") for r in results) else 0)
+
 
 
 if __name__ == "__main__":
