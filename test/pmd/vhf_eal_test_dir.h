@@ -24,13 +24,18 @@
 
 static char vhf_eal_test_dir_path[PATH_MAX];
 
-/** The --file-prefix argument to give rte_eal_init(): vhftest<pid>. */
+/**
+ * The --file-prefix argument to give rte_eal_init(): vhftest<pid>, the pid in
+ * seven digits (pid_max is at most 2^22): one length whatever the pid, so
+ * that EAL's allocations, and where later ones land, are the same from run to
+ * run (fuzz_pmd's smoke tries the same inputs every time, run_smoke.sh).
+ */
 static inline char *
 vhf_eal_test_dir_prefix_arg(void)
 {
 	static char arg[48];
 
-	snprintf(arg, sizeof(arg), "--file-prefix=vhftest%ld", (long)getpid());
+	snprintf(arg, sizeof(arg), "--file-prefix=vhftest%07ld", (long)getpid());
 	return arg;
 }
 
