@@ -153,13 +153,6 @@ fuzz_pmd_attach(struct fuzz_ctx *ctx, struct vhf_pmd_queue *pq, unsigned int qi)
 	pq->mb_pool = port_bits & FUZZ_PMD_SMALL_MBUFS ? fuzz_pool_small : fuzz_pool_big;
 	/* As vhf_rx_queue_setup() does (a tx queue has no pool in ethdev; unused there). */
 	vhf_rx_queue_set_rearm(pq, pq->mb_pool);
-	/*
-	 * The broken-queue log's rate limit starts afresh with each input: whether
-	 * a break logs then depends on the input (its first break does), not on how
-	 * long ago an earlier input's did, so that the smoke's coverage, and the
-	 * inputs it keeps, are the same every run (run_smoke.sh).
-	 */
-	fuzz_port.broken_log_tsc = 0;
 	pq->guard.in_use = 0;
 	pq->guard.open = q->enabled;
 }

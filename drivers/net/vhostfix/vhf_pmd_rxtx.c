@@ -60,7 +60,7 @@ vhf_queue_call(struct vhf_pmd_queue *q)
 }
 
 /* Say once per queue life why the guest's queue stopped working. */
-static __rte_noinline void
+static VHF_CLOCK_DRIVEN void
 vhf_queue_log_broken(struct vhf_pmd_queue *q)
 {
 	struct vhf_port *port = q->port;
