@@ -100,6 +100,10 @@ disturbed runs compare best); the JSON also has the ratio per placement. A wide
 spread means the machine was busy: run again. Never run it beside another benchmark:
 flock /run/vhf-bench.lock usertools/vhf-bench.py ...
 
+SIGINT or SIGTERM stops it early: the table, JSON and chart then hold the pairs
+measured until then (meta.interrupted says which signal, in which round), and it
+exits with 128 + the signal's number.
+
 Usage (root): usertools/vhf-bench.py [--quick] [--cells ...] [--json F] [--chart F]
 """
 
