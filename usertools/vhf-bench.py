@@ -934,8 +934,8 @@ def report(results, probed, args, interrupted):
         interrupted["cells_measured"] = len(results)
         print(f"vhf-bench: interrupted by {interrupted['signal_name']} in round "
               f"{interrupted['round']} of {args.rounds}: the table"
-              f"{' and the JSON' if args.json else ''} hold the pairs measured before it, "
-              f"in {len(results)} of {interrupted['cells']} cell(s)", flush=True)
+              f"{' and the JSON hold' if args.json else ' holds'} the pairs measured before "
+              f"it, in {len(results)} of {interrupted['cells']} cell(s)", flush=True)
     # Every run's core state against the quietest reading of the whole benchmark.
     quiet = quiet_alu_ns(probed)
     for r in results:
@@ -966,7 +966,6 @@ def report(results, probed, args, interrupted):
     if interrupted:
         sys.exit(128 + interrupted["signal"])
     sys.exit(1 if any(r.get("error") for r in results) else 0)
-
 
 
 if __name__ == "__main__":
