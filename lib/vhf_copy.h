@@ -10,8 +10,9 @@
  * Copies of packet bytes between host memory and guest buffers. Most of them
  * are short: a 10- or 12-byte virtio-net header, a 64-byte frame, the tail of
  * a segment. Those are done inline, as a few unaligned loads and stores that
- * may overlap each other, instead of a call into libc for each piece; longer
- * ones go to memcpy, which is hard to beat there.
+ * may overlap each other, instead of a call into libc for each piece. Longer
+ * ones (the pieces of a jumbo frame) are one call: a front-to-back AVX2 copy
+ * where the CPU has it (vhf_copy.c says why), libc's memcpy elsewhere.
  *
  * The two buffers never overlap (one is the host's, the other the guest's). The
  * guest may rewrite its side during the copy: then the copy holds some mix of
@@ -41,6 +42,36 @@ struct vhf_copy_16 {
 	uint64_t q[2];
 };
 
+#if defined(__x86_64__)
+/* Set once at load time where the CPU and OS allow AVX2, and by vhf_copy_set_max_simd_bits(). */
+extern bool vhf_copy_long_avx2_on __attribute__((visibility("hidden")));
+void vhf_copy_long_avx2(void *dst, const void *src, uint32_t len)
+	__attribute__((visibility("hidden")));
+#endif
+
+/**
+ * Bound the vector width of long copies, as EAL's --force-max-simd-bitwidth
+ * bounds DPDK's own vector paths (the PMD passes rte_vect_get_max_simd_bitwidth()):
+ * under 256, libc's memcpy only. Process-wide; call before queues run.
+ */
+void vhf_copy_set_max_simd_bits(unsigned int bits);
+
+/** "avx2" or "libc": what copies longer than VHF_COPY_INLINE_MAX go through now. */
+const char *vhf_copy_long_path(void);
+
+/* A copy over VHF_COPY_INLINE_MAX bytes. */
+static inline void
+vhf_copy_long(void *dst, const void *src, uint32_t len)
+{
+#if defined(__x86_64__)
+	if (__builtin_expect(vhf_copy_long_avx2_on, 1)) {
+		vhf_copy_long_avx2(dst, src, len);
+		return;
+	}
+#endif
+	memcpy(dst, src, len);
+}
+
 /** Copy len bytes; dst and src do not overlap. */
 static inline void
 vhf_copy(void *dst, const void *src, uint32_t len)
@@ -49,7 +80,7 @@ vhf_copy(void *dst, const void *src, uint32_t len)
 	const uint8_t *s = src;
 
 	if (len > VHF_COPY_INLINE_MAX) {
-		memcpy(d, s, len);
+		vhf_copy_long(d, s, len);
 		return;
 	}
 	if (len >= 16) {

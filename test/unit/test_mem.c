@@ -160,6 +160,58 @@ test_copy_every_length(void **state)
 	}
 }
 
+/*
+ * Copies past the inline limit, through whichever long copy this CPU gets
+ * (vhf_copy_long_path()) and through libc's: every length up to 4 KiB and
+ * some up to a jumbo frame, the destination at every offset from a 32-byte
+ * boundary (the AVX2 copy aligns its stores from there) and the source apart
+ * from it. Guard bytes on either side of the destination; the source ends at
+ * its block's last byte, for the sanitizer build.
+ */
+static void
+copy_long_check(uint32_t len, uint32_t src_off, uint32_t dst_off)
+{
+	uint8_t *src_block = malloc(src_off + len);
+	uint8_t *dst_block = malloc(dst_off + len + 64);
+	uint32_t i;
+
+	assert_non_null(src_block);
+	assert_non_null(dst_block);
+	memset(dst_block, 0x5a, dst_off + len + 64);
+	for (i = 0; i < len; i++)
+		src_block[src_off + i] = (uint8_t)(i * 13 + len);
+	vhf_copy(dst_block + dst_off, src_block + src_off, len);
+	assert_memory_equal(dst_block + dst_off, src_block + src_off, len);
+	for (i = 0; i < dst_off; i++)
+		assert_int_equal(dst_block[i], 0x5a);
+	for (i = 0; i < 64; i++)
+		assert_int_equal(dst_block[dst_off + len + i], 0x5a);
+	free(src_block);
+	free(dst_block);
+}
+
+static void
+copy_long_all(void)
+{
+	uint32_t len, off;
+
+	for (len = VHF_COPY_INLINE_MAX + 1; len <= 9100; len += len < 4200 ? 1 : 97)
+		for (off = 0; off < 64; off += len < 600 ? 1 : 11)
+			copy_long_check(len, (off * 7 + 3) % 64, off);
+}
+
+static void
+test_copy_long(void **state)
+{
+	(void)state;
+	print_message("# long copies: %s\n", vhf_copy_long_path());
+	copy_long_all();
+	vhf_copy_set_max_simd_bits(128);
+	assert_string_equal(vhf_copy_long_path(), "libc");
+	copy_long_all();
+	vhf_copy_set_max_simd_bits(256);
+}
+
 int
 main(void)
 {
@@ -168,6 +220,7 @@ main(void)
 		cmocka_unit_test(test_map_inside_and_across),
 		cmocka_unit_test(test_map_rejects_unmapped),
 		cmocka_unit_test(test_copy_every_length),
+		cmocka_unit_test(test_copy_long),
 	};
 
 	return cmocka_run_group_tests_name("mem", tests, NULL, NULL);
