@@ -65,6 +65,7 @@ pair_vdevs() {
 }
 
 # pair_start LOG CPU PREFIX VDEV APPARGS...: start one side; sets pair_pid.
+# pair_eal_more, if set: more EAL arguments for it (split on spaces).
 # Host and guest poll on different CPUs: sharing one, the pair advances
 # once per scheduler time slice.
 pair_start() {
@@ -73,7 +74,7 @@ pair_start() {
 	# Not a child of ours (vhf_spawn): a peer outlives many waits of this shell.
 	vhf_spawn "$log" stdbuf -oL "$check" --lcores "0@$cpu" --no-huge -m 512 --no-pci \
 		--file-prefix="$pair_prefix$prefix" --log-level='pmd.net.vhostfix*:info' \
-		--vdev "$vdev" -- "$@"
+		${pair_eal_more:-} --vdev "$vdev" -- "$@"
 	pair_pid=$vhf_spawn_pid
 	pair_pids+=("$pair_pid")
 }

@@ -21,6 +21,7 @@
 #include <rte_eal.h>
 #include <rte_kvargs.h>
 #include <rte_malloc.h>
+#include <rte_vect.h>
 
 #include "rte_pmd_vhostfix.h"
 #include "vhf_pmd.h"
@@ -878,13 +879,16 @@ vhf_pmd_probe(struct rte_vdev_device *vdev, const char *default_args)
 	ret = vhf_ctrl_register(port);
 	if (ret != 0)
 		goto fail;
+	/* EAL's --force-max-simd-bitwidth bounds our copies as it does DPDK's vector paths. */
+	vhf_copy_set_max_simd_bits(rte_vect_get_max_simd_bitwidth());
 	rte_eth_dev_probing_finish(dev);
 	VHF_LOG(INFO, "%s: port %u on %s (%s, %u queue pair(s), notify=%s, packed=%d, "
-		"mrg_rxbuf=%d, event_idx=%d, in_order=%d, csum=%d, tso=%d)", name, port->port_id,
+		"mrg_rxbuf=%d, event_idx=%d, in_order=%d, csum=%d, tso=%d, copy=%s)", name,
+		port->port_id,
 		port->args.iface, port->args.client ? "client" : "server", port->args.queues,
 		port->args.notify == VHF_NOTIFY_LEGACY ? "legacy" : "fixed", port->args.packed,
 		port->args.mrg_rxbuf, port->args.event_idx, port->args.in_order, port->args.csum,
-		port->args.tso);
+		port->args.tso, vhf_copy_long_path());
 	return 0;
 
 fail:
