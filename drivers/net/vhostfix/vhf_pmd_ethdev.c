@@ -879,8 +879,6 @@ vhf_pmd_probe(struct rte_vdev_device *vdev, const char *default_args)
 	ret = vhf_ctrl_register(port);
 	if (ret != 0)
 		goto fail;
-	/* EAL's --force-max-simd-bitwidth bounds our copies as it does DPDK's vector paths. */
-	vhf_copy_set_max_simd_bits(rte_vect_get_max_simd_bitwidth());
 	rte_eth_dev_probing_finish(dev);
 	VHF_LOG(INFO, "%s: port %u on %s (%s, %u queue pair(s), notify=%s, packed=%d, "
 		"mrg_rxbuf=%d, event_idx=%d, in_order=%d, csum=%d, tso=%d, copy=%s)", name,
@@ -913,6 +911,11 @@ vhf_probe(struct rte_vdev_device *vdev)
 	size_t len;
 	int ret;
 
+	/*
+	 * EAL's --force-max-simd-bitwidth bounds our copies as it does DPDK's
+	 * vector paths, in a secondary process (which may run bursts) as well.
+	 */
+	vhf_copy_set_max_simd_bits(rte_vect_get_max_simd_bitwidth());
 	/* The primary parsed the devargs and owns the port: nothing of that here. */
 	if (rte_eal_process_type() == RTE_PROC_SECONDARY)
 		return vhf_pmd_attach_secondary(vdev);
