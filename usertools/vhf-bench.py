@@ -83,9 +83,9 @@ and one that is not is measured again like a placement that moved.
 
 With --app-mode poll,sleep, each app-loop pair is a triple: dpdk-vhostfix in
 poll mode, in sleep mode and testpmd io over net_vhost, in turn under one guest
-(the order rotating every round: each run first, second and third once in three). The
-table's line under such a cell compares sleep mode with poll mode (and with
-net_vhost), and gives the worker's sleeps within the measurement window (the
+(the order rotating every round: each run first, second and third once in
+three). The table's line under such a cell compares sleep mode with poll mode
+(and with net_vhost), and gives the worker's sleeps within the measurement window (the
 app's telemetry, before and after it) and over the whole run (its exit stats,
 which include the idle seconds before the guest starts and after it stops).
 At full load the worker sleeps only when the guest sends nothing for
@@ -639,11 +639,10 @@ def run_order(cell, both_modes, rnd):
     """The order of round rnd's runs under one guest. A pair flips every round.
     A triple rotates, so that every three rounds each of its runs goes first,
     second and third once: no run keeps a place. Until 2026-12-07 sleep mode
-    was always second; in the packed in-order app-loop cells (64 and 1518 B,
-    eight rounds) it read 0.86-1.00 of poll mode (poll first: 0.88, poll third:
-    0.99, 16 triples each), at 64 B 0.98-1.02 over six rounds rotated, and the
-    two modes measured alone against net_vhost, six times each, were equal."""
-    order = tuple(runners_of(cell, both_modes))
+    was always second, and read below poll mode in cells where the two modes,
+    each measured alone against net_vhost, were equal (doc/bench-2026-12-07f.md,
+    which also has the cells the rotation did not settle)."""
+    order = runners_of(cell, both_modes)
     if len(order) == 3:
         k = rnd % 3
         return order[k:] + order[:k]

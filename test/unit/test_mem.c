@@ -165,8 +165,9 @@ test_copy_every_length(void **state)
  * (vhf_copy_long_path()) and through libc's: every length up to 4 KiB and
  * some up to a jumbo frame; the destination at each of 64 offsets from the
  * heap's alignment up to 600 bytes, every 11th beyond (the AVX2 copy aligns
- * its stores from there), the source at another. Guard bytes on either side of the destination; the source ends at
- * its block's last byte, for the sanitizer build.
+ * its stores from there), the source at another. Guard bytes on either side
+ * of the destination; the source ends at its block's last byte, for the
+ * sanitizer build.
  */
 static void
 copy_long_check(uint32_t len, uint32_t src_off, uint32_t dst_off)
