@@ -88,6 +88,10 @@ three). The table's line under such a cell compares sleep mode with poll mode
 (and with net_vhost), and gives the worker's sleeps within the measurement window (the
 app's telemetry, before and after it) and over the whole run (its exit stats,
 which include the idle seconds before the guest starts and after it stops).
+It also gives sleep/poll over every triple, matched or not, with a 95%
+confidence interval of its median from six triples on: a cell's runs scatter by
+10-30% on a shared machine, and the matched ones may be one or two of fifteen
+(doc/bench-2026-12-07g.md).
 At full load the worker sleeps only when the guest sends nothing for
 --idle-us (the guest's thread off its CPU), and the guest's kick wakes it.
 

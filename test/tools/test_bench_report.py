@@ -8,8 +8,9 @@ others remain, and a cell with none falls back to every pair, marked so. The
 same for the core state (a vCPU's physical core shared with another busy
 hardware thread, from vhf-linetrip's adds on CPUs 0 and 1): a pair whose two
 runs saw the cores in different states is left out. The guest's own cycles per
-packet (--guest-cycles) come from those same pairs. vhf-ovs-bench.sh's rounds
-go through the same rules. TAP."""
+packet (--guest-cycles) come from those same pairs. Sleep mode against poll
+mode also over every triple, with a distribution-free interval of the median.
+vhf-ovs-bench.sh's rounds go through the same rules. TAP."""
 
 import contextlib
 import io
@@ -18,8 +19,8 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "../../usertools"))
-from vhf_bench_report import (SLEEP, core_state, core_text, matched, placement,  # noqa: E402
-                              ovs_core_lines, parse_ovs_runs, placement_text,
+from vhf_bench_report import (SLEEP, core_state, core_text, matched, median_ci,  # noqa: E402
+                              ovs_core_lines, placement, parse_ovs_runs, placement_text,
                               print_guest_cycles, quiet_alu_ns, sleep_text, summarize)
 
 CELL = {"dir": "guest-tx", "ring": "packed", "mrg": 1, "in_order": 1, "size": 64}
@@ -173,6 +174,9 @@ check(sl["app_lcore"] == {"sleeps": 3, "sleep_aborted": 1, "slept_ms": 2},
 check("sleep/poll 0.95" in sleep_text(sl) and "1 of 2 triples" in sleep_text(sl)
       and "worker in the window: sleeps 0, aborted 0" in sleep_text(sl),
       f"table line: {sleep_text(sl)}")
+check("all 2 triples: sleep/poll" in sleep_text(sl) and "(fewer than 6)" in sleep_text(sl),
+      f"every triple's median, too few for an interval: {sleep_text(sl)}")
+
 # A sleep-mode run that negotiated other ring bits is not compared.
 runs[SLEEP][0] = dict(runs[SLEEP][0], host_features=[0xd50008000 | 1 << 29])
 sl = summarize(LOOP, runs)["sleep"]
@@ -181,6 +185,31 @@ check(not sl["features_match"] and "EVENT_IDX" in sl["note"],
 # Only the two backends (no sleep runs): no sleep summary.
 check("sleep" not in summarize(LOOP, {k: v for k, v in runs.items() if k != SLEEP}),
       "no sleep-mode runs: no sleep summary")
+
+# median_ci(): the k-th smallest and k-th largest, k from the binomial tail.
+check(median_ci([5, 1, 4, 2, 3]) is None, "5 values: no 95% interval")
+check(median_ci([6, 2, 5, 1, 4, 3]) == (1, 6), "6 values: min to max (P = 1/32)")
+check(median_ci(range(1, 9)) == (1, 8), "8 values: still min to max (P(<= 1 below) > 2.5%)")
+check(median_ci(range(1, 10)) == (2, 8), "9 values: the 2nd to the 8th")
+check(median_ci(range(15, 0, -1)) == (4, 12), "15 values, given descending: the 4th to the 12th")
+
+# Every triple, matched or not, with its interval: nine rounds whose placement
+# moved in all but one, sleep/poll 0.90 in the matched one and 0.96-1.04 elsewhere.
+ratios = [0.90, 0.96, 0.97, 0.98, 0.99, 1.00, 1.01, 1.02, 1.04]
+runs = {"vhostfix": [], SLEEP: [], "vhost": []}
+for i, q in enumerate(ratios):
+    far = 90 if i == 0 else 400
+    runs["vhostfix"].append(run(20.0, 200, 90, 90, f"{i}.0"))
+    runs[SLEEP].append(run(20.0 * q, 200, 90, far, f"{i}.0"))
+    runs["vhost"].append(run(10.0, 300, 90, 90, f"{i}.0"))
+sl = summarize(LOOP, runs)["sleep"]
+check(sl["triples"] == {"measured": 9, "matched": 1} and r3(sl["ratio_poll"])[0] == 0.9,
+      f"the matched triple alone: {sl['triples']} {sl['ratio_poll']}")
+check(r3(sl["ratio_poll_all"]) == (0.99, 0.9, 1.04)
+      and tuple(round(v, 6) for v in sl["ratio_poll_all_ci"]) == (0.96, 1.02),
+      f"all nine: median and interval: {sl['ratio_poll_all']} {sl['ratio_poll_all_ci']}")
+check("all 9 triples: sleep/poll 0.99, 95% CI of the median 0.96-1.02" in sleep_text(sl),
+      f"table line with the interval: {sleep_text(sl)}")
 
 # vhf-bench.py --guest-cycles: the guest's own cost behind each backend, from the
 # pairs the ratios come from (the one whose core state changed is left out here too).
