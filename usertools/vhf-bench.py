@@ -100,7 +100,9 @@ per-pair ratios vhostfix / vhost with their min-max, and the same for cycles
 per packet (vhostfix / vhost: below 1 means net_vhostfix is cheaper), and each
 backend's cheapest run in cycles per packet with their ratio (best cyc: other load
 only adds cycles, so on a busy machine, where the medians move with it, the least
-disturbed runs compare best); the JSON also has the ratio per placement. A wide
+disturbed runs compare best); the JSON also has the ratio per placement. Under a cell
+that left pairs out, or has six or more, a line gives fix/vhost over every pair with a
+95% confidence interval of its median (a matched figure may rest on one pair). A wide
 spread means the machine was busy: run again. Never run it beside another benchmark:
 flock /run/vhf-bench.lock usertools/vhf-bench.py ...
 

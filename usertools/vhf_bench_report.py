@@ -277,6 +277,11 @@ def summarize(cell, runs):
         # is the least disturbed by whatever else the machine did.
         s["ratio"] = spread([f / r for f, r in zip(fix, ref) if r > 0])
         s["cycles_ratio"] = cycles_ratio
+        # Every pair as well, matched or not, with an interval of the median: a
+        # matched figure may rest on one pair of six (doc/bench-2026-12-07g.md).
+        every = [p[0]["mpps"] / p[1]["mpps"] for p in pairs if p[1]["mpps"] > 0]
+        s["ratio_all"] = spread(every)
+        s["ratio_all_ci"] = median_ci(every)
         best = s["cycles_best"]
         s["cycles_best_ratio"] = (best["vhostfix"] / best["vhost"]
                                   if best["vhostfix"] and best["vhost"] else None)
@@ -312,6 +317,19 @@ def core_text(s):
 
 def minmax(sp):
     return f"({sp[1]:.2f}-{sp[2]:.2f})" if sp[0] is not None else "-"
+
+
+def pairs_text(s):
+    """The line under a cell some of whose pairs were left out: fix/vhost over
+    every pair, with a 95% interval of its median from six pairs on ('' when
+    every pair counted already and there are too few for an interval)."""
+    every, ci = s.get("ratio_all"), s.get("ratio_all_ci")
+    if not every or every[0] is None or (s["pairs"]["matched"] in (0, s["pairs"]["measured"])
+                                         and not ci):
+        return ""
+    return (f"{'  every pair':44} fix/vhost {every[0]:.2f} {minmax(every)} over "
+            f"{s['pairs']['measured']} pairs, 95% CI of the median "
+            + (f"{ci[0]:.2f}-{ci[1]:.2f}" if ci else "- (fewer than 6)"))
 
 
 def sleep_text(sl):
@@ -381,6 +399,8 @@ def print_table(results, args):
               f"{fmt(cy['vhost'], '.0f', 7)} {fmt(cr[0], '.2f', 5)} {cmm:11} {bc:>13} {lmm:>9} "
               f"{placement_text(s)}" + (f", {core_text(s)}" if core_text(s) else "") +
               (f"  [{s['note']}]" if s["note"] else ""))
+        if pairs_text(s):
+            print(pairs_text(s))
         if s.get("sleep"):
             print(sleep_text(s["sleep"]))
     print("Mpps: frames/s the receiving side counted (app-loop: both guest ports); cycles: "
@@ -397,7 +417,9 @@ def print_table(results, args):
           "shared with another busy hardware thread, the guest's forwarding lcore on CPU 0, "
           "the host's on CPU 1; the side on a shared core runs slower with either backend); "
           "'unmatched': no pair of the cell saw one placement and one core state "
-          "throughout, all are used")
+          "throughout, all are used; 'every pair' (under a cell that left pairs out, or "
+          "has six or more): fix/vhost over all its pairs, with a 95% confidence interval "
+          "of their median")
     if any(r.get("summary", {}).get("sleep") for r in results):
         print("sleep mode: from the matched triples as above; 'all N triples': the median "
               "sleep/poll of every triple and a 95% confidence interval of that median "

@@ -8,9 +8,9 @@ others remain, and a cell with none falls back to every pair, marked so. The
 same for the core state (a vCPU's physical core shared with another busy
 hardware thread, from vhf-linetrip's adds on CPUs 0 and 1): a pair whose two
 runs saw the cores in different states is left out. The guest's own cycles per
-packet (--guest-cycles) come from those same pairs. Sleep mode against poll
-mode also over every triple, with a distribution-free interval of the median.
-vhf-ovs-bench.sh's rounds go through the same rules. TAP."""
+packet (--guest-cycles) come from those same pairs. The backends, and sleep
+mode against poll mode, also over every pair or triple, with a distribution-free
+interval of the median. vhf-ovs-bench.sh's rounds go through the same rules. TAP."""
 
 import contextlib
 import io
@@ -20,8 +20,9 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "../../usertools"))
 from vhf_bench_report import (SLEEP, core_state, core_text, matched, median_ci,  # noqa: E402
-                              ovs_core_lines, placement, parse_ovs_runs, placement_text,
-                              print_guest_cycles, quiet_alu_ns, sleep_text, summarize)
+                              ovs_core_lines, pairs_text, parse_ovs_runs, placement,
+                              placement_text, print_guest_cycles, quiet_alu_ns, sleep_text,
+                              summarize)
 
 CELL = {"dir": "guest-tx", "ring": "packed", "mrg": 1, "in_order": 1, "size": 64}
 FEATS = {"host_features": [0xd50008000], "guest_features": [0xd50008000]}
@@ -210,6 +211,25 @@ check(r3(sl["ratio_poll_all"]) == (0.99, 0.9, 1.04)
       f"all nine: median and interval: {sl['ratio_poll_all']} {sl['ratio_poll_all_ci']}")
 check("all 9 triples: sleep/poll 0.99, 95% CI of the median 0.96-1.02" in sleep_text(sl),
       f"table line with the interval: {sleep_text(sl)}")
+
+# fix/vhost over every pair too: six pairs, the first alone matched (1.2), the
+# others' net_vhost run placed apart at its end (1.0-1.5).
+runs = {"vhostfix": [], "vhost": []}
+for i, q in enumerate([1.2, 1.0, 1.1, 1.3, 1.4, 1.5]):
+    runs["vhostfix"].append(run(10.0 * q, 100, 90, 90, f"{i}.0"))
+    runs["vhost"].append(run(10.0, 120, 90, 90 if i == 0 else 400, f"{i}.0"))
+s = summarize(CELL, runs)
+check(s["pairs"] == {"measured": 6, "matched": 1} and r3(s["ratio"])[0] == 1.2
+      and r3(s["ratio_all"]) == (1.25, 1.0, 1.5) and r3(s["ratio_all_ci"]) == (1.0, 1.5),
+      f"matched pair alone, every pair beside it: {s['ratio']} {s['ratio_all']} "
+      f"{s['ratio_all_ci']}")
+check(pairs_text(s).endswith("fix/vhost 1.25 (1.00-1.50) over 6 pairs, 95% CI of the "
+                             "median 1.00-1.50"), f"its line: {pairs_text(s)!r}")
+runs = {b: v[:3] for b, v in runs.items()}
+check(pairs_text(summarize(CELL, runs)).endswith("- (fewer than 6)"),
+      f"three pairs, one matched: no interval: {pairs_text(summarize(CELL, runs))!r}")
+runs = {b: v[:1] for b, v in runs.items()}
+check(pairs_text(summarize(CELL, runs)) == "", "every pair matched, too few: no line")
 
 # vhf-bench.py --guest-cycles: the guest's own cost behind each backend, from the
 # pairs the ratios come from (the one whose core state changed is left out here too).
