@@ -319,17 +319,22 @@ def minmax(sp):
     return f"({sp[1]:.2f}-{sp[2]:.2f})" if sp[0] is not None else "-"
 
 
+def ci_text(ci):
+    """A median_ci() interval as the table prints it."""
+    return f"{ci[0]:.2f}-{ci[1]:.2f}" if ci else "- (fewer than 6)"
+
+
 def pairs_text(s):
-    """The line under a cell some of whose pairs were left out: fix/vhost over
-    every pair, with a 95% interval of its median from six pairs on ('' when
-    every pair counted already and there are too few for an interval)."""
+    """The line under a cell that left some of its pairs out, or has enough for
+    an interval: fix/vhost over every pair, with a 95% interval of its median
+    from six pairs on ('' when the row already counts every pair and there are
+    too few for an interval)."""
     every, ci = s.get("ratio_all"), s.get("ratio_all_ci")
     if not every or every[0] is None or (s["pairs"]["matched"] in (0, s["pairs"]["measured"])
                                          and not ci):
         return ""
     return (f"{'  every pair':44} fix/vhost {every[0]:.2f} {minmax(every)} over "
-            f"{s['pairs']['measured']} pairs, 95% CI of the median "
-            + (f"{ci[0]:.2f}-{ci[1]:.2f}" if ci else "- (fewer than 6)"))
+            f"{s['pairs']['measured']} pairs, 95% CI of the median {ci_text(ci)}")
 
 
 def sleep_text(sl):
@@ -347,7 +352,7 @@ def sleep_text(sl):
     every, ci = sl.get("ratio_poll_all"), sl.get("ratio_poll_all_ci")
     if every and every[0] is not None:
         text += (f"; all {t['measured']} triples: sleep/poll {every[0]:.2f}, 95% CI of "
-                 "the median " + (f"{ci[0]:.2f}-{ci[1]:.2f}" if ci else "- (fewer than 6)"))
+                 f"the median {ci_text(ci)}")
     for key, what in (("app_window", "in the window"), ("app_lcore", "per run")):
         lc = sl.get(key)
         if lc:
@@ -399,8 +404,9 @@ def print_table(results, args):
               f"{fmt(cy['vhost'], '.0f', 7)} {fmt(cr[0], '.2f', 5)} {cmm:11} {bc:>13} {lmm:>9} "
               f"{placement_text(s)}" + (f", {core_text(s)}" if core_text(s) else "") +
               (f"  [{s['note']}]" if s["note"] else ""))
-        if pairs_text(s):
-            print(pairs_text(s))
+        every_pair = pairs_text(s)
+        if every_pair:
+            print(every_pair)
         if s.get("sleep"):
             print(sleep_text(s["sleep"]))
     print("Mpps: frames/s the receiving side counted (app-loop: both guest ports); cycles: "
