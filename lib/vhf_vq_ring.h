@@ -568,7 +568,8 @@ vhf_vq_published_max(struct vhf_vq *vq)
  * Packed at four lines, not two: on an AMD EPYC host (doc/bench-2026-12-07h.md)
  * two left guest-rx packed 64 B at parity with net_vhost, four took our rate
  * from 25.4 to 28.8 Mpps and our cycles per packet from 101 to 89, the vCPUs
- * sharing an L3; no packed cell of either direction or the app loop read lower.
+ * sharing an L3; no non-mergeable packed cell of either direction or the app
+ * loop read lower (mergeable ones not measured against it).
  */
 #define VHF_PREFETCH_AHEAD_PACKED 16
 #define VHF_PREFETCH_AHEAD_SPLIT 32
