@@ -1019,6 +1019,98 @@ test_split_tx_wild_idx_four(void **state)
 	run_split_tx_idx_four(true);
 }
 
+/*
+ * RX takes up to eight lines of four (32 packets) before it writes any of them
+ * (vhf_to_guest_deliver_lines()), then the next eight. A line that says no
+ * after others were taken must leave those delivered whole and go on chain at
+ * a time from its first slot. Forty packets into forty lone buffers, the one
+ * in slot 37 unmapped: lines 0-7 taken and written, line 8 taken and written,
+ * line 9 refused; chain at a time delivers 36 and breaks the queue at 37, the
+ * last three dropped. Split only: the second line's look at avail->idx finds
+ * it wild; the first line is delivered, the other four packets dropped.
+ */
+static uint16_t
+rx_many(struct vhf_test_env *env, uint32_t frame, uint16_t n, struct vhf_burst_result *res)
+{
+	static uint8_t data[40][128];
+	static struct vhf_seg segs[40];
+	static struct vhf_to_guest_pkt pkts[40];
+	uint16_t k;
+
+	assert_true(n <= 40 && frame <= sizeof(data[0]));
+	for (k = 0; k < n; k++) {
+		vhf_test_fill(data[k], frame, k);
+		segs[k] = (struct vhf_seg){ .data = data[k], .len = frame };
+		pkts[k] = (struct vhf_to_guest_pkt){ .segs = &segs[k], .nsegs = 1, .len = frame };
+	}
+	return vhf_net_to_guest_enqueue(&env->vq, pkts, n, res);
+}
+
+struct wild_idx_at {
+	struct vhf_test_env *env;
+	uint16_t at;
+};
+
+/* The guest's step: when the device's cursor reaches at, avail->idx goes wild. */
+static void
+wild_idx_at_cursor(void *arg)
+{
+	struct wild_idx_at *w = arg;
+
+	if (w->env->vq.next_avail == w->at)
+		__atomic_store_n(&vhf_guest_split_avail(w->env->guest)->idx,
+				 (uint16_t)(w->at + 64 + 1), __ATOMIC_RELEASE);
+}
+
+static void
+run_rx_lines_then_refusal(bool packed, bool wild_idx)
+{
+	const uint32_t frame = 60, need = VHF_NET_HDR_LEN_MRG + frame;
+	const uint16_t n = wild_idx ? 8 : 40, delivered = wild_idx ? 4 : 37;
+	struct vhf_test_env env;
+	struct vhf_test_raw raw;
+	struct vhf_burst_result res;
+	struct wild_idx_at w = { .env = &env, .at = 4 };
+	uint64_t gpa[40];
+	uint16_t k;
+
+	vhf_test_raw_env_init(&env, &raw, packed, 64, true);
+	for (k = 0; k < n; k++) {
+		struct vhf_test_seg seg = { .gpa = vhf_guest_alloc(env.guest, 128, 64), .len = 128 };
+
+		assert_true(seg.gpa != 0);
+		gpa[k] = seg.gpa;
+		if (!wild_idx && k == 37)
+			seg.gpa = 1ull << 50;
+		/* Split with a wild index: the first line's four only, the index then goes wild. */
+		vhf_test_raw_chain(&raw, &seg, 1, 0, true, !wild_idx || k < 4);
+	}
+	if (wild_idx)
+		vhf_test_set_guest_step(wild_idx_at_cursor, &w);
+	assert_int_equal(rx_many(&env, frame, n, &res), n);
+	vhf_test_set_guest_step(NULL, NULL);
+	assert_int_equal(res.status, VHF_TO_GUEST_BROKEN);
+	assert_int_equal(env.vq.broken_reason,
+			 wild_idx ? VHF_VQ_CNT_err_avail_idx : VHF_VQ_CNT_err_desc_addr);
+	assert_int_equal(env.vq.cnt[VHF_VQ_CNT_packets], delivered);
+	assert_int_equal(env.vq.cnt[VHF_VQ_CNT_drop_broken], n - delivered);
+	for (k = 0; k < delivered; k++) {
+		const uint8_t *buf = vhf_guest_gpa_to_host(env.guest, gpa[k], need);
+
+		assert_int_equal(vhf_test_check(buf + VHF_NET_HDR_LEN_MRG, frame, k), 0);
+	}
+	vhf_test_env_fini(&env);
+}
+
+static void
+test_rx_lines_then_refusal(void **state)
+{
+	(void)state;
+	run_rx_lines_then_refusal(true, false);
+	run_rx_lines_then_refusal(false, false);
+	run_rx_lines_then_refusal(false, true);
+}
+
 int
 main(void)
 {
@@ -1034,6 +1126,7 @@ main(void)
 		cmocka_unit_test(test_packed_tx_line_slot_by_slot),
 		cmocka_unit_test(test_split_tx_four_slot_by_slot),
 		cmocka_unit_test(test_split_tx_wild_idx_four),
+		cmocka_unit_test(test_rx_lines_then_refusal),
 		cmocka_unit_test(test_wild_avail_idx),
 		cmocka_unit_test(test_avail_idx_rollback),
 		cmocka_unit_test(test_indirect_abuse),
