@@ -1020,14 +1020,15 @@ test_split_tx_wild_idx_four(void **state)
 }
 
 /*
- * RX takes up to eight lines of four (32 packets) before it writes any of them
- * (vhf_to_guest_deliver_lines()), then the next eight. A line that says no
- * after others were taken must leave those delivered whole and go on chain at
- * a time from its first slot. Forty packets into forty lone buffers, the one
- * in slot 37 unmapped: lines 0-7 taken and written, line 8 taken and written,
- * line 9 refused; chain at a time delivers 36 and breaks the queue at 37, the
- * last three dropped. Split only: the second line's look at avail->idx finds
- * it wild; the first line is delivered, the other four packets dropped.
+ * Packed RX takes up to eight lines of four (32 packets) before it writes any
+ * of them (vhf_to_guest_deliver_lines()), then the next eight. A line that
+ * says no after others were taken must leave those delivered whole and go on
+ * chain at a time from its first slot. Forty packets into forty lone buffers,
+ * the one in slot 37 unmapped: lines 0-7 taken and written, line 8 taken and
+ * written, line 9 refused; chain at a time delivers slot 36's packet and
+ * breaks the queue at 37: 37 delivered, the last three dropped. Split (one
+ * line at a time) comes out the same; and with the second line's look at
+ * avail->idx finding it wild, the first line delivered, the other four dropped.
  */
 static uint16_t
 rx_many(struct vhf_test_env *env, uint32_t frame, uint16_t n, struct vhf_burst_result *res)
