@@ -658,21 +658,23 @@ enum line_slot {
 	LINE_WILD_IDX,  /* split */
 };
 
+/* n packets of frame pattern bytes (packet k: seq + k), one segment each, in one burst. */
 static uint16_t
-rx_four(struct vhf_test_env *env, uint32_t frame, uint32_t seq, struct vhf_burst_result *res)
+rx_burst(struct vhf_test_env *env, uint32_t frame, uint32_t seq, uint16_t n,
+	 struct vhf_burst_result *res)
 {
-	static uint8_t data[4][256];
-	struct vhf_seg segs[4];
-	struct vhf_to_guest_pkt pkts[4];
-	unsigned int k;
+	static uint8_t data[40][256];
+	static struct vhf_seg segs[40];
+	static struct vhf_to_guest_pkt pkts[40];
+	uint16_t k;
 
-	assert_true(frame <= sizeof(data[0]));
-	for (k = 0; k < 4; k++) {
+	assert_true(n <= 40 && frame <= sizeof(data[0]));
+	for (k = 0; k < n; k++) {
 		vhf_test_fill(data[k], frame, seq + k);
 		segs[k] = (struct vhf_seg){ .data = data[k], .len = frame };
 		pkts[k] = (struct vhf_to_guest_pkt){ .segs = &segs[k], .nsegs = 1, .len = frame };
 	}
-	return vhf_net_to_guest_enqueue(&env->vq, pkts, 4, res);
+	return vhf_net_to_guest_enqueue(&env->vq, pkts, n, res);
 }
 
 static void
@@ -742,7 +744,7 @@ run_rx_line_slot_by_slot(bool packed)
 			__atomic_store_n(&vhf_guest_split_avail(env.guest)->idx, (uint16_t)(16 + 1),
 					 __ATOMIC_RELEASE);
 
-		taken = rx_four(&env, frame, 10, &res);
+		taken = rx_burst(&env, frame, 10, 4, &res);
 		switch (how) {
 		case LINE_UNMAPPED:
 		case LINE_READ_ONLY:
@@ -1030,23 +1032,6 @@ test_split_tx_wild_idx_four(void **state)
  * line at a time) comes out the same; and with the second line's look at
  * avail->idx finding it wild, the first line delivered, the other four dropped.
  */
-static uint16_t
-rx_many(struct vhf_test_env *env, uint32_t frame, uint16_t n, struct vhf_burst_result *res)
-{
-	static uint8_t data[40][128];
-	static struct vhf_seg segs[40];
-	static struct vhf_to_guest_pkt pkts[40];
-	uint16_t k;
-
-	assert_true(n <= 40 && frame <= sizeof(data[0]));
-	for (k = 0; k < n; k++) {
-		vhf_test_fill(data[k], frame, k);
-		segs[k] = (struct vhf_seg){ .data = data[k], .len = frame };
-		pkts[k] = (struct vhf_to_guest_pkt){ .segs = &segs[k], .nsegs = 1, .len = frame };
-	}
-	return vhf_net_to_guest_enqueue(&env->vq, pkts, n, res);
-}
-
 struct wild_idx_at {
 	struct vhf_test_env *env;
 	uint16_t at;
@@ -1088,7 +1073,7 @@ run_rx_lines_then_refusal(bool packed, bool wild_idx)
 	}
 	if (wild_idx)
 		vhf_test_set_guest_step(wild_idx_at_cursor, &w);
-	assert_int_equal(rx_many(&env, frame, n, &res), n);
+	assert_int_equal(rx_burst(&env, frame, 0, n, &res), n);
 	vhf_test_set_guest_step(NULL, NULL);
 	assert_int_equal(res.status, VHF_TO_GUEST_BROKEN);
 	assert_int_equal(env.vq.broken_reason,
